@@ -1,0 +1,1 @@
+"""Corpus preparation and Kaldi-style data directory helpers."""

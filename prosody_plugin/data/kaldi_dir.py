@@ -1,0 +1,81 @@
+"""Read and write Kaldi-style data directories.
+
+A Kaldi data dir holds line-oriented maps ``<utt_id> <value>``: ``wav.scp`` (audio path),
+``text`` (transcript), ``utt2spk`` (speaker), ``spk2utt`` (speaker -> its utterances) and,
+here, ``utt2num_samples``. Files are written sorted by key, as Kaldi and ESPnet expect.
+"""
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, Mapping, Union
+
+PathLike = Union[str, Path]
+
+#: The files every data dir written by this package has.
+KALDI_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
+
+
+def read_kaldi_map(path: PathLike) -> Dict[str, str]:
+    """Read ``<key> <value>`` lines into a dict, keeping the file order.
+
+    The value is everything after the first run of whitespace (it may be empty or contain
+    spaces, as transcripts do). Blank lines are skipped; a repeated key raises ValueError.
+    """
+    mapping: Dict[str, str] = OrderedDict()
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.strip().split(maxsplit=1)
+            key = parts[0]
+            value = parts[1] if len(parts) > 1 else ""
+            if key in mapping:
+                raise ValueError(f"{path}:{line_no}: duplicated key '{key}'")
+            mapping[key] = value
+    return mapping
+
+
+def write_kaldi_map(path: PathLike, mapping: Mapping[str, object], sort: bool = True) -> None:
+    """Write a dict as ``<key> <value>`` lines (sorted by key unless ``sort=False``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = sorted(mapping) if sort else list(mapping)
+    with open(path, "w", encoding="utf-8") as f:
+        for key in keys:
+            if not key or any(c.isspace() for c in key):
+                raise ValueError(f"{path}: invalid key {key!r} (empty or with whitespace)")
+            f.write(f"{key} {mapping[key]}\n")
+
+
+def utt2spk_to_spk2utt(utt2spk: Mapping[str, str]) -> Dict[str, str]:
+    """Invert ``utt2spk`` into ``spk2utt`` (speakers and their utterances sorted)."""
+    spk2utts: Dict[str, list] = {}
+    for utt in sorted(utt2spk):
+        spk2utts.setdefault(utt2spk[utt], []).append(utt)
+    return {spk: " ".join(utts) for spk, utts in sorted(spk2utts.items())}
+
+
+def write_spk2utt(path: PathLike, utt2spk: Mapping[str, str]) -> None:
+    """Write ``spk2utt`` built from ``utt2spk``."""
+    write_kaldi_map(path, utt2spk_to_spk2utt(utt2spk))
+
+
+def write_data_dir(
+    data_dir: PathLike,
+    wav_scp: Mapping[str, str],
+    text: Mapping[str, str],
+    utt2spk: Mapping[str, str],
+) -> None:
+    """Write ``wav.scp``, ``text``, ``utt2spk`` and ``spk2utt`` of one data dir.
+
+    The three maps must have the same keys.
+    """
+    if not (set(wav_scp) == set(text) == set(utt2spk)):
+        raise ValueError(f"{data_dir}: wav.scp, text and utt2spk have different utterance ids")
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_kaldi_map(data_dir / "wav.scp", wav_scp)
+    write_kaldi_map(data_dir / "text", text)
+    write_kaldi_map(data_dir / "utt2spk", utt2spk)
+    write_spk2utt(data_dir / "spk2utt", utt2spk)

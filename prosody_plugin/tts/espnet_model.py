@@ -1,0 +1,95 @@
+"""ESPnet's TTS model wrapper, passing the plugin's extra inputs through to the TTS module.
+
+:class:`espnet2.tts.espnet_model.ESPnetTTSModel` extracts features (mel, pitch, energy),
+normalises them and calls the TTS module, but it drops every batch key it does not name.
+This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
+
+* training: ``prosody`` / ``prosody_lengths`` from the data loader go to ``tts.forward``;
+* inference: ``prosody``, and a reference recording (``speech``) whose normalised mel
+  and phone ``durations`` the prosody models read without teacher forcing.
+"""
+
+from contextlib import contextmanager
+from functools import partial
+from typing import Dict, Optional
+
+import torch
+from espnet2.tts.espnet_model import ESPnetTTSModel
+
+
+@contextmanager
+def _extra_forward_kwargs(module: torch.nn.Module, **kwargs):
+    """Bind extra keyword arguments to ``module.forward`` while the block runs.
+
+    ESPnetTTSModel.forward ends with ``self.tts(**batch)`` over a fixed set of keys; binding
+    the extras to the TTS module's forward for that one call passes them without copying
+    ESPnet's feature extraction.
+    """
+    module.forward = partial(type(module).forward, module, **kwargs)
+    try:
+        yield
+    finally:
+        del module.forward
+
+
+class ProsodyESPnetTTSModel(ESPnetTTSModel):
+    """ESPnetTTSModel that also passes ``prosody`` and reference inputs to the TTS module."""
+
+    @classmethod
+    def from_espnet_model(cls, model: ESPnetTTSModel) -> "ProsodyESPnetTTSModel":
+        """Re-wrap the components of an ESPnetTTSModel (same modules, same parameters)."""
+        return cls(
+            feats_extract=model.feats_extract,
+            pitch_extract=model.pitch_extract,
+            energy_extract=model.energy_extract,
+            normalize=model.normalize,
+            pitch_normalize=model.pitch_normalize,
+            energy_normalize=model.energy_normalize,
+            tts=model.tts,
+        )
+
+    def forward(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        prosody: Optional[torch.Tensor] = None,
+        prosody_lengths: Optional[torch.Tensor] = None,
+        **kwargs,
+    ):
+        """ESPnetTTSModel.forward, plus ``prosody`` (B, ...) for the TTS module."""
+        if prosody is None:
+            return super().forward(text, text_lengths, speech, speech_lengths, **kwargs)
+        with _extra_forward_kwargs(self.tts, prosody=prosody, prosody_lengths=prosody_lengths):
+            return super().forward(text, text_lengths, speech, speech_lengths, **kwargs)
+
+    def reference_feats(self, speech: torch.Tensor) -> torch.Tensor:
+        """Normalised features of one waveform (T_wav,) -> (T_feats, odim)."""
+        feats = speech if self.feats_extract is None else self.feats_extract(speech[None])[0][0]
+        if self.normalize is not None:
+            feats = self.normalize(feats[None])[0][0]
+        return feats
+
+    def inference(
+        self,
+        text: torch.Tensor,
+        speech: Optional[torch.Tensor] = None,
+        durations: Optional[torch.Tensor] = None,
+        prosody: Optional[torch.Tensor] = None,
+        **decode_config,
+    ) -> Dict[str, torch.Tensor]:
+        """ESPnetTTSModel.inference, plus prosody from ``prosody`` or a reference.
+
+        Without teacher forcing, ESPnet passes neither the speech nor the durations on;
+        here they become the reference of the prosody models (``feats``: its normalised
+        mel-spectrogram; ``reference_durations``: its phone durations). ``decode_config`` reaches ``tts.inference``.
+        """
+        if not decode_config.get("use_teacher_forcing", False):
+            if prosody is not None:
+                decode_config.update(prosody=prosody)
+            if speech is not None:
+                decode_config.update(feats=self.reference_feats(speech))
+            if durations is not None:
+                decode_config.update(reference_durations=durations)
+        return super().inference(text, speech=speech, durations=durations, **decode_config)

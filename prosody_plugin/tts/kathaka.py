@@ -1,0 +1,190 @@
+"""Kathaka stage one: FastSpeech2 with a sentence-level variational prosody latent.
+
+Karanasou et al., "A learned conditional prior for the VAE acoustic space of a TTS
+system", Interspeech 2021, and the Kathaka model of Amazon's ICASSP 2021 work.
+
+Training::
+
+    feats (B, T_feats, odim) -> reference encoder -> (mu, logvar)      (B, latent_dim) each
+    z = mu + exp(logvar / 2) * eps                                      (B, latent_dim)
+    hs = encoder(tokens) + Linear(z)                                    (B, T_text + 1, adim)
+    loss = FastSpeech2 losses + kl_weight(step) * KL(N(mu, sigma) || N(0, I))
+
+At inference the latent is an explicit vector (stage two's sampler predicts it), the
+posterior of a reference mel-spectrogram, or the prior mean (zeros).
+"""
+
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from espnet2.tts.gst.style_encoder import ReferenceEncoder
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
+
+
+class LengthAwareReferenceEncoder(ReferenceEncoder):
+    """ESPnet's GST reference encoder that stops its GRU at each utterance's last frame.
+
+    ESPnet's version runs the GRU over the batch padding too, which makes an utterance's
+    embedding depend on the longest utterance it is batched with; training batches and
+    batch-1 inference would then see different embeddings for the same recording.
+    """
+
+    def forward(
+        self, speech: torch.Tensor, speech_lengths: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """Encode (B, T_feats, idim) mel-spectrograms to (B, gru_units)."""
+        if speech_lengths is None:
+            return super().forward(speech)
+        hs = self.convs(speech.unsqueeze(1)).transpose(1, 2)  # (B, T', C, idim')
+        hs = hs.contiguous().view(hs.size(0), hs.size(1), -1)  # (B, T', C * idim')
+        lengths = speech_lengths
+        for _ in range(self.conv_layers):
+            lengths = (lengths - self.kernel_size + 2 * self.padding) // self.stride + 1
+        lengths = lengths.clamp(min=1, max=hs.size(1))
+        packed = pack_padded_sequence(
+            hs, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        self.gru.flatten_parameters()
+        _, ref_embs = self.gru(packed)  # (gru_layers, B, gru_units)
+        return ref_embs[-1]
+
+
+class Kathaka(ProsodyFastSpeech2):
+    """FastSpeech2 conditioned on a sample of an utterance-level Gaussian prosody latent.
+
+    Args:
+        idim (int): Vocabulary size.
+        odim (int): Feature dimension (mel bins).
+        adim (int): Attention dimension of FastSpeech2.
+        latent_dim (int): Dimension of the prosody latent.
+        ref_conv_layers, ref_conv_chans_list, ref_conv_kernel_size, ref_conv_stride,
+        ref_gru_layers, ref_gru_units: Reference encoder (ESPnet's GST ReferenceEncoder).
+        kl_weight (float): Final weight (beta) of the KL term.
+        kl_anneal_start_steps (int): Training steps with beta = 0 (reconstruction first).
+        kl_anneal_steps (int): Steps of the linear ramp from 0 to ``kl_weight`` after the
+            start; 0 means a constant ``kl_weight`` from the start step on. Annealing keeps
+            the decoder from ignoring the latent (posterior collapse).
+        reference_latent (str): At inference from a reference, use the posterior "mean"
+            (deterministic) or a "sample".
+        **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
+
+    """
+
+    def __init__(
+        self,
+        idim: int,
+        odim: int,
+        adim: int = 384,
+        latent_dim: int = 16,
+        ref_conv_layers: int = 6,
+        ref_conv_chans_list: Sequence[int] = (32, 32, 64, 64, 128, 128),
+        ref_conv_kernel_size: int = 3,
+        ref_conv_stride: int = 2,
+        ref_gru_layers: int = 1,
+        ref_gru_units: int = 128,
+        kl_weight: float = 1.0e-2,
+        kl_anneal_start_steps: int = 0,
+        kl_anneal_steps: int = 10000,
+        reference_latent: str = "mean",
+        **fastspeech2_conf,
+    ):
+        super().__init__(idim=idim, odim=odim, adim=adim, **fastspeech2_conf)
+        if reference_latent not in ("mean", "sample"):
+            raise ValueError(f"reference_latent must be mean or sample: {reference_latent}")
+        self.latent_dim = latent_dim
+        self.kl_weight = kl_weight
+        self.kl_anneal_start_steps = kl_anneal_start_steps
+        self.kl_anneal_steps = kl_anneal_steps
+        self.reference_latent = reference_latent
+
+        self.reference_encoder = LengthAwareReferenceEncoder(
+            idim=odim,
+            conv_layers=ref_conv_layers,
+            conv_chans_list=ref_conv_chans_list,
+            conv_kernel_size=ref_conv_kernel_size,
+            conv_stride=ref_conv_stride,
+            gru_layers=ref_gru_layers,
+            gru_units=ref_gru_units,
+        )
+        self.posterior = torch.nn.Linear(ref_gru_units, 2 * latent_dim)
+        self.latent_projection = torch.nn.Linear(latent_dim, adim)
+        # Counts training forward steps; a buffer so that it is checkpointed and resumed.
+        self.register_buffer("kl_anneal_step", torch.zeros((), dtype=torch.long))
+
+    # ---------------------------------------------------------------- prosody encoder
+    def encode_prosody(
+        self, feats: torch.Tensor, feats_lengths: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Posterior of the prosody latent given normalised mel-spectrograms.
+
+        Args:
+            feats (Tensor): (B, T_feats, odim).
+            feats_lengths (LongTensor): (B,).
+
+        Returns:
+            Tensor: mu (B, latent_dim).
+            Tensor: logvar (B, latent_dim).
+
+        """
+        ref_embs = self.reference_encoder(feats, feats_lengths)
+        mu, logvar = self.posterior(ref_embs).chunk(2, dim=-1)
+        return mu, logvar
+
+    def current_kl_weight(self) -> float:
+        """Beta at the current training step of the annealing schedule."""
+        step = int(self.kl_anneal_step) - self.kl_anneal_start_steps
+        if step < 0:
+            return 0.0
+        if self.kl_anneal_steps <= 0:
+            return self.kl_weight
+        return self.kl_weight * min(1.0, step / self.kl_anneal_steps)
+
+    def _broadcast(self, z: torch.Tensor, num_tokens: int) -> torch.Tensor:
+        return self.latent_projection(z).unsqueeze(1).expand(-1, num_tokens, -1)
+
+    def _training_conditioning(
+        self, xs, ilens, feats, feats_lengths, durations, prosody, prosody_lengths
+    ):
+        if prosody is not None:  # explicit latents: no posterior, no KL
+            return self._broadcast(prosody, xs.size(1)), feats.new_zeros(()), {}
+        mu, logvar = self.encode_prosody(feats, feats_lengths)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        kl_per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)
+        kl = kl_per_dim.sum()
+        beta = self.current_kl_weight()
+        if self.training:
+            self.kl_anneal_step += 1
+        stats: Dict[str, torch.Tensor] = dict(
+            kl_loss=kl.detach(),
+            kl_weight=torch.tensor(beta),
+            # dimensions carrying information; 0 means the posterior has collapsed
+            kl_active_dims=(kl_per_dim > 0.01).sum().float(),
+        )
+        width = len(str(self.latent_dim - 1))
+        for i, value in enumerate(kl_per_dim.detach()):
+            stats[f"kl_dim{i:0{width}d}"] = value
+        return self._broadcast(z, xs.size(1)), beta * kl, stats
+
+    def _inference_conditioning(
+        self, xs, feats, durations, prosody, temperature: float = 1.0
+    ):
+        if prosody is not None:
+            z = prosody.reshape(1, -1).to(xs.device, torch.float32)
+            if z.size(1) != self.latent_dim:
+                raise ValueError(
+                    f"Kathaka prosody must be a vector of latent_dim={self.latent_dim} "
+                    f"values, got shape {tuple(prosody.shape)}"
+                )
+        elif feats is not None:
+            mu, logvar = self.encode_prosody(feats, feats.new_tensor([feats.size(1)]).long())
+            z = mu
+            if self.reference_latent == "sample":
+                z = mu + temperature * torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        else:  # prior mean
+            z = xs.new_zeros(1, self.latent_dim, dtype=torch.float32)
+        return self._broadcast(z, xs.size(1)), z[0]
+
+
+__all__ = ["Kathaka", "LengthAwareReferenceEncoder"]
