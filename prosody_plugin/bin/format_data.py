@@ -33,7 +33,6 @@ import argparse
 import logging
 import multiprocessing
 import os
-import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# Shared stage script of the prosody1 recipes: ESPnet FastSpeech2 baseline, Kathaka and CAMP
+# trained on the same data, phone durations, pitch and energy, then decoded.
+# In the manner of ESPnet's egs2/TEMPLATE/tts1/tts.sh; run from a recipe dir through run.sh.
+
+set -euo pipefail
+
+min() { local a b; a=$1; for b in "$@"; do [ "${b}" -lt "${a}" ] && a=${b}; done; echo "${a}"; }
+SECONDS=0
+
+# General configuration
+stage=1              # Processes starts from the specified stage.
+stop_stage=100       # Processes is stopped at the specified stage.
+nj=2                 # The number of parallel jobs.
+inference_nj=2       # The number of parallel jobs in decoding.
+ngpu=0               # The number of GPUs for training (0: CPU). >1 uses DDP.
+gpu_inference=false  # Whether to decode on GPU.
+python=python3       # Python interpreter (run.sh activates the repo's .venv if there is one).
+dumpdir=dump         # Directory to dump features.
+expdir=exp           # Directory to save experiments.
+
+# Data preparation related
+local_data_opts=""   # Options passed to local/data.sh.
+fs=16000             # Sampling rate of the corpus; other rates are dropped (named) in stage 2.
+n_shift=256          # Frame shift of the feature extractor (must match the training configs).
+max_duration=20      # Utterances longer than this (s) are dropped in stage 2.
+on_error=drop        # Bad utterances in stage 2: drop (logged, counted) or stop.
+
+# Text related
+token_type=phn               # Tokens: phonemes with <space> word boundaries.
+cleaner=tacotron             # Text cleaner.
+g2p=espeak_ng_english_us_vits  # ESPnet G2P (works offline with espeak-ng).
+oov="<unk>"
+blank="<blank>"
+sos_eos="<sos/eos>"
+
+# Duration related (stage 4). By default durations come from a forward-sum aligner trained here.
+aligner_config=""    # Config of the aligner (tts: aligner).
+aligner_args=""      # Extra arguments of the aligner training.
+teacher_dumpdir=""   # Or: external durations, <teacher_dumpdir>/<set>/durations (ESPnet format).
+textgrid_dir=""      # Or: Montreal Forced Aligner TextGrids, <textgrid_dir>/<utt>.TextGrid.
+
+# Training related (stages 5, 6)
+train_configs=""     # Training configs, one system each (fastspeech2 / kathaka / camp).
+train_args=""        # Extra arguments of every training.
+tag_suffix=""        # Suffix of the experiment dirs: exp/tts_<config name><suffix>.
+
+# Decoding related (stage 7)
+inference_config=""            # Config for decoding.
+inference_args=""              # Extra arguments of decoding.
+inference_model=valid.loss.ave.pth  # Checkpoint to decode with (in the experiment dir).
+vocoder_file=""                # ParallelWaveGAN-family .pkl vocoder; empty: Griffin-Lim.
+vocoder_config=""              # Its config (default: config.yml beside the .pkl).
+
+# Data sets
+train_set=""
+valid_set=""
+test_sets=""
+
+help_message=$(cat << EOF
+Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --train_configs "<yamls>"
+
+Stages:
+  1: data preparation (local/data.sh)          -> data/<set>
+  2: format and validate                        -> ${dumpdir}/raw/<set> (bad utterances named, dropped)
+  3: token list (phonemes with <space>)         -> ${dumpdir}/token_list/<type>_<g2p>/tokens.txt
+  4: phone durations (aligner / teacher / MFA)  -> ${dumpdir}/durations/<set>/durations
+  5: feature, pitch and energy statistics       -> ${expdir}/tts_stats_raw_<type>_<g2p>
+  6: stage-one training of every train config   -> ${expdir}/tts_<config name>
+  7: decoding of the test sets (default and reference prosody) -> ${expdir}/tts_*/decode_*/<set>/<prosody>/wav
+
+Options:
+  --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}),
+  --ngpu (${ngpu}), --gpu_inference (${gpu_inference}), --fs (${fs}), --n_shift (${n_shift}),
+  --max_duration (${max_duration}), --on_error (${on_error}), --g2p (${g2p}), --cleaner (${cleaner}),
+  --aligner_config, --teacher_dumpdir, --textgrid_dir, --train_configs, --train_args,
+  --inference_config, --inference_args, --inference_model (${inference_model}),
+  --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts
+EOF
+)
+
+script_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+# shellcheck source=scripts/utils.sh
+. "${script_dir}/scripts/utils.sh"
+log "$0 $*"
+# shellcheck source=scripts/parse_options.sh
+. "${script_dir}/scripts/parse_options.sh"
+[ $# -ne 0 ] && { log "${help_message}"; log "Error: unexpected arguments: $*"; exit 2; }
+
+[ -z "${train_set}" ] && { log "Error: --train_set is required"; exit 2; }
+[ -z "${valid_set}" ] && { log "Error: --valid_set is required"; exit 2; }
+[ -z "${test_sets}" ] && { log "Error: --test_sets is required"; exit 2; }
+case "${on_error}" in drop|stop) ;; *) log "Error: --on_error must be drop or stop"; exit 2 ;; esac
+
+data_feats=${dumpdir}/raw
+token_listdir=${dumpdir}/token_list/${token_type}_${g2p}
+token_list=${token_listdir}/tokens.txt
+durations_dir=${dumpdir}/durations
+tts_stats_dir=${expdir}/tts_stats_raw_${token_type}_${g2p}
+aligner_exp=${expdir}/aligner_${token_type}_${g2p}
+text_opts=(--use_preprocessor true --token_type "${token_type}" --token_list "${token_list}"
+           --non_linguistic_symbols none --cleaner "${cleaner}" --g2p "${g2p}")
+if ${gpu_inference}; then _inference_ngpu=1; else _inference_ngpu=0; fi
+
+exp_name() { local name; name=$(basename "$1"); echo "tts_${name%.*}${tag_suffix}"; }
+model_type() { awk '$1 == "tts:" { print $2 }' "$1/config.yaml"; }
+
+# collect_stats <config> <outdir> <train durations|""> <valid durations|""> <extra args...>
+# ESPnet's --collect_stats mode over train and valid sets in nj parallel jobs, aggregated.
+collect_stats() {
+    local config=$1 outdir=$2 train_dur=$3 valid_dur=$4; shift 4
+    local _logdir=${outdir}/logdir _train_dir=${data_feats}/${train_set} _valid_dir=${data_feats}/${valid_set}
+    mkdir -p "${_logdir}"
+    local _nj
+    _nj=$(min "${nj}" "$(wc -l < "${_train_dir}/wav.scp")" "$(wc -l < "${_valid_dir}/wav.scp")")
+    split_scp "${_train_dir}/wav.scp" "${_nj}" "${_logdir}" train
+    split_scp "${_valid_dir}/wav.scp" "${_nj}" "${_logdir}" valid
+    local _opts=()
+    [ -n "${train_dur}" ] && _opts+=(--train_data_path_and_name_and_type "${train_dur},durations,text_int"
+                                     --valid_data_path_and_name_and_type "${valid_dur},durations,text_int")
+    log "Collecting statistics with ${config}: log in ${_logdir}/stats.*.log"
+    # shellcheck disable=SC2086
+    run_jobs "${_nj}" "${_logdir}/stats.JOB.log" \
+        ${python} -m prosody_plugin.bin.tts_train \
+            --collect_stats true --write_collected_feats false \
+            "${text_opts[@]}" \
+            --normalize none --pitch_normalize none --energy_normalize none \
+            --train_data_path_and_name_and_type "${_train_dir}/text,text,text" \
+            --train_data_path_and_name_and_type "${_train_dir}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${_valid_dir}/text,text,text" \
+            --valid_data_path_and_name_and_type "${_valid_dir}/wav.scp,speech,sound" \
+            "${_opts[@]}" \
+            --train_shape_file "${_logdir}/train.JOB.scp" \
+            --valid_shape_file "${_logdir}/valid.JOB.scp" \
+            --output_dir "${_logdir}/stats.JOB" \
+            --config "${config}" "$@"
+    local _inputs=() i
+    for i in $(seq "${_nj}"); do _inputs+=(--input_dir "${_logdir}/stats.${i}"); done
+    ${python} -m espnet2.bin.aggregate_stats_dirs "${_inputs[@]}" --output_dir "${outdir}"
+    # Append the vocabulary size to the text shapes: ESPnet's batch-bins count uses it.
+    local _split
+    for _split in train valid; do
+        awk -v N="$(wc -l < "${token_list}")" '{ print $0 "," N }' \
+            "${outdir}/${_split}/text_shape" > "${outdir}/${_split}/text_shape.${token_type}"
+    done
+}
+
+# train_tts <config> <exp dir> <extra args...>: one stage-one training (ESPnet trainer, resumable).
+train_tts() {
+    local config=$1 exp=$2; shift 2
+    local _train_dir=${data_feats}/${train_set} _valid_dir=${data_feats}/${valid_set}
+    mkdir -p "${exp}"
+    log "Training ${exp} with ${config}: log in ${exp}/train.log"
+    # shellcheck disable=SC2086
+    if ! ${python} -m prosody_plugin.bin.tts_train \
+            "${text_opts[@]}" \
+            --train_data_path_and_name_and_type "${_train_dir}/text,text,text" \
+            --train_data_path_and_name_and_type "${_train_dir}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${_valid_dir}/text,text,text" \
+            --valid_data_path_and_name_and_type "${_valid_dir}/wav.scp,speech,sound" \
+            --resume true --ngpu "${ngpu}" --output_dir "${exp}" \
+            --config "${config}" "$@" > "${exp}/train.log" 2>&1; then
+        log "Error: training failed; end of ${exp}/train.log:"; tail -n 30 "${exp}/train.log" >&2
+        return 1
+    fi
+}
+
+# ------------------------------------------------------------------------------------------
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+    log "Stage 1: Data preparation (local/data.sh ${local_data_opts})"
+    # shellcheck disable=SC2086
+    local/data.sh ${local_data_opts}
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+    log "Stage 2: Format and validate data dirs -> ${data_feats}"
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        ${python} -m prosody_plugin.bin.format_data \
+            --fs "${fs}" --g2p "${g2p}" --cleaner "${cleaner}" --token_type "${token_type}" \
+            --hop_length "${n_shift}" --max_duration "${max_duration}" --on_error "${on_error}" \
+            --nj "${nj}" "data/${dset}" "${data_feats}/${dset}"
+    done
+fi
+
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+    log "Stage 3: Token list -> ${token_list}"
+    mkdir -p "${token_listdir}"
+    ${python} -m espnet2.bin.tokenize_text \
+        --token_type "${token_type}" -f 2- --input "${data_feats}/${train_set}/text" \
+        --output "${token_list}" --non_linguistic_symbols none --cleaner "${cleaner}" \
+        --g2p "${g2p}" --write_vocabulary true \
+        --add_symbol "${blank}:0" --add_symbol "${oov}:1" --add_symbol "${sos_eos}:-1"
+    grep -qx "<space>" "${token_list}" || log "Warning: no <space> token: CAMP needs word boundaries"
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+    _sets="${train_set} ${valid_set} ${test_sets}"
+    if [ -n "${teacher_dumpdir}" ]; then
+        log "Stage 4: Durations from the teacher dir ${teacher_dumpdir}"
+        for dset in ${_sets}; do
+            mkdir -p "${durations_dir}/${dset}"
+            cp "${teacher_dumpdir}/${dset}/durations" "${durations_dir}/${dset}/durations.raw"
+        done
+    elif [ -n "${textgrid_dir}" ]; then
+        log "Stage 4: Durations from the Montreal Forced Aligner TextGrids in ${textgrid_dir}"
+        for dset in ${_sets}; do
+            mkdir -p "${durations_dir}/${dset}"
+            ${python} -m prosody_plugin.bin.textgrid_to_durations \
+                --fs "${fs}" --n_shift "${n_shift}" --textgrid_dir "${textgrid_dir}" \
+                "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw"
+        done
+    else
+        [ -z "${aligner_config}" ] && { log "Error: stage 4 needs --aligner_config, --teacher_dumpdir or --textgrid_dir"; exit 2; }
+        log "Stage 4: Durations from a forward-sum aligner trained on ${train_set} (${aligner_exp})"
+        collect_stats "${aligner_config}" "${aligner_exp}/stats" "" "" ${aligner_args}
+        # shellcheck disable=SC2086
+        train_tts "${aligner_config}" "${aligner_exp}" \
+            --train_shape_file "${aligner_exp}/stats/train/text_shape.${token_type}" \
+            --train_shape_file "${aligner_exp}/stats/train/speech_shape" \
+            --valid_shape_file "${aligner_exp}/stats/valid/text_shape.${token_type}" \
+            --valid_shape_file "${aligner_exp}/stats/valid/speech_shape" \
+            ${aligner_args}
+        for dset in ${_sets}; do
+            _dir=${aligner_exp}/align_${dset}
+            _logdir=${_dir}/logdir
+            _nj=$(min "${nj}" "$(wc -l < "${data_feats}/${dset}/wav.scp")")
+            split_scp "${data_feats}/${dset}/wav.scp" "${_nj}" "${_logdir}" keys
+            log "Aligning ${dset}: log in ${_logdir}/align.*.log"
+            run_jobs "${_nj}" "${_logdir}/align.JOB.log" \
+                ${python} -m prosody_plugin.bin.tts_inference \
+                    --ngpu "${_inference_ngpu}" --use_teacher_forcing true \
+                    --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
+                    --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech,sound" \
+                    --key_file "${_logdir}/keys.JOB.scp" \
+                    --model_file "${aligner_exp}/${inference_model}" \
+                    --train_config "${aligner_exp}/config.yaml" \
+                    --output_dir "${_logdir}/output.JOB"
+            mkdir -p "${durations_dir}/${dset}"
+            for i in $(seq "${_nj}"); do cat "${_logdir}/output.${i}/durations/durations"; done \
+                | sort > "${durations_dir}/${dset}/durations.raw"
+            rm -rf "${_logdir}"/output.*/norm  # the aligner echoes its input features
+        done
+    fi
+    for dset in ${_sets}; do
+        # Durations must cover every token (+ eos) and sum to the frame count: checked here,
+        # so that training never stops on a data error. Failing utterances are dropped.
+        ${python} -m prosody_plugin.bin.check_durations \
+            --n_shift "${n_shift}" --on_error "${on_error}" \
+            "${text_opts[@]:2}" \
+            "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw" \
+            "${durations_dir}/${dset}/durations"
+    done
+fi
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+    _first_config=${train_configs%% *}
+    [ -z "${_first_config}" ] && { log "Error: --train_configs is required"; exit 2; }
+    log "Stage 5: Feature, pitch and energy statistics with ${_first_config} -> ${tts_stats_dir}"
+    # All systems share the feature extraction, so one set of statistics serves them all.
+    # Token-averaged pitch and energy are written once here (pyworld's Dio is the costliest
+    # feature) and read by every training instead of being recomputed each epoch.
+    # shellcheck disable=SC2086
+    collect_stats "${_first_config}" "${tts_stats_dir}" \
+        "${durations_dir}/${train_set}/durations" "${durations_dir}/${valid_set}/durations" \
+        --write_collected_feats true ${train_args}
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+    [ -z "${train_configs}" ] && { log "Error: --train_configs is required"; exit 2; }
+    for config in ${train_configs}; do
+        log "Stage 6: Stage-one training with ${config}"
+        # shellcheck disable=SC2086
+        train_tts "${config}" "${expdir}/$(exp_name "${config}")" \
+            --normalize global_mvn --normalize_conf "stats_file=${tts_stats_dir}/train/feats_stats.npz" \
+            --pitch_normalize global_mvn --pitch_normalize_conf "stats_file=${tts_stats_dir}/train/pitch_stats.npz" \
+            --energy_normalize global_mvn --energy_normalize_conf "stats_file=${tts_stats_dir}/train/energy_stats.npz" \
+            --train_data_path_and_name_and_type "${durations_dir}/${train_set}/durations,durations,text_int" \
+            --valid_data_path_and_name_and_type "${durations_dir}/${valid_set}/durations,durations,text_int" \
+            --train_data_path_and_name_and_type "${tts_stats_dir}/train/collect_feats/pitch.scp,pitch,npy" \
+            --train_data_path_and_name_and_type "${tts_stats_dir}/train/collect_feats/energy.scp,energy,npy" \
+            --valid_data_path_and_name_and_type "${tts_stats_dir}/valid/collect_feats/pitch.scp,pitch,npy" \
+            --valid_data_path_and_name_and_type "${tts_stats_dir}/valid/collect_feats/energy.scp,energy,npy" \
+            --train_shape_file "${tts_stats_dir}/train/text_shape.${token_type}" \
+            --train_shape_file "${tts_stats_dir}/train/speech_shape" \
+            --valid_shape_file "${tts_stats_dir}/valid/text_shape.${token_type}" \
+            --valid_shape_file "${tts_stats_dir}/valid/speech_shape" \
+            ${train_args}
+    done
+fi
+
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+    _opts=()
+    [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
+    [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
+    [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
+    _inference_tag=decode_$(basename "${inference_config:-default}" .yaml)_${inference_model%.pth}
+    for config in ${train_configs}; do
+        tts_exp=${expdir}/$(exp_name "${config}")
+        _type=$(model_type "${tts_exp}")
+        # prosody sources: "default" (baseline; Kathaka's prior mean) and "reference" (oracle:
+        # the prosody representation of the utterance's own recording). CAMP has no default.
+        case "${_type}" in
+            kathaka) _sources="default reference" ;;
+            camp) _sources="reference" ;;
+            *) _sources="default" ;;
+        esac
+        for dset in ${test_sets}; do
+            for source in ${_sources}; do
+                _data=${data_feats}/${dset}
+                _dir=${tts_exp}/${_inference_tag}/${dset}/${source}
+                _logdir=${_dir}/log
+                _nj=$(min "${inference_nj}" "$(wc -l < "${_data}/wav.scp")")
+                split_scp "${_data}/wav.scp" "${_nj}" "${_logdir}" keys
+                _data_opts=(--data_path_and_name_and_type "${_data}/text,text,text")
+                if [ "${source}" = reference ]; then
+                    _data_opts+=(--use_reference_prosody true
+                        --data_path_and_name_and_type "${_data}/wav.scp,speech,sound"
+                        --data_path_and_name_and_type "${durations_dir}/${dset}/durations,durations,text_int")
+                fi
+                log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody): log in ${_logdir}"
+                # shellcheck disable=SC2086
+                run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
+                    ${python} -m prosody_plugin.bin.tts_inference \
+                        --ngpu "${_inference_ngpu}" \
+                        "${_data_opts[@]}" \
+                        --key_file "${_logdir}/keys.JOB.scp" \
+                        --model_file "${tts_exp}/${inference_model}" \
+                        --train_config "${tts_exp}/config.yaml" \
+                        --output_dir "${_logdir}/output.JOB" \
+                        "${_opts[@]}" ${inference_args}
+                # Merge the job outputs as ESPnet's tts.sh does.
+                for sub in norm denorm; do
+                    if [ -e "${_logdir}/output.1/${sub}" ]; then
+                        mkdir -p "${_dir}/${sub}"
+                        for i in $(seq "${_nj}"); do cat "${_logdir}/output.${i}/${sub}/feats.scp"; done \
+                            | LC_ALL=C sort -k1 > "${_dir}/${sub}/feats.scp"
+                    fi
+                done
+                for sub in speech_shape durations; do
+                    if [ -e "${_logdir}/output.1/${sub}" ]; then
+                        mkdir -p "${_dir}/${sub}"
+                        for i in $(seq "${_nj}"); do cat "${_logdir}/output.${i}/${sub}/${sub}"; done \
+                            | LC_ALL=C sort -k1 > "${_dir}/${sub}/${sub}"
+                    fi
+                done
+                if [ -e "${_logdir}/output.1/wav" ]; then
+                    mkdir -p "${_dir}/wav"
+                    for i in $(seq "${_nj}"); do mv "${_logdir}/output.${i}"/wav/*.wav "${_dir}/wav"; done
+                    rm -rf "${_logdir}"/output.*/wav
+                    find "$(cd "${_dir}/wav" && pwd)" -name "*.wav" | LC_ALL=C sort \
+                        | awk '{ n = split($1, p, "/"); sub(/\.wav$/, "", p[n]); print p[n], $1 }' > "${_dir}/wav.scp"
+                fi
+                log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
+            done
+        done
+    done
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

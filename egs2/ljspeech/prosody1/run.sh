@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# LJSpeech 1.1 (public domain), one US English female reader, 22.05 kHz, about 24 hours.
+# local/data.sh downloads it when it is not under downloads/ (or --local_data_opts "--db_root DIR").
+# Held-out split as in ESPnet's egs2/ljspeech/tts1: dev and eval1, 250 utterances each.
+#   ./run.sh --size gpu --ngpu 1   ESPnet's LJSpeech FastSpeech2 sizes (the intended use)
+#   ./run.sh                       CPU sizes (a smoke run; too small for this corpus)
+set -euo pipefail
+cd "$(dirname "$0")"
+. ./path.sh
+
+size=cpu
+if [ "${1:-}" = --size ]; then size=$2; shift 2; fi
+case "${size}" in
+    cpu) conf=conf ;;
+    gpu) conf=conf/tuning ;;
+    *) echo "$0: --size must be cpu or gpu" >&2; exit 2 ;;
+esac
+
+./prosody.sh \
+    --fs 22050 --n_shift 256 --max_duration 15 \
+    --train_set tr_no_dev --valid_set dev --test_sets eval1 \
+    --aligner_config "${conf}/train_aligner_${size}.yaml" \
+    --train_configs "${conf}/train_fastspeech2_${size}.yaml ${conf}/train_kathaka_${size}.yaml ${conf}/train_camp_${size}.yaml" \
+    --inference_config conf/decode.yaml \
+    "$@"

@@ -1,0 +1,1 @@
+../../TEMPLATE/prosody1/prosody.sh

@@ -1,0 +1,227 @@
+"""Tests of prosody_plugin.bin.format_data on real tiny wav files and real espeak G2P."""
+
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from prosody_plugin.bin.format_data import (
+    UtteranceValidator,
+    ValidationConfig,
+    format_data_dir,
+    is_pronounceable,
+    main,
+)
+from prosody_plugin.data.kaldi_dir import read_kaldi_map
+
+FS = 16000
+GOOD_TEXT = "Hello, world."
+
+
+def tone(seconds: float, fs: int = FS, channels: int = 1) -> np.ndarray:
+    t = np.arange(int(round(seconds * fs))) / fs
+    wave = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    return wave if channels == 1 else np.stack([wave] * channels, axis=1)
+
+
+@pytest.fixture(scope="module")
+def config() -> ValidationConfig:
+    return ValidationConfig(
+        fs=FS,
+        hop_length=256,
+        max_duration=5.0,
+        g2p="espeak_ng_english_us_vits",
+        cleaner="tacotron",
+        token_type="phn",
+    )
+
+
+def write_data_dir(
+    root: Path,
+    wav_scp: Dict[str, str],
+    text: Dict[str, str],
+    utt2spk: Optional[Dict[str, str]] = None,
+) -> Path:
+    """Write a Kaldi data dir by hand (not through the code under test)."""
+    data = root / "in"
+    data.mkdir(parents=True, exist_ok=True)
+    utt2spk = utt2spk if utt2spk is not None else {u: "spk" for u in wav_scp}
+    for name, mapping in (("wav.scp", wav_scp), ("text", text), ("utt2spk", utt2spk)):
+        (data / name).write_text("".join(f"{k} {v}\n" for k, v in mapping.items()))
+    return data
+
+
+def make_wav(path: Path, samples: np.ndarray, fs: int = FS) -> str:
+    sf.write(str(path), samples, fs, subtype="PCM_16")
+    return str(path)
+
+
+def build_case(tmp_path: Path, case: str):
+    """A data dir with one good utterance ``a_good`` and one bad one ``b_bad``.
+
+    Returns (data dir, expected reason, words the error message must contain).
+    """
+    good = make_wav(tmp_path / "good.wav", tone(1.0))
+    bad_wav, bad_text = str(tmp_path / "bad.wav"), GOOD_TEXT
+    if case == "missing_audio":
+        bad_wav, words = str(tmp_path / "nowhere.wav"), ["not found", "nowhere.wav"]
+    elif case == "unreadable_audio":
+        Path(bad_wav).write_bytes(b"this is not a RIFF file at all" * 10)
+        words = ["cannot read", "bad.wav"]
+    elif case == "empty_audio":
+        make_wav(Path(bad_wav), np.zeros(0, dtype=np.float32))
+        words = ["0 samples"]
+    elif case == "sample_rate_mismatch":
+        make_wav(Path(bad_wav), tone(1.0, fs=22050), fs=22050)
+        words = ["22050", "16000"]
+    elif case == "multichannel_audio":
+        make_wav(Path(bad_wav), tone(1.0, channels=2))
+        words = ["2 channels"]
+    elif case == "silent_audio":
+        make_wav(Path(bad_wav), np.zeros(FS, dtype=np.float32))
+        words = ["all zeros"]
+    elif case == "too_long":
+        make_wav(Path(bad_wav), tone(6.0))
+        words = ["6.00 s", "max_duration"]
+    elif case == "empty_text":
+        make_wav(Path(bad_wav), tone(1.0))
+        bad_text, words = "   ", ["empty"]
+    elif case == "no_pronounceable_token":
+        make_wav(Path(bad_wav), tone(1.0))
+        bad_text, words = "...", ["no pronounceable token", "'...'"]
+    elif case == "too_short_to_align":
+        # 0.05 s = 800 samples -> 4 frames at hop 256, far fewer than the ~15 phonemes
+        make_wav(Path(bad_wav), tone(0.05))
+        words = ["4 frames", "tokens"]
+    else:
+        raise ValueError(case)
+    data = write_data_dir(
+        tmp_path,
+        wav_scp={"a_good": good, "b_bad": bad_wav},
+        text={"a_good": GOOD_TEXT, "b_bad": bad_text},
+    )
+    return data, words
+
+
+BAD_CASES = [
+    "missing_audio",
+    "unreadable_audio",
+    "empty_audio",
+    "sample_rate_mismatch",
+    "multichannel_audio",
+    "silent_audio",
+    "too_long",
+    "empty_text",
+    "no_pronounceable_token",
+    "too_short_to_align",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_drop_mode_drops_only_the_bad_utterance(tmp_path, config, case, caplog):
+    data, _ = build_case(tmp_path, case)
+    out = tmp_path / "out"
+    dropped = format_data_dir(data, out, config, on_error="drop")
+    assert dropped == {"b_bad": case}
+    assert (out / "dropped").read_text() == f"b_bad\t{case}\n"
+    assert list(read_kaldi_map(out / "wav.scp")) == ["a_good"]
+    assert read_kaldi_map(out / "utt2num_samples") == {"a_good": str(FS)}
+    assert read_kaldi_map(out / "text") == {"a_good": GOOD_TEXT}
+    assert read_kaldi_map(out / "spk2utt") == {"spk": "a_good"}
+    assert any("b_bad" in r.getMessage() and case in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_stop_mode_names_utterance_and_problem(tmp_path, config, case):
+    data, words = build_case(tmp_path, case)
+    with pytest.raises(SystemExit) as excinfo:
+        format_data_dir(data, tmp_path / "out", config, on_error="stop")
+    message = str(excinfo.value.code)
+    assert "b_bad" in message and case in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_good_utterances_survive_with_absolute_paths(tmp_path, config, monkeypatch):
+    (tmp_path / "wavs").mkdir()
+    make_wav(tmp_path / "wavs" / "u1.wav", tone(1.0))
+    make_wav(tmp_path / "wavs" / "u2.wav", tone(0.75))
+    monkeypatch.chdir(tmp_path)  # relative wav.scp paths resolve against the cwd
+    data = write_data_dir(
+        tmp_path,
+        wav_scp={"u2": "wavs/u2.wav", "u1": "wavs/u1.wav"},
+        text={"u2": "Please try again.", "u1": GOOD_TEXT},
+        utt2spk={"u2": "s2", "u1": "s1"},
+    )
+    out = tmp_path / "out"
+    assert format_data_dir(data, out, config) == {}
+    assert read_kaldi_map(out / "utt2num_samples") == {"u1": "16000", "u2": "12000"}
+    wav_scp = read_kaldi_map(out / "wav.scp")
+    assert list(wav_scp) == ["u1", "u2"]  # sorted by utt id
+    assert wav_scp["u1"] == str(tmp_path / "wavs" / "u1.wav")
+    assert read_kaldi_map(out / "spk2utt") == {"s1": "u1", "s2": "u2"}
+    assert (out / "dropped").read_text() == ""
+
+
+def test_mismatched_ids(tmp_path, config, caplog):
+    good = make_wav(tmp_path / "good.wav", tone(1.0))
+    data = write_data_dir(
+        tmp_path,
+        wav_scp={"a_good": good, "no_text": good},
+        text={"a_good": GOOD_TEXT, "no_wav": GOOD_TEXT},
+        utt2spk={"a_good": "spk", "no_text": "spk", "no_wav": "spk"},
+    )
+    out = tmp_path / "out"
+    dropped = format_data_dir(data, out, config, on_error="drop")
+    assert dropped == {"no_text": "mismatched_ids", "no_wav": "mismatched_ids"}
+    assert list(read_kaldi_map(out / "text")) == ["a_good"]
+    summary = " ".join(r.getMessage() for r in caplog.records)
+    assert "2 ids are not in all of" in summary and "no_text" in summary and "no_wav" in summary
+
+    with pytest.raises(SystemExit) as excinfo:
+        format_data_dir(data, tmp_path / "out2", config, on_error="stop")
+    message = str(excinfo.value.code)
+    assert "mismatched data dir" in message and "no_text: not in text" in message
+
+
+def test_nothing_survives_exits_non_zero(tmp_path, config):
+    data = write_data_dir(
+        tmp_path, wav_scp={"u1": str(tmp_path / "missing.wav")}, text={"u1": GOOD_TEXT}
+    )
+    with pytest.raises(SystemExit) as excinfo:
+        format_data_dir(data, tmp_path / "out", config, on_error="drop")
+    assert "no utterance" in str(excinfo.value.code)
+    assert (tmp_path / "out" / "dropped").read_text() == "u1\tmissing_audio\n"
+
+
+def test_parallel_cli_matches_serial(tmp_path):
+    wav_scp, text = {}, {}
+    for i in range(12):
+        utt = f"utt{i:02d}"
+        samples = tone(0.05) if i == 3 else tone(0.5 + 0.1 * i)
+        wav_scp[utt] = make_wav(tmp_path / f"{utt}.wav", samples)
+        text[utt] = "..." if i == 7 else f"Sentence number {i}."
+    data = write_data_dir(tmp_path, wav_scp, text)
+    outputs = {}
+    for nj in (1, 2):
+        out = tmp_path / f"out_nj{nj}"
+        main(["--fs", str(FS), "--nj", str(nj), "--max_duration", "20", str(data), str(out)])
+        outputs[nj] = {p.name: p.read_text() for p in sorted(out.iterdir())}
+    assert outputs[1] == outputs[2]
+    assert outputs[1]["dropped"] == "utt03\ttoo_short_to_align\nutt07\tno_pronounceable_token\n"
+    assert len(outputs[1]["utt2num_samples"].splitlines()) == 10
+
+
+def test_is_pronounceable():
+    for token in ["h", "ə", "oʊ", "ɜː", "iː"]:
+        assert is_pronounceable(token), token
+    for token in ["<space>", ",", ".", "...", "!", "?", "ˈ", "ˌ", "ː", " ", ""]:
+        assert not is_pronounceable(token), token
+
+
+def test_tokenizer_is_espnets_phoneme_front_end(config):
+    tokens = UtteranceValidator(config).tokenize("Hello, world.")
+    assert "<space>" in tokens and "," in tokens and "ˈ" in tokens
+    assert tokens[-1] == "."

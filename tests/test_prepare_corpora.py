@@ -1,0 +1,153 @@
+"""Tests of the corpus preparation: LJSpeech (mini subset) and the Asterisk prompts."""
+
+import gzip
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from prosody_plugin.bin.prepare_ljspeech import prepare_ljspeech
+from prosody_plugin.data.asterisk import (
+    is_full_sentence,
+    name_to_utt_id,
+    prepare_asterisk,
+    read_transcripts,
+    split_train_dev_eval,
+)
+from prosody_plugin.data.kaldi_dir import KALDI_FILES, read_kaldi_map
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+
+
+@pytest.fixture(scope="module")
+def ljspeech_mini() -> Path:
+    """``shared/corpora/ljspeech_mini``, searched upward from this file.
+
+    ``shared/`` is a sibling of the repo root (``/work/shared`` beside ``/work/main``).
+    """
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "corpora" / "ljspeech_mini"
+        if (candidate / "metadata.csv").is_file():
+            return candidate
+    pytest.skip("shared/corpora/ljspeech_mini not found beside the repo (or above it)")
+
+
+def check_data_dir(data_dir: Path, speaker: str) -> dict:
+    for name in KALDI_FILES:
+        assert (data_dir / name).is_file(), data_dir / name
+    wav_scp = read_kaldi_map(data_dir / "wav.scp")
+    text = read_kaldi_map(data_dir / "text")
+    utt2spk = read_kaldi_map(data_dir / "utt2spk")
+    assert list(wav_scp) == sorted(wav_scp) == list(text) == list(utt2spk)
+    assert set(utt2spk.values()) == {speaker}
+    assert read_kaldi_map(data_dir / "spk2utt") == {speaker: " ".join(wav_scp)}
+    for path in wav_scp.values():
+        assert os.path.isabs(path) and os.path.isfile(path), path
+    assert all(t.strip() for t in text.values())
+    return wav_scp
+
+
+def test_prepare_ljspeech_mini(tmp_path, ljspeech_mini):
+    splits = prepare_ljspeech(
+        ljspeech_mini, tmp_path / "data", num_dev=4, num_eval=4,
+        train_set="train", dev_set="dev", eval_set="eval",
+    )
+    assert {k: len(v) for k, v in splits.items()} == {"train": 24, "dev": 4, "eval": 4}
+    assert splits["dev"] == [f"LJ001-{i:04d}" for i in range(25, 29)]
+    assert splits["eval"] == [f"LJ001-{i:04d}" for i in range(29, 33)]
+    for name in ("train", "dev", "eval"):
+        wav_scp = check_data_dir(tmp_path / "data" / name, "LJ")
+        assert list(wav_scp) == splits[name]
+        assert sf.info(next(iter(wav_scp.values()))).samplerate == 22050
+    # the normalized (3rd) column of metadata.csv
+    metadata = {
+        line.split("|")[0]: line.split("|")[2]
+        for line in (ljspeech_mini / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    }
+    text = read_kaldi_map(tmp_path / "data" / "train" / "text")
+    assert text["LJ001-0001"] == " ".join(metadata["LJ001-0001"].split())
+
+
+def test_mini_ljspeech_recipe_script(tmp_path, ljspeech_mini):
+    recipe = REPO_ROOT / "egs2" / "mini_ljspeech" / "prosody1"
+    result = subprocess.run(
+        ["bash", "local/data.sh", "--db_root", str(ljspeech_mini),
+         "--data_dir", str(tmp_path / "data")],
+        cwd=recipe, env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sizes = {
+        n: len(read_kaldi_map(tmp_path / "data" / n / "text")) for n in ("train", "dev", "eval")
+    }
+    assert sizes == {"train": 24, "dev": 4, "eval": 4}
+
+
+def test_read_transcripts_skips_comments_silence_and_tones(tmp_path):
+    path = tmp_path / "sounds.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(
+            "; Core sounds\n\nagent-pass: Please enter your password.  Thanks.\n"
+            "beep: [this is a simple beep tone]\nsilence/1: 1 second of silence\n"
+            "digits/0: zero\n"
+        )
+    assert read_transcripts(path) == {
+        "agent-pass": "Please enter your password. Thanks.",
+        "digits/0": "zero",
+    }
+    assert name_to_utt_id("digits/0") == "allison_digits_0"
+
+
+def test_split_is_deterministic_and_prefers_sentences():
+    texts = {f"allison_p{i:03d}": ("Please try again." if i % 3 else "zero") for i in range(60)}
+    reference = split_train_dev_eval(texts, dev_size=5, eval_size=5)
+    items = list(texts.items())
+    for seed in range(3):  # insertion order must not matter
+        random.Random(seed).shuffle(items)
+        assert split_train_dev_eval(dict(items), dev_size=5, eval_size=5) == reference
+    train, dev, eval_ = reference
+    assert len(train) == 50 and len(dev) == 5 and len(eval_) == 5
+    assert not set(dev) & set(eval_) and train == sorted(train)
+    assert all(is_full_sentence(texts[u]) for u in dev + eval_)
+    with pytest.raises(ValueError):
+        split_train_dev_eval(texts, dev_size=30, eval_size=30)
+
+
+@pytest.mark.skipif(
+    not (ASTERISK_SOUNDS.is_dir() and ASTERISK_TRANSCRIPTS.is_file()),
+    reason="Debian asterisk-core-sounds-en-g722 / asterisk-core-sounds-en not installed",
+)
+def test_prepare_asterisk_subset_is_16k_and_stable(tmp_path):
+    kwargs = dict(
+        sounds_dir=ASTERISK_SOUNDS, transcripts=ASTERISK_TRANSCRIPTS,
+        wav_dir=tmp_path / "wavs", dev_size=2, eval_size=2, max_duration=15.0, limit=12,
+    )
+    first = prepare_asterisk(data_dir=tmp_path / "data1", **kwargs)
+    assert sum(len(v) for v in first.values()) == 12  # none of the first 12 is over 15 s
+    assert len(first["dev"]) == 2 and len(first["eval"]) == 2
+    wavs = sorted((tmp_path / "wavs").glob("*.wav"))
+    assert len(wavs) == 12
+    for wav in wavs:
+        info = sf.info(str(wav))
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert info.frames > 0
+    mtimes = {w: w.stat().st_mtime_ns for w in wavs}
+
+    second = prepare_asterisk(data_dir=tmp_path / "data2", **kwargs)
+    assert second == first
+    assert {w: w.stat().st_mtime_ns for w in wavs} == mtimes  # not decoded again
+    for split in ("train", "dev", "eval"):
+        wav_scp = check_data_dir(tmp_path / "data1" / split, "allison")
+        assert list(wav_scp) == first[split]
+        for name in KALDI_FILES:
+            assert (tmp_path / "data1" / split / name).read_text() == (
+                tmp_path / "data2" / split / name
+            ).read_text()
+    train_text = read_kaldi_map(tmp_path / "data1" / "train" / "text")
+    assert not set(first["dev"] + first["eval"]) & set(train_text)
