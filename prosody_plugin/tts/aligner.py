@@ -26,6 +26,28 @@ from espnet2.tts.abs_tts import AbsTTS
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 
+class CdistAlignmentModule(AlignmentModule):
+    """ESPnet's JETS AlignmentModule with the token/frame distances computed by cdist.
+
+    ESPnet's forward forms the (B, T_feats, T_text, adim) difference tensor to take its norm:
+    about 1 GB for a batch of 16 ten-second utterances, the bulk of the aligner's time and
+    memory on a CPU. ``torch.cdist`` gives the same distances without it. The layers, the
+    masking and the beta-binomial prior are ESPnet's.
+    """
+
+    def forward(self, text, feats, text_lengths, feats_lengths, x_masks=None):
+        """Log attention probabilities (B, T_feats, T_text); see AlignmentModule.forward."""
+        text = self.t_conv2(F.relu(self.t_conv1(text.transpose(1, 2)))).transpose(1, 2)
+        feats = feats.transpose(1, 2)
+        feats = self.f_conv3(F.relu(self.f_conv2(F.relu(self.f_conv1(feats)))))
+        score = -torch.cdist(feats.transpose(1, 2), text, compute_mode="donot_use_mm_for_euclid_dist")
+        if x_masks is not None:
+            score = score.masked_fill(x_masks.unsqueeze(-2), -float("inf"))
+        log_p_attn = F.log_softmax(score, dim=-1)
+        prior = self._generate_prior(text_lengths, feats_lengths)
+        return log_p_attn + prior.to(dtype=log_p_attn.dtype, device=log_p_attn.device)
+
+
 class ForwardSumAligner(AbsTTS):
     """Token/frame aligner giving FastSpeech2 durations.
 
@@ -58,6 +80,8 @@ class ForwardSumAligner(AbsTTS):
         self.odim = odim
         self.eos = idim - 1
         self.padding_idx = 0
+        # single-speaker, single-language: what ESPnet's Text2Speech asks every TTS module
+        self.spks = self.langs = self.spk_embed_dim = None
         self.bin_loss_weight = bin_loss_weight
         self.bin_loss_start_steps = bin_loss_start_steps
         self.embed = torch.nn.Embedding(idim, adim, padding_idx=self.padding_idx)
@@ -66,7 +90,7 @@ class ForwardSumAligner(AbsTTS):
             for _ in range(text_conv_layers)
         )
         self.dropout = torch.nn.Dropout(dropout_rate)
-        self.alignment_module = AlignmentModule(adim, odim)
+        self.alignment_module = CdistAlignmentModule(adim, odim)
         self.forwardsum_loss = ForwardSumLoss()
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
 
