@@ -150,6 +150,8 @@ train_tts() {
     local config=$1 exp=$2; shift 2
     local _train_dir=${data_feats}/${train_set} _valid_dir=${data_feats}/${valid_set}
     mkdir -p "${exp}"
+    # keep the log of an earlier (interrupted) run: --resume true continues from its checkpoint
+    [ -f "${exp}/train.log" ] && mv "${exp}/train.log" "${exp}/train.$(date +%Y%m%d%H%M%S).log"
     log "Training ${exp} with ${config}: log in ${exp}/train.log"
     # shellcheck disable=SC2086
     if ! ${python} -m prosody_plugin.bin.tts_train \
@@ -293,7 +295,8 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
     [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
     [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
-    _inference_tag=decode_$(basename "${inference_config:-default}" .yaml)_${inference_model%.pth}
+    _inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
+    _summary=()
     for config in ${train_configs}; do
         tts_exp=${expdir}/$(exp_name "${config}")
         _type=$(model_type "${tts_exp}")
@@ -351,9 +354,12 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                         | awk '{ n = split($1, p, "/"); sub(/\.wav$/, "", p[n]); print p[n], $1 }' > "${_dir}/wav.scp"
                 fi
                 log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
+                _summary+=("$(printf '%-12s %-10s %s' "${_type}" "${source}" "$(cd "${_dir}" && pwd)/wav")")
             done
         done
     done
+    log "Decoded wavs (system, prosody, directory):"
+    printf '    %s\n' "${_summary[@]}"
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -1,0 +1,105 @@
+"""Shared fixtures: a small phoneme token list and models built through the plugin's task."""
+
+import argparse
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import torch
+
+# A real ESPnet phoneme token list in miniature: blank, unk, word boundary, punctuation,
+# phonemes and stress marks, and <sos/eos> last (FastSpeech2 uses idim - 1 as eos).
+TOKENS: List[str] = [
+    "<blank>", "<unk>", "<space>", ".", ",", "?", "!",
+    "h", "ə", "l", "o", "ʊ", "w", "ɜ", "ː", "d", "ɪ", "z", "ˈ", "<sos/eos>",
+]  # fmt: skip
+TOKEN_ID: Dict[str, int] = {t: i for i, t in enumerate(TOKENS)}
+
+
+def ids(tokens: str) -> torch.Tensor:
+    """Token ids of a space-separated token string ("h ə <space> w")."""
+    return torch.tensor([TOKEN_ID[t] for t in tokens.split()])
+
+
+FS = 8000
+HOP = 128
+# FastSpeech2 small enough for CPU unit tests; every option is a real FastSpeech2 option.
+SMALL_FASTSPEECH2 = dict(
+    adim=32, aheads=2, elayers=1, eunits=32, dlayers=1, dunits=32, postnet_layers=0,
+    duration_predictor_layers=1, duration_predictor_chans=16, pitch_predictor_layers=1,
+    pitch_predictor_chans=16, energy_predictor_layers=1, energy_predictor_chans=16,
+    pitch_embed_kernel_size=1, energy_embed_kernel_size=1,
+)  # fmt: skip
+MODEL_CONFS = {
+    "fastspeech2": dict(SMALL_FASTSPEECH2),
+    "kathaka": dict(
+        SMALL_FASTSPEECH2, latent_dim=4, ref_conv_layers=2, ref_conv_chans_list=[8, 8],
+        ref_gru_units=16, kl_weight=0.1, kl_anneal_start_steps=1, kl_anneal_steps=2,
+    ),
+    "camp": dict(SMALL_FASTSPEECH2, word_embed_dim=3, ref_conv_layers=1, ref_conv_chans=16),
+    "aligner": dict(adim=16, text_conv_layers=1, bin_loss_start_steps=0),
+}  # fmt: skip
+
+
+def build_model(tts: str, **overrides):
+    """Build a model exactly as ``prosody_plugin.bin.tts_train`` does (real ESPnet parts)."""
+    import prosody_plugin  # noqa: F401
+    from prosody_plugin.tasks.tts import ProsodyTTSTask
+
+    parser = ProsodyTTSTask.get_parser()
+    args = parser.parse_args(["--token_list", "none", "--tts", tts, "--output_dir", "none"])
+    args.token_list = list(TOKENS)
+    args.tts_conf = dict(MODEL_CONFS[tts], **overrides)
+    args.feats_extract_conf = dict(n_fft=256, hop_length=HOP, n_mels=20, fs=FS, fmax=FS // 2)
+    args.normalize = None
+    if tts != "aligner":
+        common = dict(fs=FS, n_fft=256, hop_length=HOP)
+        args.pitch_extract, args.energy_extract = "dio", "energy"
+        args.pitch_extract_conf = dict(common, f0max=400, f0min=80)
+        args.energy_extract_conf = dict(common, win_length=None)
+        args.pitch_normalize = args.energy_normalize = None
+    return ProsodyTTSTask.build_model(args)
+
+
+def num_frames(num_samples: int) -> int:
+    """Frames of ESPnet's centred STFT."""
+    return num_samples // HOP + 1
+
+
+@pytest.fixture
+def batch():
+    """A padded batch of two utterances: tokens, waveforms and durations that fit them."""
+    torch.manual_seed(0)
+    texts = [ids("h ə l ˈ o ʊ , <space> w ˈ ɜ ː l d ."), ids("h ɪ z <space> w ɜ ?")]
+    lengths = torch.tensor([len(t) for t in texts])
+    text = torch.zeros(2, int(lengths.max()), dtype=torch.long)
+    for i, t in enumerate(texts):
+        text[i, : len(t)] = t
+    t = torch.arange(FS) / FS
+    speech = torch.stack([torch.sin(2 * torch.pi * 180 * t), torch.sin(2 * torch.pi * 220 * t)])
+    speech = speech * 0.3 + 0.01 * torch.randn_like(speech)
+    speech_lengths = torch.tensor([FS, FS * 3 // 4])
+    speech[1, speech_lengths[1] :] = 0
+    durations = torch.zeros(2, int(lengths.max()) + 1, dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()):
+        frames = num_frames(int(speech_lengths[i]))
+        d = torch.full((n + 1,), frames // (n + 1))
+        d[-1] += frames - d.sum()
+        durations[i, : n + 1] = d
+    return dict(
+        text=text, text_lengths=lengths, speech=speech, speech_lengths=speech_lengths,
+        durations=durations, durations_lengths=lengths + 1,
+    )  # fmt: skip
+
+
+def find_shared_dir(start: Path) -> Path:
+    """The ``shared`` dir beside the repository (corpora for tests and the CI recipe)."""
+    for parent in [start, *start.parents]:
+        if (parent / "shared" / "corpora" / "ljspeech_mini").is_dir():
+            return parent / "shared"
+    raise FileNotFoundError("no shared/corpora/ljspeech_mini above " + str(start))
+
+
+@pytest.fixture(scope="session")
+def tokens_namespace():
+    return argparse.Namespace(tokens=TOKENS, token_id=TOKEN_ID)
