@@ -16,6 +16,9 @@ $(PY):
 $(STAMP): setup.py | $(PY)
 	$(PY) -m pip install -q --upgrade "pip<25" wheel
 	$(PY) -m pip install -q -e ".[test]"
+	# ParallelWaveGAN-family vocoders (--vocoder_file *.pkl); its setup.py imports pip,
+	# so it cannot build in pip's isolated environment.
+	$(PY) -m pip install -q --no-build-isolation "parallel-wavegan==0.6.1"
 	touch $@
 
 system-deps:

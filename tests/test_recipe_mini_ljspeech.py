@@ -114,3 +114,49 @@ def test_interrupted_training_resumes_and_finishes(recipe):
     assert "resumed" in log.lower()
     assert (exp / "3epoch.pth").exists()
     assert "3epoch results" in log
+
+
+def test_decoding_with_a_parallel_wavegan_family_vocoder(recipe, tmp_path):
+    """--vocoder_file: a HiFi-GAN generator checkpoint in ParallelWaveGAN's format.
+
+    The generator is untrained (no trained vocoder can be downloaded here), but the path is
+    the one a user's checkpoint takes: ESPnet's build_vocoder_from_file, parallel_wavegan's
+    load_model, the config.yml beside the .pkl, and the vocoder's sampling rate for the wav.
+    """
+    pytest.importorskip("parallel_wavegan", reason="installed by make test/make demo")
+    import torch
+    import yaml
+
+    from prosody_plugin.vocoder_compat import enable_parallel_wavegan
+
+    enable_parallel_wavegan()
+    from parallel_wavegan.models import HiFiGANGenerator
+
+    params = dict(in_channels=80, out_channels=1, channels=32, upsample_scales=[8, 8, 4],
+                  upsample_kernel_sizes=[16, 16, 8], resblock_kernel_sizes=[3],
+                  resblock_dilations=[[1, 3]])  # fmt: skip
+    vocoder_dir = tmp_path / "hifigan"
+    vocoder_dir.mkdir()
+    torch.save({"model": {"generator": HiFiGANGenerator(**params).state_dict()}},
+               vocoder_dir / "checkpoint-1steps.pkl")  # fmt: skip
+    config = dict(format="npy", sampling_rate=22050, hop_size=256,
+                  generator_type="HiFiGANGenerator", generator_params=params)  # fmt: skip
+    (vocoder_dir / "config.yml").write_text(yaml.safe_dump(config))
+
+    exp = recipe / "exp" / "tts_train_fastspeech2_cpu"
+    out = tmp_path / "decode"
+    subprocess.run(
+        [sys.executable, "-m", "prosody_plugin.bin.tts_inference",
+         "--model_file", str(exp / "valid.loss.ave.pth"), "--train_config", str(exp / "config.yaml"),
+         "--data_path_and_name_and_type", f"{recipe}/dump/raw/eval/text,text,text",
+         "--vocoder_file", str(vocoder_dir / "checkpoint-1steps.pkl"), "--output_dir", str(out)],
+        cwd=recipe, env=recipe_env(), check=True, timeout=600,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    shapes = dict(line.split() for line in (out / "speech_shape" / "speech_shape").read_text().splitlines())
+    for wav in sorted((out / "wav").glob("*.wav")):
+        frames = int(shapes[wav.stem].split(",")[0])
+        info = sf.info(wav)
+        assert info.samplerate == 22050
+        assert info.frames == frames * 256  # the generator upsamples each frame by hop_size
+    assert len(list((out / "wav").glob("*.wav"))) == 4

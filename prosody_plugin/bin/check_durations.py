@@ -10,13 +10,13 @@ utt2spk, spk2utt, utt2num_samples; listed in ``dropped``) or stops.
 
     python -m prosody_plugin.bin.check_durations --n_shift 256 --token_type phn \\
         --token_list tokens.txt --cleaner tacotron --g2p espeak_ng_english_us_vits \\
-        dump/raw/train dump/durations/train/durations.raw dump/durations/train/durations
+        --set dump/raw/train dump/durations/train/durations.raw dump/durations/train/durations \\
+        --set dump/raw/dev dump/durations/dev/durations.raw dump/durations/dev/durations
 """
 
 import argparse
 import logging
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -84,8 +84,7 @@ def check_durations(
         with open(data_dir / "dropped", "a", encoding="utf-8") as f:
             for utt, reason in sorted(dropped.items()):
                 f.write(f"{utt}\tdurations: {reason}\n")
-        reasons = Counter(r.split(" ")[0] if r[0].isdigit() else r for r in dropped.values())
-        logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances ({dict(reasons)})")
+        logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances")
     logging.info(f"{data_dir}: {len(good)} utterances with valid durations -> {durations_out}")
     return dropped
 
@@ -95,9 +94,16 @@ def get_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("data_dir", type=Path, help="Formatted data dir (with utt2num_samples)")
-    parser.add_argument("durations_in", type=Path, help="Durations to check (ESPnet format)")
-    parser.add_argument("durations_out", type=Path, help="Where to write the valid ones")
+    parser.add_argument(
+        "--set",
+        nargs=3,
+        action="append",
+        type=Path,
+        required=True,
+        metavar=("DATA_DIR", "DURATIONS_IN", "DURATIONS_OUT"),
+        help="A formatted data dir (with utt2num_samples), its durations (ESPnet format) and "
+        "where to write the valid ones; repeat for several sets",
+    )
     parser.add_argument("--n_shift", type=int, required=True, help="Feature frame shift")
     parser.add_argument("--token_type", default="phn")
     parser.add_argument("--token_list", type=Path, required=True)
@@ -111,17 +117,19 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
+    def none_if_none(value):  # ESPnet's command lines write "none" for no cleaner / G2P
+        return None if value in (None, "", "none", "None") else value
+
     preprocessor = CommonPreprocessor(
         train=False,
         token_type=args.token_type,
         token_list=args.token_list,
-        text_cleaner=args.cleaner,
-        g2p_type=args.g2p,
-        non_linguistic_symbols=None if args.non_linguistic_symbols in (None, "none") else args.non_linguistic_symbols,
+        text_cleaner=none_if_none(args.cleaner),
+        g2p_type=none_if_none(args.g2p),
+        non_linguistic_symbols=none_if_none(args.non_linguistic_symbols),
     )
-    check_durations(
-        args.data_dir, args.durations_in, args.durations_out, preprocessor, args.n_shift, args.on_error
-    )
+    for data_dir, durations_in, durations_out in args.set:
+        check_durations(data_dir, durations_in, durations_out, preprocessor, args.n_shift, args.on_error)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from espnet.utils.cli_utils import get_commandline_args
 import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.tts.espnet_model import ProsodyESPnetTTSModel
+from prosody_plugin.vocoder_compat import enable_parallel_wavegan
 
 
 class Text2Speech(espnet_tts_inference.Text2Speech):
@@ -41,6 +42,7 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
     use_reference_prosody_default = False
 
     def __init__(self, *args, use_reference_prosody: Optional[bool] = None, **kwargs):
+        enable_parallel_wavegan()  # for --vocoder_file *.pkl
         super().__init__(*args, **kwargs)
         if use_reference_prosody is None:
             use_reference_prosody = self.use_reference_prosody_default

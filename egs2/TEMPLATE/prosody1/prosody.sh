@@ -38,7 +38,8 @@ sos_eos="<sos/eos>"
 aligner_config=""    # Config of the aligner (tts: aligner).
 aligner_args=""      # Extra arguments of the aligner training.
 teacher_dumpdir=""   # Or: external durations, <teacher_dumpdir>/<set>/durations (ESPnet format).
-textgrid_dir=""      # Or: Montreal Forced Aligner TextGrids, <textgrid_dir>/<utt>.TextGrid.
+textgrid_dir=""      # Or: Montreal Forced Aligner TextGrids, <textgrid_dir>/<utt>.TextGrid:
+                     # MFA's phones become the tokens (converted in stage 2; g2p, cleaner: none).
 
 # Training related (stages 5, 6)
 train_configs=""     # Training configs, one system each (fastspeech2 / kathaka / camp).
@@ -63,6 +64,7 @@ Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --train_co
 Stages:
   1: data preparation (local/data.sh)          -> data/<set>
   2: format and validate                        -> ${dumpdir}/raw/<set> (bad utterances named, dropped)
+     with --textgrid_dir also MFA durations, text -> MFA phones (original in text.orig)
   3: token list (phonemes with <space>)         -> ${dumpdir}/token_list/<type>_<g2p>/tokens.txt
   4: phone durations (aligner / teacher / MFA)  -> ${dumpdir}/durations/<set>/durations
   5: feature, pitch and energy statistics       -> ${expdir}/tts_stats_raw_<type>_<g2p>
@@ -91,6 +93,16 @@ log "$0 $*"
 [ -z "${valid_set}" ] && { log "Error: --valid_set is required"; exit 2; }
 [ -z "${test_sets}" ] && { log "Error: --test_sets is required"; exit 2; }
 case "${on_error}" in drop|stop) ;; *) log "Error: --on_error must be drop or stop"; exit 2 ;; esac
+if [ -n "${textgrid_dir}" ]; then
+    [ -n "${teacher_dumpdir}" ] && { log "Error: give --teacher_dumpdir or --textgrid_dir, not both"; exit 2; }
+    # As in ESPnet's MFA recipes, MFA's phones are the tokens: stage 2 rewrites the text to them
+    # (space-separated, <space> between words), so ESPnet's phn tokenizer only splits on spaces.
+    if [ "${g2p}" != none ] || [ "${cleaner}" != none ]; then
+        log "--textgrid_dir: the tokens are MFA's phones: --g2p none --cleaner none (instead of ${g2p}, ${cleaner})"
+    fi
+    g2p=none
+    cleaner=none
+fi
 
 data_feats=${dumpdir}/raw
 token_listdir=${dumpdir}/token_list/${token_type}_${g2p}
@@ -181,6 +193,16 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
             --fs "${fs}" --g2p "${g2p}" --cleaner "${cleaner}" --token_type "${token_type}" \
             --hop_length "${n_shift}" --max_duration "${max_duration}" --on_error "${on_error}" \
             --nj "${nj}" "data/${dset}" "${data_feats}/${dset}"
+        if [ -n "${textgrid_dir}" ]; then
+            # Durations and phone tokens from MFA before the token list (stage 3) is built;
+            # format_data has just written the original transcript: keep it in text.orig.
+            rm -f "${data_feats}/${dset}/text.orig"
+            mkdir -p "${durations_dir}/${dset}"
+            ${python} -m prosody_plugin.bin.textgrid_to_durations \
+                --fs "${fs}" --n_shift "${n_shift}" --textgrid_dir "${textgrid_dir}" \
+                --on_error "${on_error}" \
+                "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw"
+        fi
     done
 fi
 
@@ -204,12 +226,11 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
             cp "${teacher_dumpdir}/${dset}/durations" "${durations_dir}/${dset}/durations.raw"
         done
     elif [ -n "${textgrid_dir}" ]; then
+        # converted with the text in stage 2 (the token list must be built from MFA's phones)
         log "Stage 4: Durations from the Montreal Forced Aligner TextGrids in ${textgrid_dir}"
         for dset in ${_sets}; do
-            mkdir -p "${durations_dir}/${dset}"
-            ${python} -m prosody_plugin.bin.textgrid_to_durations \
-                --fs "${fs}" --n_shift "${n_shift}" --textgrid_dir "${textgrid_dir}" \
-                "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw"
+            [ -f "${durations_dir}/${dset}/durations.raw" ] || {
+                log "Error: ${durations_dir}/${dset}/durations.raw is missing: run stage 2 with --textgrid_dir"; exit 1; }
         done
     else
         [ -z "${aligner_config}" ] && { log "Error: stage 4 needs --aligner_config, --teacher_dumpdir or --textgrid_dir"; exit 2; }
@@ -222,36 +243,41 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
             --valid_shape_file "${aligner_exp}/stats/valid/text_shape.${token_type}" \
             --valid_shape_file "${aligner_exp}/stats/valid/speech_shape" \
             ${aligner_args}
+        # One teacher-forced decoding over all sets (one start-up instead of one per set).
+        _dir=${aligner_exp}/align
+        _logdir=${_dir}/logdir
+        mkdir -p "${_logdir}"
+        for f in text wav.scp; do
+            for dset in ${_sets}; do cat "${data_feats}/${dset}/${f}"; done | LC_ALL=C sort -k1,1 > "${_dir}/${f}"
+        done
+        _nj=$(min "${nj}" "$(wc -l < "${_dir}/wav.scp")")
+        split_scp "${_dir}/wav.scp" "${_nj}" "${_logdir}" keys
+        log "Aligning ${_sets}: log in ${_logdir}/align.*.log"
+        run_jobs "${_nj}" "${_logdir}/align.JOB.log" \
+            ${python} -m prosody_plugin.bin.tts_inference \
+                --ngpu "${_inference_ngpu}" --use_teacher_forcing true \
+                --data_path_and_name_and_type "${_dir}/text,text,text" \
+                --data_path_and_name_and_type "${_dir}/wav.scp,speech,sound" \
+                --key_file "${_logdir}/keys.JOB.scp" \
+                --model_file "${aligner_exp}/${inference_model}" \
+                --train_config "${aligner_exp}/config.yaml" \
+                --output_dir "${_logdir}/output.JOB"
+        rm -rf "${_logdir}"/output.*/norm  # the aligner echoes its input features
         for dset in ${_sets}; do
-            _dir=${aligner_exp}/align_${dset}
-            _logdir=${_dir}/logdir
-            _nj=$(min "${nj}" "$(wc -l < "${data_feats}/${dset}/wav.scp")")
-            split_scp "${data_feats}/${dset}/wav.scp" "${_nj}" "${_logdir}" keys
-            log "Aligning ${dset}: log in ${_logdir}/align.*.log"
-            run_jobs "${_nj}" "${_logdir}/align.JOB.log" \
-                ${python} -m prosody_plugin.bin.tts_inference \
-                    --ngpu "${_inference_ngpu}" --use_teacher_forcing true \
-                    --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
-                    --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech,sound" \
-                    --key_file "${_logdir}/keys.JOB.scp" \
-                    --model_file "${aligner_exp}/${inference_model}" \
-                    --train_config "${aligner_exp}/config.yaml" \
-                    --output_dir "${_logdir}/output.JOB"
             mkdir -p "${durations_dir}/${dset}"
             for i in $(seq "${_nj}"); do cat "${_logdir}/output.${i}/durations/durations"; done \
-                | sort > "${durations_dir}/${dset}/durations.raw"
-            rm -rf "${_logdir}"/output.*/norm  # the aligner echoes its input features
+                | awk 'NR == FNR { keep[$1] = 1; next } $1 in keep' "${data_feats}/${dset}/wav.scp" - \
+                | LC_ALL=C sort -k1,1 > "${durations_dir}/${dset}/durations.raw"
         done
     fi
+    # Durations must cover every token (+ eos) and sum to the frame count: checked here,
+    # so that training never stops on a data error. Failing utterances are dropped.
+    _check_sets=()
     for dset in ${_sets}; do
-        # Durations must cover every token (+ eos) and sum to the frame count: checked here,
-        # so that training never stops on a data error. Failing utterances are dropped.
-        ${python} -m prosody_plugin.bin.check_durations \
-            --n_shift "${n_shift}" --on_error "${on_error}" \
-            "${text_opts[@]:2}" \
-            "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw" \
-            "${durations_dir}/${dset}/durations"
+        _check_sets+=(--set "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw" "${durations_dir}/${dset}/durations")
     done
+    ${python} -m prosody_plugin.bin.check_durations \
+        --n_shift "${n_shift}" --on_error "${on_error}" "${text_opts[@]:2}" "${_check_sets[@]}"
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then

@@ -1,0 +1,179 @@
+"""Kathaka stage two: the sampler, a learned conditional prior over the prosody latent.
+
+Stage one encodes a recording into a Gaussian posterior q = N(mu_q, sigma_q^2) over a
+sentence-level prosody latent. The sampler predicts, from text alone, a Gaussian
+p = N(mu_p, sigma_p^2) for that latent::
+
+    BERT word embeddings (W, H) + embedded POS and dependency label   -> Linear      (W, d)
+    -> graph attention (GATv2) layers over the dependency tree: nodes are words, edges
+       the dependency arcs in both directions (+ self loops), residual + LayerNorm   (W, d)
+    -> attention pooling over the words                                              (d,)
+    -> MLP -> mu_p, logvar_p                                                          (D,) each
+
+Loss: KL(q || p), the divergence from the stage-one posterior to the prediction. It is the
+term a VAE with a learned conditional prior minimises (Karanasou et al., 2021): for a
+Gaussian p it is minimised by matching p's mean to q's and p's variance to q's variance
+plus the spread of the means that one text maps to. p covers every rendition q gives the
+same kind of sentence (mode covering) instead of collapsing to one of them, which is what
+sampling several renditions of a text needs. A plain L2 on mu would learn the mean and no
+variance at all.
+
+At inference z ~ N(mu_p, (temperature * sigma_p)^2) replaces the reference encoder's sample;
+temperature 0 gives the predicted mean.
+"""
+
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from espnet2.torch_utils.device_funcs import force_gatherable
+from torch_geometric.nn import AttentionalAggregation, GATv2Conv
+
+from prosody_plugin.context.abs_predictor import (
+    SYNTAX_COLUMNS,
+    AbsProsodyPredictor,
+    SyntaxEmbedding,
+    word_mask,
+)
+
+
+def dependency_edges(heads: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Edges of a batch of dependency trees, both directions, nodes numbered batch-wise.
+
+    Args:
+        heads (LongTensor): Head index of every word (B, W); the root points to itself,
+            padding is -1.
+        lengths (LongTensor): Words per sentence (B,).
+
+    Returns:
+        LongTensor: edge_index (2, E) over sum(lengths) nodes.
+
+    """
+    edges = []
+    offset = 0
+    for b, n in enumerate(lengths.tolist()):
+        child = torch.arange(n, device=heads.device)
+        head = heads[b, :n]
+        if ((head < 0) | (head >= n)).any():
+            raise ValueError(f"dependency heads out of range in batch item {b}: {head.tolist()}")
+        arcs = child != head  # the root's self-arc is not an edge
+        c, h = child[arcs] + offset, head[arcs] + offset
+        edges.append(torch.stack([torch.cat([c, h]), torch.cat([h, c])]))
+        offset += n
+    return torch.cat(edges, dim=1) if edges else heads.new_zeros(2, 0)
+
+
+def gaussian_kl(
+    mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor
+) -> torch.Tensor:
+    """KL(N(mu_q, var_q) || N(mu_p, var_p)), summed over the last axis."""
+    return 0.5 * (
+        logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0
+    ).sum(-1)
+
+
+class KathakaSampler(AbsProsodyPredictor):
+    """BERT + dependency-graph attention network predicting Kathaka's latent distribution.
+
+    Args:
+        input_size (int): Word embedding size H (BERT hidden size).
+        latent_dim (int): Kathaka's latent dimension D (the stage-one model's latent_dim).
+        vocab_sizes (Dict[str, int]): Number of classes of each syntax column.
+        hidden_size (int): Node feature size d.
+        gnn_layers (int): Graph attention layers.
+        attention_heads (int): Heads per layer (d must divide by it).
+        syntax_columns (Sequence[str]): Categorical syntax features of the nodes.
+        syntax_embed_dim (int): Embedding size per syntax column.
+        dropout_rate (float): Dropout of features and attention.
+        min_logvar (float): Floor of the predicted log-variance (numerical safety).
+
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        latent_dim: int,
+        vocab_sizes: Dict[str, int],
+        hidden_size: int = 256,
+        gnn_layers: int = 2,
+        attention_heads: int = 4,
+        syntax_columns: Sequence[str] = ("pos", "dep"),
+        syntax_embed_dim: int = 16,
+        dropout_rate: float = 0.1,
+        min_logvar: float = -7.0,
+    ):
+        super().__init__()
+        if hidden_size % attention_heads:
+            raise ValueError(f"hidden_size {hidden_size} must divide by attention_heads {attention_heads}")
+        self.latent_dim = latent_dim
+        self.min_logvar = min_logvar
+        self.syntax_embedding = SyntaxEmbedding(syntax_columns, vocab_sizes, syntax_embed_dim)
+        self.input_layer = torch.nn.Sequential(
+            torch.nn.Linear(input_size + self.syntax_embedding.output_size, hidden_size),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(dropout_rate),
+        )
+        self.convs = torch.nn.ModuleList(
+            GATv2Conv(hidden_size, hidden_size // attention_heads, heads=attention_heads,
+                      dropout=dropout_rate)  # fmt: skip
+            for _ in range(gnn_layers)
+        )
+        self.norms = torch.nn.ModuleList(torch.nn.LayerNorm(hidden_size) for _ in range(gnn_layers))
+        self.dropout = torch.nn.Dropout(dropout_rate)
+        self.pool = AttentionalAggregation(gate_nn=torch.nn.Linear(hidden_size, 1))
+        self.output_layer = torch.nn.Sequential(
+            torch.nn.Linear(hidden_size, hidden_size),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden_size, 2 * latent_dim),
+        )
+
+    def distribution(
+        self, bert: torch.Tensor, lengths: torch.Tensor, syntax: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Predicted mu and logvar (B, D) each from bert (B, W, H) and syntax (B, W, K)."""
+        mask = word_mask(lengths, bert.size(1))
+        nodes = self.input_layer(torch.cat([bert, self.syntax_embedding(syntax)], dim=-1))[mask]
+        batch = torch.arange(len(lengths), device=bert.device).repeat_interleave(lengths)
+        edge_index = dependency_edges(syntax[..., SYNTAX_COLUMNS.index("head")], lengths)
+        for conv, norm in zip(self.convs, self.norms):
+            nodes = norm(nodes + self.dropout(torch.nn.functional.elu(conv(nodes, edge_index))))
+        sentence = self.pool(nodes, batch, dim_size=len(lengths))
+        mu, logvar = self.output_layer(sentence).chunk(2, dim=-1)
+        return mu, logvar.clamp(min=self.min_logvar)
+
+    def forward(
+        self,
+        bert: torch.Tensor,
+        bert_lengths: torch.Tensor,
+        syntax: torch.Tensor,
+        syntax_lengths: torch.Tensor,
+        target: torch.Tensor,
+        target_lengths: Optional[torch.Tensor] = None,
+        **kwargs,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """KL(stage-one posterior || predicted distribution), averaged over the batch.
+
+        Args:
+            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
+            syntax (LongTensor): (B, W, K). syntax_lengths (LongTensor): (B,).
+            target (Tensor): Stage-one posterior [mu_q, logvar_q] (B, 2 * D).
+
+        """
+        if not torch.equal(bert_lengths, syntax_lengths):
+            raise ValueError("bert and syntax have different word counts in this batch")
+        if target.size(-1) != 2 * self.latent_dim:
+            raise ValueError(f"target must hold mu and logvar of {self.latent_dim} dims, got {target.size(-1)}")
+        mu_p, logvar_p = self.distribution(bert, bert_lengths, syntax)
+        mu_q, logvar_q = target.chunk(2, dim=-1)
+        kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p).mean()
+        stats = dict(
+            loss=kl.detach(),
+            mu_mse=(mu_p - mu_q).pow(2).mean().detach(),
+            predicted_std=(0.5 * logvar_p).exp().mean().detach(),
+        )
+        return force_gatherable((kl, stats, bert.size(0)), kl.device)
+
+    @torch.no_grad()
+    def predict(self, bert: torch.Tensor, syntax: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """A latent (D,) for one sentence: a sample at ``temperature``, the mean at 0."""
+        mu, logvar = self.distribution(bert[None], bert.new_tensor([len(bert)]).long(), syntax[None])
+        return (mu + temperature * (0.5 * logvar).exp() * torch.randn_like(mu))[0]

@@ -1,0 +1,454 @@
+"""Canonical word sequence of an utterance, shared by every word-level feature.
+
+The acoustic models (CAMP, word pooling in :mod:`prosody_plugin.tts.word_boundaries`) see
+phoneme tokens, exactly as ESPnet's ``CommonPreprocessor`` makes them: the text goes through
+``TextCleaner(cleaner)`` and then ``PhonemeTokenizer(g2p)`` (G2P of the whole sentence,
+``<space>`` between words). Their *words* are defined on that token stream by
+``word_ids_from_tokens``. :class:`TextFrontend` computes that token stream and word
+segmentation (reusing ``token_classes`` / ``word_ids_from_tokens``, never re-implementing
+them) and gives every phoneme word a *surface* word from the normalized text, so that BERT
+vectors and syntax tags can be computed per phoneme word.
+
+Mapping phoneme words to surface words
+--------------------------------------
+The normalized text is split on whitespace into *chunks*. Punctuation at the edges of a
+chunk (Unicode category P, except the symbols espeak reads aloud: ``% # @ / * & \\ _``) is
+stripped off; the rest is the chunk's *core*. Each chunk yields ``k`` phoneme words:
+
+1. ``k`` is first taken from phonemizing each chunk alone with the same G2P. If these counts
+   add up to the number of phoneme words of the sentence, they are used (the common case is
+   ``k = 1`` for every chunk with a core and ``k = 0`` for punctuation-only chunks: a 1:1
+   alignment).
+2. Otherwise (espeak merges some function words with the next word in running text, e.g.
+   ``OF THE`` -> ``ʌvðɪ``, ``IN THE`` -> ``ɪnðə``), ``k`` is the increase of the phoneme
+   word count when the chunk is appended to the sentence prefix before it (G2P of every
+   prefix), which sees the same context as the sentence. If the counts are not
+   non-decreasing or do not add up to the sentence's word count, :class:`ValueError` is
+   raised naming the utterance, the first diverging chunk and both word lists; words are
+   never shifted silently.
+
+Then, chunk by chunk:
+
+* ``k = 0`` and no core (punctuation only, e.g. ``...`` or ``,``): the chunk is punctuation
+  of the previous word (``word_punctuation``), or ``leading_punctuation`` before word 0;
+* ``k = 0`` with a core (a word merged into the previous phoneme word, or a silent one): its
+  core is appended to the previous word's surface with a single space (``"of the"``); before
+  the first word it is prepended to the next one;
+* ``k = 1``: the core is the word;
+* ``k >= 2`` (``#TAG`` -> "hash tag", ``50%`` -> "fifty percent", ``ONE/TWO``): the core is
+  split into pieces, trying in order (a) runs of word characters (keeping internal
+  apostrophes/periods) and single spoken symbols, (b) runs of word characters with internal
+  apostrophes/periods, (c) runs of word characters; the first split with exactly ``k``
+  pieces is used. If none fits, each of the ``k`` sub-words gets the whole core (the surface
+  repeated), which keeps one vector per phoneme word and is documented behaviour.
+
+Punctuation at the start of a chunk that is not the first goes to the previous word, like
+punctuation tokens belong to the preceding word in ``word_ids_from_tokens``.
+
+Case: ESPnet's ``tacotron`` cleaner upper-cases the text. Each chunk's core is looked up in
+the raw text (case-insensitively, left to right, skipping at most a few raw words that the
+cleaner expanded such as ``Dr.`` or ``$5``) and takes the raw casing when found; otherwise an
+all-upper-case core is lower-cased. This only affects case, never the word sequence.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from prosody_plugin.tts.word_boundaries import (
+    WORD_BOUNDARY_TOKEN,
+    is_punctuation_token,
+    token_classes,
+    word_ids_from_tokens,
+)
+
+# Phonetic modifiers that carry no sound on their own (stress and length marks).
+NON_PHONETIC_MARKS = frozenset("ˈˌːˑ")
+# Unicode punctuation that espeak reads aloud ("percent", "hash", "at", "slash", ...):
+# kept in a chunk's core instead of being stripped as punctuation.
+SPOKEN_SYMBOLS = frozenset("%#@/*&\\_")
+# Separator used when a word's surface holds several text chunks ("of the") and the word
+# list is written to a whitespace-separated file (see ``Utterance.words_for_file``).
+FILE_WORD_JOINER = "_"
+
+# Abbreviations after which a period does not end a sentence (lower case, without the
+# final period). Single letters (initials: "J. Smith") are handled separately.
+ABBREVIATIONS = frozenset(
+    """mr mrs ms messrs dr prof sr jr st mt ft rev hon gen col capt lt sgt maj cpl gov pres
+    sen rep esq co corp inc ltd bros vs etc cf al approx dept est fig figs no nos vol vols
+    pp ch sec jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
+    e.g i.e a.m p.m u.s u.k u.s.a ph.d""".split()
+)
+_SENTENCE_END = re.compile(r"[.?!;]+[\"'”’)\]]*(?=\s)")
+
+
+def split_sentences(text: str) -> List[str]:
+    """Split long text into sentences with a simple rule-based splitter.
+
+    A sentence ends at a run of ``.``, ``?``, ``!`` or ``;`` (optionally followed by closing
+    quotes or brackets) that is followed by whitespace, except when the run is a single
+    period that
+
+    * ends a common abbreviation (:data:`ABBREVIATIONS`: Mr. Dr. St. e.g. i.e. etc. ...),
+    * ends a single-letter initial ("J. Smith"), or
+    * is followed by a lower-case letter (an abbreviation not in the list, or a stray period).
+
+    Sentences are returned stripped, empty ones dropped; joined with single spaces they give
+    back the text up to whitespace.
+    """
+    sentences = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        marks = m.group(0).rstrip("\"'”’)]")
+        if marks == ".":
+            before = text[start : m.start()].split()
+            last = before[-1].lower().lstrip("\"'“‘([") if before else ""
+            rest = text[m.end() :].lstrip()
+            if (
+                last in ABBREVIATIONS
+                or (len(last) == 1 and last.isalpha())
+                or (rest[:1].islower())
+            ):
+                continue
+        sentence = text[start : m.end()].strip()
+        if sentence:
+            sentences.append(sentence)
+        start = m.end()
+    sentence = text[start:].strip()
+    if sentence:
+        sentences.append(sentence)
+    return sentences
+
+
+def is_pronounceable(token: str) -> bool:
+    """True unless the token is ``<space>``, punctuation or only stress/length marks."""
+    if token == WORD_BOUNDARY_TOKEN or not token.strip():
+        return False
+    return not all(
+        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
+        for c in token
+    )
+
+
+def _is_edge_punct(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("P") and ch not in SPOKEN_SYMBOLS
+
+
+def _split_edges(chunk: str) -> Tuple[str, str, str]:
+    """``chunk`` -> (leading punctuation, core, trailing punctuation)."""
+    i, j = 0, len(chunk)
+    while i < j and _is_edge_punct(chunk[i]):
+        i += 1
+    while j > i and _is_edge_punct(chunk[j - 1]):
+        j -= 1
+    return chunk[:i], chunk[i:j], chunk[j:]
+
+
+_PIECE_PATTERNS = (
+    re.compile(r"\w+(?:['.]\w+)*|[^\w\s]"),  # words and single symbols
+    re.compile(r"\w+(?:['.]\w+)*"),  # words with internal apostrophes / periods
+    re.compile(r"\w+"),  # plain word-character runs
+)
+
+
+def _split_core(core: str, k: int) -> List[str]:
+    """Split a chunk's core into ``k`` sub-word surfaces (see the module docstring)."""
+    for pattern in _PIECE_PATTERNS:
+        pieces = [
+            p for p in pattern.findall(core) if not all(_is_edge_punct(c) for c in p)
+        ]
+        if len(pieces) == k:
+            return pieces
+    return [core] * k
+
+
+def word_ids_of_tokens(tokens: Sequence[str]) -> Tuple[np.ndarray, int]:
+    """Word index per token string with the rules of ``word_ids_from_tokens``."""
+    if len(tokens) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    vocab = sorted(set(tokens))
+    index = {t: i for i, t in enumerate(vocab)}
+    ids = torch.tensor([[index[t] for t in tokens]], dtype=torch.long)
+    is_boundary, is_punct = token_classes(vocab)
+    word_ids, num_words = word_ids_from_tokens(
+        ids, torch.tensor([len(tokens)]), is_boundary, is_punct
+    )
+    return word_ids[0].numpy().astype(np.int64), int(num_words[0])
+
+
+@dataclass
+class Utterance:
+    """One utterance seen through the front end.
+
+    Attributes:
+        utt_id: Utterance id (used in error messages).
+        text: Raw input text.
+        normalized: Output of ESPnet's ``TextCleaner(cleaner)``.
+        tokens: Phoneme tokens exactly as ESPnet's ``CommonPreprocessor`` makes them.
+        token_ids: Token ids (int64, ``len(tokens)``) when a token list was given, else None.
+        token_word_ids: Word index per token (int64, ``len(tokens)``), the rules of
+            ``word_boundaries.word_ids_from_tokens`` (on the token ids when a token list was
+            given).
+        words: Surface word per phoneme word (W), punctuation removed; may hold a space when
+            espeak merged several text words into one phoneme word ("of the").
+        word_phonemes: Per word, its tokens that are neither ``<space>`` nor punctuation.
+        word_punctuation: Per word, the punctuation of the text attached after it ("" if
+            none, e.g. ``","``, ``"?!"``, ``"..."``).
+        leading_punctuation: Punctuation before the first word ("" if none).
+    """
+
+    utt_id: str
+    text: str
+    normalized: str
+    tokens: List[str]
+    token_ids: Optional[np.ndarray]
+    token_word_ids: np.ndarray
+    words: List[str]
+    word_phonemes: List[List[str]]
+    word_punctuation: List[str]
+    leading_punctuation: str = ""
+    chunk_word_counts: List[int] = field(default_factory=list, repr=False)
+
+    @property
+    def num_words(self) -> int:
+        return len(self.words)
+
+    def words_for_file(self) -> List[str]:
+        """Words without whitespace (inner spaces become ``_``), for Kaldi-style files."""
+        return [FILE_WORD_JOINER.join(w.split()) for w in self.words]
+
+
+class TextFrontend:
+    """ESPnet cleaner + phoneme tokenizer + word segmentation + surface words.
+
+    Args:
+        cleaner: ESPnet ``TextCleaner`` type ("tacotron"); None for no cleaning.
+        g2p: ESPnet ``PhonemeTokenizer`` g2p type ("espeak_ng_english_us_vits").
+        token_list: None, a token list file (one token a line) or a list of tokens; when
+            given, ``token_ids`` are computed with ESPnet's ``TokenIDConverter``.
+        max_tokens: ``analyze`` raises ValueError above this many tokens (use
+            :func:`split_sentences` on long text).
+        restore_case: Take each word's casing from the raw text when it can be found there.
+    """
+
+    def __init__(
+        self,
+        cleaner: Optional[str] = "tacotron",
+        g2p: str = "espeak_ng_english_us_vits",
+        token_list: Union[None, str, Path, Sequence[str]] = None,
+        max_tokens: int = 1000,
+        restore_case: bool = True,
+    ):
+        # Imported here: espnet2's tokenizer imports take seconds (g2p_en, nltk).
+        from espnet2.text.build_tokenizer import build_tokenizer
+        from espnet2.text.cleaner import TextCleaner
+
+        self.cleaner_type = cleaner
+        self.g2p = g2p
+        self.max_tokens = max_tokens
+        self.restore_case = restore_case
+        self.cleaner = TextCleaner(cleaner)
+        # As espnet2.train.preprocessor.CommonPreprocessor builds it (phn -> PhonemeTokenizer)
+        self.tokenizer = build_tokenizer(
+            token_type="phn", g2p_type=g2p, space_symbol=WORD_BOUNDARY_TOKEN
+        )
+        self.converter = None
+        self.token_list: Optional[List[str]] = None
+        if token_list is not None:
+            from espnet2.text.token_id_converter import TokenIDConverter
+
+            if isinstance(token_list, (str, Path)):
+                with open(token_list, encoding="utf-8") as f:
+                    token_list = [line.rstrip("\n") for line in f]
+            self.token_list = list(token_list)
+            self.converter = TokenIDConverter(self.token_list, unk_symbol="<unk>")
+            self._is_boundary, self._is_punct = token_classes(self.token_list)
+
+    # ------------------------------------------------------------------ G2P helpers
+    def normalize(self, text: str) -> str:
+        return self.cleaner(text)
+
+    def tokenize(self, normalized: str) -> List[str]:
+        """Phoneme tokens of already normalized text (ESPnet's ``text2tokens``)."""
+        return self.tokenizer.text2tokens(normalized)
+
+    def _count_words(self, text: str) -> int:
+        """Phoneme words of ``text`` alone (0 when the G2P yields nothing)."""
+        if not text.strip():
+            return 0
+        try:
+            tokens = self.tokenize(text)
+        except IndexError:  # phonemizer on a line that comes back empty
+            return 0
+        return word_ids_of_tokens(tokens)[1]
+
+    # ------------------------------------------------------------------ main entry
+    def analyze(self, text: str, utt_id: str = "<text>") -> Utterance:
+        """Analyze one utterance; raises ValueError for unusable input (see module doc)."""
+        if not isinstance(text, str):
+            raise ValueError(f"{utt_id}: text must be a str, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError(f"{utt_id}: empty or whitespace-only text")
+        normalized = self.normalize(text)
+        if not normalized.strip():
+            raise ValueError(
+                f"{utt_id}: nothing left after the {self.cleaner_type!r} cleaner "
+                f"(emoji or symbols only?): {text!r}"
+            )
+        try:
+            tokens = self.tokenize(normalized)
+        except IndexError:  # phonemizer returns no line for input it cannot read
+            tokens = []
+        if not any(is_pronounceable(t) for t in tokens):
+            raise ValueError(
+                f"{utt_id}: no pronounceable token after cleaner and G2P "
+                f"({self.g2p}); punctuation only, emoji, or a script the G2P cannot "
+                f"read? text={text!r} tokens={tokens!r}"
+            )
+        if len(tokens) > self.max_tokens:
+            raise ValueError(
+                f"{utt_id}: {len(tokens)} phoneme tokens exceed max_tokens="
+                f"{self.max_tokens}; split the text with "
+                "prosody_plugin.frontend.words.split_sentences() and analyze each sentence"
+            )
+
+        token_word_ids, num_words = word_ids_of_tokens(tokens)
+        token_ids = None
+        if self.converter is not None:
+            token_ids = np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
+            ids_t = torch.from_numpy(token_ids).unsqueeze(0)
+            by_id, n_by_id = word_ids_from_tokens(
+                ids_t, torch.tensor([len(tokens)]), self._is_boundary, self._is_punct
+            )
+            by_id = by_id[0].numpy().astype(np.int64)
+            if n_by_id[0] != num_words or not np.array_equal(by_id, token_word_ids):
+                unknown = sorted({t for t in tokens if t not in self.converter.token2id})
+                raise ValueError(
+                    f"{utt_id}: tokens missing from the token list ({unknown}) map to "
+                    "<unk> and change the word segmentation; rebuild the token list"
+                )
+            token_word_ids = by_id
+
+        word_phonemes: List[List[str]] = [[] for _ in range(num_words)]
+        for tok, w in zip(tokens, token_word_ids.tolist()):
+            if tok != WORD_BOUNDARY_TOKEN and not is_punctuation_token(tok):
+                word_phonemes[w].append(tok)
+
+        words, punct, leading, counts = self._align(
+            text, normalized, num_words, word_phonemes, utt_id
+        )
+        return Utterance(
+            utt_id=utt_id,
+            text=text,
+            normalized=normalized,
+            tokens=list(tokens),
+            token_ids=token_ids,
+            token_word_ids=token_word_ids,
+            words=words,
+            word_phonemes=word_phonemes,
+            word_punctuation=punct,
+            leading_punctuation=leading,
+            chunk_word_counts=counts,
+        )
+
+    # ------------------------------------------------------------------ alignment
+    def _chunk_counts(self, chunks: List[str], num_words: int) -> Optional[List[int]]:
+        """Phoneme words per chunk (module docstring, steps 1-2); None if inconsistent."""
+        alone = [self._count_words(c) for c in chunks]
+        if sum(alone) == num_words:
+            return alone
+        counts, previous = [], 0
+        for i in range(len(chunks)):
+            n = self._count_words(" ".join(chunks[: i + 1]))
+            counts.append(n - previous)
+            previous = n
+        if previous != num_words or any(k < 0 for k in counts):
+            return None
+        return counts
+
+    def _align(
+        self,
+        text: str,
+        normalized: str,
+        num_words: int,
+        word_phonemes: List[List[str]],
+        utt_id: str,
+    ) -> Tuple[List[str], List[str], str, List[int]]:
+        chunks = normalized.split()
+        parts = [_split_edges(c) for c in chunks]
+        counts = self._chunk_counts(chunks, num_words)
+        if counts is None:
+            self._raise_mismatch(chunks, parts, num_words, word_phonemes, utt_id)
+        cores = self._cased_cores(text, [core for _, core, _ in parts])
+
+        words: List[str] = []
+        punct: List[str] = []
+        leading = ""
+        pending: List[str] = []  # content chunks with k = 0 before the first word
+        for (lead, _, trail), core, k in zip(parts, cores, counts):
+            if words:
+                punct[-1] += lead
+            else:
+                leading += lead
+            if k == 0:
+                if core and words:
+                    words[-1] += " " + core
+                elif core:
+                    pending.append(core)
+                if words:
+                    punct[-1] += trail
+                else:
+                    leading += trail
+                continue
+            subs = [core] if k == 1 else _split_core(core, k)
+            if pending:
+                subs[0] = " ".join(pending + [subs[0]])
+                pending = []
+            words.extend(subs)
+            punct.extend([""] * len(subs))
+            punct[-1] += trail
+        if len(words) != num_words or pending:  # defensive: counts guarantee equality
+            self._raise_mismatch(chunks, parts, num_words, word_phonemes, utt_id)
+        return words, punct, leading, counts
+
+    def _cased_cores(self, text: str, cores: List[str]) -> List[str]:
+        """Restore each core's casing from the raw text (see module docstring)."""
+        out = []
+        cursor = 0
+        for core in cores:
+            cased = core
+            if core and self.restore_case:
+                pattern = re.compile(
+                    r"(?<!\w)" + re.escape(core) + r"(?!\w)", re.IGNORECASE
+                )
+                m = pattern.search(text, cursor)
+                if m is not None and len(re.findall(r"\w+", text[cursor : m.start()])) <= 4:
+                    cased = m.group(0)
+                    cursor = m.end()
+                elif core.isupper():
+                    cased = core.lower()
+            out.append(cased)
+        return out
+
+    def _raise_mismatch(self, chunks, parts, num_words, word_phonemes, utt_id):
+        text_words = [core for _, core, _ in parts if core]
+        phoneme_words = ["".join(p) for p in word_phonemes]
+        # First chunk whose cumulative count (alone / prefix) disagrees with the sentence.
+        first = None
+        total = 0
+        for i, chunk in enumerate(chunks):
+            total += self._count_words(chunk)
+            prefix = self._count_words(" ".join(chunks[: i + 1]))
+            if total > num_words or prefix != total or prefix > num_words:
+                first = chunk
+                break
+        raise ValueError(
+            f"{utt_id}: cannot align {len(text_words)} text words with the {num_words} "
+            f"phoneme words of the token stream (first diverging word: {first!r}); "
+            f"text words: {text_words}; phoneme words: {phoneme_words}"
+        )

@@ -1,0 +1,108 @@
+"""ESPnet task of stage two: predict a stage-one prosody representation from text context.
+
+Data per utterance (npy scp files written by the recipe's stages 8 and 9):
+
+* ``bert`` (W, H) float: contextual word embeddings;
+* ``syntax`` (W, K) int: dependency head, label, POS, and CAMP's word-level tags;
+* ``target``: the stage-one representation of the recording (Kathaka: [mu, logvar] (2D,);
+  CAMP: word embeddings (W, D)).
+
+Everything else is ESPnet's: configs, ``--print_config``, the trainer (``--resume``,
+``--ngpu``, DDP, tensorboard), checkpoint averaging.
+"""
+
+import argparse
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.trainer import Trainer
+from espnet2.utils.types import int_or_none
+
+from prosody_plugin.context.abs_predictor import AbsProsodyPredictor
+from prosody_plugin.context.camp_predictor import CAMPPredictor
+from prosody_plugin.context.kathaka_sampler import KathakaSampler
+
+predictor_choices = ClassChoices(
+    "predictor",
+    classes=dict(kathaka_sampler=KathakaSampler, camp_predictor=CAMPPredictor),
+    type_check=AbsProsodyPredictor,
+    default="camp_predictor",
+)
+
+
+def syntax_vocab_sizes() -> Dict[str, int]:
+    """Number of classes of each categorical syntax column (the front end's vocabularies)."""
+    from prosody_plugin.frontend.syntax import NUM_CLASSES
+
+    return dict(NUM_CLASSES)
+
+
+class ProsodyContextTask(AbsTask):
+    """Stage-two training: Kathaka's sampler or CAMP's predictor."""
+
+    num_optimizers: int = 1
+    class_choices_list = [predictor_choices]
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        group = parser.add_argument_group(description="Task related")
+        group.add_argument(
+            "--input_size",
+            type=int_or_none,
+            default=None,
+            help="Size of the word embeddings (the BERT hidden size); read from the first "
+            "training example when not given",
+        )
+        for class_choices in cls.class_choices_list:
+            class_choices.add_arguments(group)
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        # -1 pads the integer syntax columns: it marks padded words everywhere
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
+        return None
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("bert", "syntax") if inference else ("bert", "syntax", "target")
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ()
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> AbsProsodyPredictor:
+        if args.input_size is None:
+            args.input_size = cls._input_size_from_data(args)
+        conf = dict(args.predictor_conf)
+        conf.setdefault("vocab_sizes", syntax_vocab_sizes())
+        args.predictor_conf = conf  # saved in config.yaml: the model rebuilds without the front end
+        return predictor_choices.get_class(args.predictor)(input_size=args.input_size, **conf)
+
+    @staticmethod
+    def _input_size_from_data(args: argparse.Namespace) -> int:
+        from espnet2.fileio.npy_scp import NpyScpReader
+
+        for path, name, _ in args.train_data_path_and_name_and_type:
+            if name == "bert":
+                reader = NpyScpReader(path)
+                return int(np.shape(reader[next(iter(reader.keys()))])[-1])
+        raise ValueError("--input_size is needed when the training data has no `bert` entry")
+
+
+def load_predictor(
+    train_config: str, model_file: Optional[str] = None, device: str = "cpu"
+) -> Tuple[AbsProsodyPredictor, argparse.Namespace]:
+    """Build a trained stage-two model from its config.yaml and checkpoint."""
+    model, args = ProsodyContextTask.build_model_from_file(train_config, model_file, device)
+    return model.eval(), args
+
+
+__all__ = ["ProsodyContextTask", "load_predictor", "predictor_choices"]
