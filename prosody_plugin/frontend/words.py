@@ -37,8 +37,9 @@ Then, chunk by chunk:
 * ``k = 1``: the core is the word;
 * ``k >= 2`` (``#TAG`` -> "hash tag", ``50%`` -> "fifty percent", ``ONE/TWO``): the core is
   split into pieces, trying in order (a) runs of word characters (keeping internal
-  apostrophes/periods) and single spoken symbols, (b) runs of word characters with internal
-  apostrophes/periods, (c) runs of word characters; the first split with exactly ``k``
+  apostrophes/periods) and runs of other symbols, (b) the same with single symbols, (c) runs
+  of word characters with internal apostrophes/periods, (d) runs of word characters;
+  punctuation-only pieces are ignored; the first split with exactly ``k``
   pieces is used. If none fits, each of the ``k`` sub-words gets the whole core (the surface
   repeated), which keeps one vector per phoneme word and is documented behaviour.
 
@@ -150,6 +151,7 @@ def _split_edges(chunk: str) -> Tuple[str, str, str]:
 
 
 _PIECE_PATTERNS = (
+    re.compile(r"\w+(?:['.]\w+)*|[^\w\s]+"),  # words and runs of symbols ("**")
     re.compile(r"\w+(?:['.]\w+)*|[^\w\s]"),  # words and single symbols
     re.compile(r"\w+(?:['.]\w+)*"),  # words with internal apostrophes / periods
     re.compile(r"\w+"),  # plain word-character runs

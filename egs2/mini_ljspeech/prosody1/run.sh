@@ -13,5 +13,7 @@ cd "$(dirname "$0")"
     --aligner_args "--max_epoch 2" \
     --train_configs "conf/train_fastspeech2_cpu.yaml conf/train_kathaka_cpu.yaml conf/train_camp_cpu.yaml" \
     --train_args "--max_epoch 2 --batch_size 8" \
+    --context_configs "conf/train_kathaka_sampler_cpu.yaml conf/train_camp_predictor_cpu.yaml" \
+    --context_args "--max_epoch 3 --batch_size 8" \
     --inference_config conf/decode.yaml \
     "$@"

