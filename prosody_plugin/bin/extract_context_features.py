@@ -155,6 +155,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("data_dir", type=Path, help="Kaldi-style data dir with 'text'.")
     parser.add_argument("out_dir", type=Path, help="Output dir.")
     parser.add_argument("--token_list", default=None, help="ESPnet token list (optional).")
+    parser.add_argument(
+        "--token_type", default="phn", choices=["phn"], help="ESPnet token type (phn only)."
+    )
+    parser.add_argument(
+        "--non_linguistic_symbols", default=None, help="As ESPnet's option (file or none)."
+    )
     parser.add_argument("--cleaner", default="tacotron", help="ESPnet text cleaner or none.")
     parser.add_argument("--g2p", default="espeak_ng_english_us_vits", help="ESPnet g2p type.")
     parser.add_argument(
@@ -202,6 +208,7 @@ def main(argv=None) -> int:
         g2p=args.g2p,
         token_list=_none(args.token_list),
         max_tokens=args.max_tokens,
+        non_linguistic_symbols=_none(args.non_linguistic_symbols),
     )
     embedder = WordEmbedder(_none(args.bert_model), layer=args.bert_layer, device=args.device)
     syntax = SyntaxAnalyzer(_none(args.spacy_model))

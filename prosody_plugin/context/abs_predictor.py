@@ -13,11 +13,7 @@ from typing import Dict, Sequence, Tuple
 
 import torch
 
-# Column order of the ``syntax`` feature (written by prosody_plugin.bin.extract_context_features).
-SYNTAX_COLUMNS = (
-    "head", "dep", "pos", "tag", "word_class", "noun_structure", "compound",
-    "punct_structure", "position",
-)  # fmt: skip
+from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS  # column order of ``syntax``
 
 
 class SyntaxEmbedding(torch.nn.Module):

@@ -49,8 +49,9 @@ class WordEmbedder(torch.nn.Module):
         max_length: Most wordpieces per utterance, special tokens included; longer
             utterances raise ValueError (nothing is truncated silently).
         trainable: False (default): frozen encoder in eval mode, :meth:`embed` runs under
-            ``torch.no_grad``. True: parameters require grad and :meth:`embed` keeps the
-            graph (fine-tuning); :meth:`embed_with_grad` always keeps it.
+            ``torch.no_grad``. True: parameters require grad, dropout is active in training
+            mode and :meth:`embed` keeps the graph (fine-tuning). :meth:`set_trainable`
+            switches later.
     """
 
     def __init__(
@@ -76,10 +77,15 @@ class WordEmbedder(torch.nn.Module):
             raise ValueError(f"layer {layer} out of range for a {num_layers}-layer encoder")
         self.layer = layer
         self.max_length = max_length
-        self.trainable = trainable
-        self.encoder.requires_grad_(trainable)
-        self.encoder.train(trainable)
+        self.set_trainable(trainable)
         self.to(device)
+
+    def set_trainable(self, trainable: bool) -> "WordEmbedder":
+        """Freeze (False: no grad, eval mode) or unfreeze the encoder for fine-tuning."""
+        self.trainable = bool(trainable)
+        self.encoder.requires_grad_(self.trainable)
+        self.encoder.train(self.trainable and self.training)
+        return self
 
     @property
     def hidden_size(self) -> int:
@@ -109,7 +115,9 @@ class WordEmbedder(torch.nn.Module):
     def embed_with_grad(
         self, words_batch: Sequence[Sequence[str]], utt_ids: Optional[Sequence[str]] = None
     ) -> List[torch.Tensor]:
-        """As :meth:`embed`, keeping the autograd graph (for fine-tuning)."""
+        """As :meth:`embed` with autograd enabled (gradients reach the encoder's
+        parameters only when it is trainable; a frozen encoder still lets gradients flow
+        through the vectors to nothing, so use ``trainable=True`` to fine-tune)."""
         return self._embed(words_batch, utt_ids)
 
     def _embed(self, words_batch, utt_ids) -> List[torch.Tensor]:
@@ -129,6 +137,8 @@ class WordEmbedder(torch.nn.Module):
             [list(w) for w in words_batch],
             is_split_into_words=True,
             padding=True,
+            # Few distinct shapes: the CPU kernels warm up once per new sequence length.
+            pad_to_multiple_of=16,
             truncation=False,
             return_tensors="pt",
         )

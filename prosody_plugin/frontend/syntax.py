@@ -73,6 +73,8 @@ num_classes: Dict[str, int] = {
     "position": 4,
 }
 
+NUM_CLASSES = num_classes  # upper-case alias used by prosody_plugin.tasks.prosody_context
+
 _DEP_ID = {label: i for i, label in enumerate(DEP_LABELS)}
 _UPOS_ID = {label: i for i, label in enumerate(UPOS_TAGS)}
 _TAG_ID = {label: i for i, label in enumerate(FINE_TAGS)}

@@ -38,7 +38,8 @@ Then, chunk by chunk:
 * ``k >= 2`` (``#TAG`` -> "hash tag", ``50%`` -> "fifty percent", ``ONE/TWO``): the core is
   split into pieces, trying in order (a) runs of word characters (keeping internal
   apostrophes/periods) and runs of other symbols, (b) the same with single symbols, (c) runs
-  of word characters with internal apostrophes/periods, (d) runs of word characters;
+  of word characters with internal apostrophes/periods, (d) runs of word characters,
+  (e) single characters (espeak spells out letters of scripts it cannot read);
   punctuation-only pieces are ignored; the first split with exactly ``k``
   pieces is used. If none fits, each of the ``k`` sub-words gets the whole core (the surface
   repeated), which keeps one vector per phoneme word and is documented behaviour.
@@ -155,6 +156,7 @@ _PIECE_PATTERNS = (
     re.compile(r"\w+(?:['.]\w+)*|[^\w\s]"),  # words and single symbols
     re.compile(r"\w+(?:['.]\w+)*"),  # words with internal apostrophes / periods
     re.compile(r"\w+"),  # plain word-character runs
+    re.compile(r"\S"),  # single characters (letters spelled out one by one)
 )
 
 
@@ -236,6 +238,7 @@ class TextFrontend:
         max_tokens: ``analyze`` raises ValueError above this many tokens (use
             :func:`split_sentences` on long text).
         restore_case: Take each word's casing from the raw text when it can be found there.
+        non_linguistic_symbols: As ESPnet's ``--non_linguistic_symbols`` (file or list).
     """
 
     def __init__(
@@ -245,6 +248,7 @@ class TextFrontend:
         token_list: Union[None, str, Path, Sequence[str]] = None,
         max_tokens: int = 1000,
         restore_case: bool = True,
+        non_linguistic_symbols: Union[None, str, Path, Sequence[str]] = None,
     ):
         # Imported here: espnet2's tokenizer imports take seconds (g2p_en, nltk).
         from espnet2.text.build_tokenizer import build_tokenizer
@@ -257,7 +261,10 @@ class TextFrontend:
         self.cleaner = TextCleaner(cleaner)
         # As espnet2.train.preprocessor.CommonPreprocessor builds it (phn -> PhonemeTokenizer)
         self.tokenizer = build_tokenizer(
-            token_type="phn", g2p_type=g2p, space_symbol=WORD_BOUNDARY_TOKEN
+            token_type="phn",
+            g2p_type=g2p,
+            space_symbol=WORD_BOUNDARY_TOKEN,
+            non_linguistic_symbols=non_linguistic_symbols,
         )
         self.converter = None
         self.token_list: Optional[List[str]] = None
@@ -268,6 +275,8 @@ class TextFrontend:
                 with open(token_list, encoding="utf-8") as f:
                     token_list = [line.rstrip("\n") for line in f]
             self.token_list = list(token_list)
+            if "<unk>" not in self.token_list:
+                raise ValueError("the token list has no <unk> token (ESPnet needs one)")
             self.converter = TokenIDConverter(self.token_list, unk_symbol="<unk>")
             self._is_boundary, self._is_punct = token_classes(self.token_list)
 

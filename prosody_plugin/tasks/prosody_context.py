@@ -35,9 +35,9 @@ predictor_choices = ClassChoices(
 
 def syntax_vocab_sizes() -> Dict[str, int]:
     """Number of classes of each categorical syntax column (the front end's vocabularies)."""
-    from prosody_plugin.frontend.syntax import NUM_CLASSES
+    from prosody_plugin.frontend.syntax import num_classes
 
-    return dict(NUM_CLASSES)
+    return dict(num_classes)
 
 
 class ProsodyContextTask(AbsTask):

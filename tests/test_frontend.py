@@ -1,0 +1,384 @@
+"""Text front end of stage two: words, BERT vectors and syntax on one word sequence.
+
+Real components only: ESPnet's cleaner and espeak G2P, the packaged all-MiniLM-L6-v2 and
+spaCy's small English model. Models are loaded once per module.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from prosody_plugin.tts.word_boundaries import token_classes, word_ids_from_tokens
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+for _parent in Path(__file__).resolve().parents:
+    if (_parent / "shared" / "corpora" / "ljspeech_mini").is_dir():
+        SHARED = _parent / "shared"
+        break
+METADATA = SHARED / "corpora" / "ljspeech_mini" / "metadata.csv"
+
+PROMPTS = [
+    "Please enter your agent number followed by the pound key.",
+    "To mute or unmute yourself, press star one.",
+    "Thank you for calling. Goodbye!",
+    "Dr. Smith paid $5 at 10:30.",
+    "Wait... what?!",
+    "He said \"no\", then left.",
+    "She's a co-op member; twenty-one years old.",
+    "The state-of-the-art of the art in the U.S.A.",
+    "Don't touch Smith's car, O'Neil.",
+    "#hashtag @user 50% **bold** one/two",
+    "... and then, finally -- silence.",
+]
+
+
+def ljspeech_texts():
+    with open(METADATA, encoding="utf-8") as f:
+        return [line.rstrip("\n").split("|")[2] for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def token_list():
+    """A token list as ESPnet's stage would build it from these texts."""
+    from prosody_plugin.frontend.words import TextFrontend
+
+    fe = TextFrontend()
+    tokens = set()
+    for text in ljspeech_texts() + PROMPTS:
+        tokens.update(fe.tokenize(fe.normalize(text)))
+    return ["<blank>", "<unk>"] + sorted(tokens) + ["<sos/eos>"]
+
+
+@pytest.fixture(scope="module")
+def frontend(token_list, tmp_path_factory):
+    from prosody_plugin.frontend.words import TextFrontend
+
+    path = tmp_path_factory.mktemp("tokens") / "tokens.txt"
+    path.write_text("\n".join(token_list) + "\n", encoding="utf-8")
+    return TextFrontend(cleaner="tacotron", g2p="espeak_ng_english_us_vits", token_list=path)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from prosody_plugin.frontend.bert import WordEmbedder
+
+    return WordEmbedder()
+
+
+@pytest.fixture(scope="module")
+def syntax():
+    from prosody_plugin.frontend.syntax import SyntaxAnalyzer
+
+    return SyntaxAnalyzer()
+
+
+def check_invariants(u):
+    num_words = int(u.token_word_ids.max()) + 1
+    assert len(u.words) == len(u.word_phonemes) == len(u.word_punctuation) == num_words
+    assert len(u.token_word_ids) == len(u.tokens)
+    assert all(w.strip() for w in u.words)
+    assert all(len(p) > 0 for p in u.word_phonemes)
+    # word ids are contiguous and non-decreasing
+    assert np.all(np.diff(u.token_word_ids) >= 0)
+    assert set(u.token_word_ids.tolist()) == set(range(num_words))
+
+
+# ---------------------------------------------------------------------------- words
+def test_tokens_are_espnet_common_preprocessor_tokens(frontend, token_list):
+    from espnet2.train.preprocessor import CommonPreprocessor
+
+    pre = CommonPreprocessor(
+        train=False,
+        token_type="phn",
+        token_list=token_list,
+        text_cleaner=["tacotron"],
+        g2p_type="espeak_ng_english_us_vits",
+    )
+    for i, text in enumerate(ljspeech_texts()[:8] + PROMPTS):
+        u = frontend.analyze(text, utt_id=f"u{i}")
+        ids = pre(f"u{i}", {"text": text})["text"]
+        np.testing.assert_array_equal(u.token_ids, ids)
+        assert [token_list[j] for j in ids] == u.tokens
+
+
+@pytest.mark.parametrize("source", ["ljspeech", "prompts"])
+def test_word_counts_agree(frontend, token_list, source):
+    texts = ljspeech_texts() if source == "ljspeech" else PROMPTS
+    is_boundary, is_punct = token_classes(token_list)
+    for i, text in enumerate(texts):
+        u = frontend.analyze(text, utt_id=f"{source}{i}")
+        check_invariants(u)
+        ids = torch.from_numpy(u.token_ids).unsqueeze(0)
+        word_ids, num_words = word_ids_from_tokens(
+            ids, torch.tensor([ids.size(1)]), is_boundary, is_punct
+        )
+        np.testing.assert_array_equal(u.token_word_ids, word_ids[0].numpy())
+        assert int(num_words[0]) == len(u.words)
+
+
+def test_prompt_words(frontend):
+    u = frontend.analyze("Please enter your agent number followed by the pound key.")
+    assert u.words == "Please enter your agent number followed by the pound key".split()
+    assert u.word_punctuation == [""] * 9 + ["."]
+    assert u.leading_punctuation == ""
+    assert "".join(u.word_phonemes[0]) == "plˈiːz"
+
+
+@pytest.mark.parametrize(
+    "text, words, punct",
+    [
+        ("co-op", ["co", "op"], ["", ""]),
+        ("twenty-one", ["twenty", "one"], ["", ""]),
+        ("don't stop", ["don't", "stop"], ["", ""]),
+        ("Smith's dog.", ["Smith's", "dog"], ["", "."]),
+        ('"Hello," she said.', ["Hello", "she", "said"], [",", "", "."]),
+        (
+            "Dr. Smith paid $5 at 10:30.",
+            ["doctor", "Smith", "paid", "five", "dollars", "at", "ten,thirty"],
+            [""] * 6 + ["."],
+        ),
+        ("Wait... what?!", ["Wait", "what"], ["...", "?!"]),
+        ("Hello!!! ???", ["Hello"], ["!!!???"]),
+        ("yes , no", ["yes", "no"], [",", ""]),
+    ],
+)
+def test_surface_words(frontend, text, words, punct):
+    u = frontend.analyze(text)
+    check_invariants(u)
+    assert u.words == words
+    assert u.word_punctuation == punct
+
+
+def test_leading_punctuation(frontend):
+    u = frontend.analyze("... and then, silence.")
+    check_invariants(u)
+    assert u.leading_punctuation == "..."
+    assert u.words == ["and", "then", "silence"]
+    assert u.token_word_ids[0] == 0  # leading punctuation tokens belong to word 0
+
+
+def test_espeak_merges_function_words(frontend):
+    # espeak phonemizes "of the" as one word (no <space>): one phoneme word, one surface.
+    u = frontend.analyze("The state of the art.")
+    check_invariants(u)
+    assert u.words == ["The", "state", "of the", "art"]
+    assert u.words_for_file()[2] == "of_the"
+
+
+def test_spoken_symbols_split_a_chunk(frontend):
+    u = frontend.analyze("#hashtag 50% one/two")
+    check_invariants(u)
+    assert u.words == ["#", "hashtag", "fifty", "%", "one", "/", "two"]
+
+
+@pytest.mark.parametrize("text", ["", "   \t\n", "...", "?!", "🙂🙂", "\u200b"])
+def test_unusable_text_raises(frontend, text):
+    with pytest.raises(ValueError, match="text|pronounceable|cleaner"):
+        frontend.analyze(text, utt_id="bad")
+
+
+@pytest.mark.parametrize("text", ["Привет, мир!", "你好世界", "Ελληνικά"])
+def test_non_latin_text(frontend, text):
+    try:
+        u = frontend.analyze(text, utt_id="nonlatin")
+    except ValueError as e:
+        assert "nonlatin" in str(e)
+    else:  # the tacotron cleaner transliterates (unidecode): then the invariant holds
+        check_invariants(u)
+
+
+def test_token_list_missing_punctuation(token_list):
+    from prosody_plugin.frontend.words import TextFrontend
+
+    fe = TextFrontend(token_list=[t for t in token_list if t != "."])
+    # leading "..." as <unk> would open a word of its own
+    with pytest.raises(ValueError, match=r"q1: tokens missing from the token list \(\['\.'\]"):
+        fe.analyze("... and then", utt_id="q1")
+    # a missing phoneme maps to <unk> without changing the words
+    fe = TextFrontend(token_list=[t for t in token_list if t != "ʌ"])
+    u = fe.analyze("Wait... what?!")
+    assert u.token_ids[u.tokens.index("ʌ")] == 1 and u.words == ["Wait", "what"]
+    with pytest.raises(ValueError, match="<unk>"):
+        TextFrontend(token_list=["<blank>", "a"])
+
+
+def test_error_names_utterance(frontend):
+    with pytest.raises(ValueError, match="utt42"):
+        frontend.analyze("...", utt_id="utt42")
+
+
+def test_alignment_mismatch_is_an_error(frontend):
+    u = frontend.analyze("Hello world.")
+    with pytest.raises(ValueError, match=r"utt7.*text words.*phoneme words"):
+        frontend._align(u.text, u.normalized, 3, u.word_phonemes + [["x"]], "utt7")
+
+
+def test_long_text_and_split_sentences(frontend):
+    from prosody_plugin.frontend.words import split_sentences
+
+    text = " ".join(ljspeech_texts()) * 2
+    with pytest.raises(ValueError, match="split_sentences"):
+        frontend.analyze(text, utt_id="long")
+    sentences = split_sentences(text)
+    assert len(sentences) > 5
+    for s in sentences[:10]:
+        if len(frontend.tokenize(frontend.normalize(s))) <= frontend.max_tokens:
+            check_invariants(frontend.analyze(s))
+
+
+def test_split_sentences_rules():
+    from prosody_plugin.frontend.words import split_sentences
+
+    text = (
+        "Mr. Smith met Dr. Jones at 5 p.m. today. Was it J. R. R. Tolkien? Yes! "
+        "Fruit, e.g. apples; vegetables, i.e. greens. \"Quoted.\" Done"
+    )
+    assert split_sentences(text) == [
+        "Mr. Smith met Dr. Jones at 5 p.m. today.",
+        "Was it J. R. R. Tolkien?",
+        "Yes!",
+        "Fruit, e.g. apples;",
+        "vegetables, i.e. greens.",
+        '"Quoted."',
+        "Done",
+    ]
+    assert split_sentences("   ") == []
+
+
+# ---------------------------------------------------------------------------- BERT
+def test_bert_one_vector_per_word(frontend, embedder):
+    utts = [frontend.analyze(t, utt_id=f"p{i}") for i, t in enumerate(PROMPTS)]
+    vectors = embedder.embed([u.words for u in utts])
+    assert embedder.hidden_size == 384
+    for u, v in zip(utts, vectors):
+        assert v.shape == (len(u.words), 384)
+        assert torch.isfinite(v).all()
+        assert not v.requires_grad
+    # batching does not change the vectors (padding is masked)
+    alone = embedder.embed([utts[3].words])[0]
+    torch.testing.assert_close(alone, vectors[3], atol=1e-4, rtol=1e-4)
+
+
+def test_bert_gradients_and_errors(embedder):
+    assert not embedder.embed_with_grad([["hello", "world"]])[0].requires_grad  # frozen
+    embedder.set_trainable(True)
+    try:
+        v = embedder.embed([["hello", "world"]])[0]
+        assert v.requires_grad
+        v.sum().backward()
+        grad = embedder.encoder.embeddings.word_embeddings.weight.grad
+        assert grad is not None and grad.abs().sum() > 0
+    finally:
+        embedder.set_trainable(False)
+        embedder.zero_grad(set_to_none=True)
+    assert not any(p.requires_grad for p in embedder.parameters())
+    with pytest.raises(ValueError, match="'\\\\u200b'"):
+        embedder.embed([["fine", "\u200b"]], utt_ids=["z"])
+    with pytest.raises(ValueError, match="long1.*600 words"):
+        embedder.embed([["word"] * 600], utt_ids=["long1"])
+
+
+# ---------------------------------------------------------------------------- syntax
+def test_syntax_tree(frontend, syntax):
+    from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS, num_classes
+
+    for i, text in enumerate(ljspeech_texts()[:12] + PROMPTS):
+        u = frontend.analyze(text, utt_id=f"s{i}")
+        s = syntax.analyze(u.words, u.word_punctuation)
+        W = len(u.words)
+        assert s.num_words == W
+        m = s.as_matrix()
+        assert m.shape == (W, len(SYNTAX_COLUMNS)) and m.dtype == np.int64
+        assert ((s.heads >= 0) & (s.heads < W)).all()
+        assert int((s.heads == np.arange(W)).sum()) == 1  # exactly one root
+        for name, n in num_classes.items():
+            col = m[:, SYNTAX_COLUMNS.index(name)]
+            assert ((col >= 0) & (col < n)).all(), name
+        # every word reaches the root: a tree, no cycle
+        for w in range(W):
+            seen = set()
+            while s.heads[w] != w:
+                assert w not in seen
+                seen.add(w)
+                w = s.heads[w]
+        e = s.edge_index()
+        assert e.shape == (2, 2 * (W - 1))
+        pairs = set(map(tuple, e.t().tolist()))
+        assert pairs == {(b, a) for a, b in pairs}
+        assert all(a != b for a, b in pairs)
+
+
+def test_syntax_tags(syntax):
+    from prosody_plugin.frontend import syntax as sx
+
+    s = syntax.analyze(
+        ["The", "old", "man", "sold", "chicken", "soup", "yesterday"],
+        ["", "", "", "", "", ",", "!"],
+    )
+    assert s.noun_structure.tolist()[:3] == [sx.NOUN_BEGIN, sx.NOUN_INSIDE, sx.NOUN_END]
+    assert s.compound.tolist()[4] == 1  # "chicken" in "chicken soup"
+    assert s.word_class.tolist()[0] == 0 and s.word_class.tolist()[2] == 1
+    assert s.punct_structure.tolist()[-2:] == [sx.PUNCT_COMMA, sx.PUNCT_EXCLAMATION]
+    assert s.position.tolist() == [0, 1, 1, 1, 1, 1, 2]
+    assert syntax.analyze(["Hi"]).position.tolist() == [sx.POSITION_ONLY]
+    assert [sx.punct_class(p) for p in ["", ",", ".", "?!", "!", ";", "'", "..."]] == [
+        0, 1, 2, 3, 4, 5, 6, 2,
+    ]  # fmt: skip
+
+
+def test_syntax_vocabularies_cover_the_model(syntax):
+    from prosody_plugin.frontend.syntax import DEP_LABELS, FINE_TAGS
+
+    assert set(syntax.nlp.get_pipe("parser").labels) <= set(DEP_LABELS)
+    assert set(syntax.nlp.get_pipe("tagger").labels) <= set(FINE_TAGS)
+
+
+def test_edge_index_function():
+    from prosody_plugin.frontend.syntax import edge_index
+
+    e = edge_index(np.array([1, 1, 1]))
+    assert e.dtype == torch.long
+    assert sorted(map(tuple, e.t().tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1)]
+    assert edge_index(np.array([0])).shape == (2, 0)
+
+
+# ---------------------------------------------------------------------------- CLI
+def test_extract_context_features_cli(tmp_path, token_list):
+    from espnet2.fileio.npy_scp import NpyScpReader
+
+    from prosody_plugin.bin.extract_context_features import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = [f"lj{i:02d} {t}" for i, t in enumerate(ljspeech_texts()[:5])]
+    lines += ["p1 Wait... what?!", "z_bad1 ...", "z_bad2 🙂🙂", "z_bad3"]
+    (data / "text").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "tokens.txt").write_text("\n".join(token_list) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    # the options the recipe passes (ESPnet's text options)
+    args = ["--token_type", "phn", "--token_list", str(tmp_path / "tokens.txt"),
+            "--non_linguistic_symbols", "none", "--cleaner", "tacotron",
+            "--g2p", "espeak_ng_english_us_vits", "--batch_size", "4"]  # fmt: skip
+    assert main(args + [str(data), str(out)]) == 1
+    failed = dict(line.split("\t", 1) for line in (out / "failed").read_text().splitlines())
+    assert sorted(failed) == ["z_bad1", "z_bad2", "z_bad3"]
+    num_words = dict(line.split() for line in (out / "num_words").read_text().splitlines())
+    words = dict(line.split(maxsplit=1) for line in (out / "words").read_text().splitlines())
+    bert, syn = NpyScpReader(out / "bert.scp"), NpyScpReader(out / "syntax.scp")
+    assert sorted(num_words) == sorted(words) == sorted(bert) == sorted(syn)
+    assert len(num_words) == 6
+    for utt, n in num_words.items():
+        n = int(n)
+        assert len(words[utt].split()) == n
+        assert bert[utt].shape == (n, 384) and bert[utt].dtype == np.float32
+        assert syn[utt].shape == (n, 9) and syn[utt].dtype == np.int64
+    assert words["p1"] == "Wait what"
+    # --key_file and --on_error drop: only the bad ones, exit status 0
+    (tmp_path / "keys").write_text("z_bad1\nlj00\n")
+    out2 = tmp_path / "out2"
+    argv = args + ["--on_error", "drop", "--key_file", str(tmp_path / "keys")]
+    assert main(argv + [str(data), str(out2)]) == 0
+    assert (out2 / "num_words").read_text().split()[0] == "lj00"
+    assert (out2 / "failed").read_text().startswith("z_bad1\t")

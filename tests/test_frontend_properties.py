@@ -1,0 +1,105 @@
+"""Property test: every feature of the front end has one row per phoneme word, or the
+utterance is refused with ValueError (never another exception).
+
+Sentences are generated from real words, numbers, abbreviations, quotes, hyphens,
+apostrophes, spoken symbols and repeated punctuation. Real espeak G2P, MiniLM and spaCy.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+WORDS = (
+    "the of and to in a is that for it was on with he as I his at by be this had from "
+    "are but not or have an they which one you were her all she there would their we him "
+    "been has when who will more no if out so said what up its about into than them can "
+    "only other new some could time these two may then do first any my now such like our "
+    "over man me even most made after also did many before must through back years where "
+    "much your way well down should because each just those people Mr how too little state "
+    "good very make world still own see men work long get here between both life being under "
+    "never day same another know while last might us great old year off come since against "
+    "go came right used take three Printing Exhibition Netherlands woodcutters Chinese "
+    "agent number pound key press star Please Goodbye yourself unmute"
+).split()
+NUMBERS = ["5", "10", "21", "1990", "1990s", "10:30", "$5", "$3.50", "3.14", "1,000", "1st",
+           "2nd", "50%", "7th", "100", "0"]  # fmt: skip
+ABBREVIATIONS = ["Dr.", "Mr.", "Mrs.", "St.", "e.g.", "i.e.", "etc.", "U.S.A.", "p.m.",
+                 "Co.", "Jr.", "NASA", "FBI", "Ltd."]  # fmt: skip
+HYPHENATED = ["co-op", "twenty-one", "state-of-the-art", "well-known", "mid-1990s", "e-mail",
+              "x-ray", "-", "--"]  # fmt: skip
+APOSTROPHES = ["don't", "Smith's", "O'Neil", "rock 'n' roll", "'tis", "y'all", "won't",
+               "James'", "'90s", "can't've"]  # fmt: skip
+SYMBOLS = ["#hashtag", "@user", "one/two", "**bold**", "&", "%", "A+B", "x=y", "~", "_"]
+PUNCT = ["", "", "", ",", ".", "...", "?", "!", "?!", "!!!", ";", ":", " ,", " ...", "'",
+         '"', ")", "(", " - ", "…"]  # fmt: skip
+
+token = st.one_of(
+    st.sampled_from(WORDS),
+    st.sampled_from(NUMBERS),
+    st.sampled_from(ABBREVIATIONS),
+    st.sampled_from(HYPHENATED),
+    st.sampled_from(APOSTROPHES),
+    st.sampled_from(SYMBOLS),
+)
+piece = st.tuples(
+    st.sampled_from(["", "", "", '"', "'", "(", "..."]), token, st.sampled_from(PUNCT)
+).map("".join)
+sentence = st.lists(piece, min_size=1, max_size=14).map(" ".join)
+
+
+@pytest.fixture(scope="module")
+def models():
+    from prosody_plugin.frontend.bert import WordEmbedder
+    from prosody_plugin.frontend.syntax import SyntaxAnalyzer
+    from prosody_plugin.frontend.words import TextFrontend
+
+    return TextFrontend(), WordEmbedder(), SyntaxAnalyzer()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=sentence)
+def test_one_row_per_word_or_value_error(models, text):
+    frontend, embedder, syntax = models
+    try:
+        u = frontend.analyze(text, utt_id="gen")
+    except ValueError as e:
+        assert "gen" in str(e)
+        return
+    num_words = int(u.token_word_ids.max()) + 1
+    assert len(u.words) == len(u.word_phonemes) == len(u.word_punctuation) == num_words
+    assert all(w.strip() for w in u.words)
+    vectors = embedder.embed([u.words], utt_ids=[u.utt_id])[0]
+    assert vectors.shape == (num_words, embedder.hidden_size)
+    parse = syntax.analyze(u.words, u.word_punctuation)
+    assert parse.num_words == num_words
+    assert parse.as_matrix().shape[0] == num_words
+    assert int((parse.heads == np.arange(num_words)).sum()) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=sentence)
+def test_front_end_alone(text):
+    """More examples for the word alignment only (G2P is fast)."""
+    frontend = _frontend()
+    try:
+        u = frontend.analyze(text, utt_id="gen")
+    except ValueError as e:
+        assert "gen" in str(e)
+        return
+    assert len(u.words) == len(u.word_phonemes) == int(u.token_word_ids.max()) + 1
+
+
+_FRONTEND = []
+
+
+def _frontend():
+    if not _FRONTEND:
+        from prosody_plugin.frontend.words import TextFrontend
+
+        _FRONTEND.append(TextFrontend())
+    return _FRONTEND[0]
