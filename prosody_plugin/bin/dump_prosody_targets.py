@@ -4,8 +4,9 @@
     python -m prosody_plugin.bin.dump_prosody_targets \\
         --train_config exp/tts_train_camp_cpu/config.yaml \\
         --model_file exp/tts_train_camp_cpu/valid.loss.ave.pth \\
-        --data_dir dump/raw/train --durations dump/durations/train/durations \\
-        --num_words dump/context/train/num_words --output_dir dump/prosody/camp/train
+        --set dump/raw/train dump/durations/train/durations dump/context/train/num_words \\
+              dump/prosody_targets/tts_train_camp_cpu/train \\
+        --set dump/raw/dev ...
 
 Kathaka: [mu, logvar] of the reference encoder's posterior, (2 * latent_dim,).
 CAMP: the word prosody embeddings, (num_words, word_embed_dim); the word count is checked
@@ -50,24 +51,24 @@ def prosody_target(model, text_ids: np.ndarray, speech: np.ndarray, durations: O
     raise TypeError(f"{type(tts).__name__} has no stage-one prosody representation")
 
 
-def dump_targets(args: argparse.Namespace) -> Dict[str, str]:
-    """Write the targets; return the failed utterances with their reasons."""
-    model, train_args = ProsodyTTSTask.build_model_from_file(args.train_config, args.model_file, "cpu")
-    model.eval()
-    preprocess = ProsodyTTSTask.build_preprocess_fn(train_args, False)
-    texts = read_kaldi_map(args.data_dir / "text")
-    wavs = read_kaldi_map(args.data_dir / "wav.scp")
-    durations = read_kaldi_map(args.durations) if args.durations else {}
-    num_words = {k: int(v) for k, v in read_kaldi_map(args.num_words).items()} if args.num_words else {}
+def dump_targets(
+    model, preprocess, data_dir: Path, durations_file: Path, num_words_file: Path, output_dir: Path
+) -> Dict[str, str]:
+    """Write the targets of one data dir; return the failed utterances with their reasons."""
+    texts = read_kaldi_map(data_dir / "text")
+    wavs = read_kaldi_map(data_dir / "wav.scp")
+    durations = read_kaldi_map(durations_file)
+    num_words = {k: int(v) for k, v in read_kaldi_map(num_words_file).items()}
     is_camp = isinstance(model.tts, CAMP)
-    if is_camp and not durations:
-        raise SystemExit("CAMP targets pool the recording per word: --durations is required")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
     failed: Dict[str, str] = {}
-    with NpyScpWriter(args.output_dir / "data", args.output_dir / "target.scp") as writer, open(
-        args.output_dir / "target_shape", "w"
+    with NpyScpWriter(output_dir / "data", output_dir / "target.scp") as writer, open(
+        output_dir / "target_shape", "w"
     ) as shape_writer:
-        for utt, text in tqdm(texts.items(), desc=f"prosody targets {args.data_dir.name}"):
+        for utt, text in tqdm(texts.items(), desc=f"prosody targets {data_dir.name}"):
+            if utt not in num_words:
+                failed[utt] = "no context features (see the context dir's failed list)"
+                continue
             speech, _ = sf.read(wavs[utt], dtype="float32")
             ids = preprocess(utt, {"text": text})["text"]
             utt_durations = None
@@ -77,17 +78,19 @@ def dump_targets(args: argparse.Namespace) -> Dict[str, str]:
                     continue
                 utt_durations = np.array(durations[utt].split(), dtype=np.int64)
             target = prosody_target(model, ids, speech, utt_durations)
-            if is_camp and num_words and num_words.get(utt) != len(target):
-                failed[utt] = f"{len(target)} words in the phoneme tokens, {num_words.get(utt)} in the front end"
+            if is_camp and num_words[utt] != len(target):
+                failed[utt] = f"{len(target)} words in the phoneme tokens, {num_words[utt]} in the front end"
                 continue
             writer[utt] = target.astype(np.float32)
             shape_writer.write(f"{utt} {','.join(map(str, target.shape))}\n")
+    with open(output_dir / "failed", "w") as f:
+        for utt, reason in sorted(failed.items()):
+            logging.warning(f"{utt}: {reason}")
+            f.write(f"{utt}\t{reason}\n")
     if failed:
-        with open(args.output_dir / "failed", "w") as f:
-            for utt, reason in sorted(failed.items()):
-                logging.warning(f"{utt}: {reason}")
-                f.write(f"{utt}\t{reason}\n")
-        logging.warning(f"{len(failed)} of {len(texts)} utterances failed (see {args.output_dir}/failed)")
+        logging.warning(f"{len(failed)} of {len(texts)} utterances failed (see {output_dir}/failed)")
+    if len(failed) == len(texts):
+        raise SystemExit(f"no prosody target could be written for {data_dir}")
     return failed
 
 
@@ -98,20 +101,27 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--train_config", type=Path, required=True, help="Stage-one config.yaml")
     parser.add_argument("--model_file", type=Path, required=True, help="Stage-one checkpoint")
-    parser.add_argument("--data_dir", type=Path, required=True, help="Formatted data dir (text, wav.scp)")
-    parser.add_argument("--durations", type=Path, default=None, help="Phone durations (CAMP)")
-    parser.add_argument("--num_words", type=Path, default=None, help="Front end word counts to check")
-    parser.add_argument("--output_dir", type=Path, required=True)
+    parser.add_argument(
+        "--set",
+        nargs=4,
+        action="append",
+        type=Path,
+        required=True,
+        metavar=("DATA_DIR", "DURATIONS", "NUM_WORDS", "OUTPUT_DIR"),
+        help="A formatted data dir (text, wav.scp), its phone durations, the front end's word "
+        "counts (context dir's num_words) and the output dir; repeat for several sets",
+    )
     return parser
 
 
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
-    texts = read_kaldi_map(args.data_dir / "text")
-    failed = dump_targets(args)
-    if len(failed) == len(texts):
-        raise SystemExit(f"no prosody target could be written for {args.data_dir}")
+    model, train_args = ProsodyTTSTask.build_model_from_file(args.train_config, args.model_file, "cpu")
+    model.eval()
+    preprocess = ProsodyTTSTask.build_preprocess_fn(train_args, False)
+    for data_dir, durations, num_words, output_dir in args.set:
+        dump_targets(model, preprocess, data_dir, durations, num_words, output_dir)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ that phonemes, BERT rows and spaCy tokens agree):
   dependency label, part of speech, fine tag, and CAMP's word-level tags).
 """
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from typing import Dict, Sequence, Tuple
 
 import torch
+from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS  # column order of ``syntax``
 
@@ -48,7 +49,7 @@ def word_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None] < lengths[:, None]
 
 
-class AbsProsodyPredictor(torch.nn.Module, ABC):
+class AbsProsodyPredictor(AbsESPnetModel):
     """A model predicting a stage-one prosody representation from ``bert`` and ``syntax``."""
 
     @abstractmethod

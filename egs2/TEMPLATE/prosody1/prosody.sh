@@ -429,7 +429,9 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
                 "${text_opts[@]:2}" --key_file "${_logdir}/keys.JOB.scp" --on_error drop "${_opts[@]}" \
                 "${data_feats}/${dset}" "${_logdir}/output.JOB"
         for f in bert.scp syntax.scp words num_words failed; do
-            for i in $(seq "${_nj}"); do [ -f "${_logdir}/output.${i}/${f}" ] && cat "${_logdir}/output.${i}/${f}"; done \
+            for i in $(seq "${_nj}"); do
+                if [ -f "${_logdir}/output.${i}/${f}" ]; then cat "${_logdir}/output.${i}/${f}"; fi
+            done \
                 | LC_ALL=C sort -k1,1 > "${_dir}/${f}"
         done
         [ -s "${_dir}/failed" ] && log "Warning: $(wc -l < "${_dir}/failed") utterances of ${dset} have no context features (${_dir}/failed)"
@@ -439,16 +441,17 @@ fi
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
     for system in kathaka camp; do
         tts_exp=$(stage_one_exp "${system}") || continue
+        _sets=()
         for dset in ${train_set} ${valid_set} ${test_sets}; do
-            _dir=${targets_dir}/$(basename "${tts_exp}")/${dset}
-            log "Stage 9: Prosody targets of ${dset} from ${tts_exp}: log in ${_dir}/dump.log"
-            mkdir -p "${_dir}"
-            ${python} -m prosody_plugin.bin.dump_prosody_targets \
-                --train_config "${tts_exp}/config.yaml" --model_file "${tts_exp}/${inference_model}" \
-                --data_dir "${data_feats}/${dset}" --durations "${durations_dir}/${dset}/durations" \
-                --num_words "${context_dir}/${dset}/num_words" --output_dir "${_dir}" > "${_dir}/dump.log" 2>&1 \
-                || { log "Error: see ${_dir}/dump.log"; tail -n 20 "${_dir}/dump.log" >&2; exit 1; }
+            _sets+=(--set "${data_feats}/${dset}" "${durations_dir}/${dset}/durations"
+                    "${context_dir}/${dset}/num_words" "${targets_dir}/$(basename "${tts_exp}")/${dset}")
         done
+        _log=${targets_dir}/$(basename "${tts_exp}")/dump.log
+        mkdir -p "$(dirname "${_log}")"
+        log "Stage 9: Prosody targets of every set from ${tts_exp}: log in ${_log}"
+        ${python} -m prosody_plugin.bin.dump_prosody_targets \
+            --train_config "${tts_exp}/config.yaml" --model_file "${tts_exp}/${inference_model}" \
+            "${_sets[@]}" > "${_log}" 2>&1 || { log "Error: see ${_log}"; tail -n 20 "${_log}" >&2; exit 1; }
     done
 fi
 
