@@ -160,3 +160,82 @@ def test_decoding_with_a_parallel_wavegan_family_vocoder(recipe, tmp_path):
         assert info.samplerate == 22050
         assert info.frames == frames * 256  # the generator upsamples each frame by hop_size
     assert len(list((out / "wav").glob("*.wav"))) == 4
+
+
+def test_stage_two_features_targets_and_text_only_decodes(recipe):
+    import numpy as np
+
+    for dset in ("train", "dev", "eval"):
+        context = recipe / "dump" / "context" / dset
+        num_words = dict(line.split() for line in (context / "num_words").read_text().splitlines())
+        bert = dict(line.split() for line in (context / "bert.scp").read_text().splitlines())
+        assert set(num_words) == set(bert)
+        utt = sorted(bert)[0]
+        assert np.load(bert[utt]).shape == (int(num_words[utt]), 384)
+        camp_targets = recipe / "dump" / "prosody_targets" / "tts_train_camp_cpu" / dset / "target.scp"
+        target = dict(line.split() for line in camp_targets.read_text().splitlines())
+        assert np.load(target[utt]).shape == (int(num_words[utt]), 8)  # words agree, D = 8
+    for predictor in ("kathaka_sampler", "camp_predictor"):
+        assert (recipe / "exp" / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth").exists()
+    for system in ("kathaka", "camp"):
+        wav_dir = recipe / "exp" / f"tts_train_{system}_cpu" / "decode_valid.loss.ave" / "eval" / "predicted" / "wav"
+        wavs = sorted(wav_dir.glob("*.wav"))
+        assert len(wavs) == 4 and all(sf.info(w).samplerate == 22050 for w in wavs)
+
+
+@pytest.fixture(scope="module")
+def kathaka_tts(recipe):
+    from prosody_plugin.inference import Text2SpeechProsody
+
+    exp = recipe / "exp"
+    return Text2SpeechProsody(
+        exp / "tts_train_kathaka_cpu" / "config.yaml", exp / "tts_train_kathaka_cpu" / "valid.loss.ave.pth",
+        exp / "context_train_kathaka_sampler_cpu" / "config.yaml",
+        exp / "context_train_kathaka_sampler_cpu" / "valid.loss.ave.pth",
+    )  # fmt: skip
+
+
+def test_text2speech_prosody_speaks_arbitrary_text(kathaka_tts):
+    import torch
+
+    out = kathaka_tts("Printing, in the only sense with which we are at present concerned.")
+    assert set(out) >= {"wav", "feat_gen", "duration", "prosody"}
+    assert out["wav"].dim() == 1 and out["feat_gen"].shape[1] == 80 and out["prosody"].shape == (8,)
+    assert kathaka_tts.fs == 22050
+    # a seed reproduces the waveform (sampler and Griffin-Lim); renditions differ
+    a, b = kathaka_tts("Thank you.", seed=5)["wav"], kathaka_tts("Thank you.", seed=5)["wav"]
+    assert torch.equal(a, b)
+    renditions = kathaka_tts("Thank you for calling.", num_samples=3, seed=1)
+    assert len(renditions) == 3
+    assert not torch.equal(renditions[0]["prosody"], renditions[1]["prosody"])
+    mean = [kathaka_tts("Thank you.", temperature=0.0)["prosody"] for _ in range(2)]
+    assert torch.equal(mean[0], mean[1])
+    # prosody transfer from a recording
+    reference = find_shared_dir(REPO) / "corpora" / "ljspeech_mini" / "wavs" / "LJ001-0001.wav"
+    assert kathaka_tts("Thank you.", reference_wav=reference)["prosody"].shape == (8,)
+    # long text is split into sentences and joined
+    long_text = " ".join(f"This is sentence number {i} of a long text." for i in range(40))
+    assert len(kathaka_tts(long_text)["prosody"]) == 40
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "?!", "🙂🙂"])
+def test_text2speech_prosody_rejects_unspeakable_text(kathaka_tts, text):
+    with pytest.raises(ValueError):
+        kathaka_tts(text)
+
+
+def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
+    exp = recipe / "exp"
+    out = tmp_path / "synth"
+    proc = subprocess.run(
+        [sys.executable, "-m", "prosody_plugin.bin.synthesize",
+         "--train_config", str(exp / "tts_train_camp_cpu" / "config.yaml"),
+         "--model_file", str(exp / "tts_train_camp_cpu" / "valid.loss.ave.pth"),
+         "--context_train_config", str(exp / "context_train_camp_predictor_cpu" / "config.yaml"),
+         "--context_model_file", str(exp / "context_train_camp_predictor_cpu" / "valid.loss.ave.pth"),
+         "--output_dir", str(out), "Thank you for calling.", "...", "Goodbye."],
+        cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 1  # the punctuation-only line is reported, the others written
+    assert "utt0002: skipped" in proc.stderr
+    assert sorted(p.name for p in out.glob("*.wav")) == ["utt0001.wav", "utt0003.wav"]

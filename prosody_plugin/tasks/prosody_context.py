@@ -19,6 +19,7 @@ from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
+from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none
 
 from prosody_plugin.context.abs_predictor import AbsProsodyPredictor
@@ -56,6 +57,13 @@ class ProsodyContextTask(AbsTask):
             default=None,
             help="Size of the word embeddings (the BERT hidden size); read from the first "
             "training example when not given",
+        )
+        group.add_argument(
+            "--frontend_conf",
+            action=NestedDictAction,
+            default=dict(),
+            help="The front end the features were extracted with (bert_model, spacy_model); "
+            "kept in config.yaml so that inference uses the same",
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)

@@ -481,11 +481,15 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
                          --${split}_data_path_and_name_and_type "${_targets}/${dset}/target.scp,target,npy"
                          --${split}_shape_file "${_exp}/${dset}_shape")
         done
+        # the front end of stage 8, recorded in the model's config.yaml for inference
+        _frontend=()
+        [ -n "${bert_model}" ] && _frontend+=(--frontend_conf "bert_model=${bert_model}")
+        [ -n "${spacy_model}" ] && _frontend+=(--frontend_conf "spacy_model=${spacy_model}")
         [ -f "${_exp}/train.log" ] && mv "${_exp}/train.log" "${_exp}/train.$(date +%Y%m%d%H%M%S).log"
         log "Stage 10: Stage-two training of ${_predictor} for ${tts_exp} (${_size_key}=${_size}): log in ${_exp}/train.log"
         # shellcheck disable=SC2086
         if ! ${python} -m prosody_plugin.bin.context_train \
-                --config "${config}" --predictor_conf "${_size_key}=${_size}" \
+                --config "${config}" --predictor_conf "${_size_key}=${_size}" "${_frontend[@]}" \
                 "${_data_opts[@]}" --resume true --ngpu "${ngpu}" --output_dir "${_exp}" \
                 ${context_args} > "${_exp}/train.log" 2>&1; then
             log "Error: training failed; end of ${_exp}/train.log:"; tail -n 30 "${_exp}/train.log" >&2

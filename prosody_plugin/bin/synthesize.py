@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Synthesise lines of text with Kathaka or CAMP, prosody predicted from the text.
+
+    python -m prosody_plugin.bin.synthesize \\
+        --train_config exp/tts_train_kathaka_cpu/config.yaml \\
+        --model_file exp/tts_train_kathaka_cpu/valid.loss.ave.pth \\
+        --context_train_config exp/context_train_kathaka_sampler_cpu/config.yaml \\
+        --context_model_file exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth \\
+        --num_samples 3 --temperature 0.8 --output_dir out "Thank you for calling." "Goodbye."
+
+Text comes from the positional arguments or ``--text_file`` (one utterance per line, or
+Kaldi ``utt_id text`` lines with ``--kaldi_text``). Writes ``<output_dir>/<id>.wav`` (and
+``<id>_sampleN.wav`` for several renditions). A line that cannot be spoken is reported with
+its reason and skipped; the exit status is 1 if any was.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import soundfile as sf
+
+from prosody_plugin.inference import Text2SpeechProsody
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Synthesise text with Kathaka/CAMP and their stage-two prosody predictors",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("text", nargs="*", help="Utterances to synthesise")
+    parser.add_argument("--text_file", type=Path, help="One utterance per line")
+    parser.add_argument("--kaldi_text", action="store_true", help="--text_file lines are 'utt_id text'")
+    parser.add_argument("--train_config", type=Path, required=True, help="Stage-one config.yaml")
+    parser.add_argument("--model_file", type=Path, required=True, help="Stage-one checkpoint")
+    parser.add_argument("--context_train_config", type=Path, help="Stage-two config.yaml")
+    parser.add_argument("--context_model_file", type=Path, help="Stage-two checkpoint")
+    parser.add_argument("--vocoder_file", type=Path, help="ParallelWaveGAN-family .pkl (default: Griffin-Lim)")
+    parser.add_argument("--vocoder_config", type=Path)
+    parser.add_argument("--reference_wav", type=Path, help="Borrow the prosody of this recording (Kathaka)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--num_samples", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--output_dir", type=Path, required=True)
+    return parser
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    args = get_parser().parse_args(argv)
+    items = [(f"utt{i + 1:04d}", t) for i, t in enumerate(args.text)]
+    if args.text_file:
+        for i, line in enumerate(args.text_file.read_text(encoding="utf-8").splitlines()):
+            if args.kaldi_text:
+                utt, _, text = line.partition(" ")
+                items.append((utt, text))
+            elif line.strip():
+                items.append((f"line{i + 1:04d}", line))
+    if not items:
+        raise SystemExit("no text: give utterances as arguments or --text_file")
+    tts = Text2SpeechProsody(
+        train_config=args.train_config, model_file=args.model_file,
+        context_train_config=args.context_train_config, context_model_file=args.context_model_file,
+        vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
+    )  # fmt: skip
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for utt, text in items:
+        try:
+            out = tts(text, temperature=args.temperature, num_samples=args.num_samples,
+                      reference_wav=args.reference_wav, seed=args.seed)  # fmt: skip
+        except ValueError as e:
+            logging.error(f"{utt}: skipped: {e}")
+            failed += 1
+            continue
+        outs = out if isinstance(out, list) else [out]
+        for n, o in enumerate(outs, 1):
+            name = utt if len(outs) == 1 else f"{utt}_sample{n}"
+            sf.write(args.output_dir / f"{name}.wav", o["wav"].numpy(), tts.fs, "PCM_16")
+        logging.info(f"{utt}: wrote {len(outs)} wav(s) to {args.output_dir}")
+    if failed:
+        raise SystemExit(f"{failed} of {len(items)} utterances could not be synthesised")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
