@@ -33,7 +33,6 @@ import argparse
 import logging
 import multiprocessing
 import os
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,21 +43,9 @@ import soundfile as sf
 from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir, write_kaldi_map
+from prosody_plugin.tts.word_boundaries import WORD_BOUNDARY_TOKEN, is_pronounceable
 
-SPACE_SYMBOL = "<space>"
-# Phonetic modifiers that carry no sound on their own: primary/secondary stress and
-# length marks (espeak emits stress as separate tokens, e.g. ['h', 'ə', 'l', 'ˈ', 'o', 'ʊ']).
-NON_PHONETIC_MARKS = frozenset("ˈˌːˑ")
-
-
-def is_pronounceable(token: str) -> bool:
-    """True unless the token is ``<space>`` or made only of punctuation / stress marks."""
-    if token == SPACE_SYMBOL or not token.strip():
-        return False
-    return not all(
-        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
-        for c in token
-    )
+SPACE_SYMBOL = WORD_BOUNDARY_TOKEN
 
 
 class DataDirError(Exception):

@@ -64,13 +64,12 @@ import torch
 
 from prosody_plugin.tts.word_boundaries import (
     WORD_BOUNDARY_TOKEN,
+    is_pronounceable,
     is_punctuation_token,
     token_classes,
     word_ids_from_tokens,
 )
 
-# Phonetic modifiers that carry no sound on their own (stress and length marks).
-NON_PHONETIC_MARKS = frozenset("ˈˌːˑ")
 # Unicode punctuation that espeak reads aloud ("percent", "hash", "at", "slash", ...):
 # kept in a chunk's core instead of being stripped as punctuation.
 SPOKEN_SYMBOLS = frozenset("%#@/*&\\_")
@@ -125,16 +124,6 @@ def split_sentences(text: str) -> List[str]:
     if sentence:
         sentences.append(sentence)
     return sentences
-
-
-def is_pronounceable(token: str) -> bool:
-    """True unless the token is ``<space>``, punctuation or only stress/length marks."""
-    if token == WORD_BOUNDARY_TOKEN or not token.strip():
-        return False
-    return not all(
-        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
-        for c in token
-    )
 
 
 def _is_edge_punct(ch: str) -> bool:

@@ -25,6 +25,8 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.abs_tts import AbsTTS
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
+from prosody_plugin.tts.word_boundaries import append_eos
+
 
 class CdistAlignmentModule(AlignmentModule):
     """ESPnet's JETS AlignmentModule with the token/frame distances computed by cdist.
@@ -116,9 +118,7 @@ class ForwardSumAligner(AbsTTS):
         feats: torch.Tensor,
         feats_lengths: torch.Tensor,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        xs = F.pad(text, [0, 1], "constant", self.padding_idx)
-        xs[torch.arange(len(text_lengths)), text_lengths] = self.eos
-        ilens = text_lengths + 1
+        xs, ilens = append_eos(text, text_lengths, self.eos, self.padding_idx)
         x_masks = make_pad_mask(ilens).to(xs.device)
         hs = self.embed(xs).transpose(1, 2)
         for conv in self.text_convs:

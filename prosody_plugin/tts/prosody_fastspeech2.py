@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.fastspeech2 import FastSpeech2
+
+from prosody_plugin.tts.word_boundaries import append_eos
 
 
 class ProsodyFastSpeech2(FastSpeech2, ABC):
@@ -79,9 +80,7 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         self, text: torch.Tensor, text_lengths: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Append eos as FastSpeech2 does: (B, T_text) -> (B, T_text + 1)."""
-        xs = F.pad(text, [0, 1], "constant", self.padding_idx)
-        xs[torch.arange(len(text_lengths)), text_lengths] = self.eos
-        return xs, text_lengths + 1
+        return append_eos(text, text_lengths, self.eos, self.padding_idx)
 
     @abstractmethod
     def _training_conditioning(

@@ -19,6 +19,7 @@ import unicodedata
 from typing import Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 
 WORD_BOUNDARY_TOKEN = "<space>"
 
@@ -27,6 +28,21 @@ def is_punctuation_token(token: str) -> bool:
     """Return True for tokens made only of punctuation characters (``.``, ``?!``, ``…``)."""
     return len(token) > 0 and all(
         unicodedata.category(ch).startswith("P") for ch in token
+    )
+
+
+# Phonetic modifiers that carry no sound on their own: stress and length marks (espeak emits
+# stress as separate tokens, e.g. ['h', 'ə', 'l', 'ˈ', 'o', 'ʊ']).
+NON_PHONETIC_MARKS = frozenset("ˈˌːˑ")
+
+
+def is_pronounceable(token: str) -> bool:
+    """True unless the token is ``<space>``, punctuation, or only stress/length marks."""
+    if token == WORD_BOUNDARY_TOKEN or not token.strip():
+        return False
+    return not all(
+        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
+        for c in token
     )
 
 
@@ -44,6 +60,18 @@ def token_classes(token_list: Sequence[str]) -> Tuple[torch.Tensor, torch.Tensor
     is_boundary = torch.tensor([t == WORD_BOUNDARY_TOKEN for t in token_list])
     is_punct = torch.tensor([is_punctuation_token(t) for t in token_list])
     return is_boundary, is_punct
+
+
+def append_eos(
+    text: torch.Tensor, text_lengths: torch.Tensor, eos: int, padding_idx: int = 0
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Append eos to every sequence as FastSpeech2 does: (B, T_text) -> (B, T_text + 1).
+
+    Returns the padded token ids with eos at each sequence's end, and the new lengths.
+    """
+    xs = F.pad(text, [0, 1], "constant", padding_idx)
+    xs[torch.arange(len(text_lengths)), text_lengths] = eos
+    return xs, text_lengths + 1
 
 
 def word_ids_from_tokens(

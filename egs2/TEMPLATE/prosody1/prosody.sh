@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Shared stage script of the prosody1 recipes: ESPnet FastSpeech2 baseline, Kathaka and CAMP
-# trained on the same data, phone durations, pitch and energy, then decoded.
+# trained on the same data, phone durations, pitch and energy (stages 1-7), their stage-two
+# predictors from text context (stages 8-11), decoding with oracle, default and predicted
+# prosody.
 # In the manner of ESPnet's egs2/TEMPLATE/tts1/tts.sh; run from a recipe dir through run.sh.
 
 set -euo pipefail
@@ -9,8 +11,8 @@ min() { local a b; a=$1; for b in "$@"; do [ "${b}" -lt "${a}" ] && a=${b}; done
 SECONDS=0
 
 # General configuration
-stage=1              # Processes starts from the specified stage.
-stop_stage=100       # Processes is stopped at the specified stage.
+stage=1              # First stage to run.
+stop_stage=100       # Last stage to run.
 nj=2                 # The number of parallel jobs.
 inference_nj=2       # The number of parallel jobs in decoding.
 ngpu=0               # The number of GPUs for training (0: CPU). >1 uses DDP.
@@ -205,6 +207,33 @@ train_tts() {
     fi
 }
 
+# merge_decode_jobs <nj> <logdir> <dir>: gather the outputs of nj tts_inference jobs
+# (<logdir>/output.JOB) into <dir> as ESPnet's tts.sh does: features, shapes, durations, wavs.
+merge_decode_jobs() {
+    local nj=$1 logdir=$2 dir=$3 sub i
+    for sub in norm denorm; do
+        if [ -e "${logdir}/output.1/${sub}" ]; then
+            mkdir -p "${dir}/${sub}"
+            for i in $(seq "${nj}"); do cat "${logdir}/output.${i}/${sub}/feats.scp"; done \
+                | LC_ALL=C sort -k1 > "${dir}/${sub}/feats.scp"
+        fi
+    done
+    for sub in speech_shape durations; do
+        if [ -e "${logdir}/output.1/${sub}" ]; then
+            mkdir -p "${dir}/${sub}"
+            for i in $(seq "${nj}"); do cat "${logdir}/output.${i}/${sub}/${sub}"; done \
+                | LC_ALL=C sort -k1 > "${dir}/${sub}/${sub}"
+        fi
+    done
+    if [ -e "${logdir}/output.1/wav" ]; then
+        mkdir -p "${dir}/wav"
+        for i in $(seq "${nj}"); do mv "${logdir}/output.${i}"/wav/*.wav "${dir}/wav"; done
+        rm -rf "${logdir}"/output.*/wav
+        find "$(cd "${dir}/wav" && pwd)" -name "*.wav" | LC_ALL=C sort \
+            | awk '{ n = split($1, p, "/"); sub(/\.wav$/, "", p[n]); print p[n], $1 }' > "${dir}/wav.scp"
+    fi
+}
+
 # ------------------------------------------------------------------------------------------
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: Data preparation (local/data.sh ${local_data_opts})"
@@ -348,7 +377,6 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
     [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
     _inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
-    _summary=()
     for config in ${train_configs}; do
         tts_exp=${expdir}/$(exp_name "${config}")
         _type=$(model_type "${tts_exp}")
@@ -383,58 +411,41 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                         --train_config "${tts_exp}/config.yaml" \
                         --output_dir "${_logdir}/output.JOB" \
                         "${_opts[@]}" ${inference_args}
-                # Merge the job outputs as ESPnet's tts.sh does.
-                for sub in norm denorm; do
-                    if [ -e "${_logdir}/output.1/${sub}" ]; then
-                        mkdir -p "${_dir}/${sub}"
-                        for i in $(seq "${_nj}"); do cat "${_logdir}/output.${i}/${sub}/feats.scp"; done \
-                            | LC_ALL=C sort -k1 > "${_dir}/${sub}/feats.scp"
-                    fi
-                done
-                for sub in speech_shape durations; do
-                    if [ -e "${_logdir}/output.1/${sub}" ]; then
-                        mkdir -p "${_dir}/${sub}"
-                        for i in $(seq "${_nj}"); do cat "${_logdir}/output.${i}/${sub}/${sub}"; done \
-                            | LC_ALL=C sort -k1 > "${_dir}/${sub}/${sub}"
-                    fi
-                done
-                if [ -e "${_logdir}/output.1/wav" ]; then
-                    mkdir -p "${_dir}/wav"
-                    for i in $(seq "${_nj}"); do mv "${_logdir}/output.${i}"/wav/*.wav "${_dir}/wav"; done
-                    rm -rf "${_logdir}"/output.*/wav
-                    find "$(cd "${_dir}/wav" && pwd)" -name "*.wav" | LC_ALL=C sort \
-                        | awk '{ n = split($1, p, "/"); sub(/\.wav$/, "", p[n]); print p[n], $1 }' > "${_dir}/wav.scp"
-                fi
+                merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
                 log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
-                _summary+=("$(printf '%-12s %-10s %s' "${_type}" "${source}" "$(cd "${_dir}" && pwd)/wav")")
             done
         done
     done
-    log "Decoded wavs (system, prosody, directory):"
-    printf '    %s\n' "${_summary[@]}"
 fi
 
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     _opts=()
     [ -n "${bert_model}" ] && _opts+=(--bert_model "${bert_model}")
     [ -n "${spacy_model}" ] && _opts+=(--spacy_model "${spacy_model}")
+    # One extraction over all sets (one model load per job instead of one per set).
+    _dir=${context_dir}/all
+    _logdir=${_dir}/logdir
+    mkdir -p "${_logdir}"
+    for dset in ${train_set} ${valid_set} ${test_sets}; do cat "${data_feats}/${dset}/text"; done \
+        | LC_ALL=C sort -k1,1 > "${_dir}/text"
+    _nj=$(min "${nj}" "$(wc -l < "${_dir}/text")")
+    split_scp "${_dir}/text" "${_nj}" "${_logdir}" keys
+    log "Stage 8: Context features (words, BERT, syntax) of ${train_set} ${valid_set} ${test_sets}: log in ${_logdir}/extract.*.log"
+    run_jobs "${_nj}" "${_logdir}/extract.JOB.log" \
+        ${python} -m prosody_plugin.bin.extract_context_features \
+            "${text_opts[@]:2}" --key_file "${_logdir}/keys.JOB.scp" --on_error drop "${_opts[@]}" \
+            "${_dir}" "${_logdir}/output.JOB"
     for dset in ${train_set} ${valid_set} ${test_sets}; do
-        _dir=${context_dir}/${dset}
-        _logdir=${_dir}/logdir
-        _nj=$(min "${nj}" "$(wc -l < "${data_feats}/${dset}/text")")
-        split_scp "${data_feats}/${dset}/text" "${_nj}" "${_logdir}" keys
-        log "Stage 8: Context features of ${dset} (words, BERT, syntax): log in ${_logdir}/extract.*.log"
-        run_jobs "${_nj}" "${_logdir}/extract.JOB.log" \
-            ${python} -m prosody_plugin.bin.extract_context_features \
-                "${text_opts[@]:2}" --key_file "${_logdir}/keys.JOB.scp" --on_error drop "${_opts[@]}" \
-                "${data_feats}/${dset}" "${_logdir}/output.JOB"
+        mkdir -p "${context_dir}/${dset}"
         for f in bert.scp syntax.scp words num_words failed; do
             for i in $(seq "${_nj}"); do
                 if [ -f "${_logdir}/output.${i}/${f}" ]; then cat "${_logdir}/output.${i}/${f}"; fi
-            done \
-                | LC_ALL=C sort -k1,1 > "${_dir}/${f}"
+            done | awk 'NR == FNR { keep[$1] = 1; next } $1 in keep' "${data_feats}/${dset}/text" - \
+                 | LC_ALL=C sort -k1,1 > "${context_dir}/${dset}/${f}"
         done
-        [ -s "${_dir}/failed" ] && log "Warning: $(wc -l < "${_dir}/failed") utterances of ${dset} have no context features (${_dir}/failed)"
+        if [ -s "${context_dir}/${dset}/failed" ]; then
+            log "Warning: $(wc -l < "${context_dir}/${dset}/failed") utterances of ${dset} have no context features (${context_dir}/${dset}/failed)"
+        fi
     done
 fi
 
@@ -504,7 +515,6 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
     [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
     [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
     _inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
-    _summary=()
     for config in ${context_configs}; do
         _predictor=$(conf_value "${config}" predictor)
         [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
@@ -534,16 +544,21 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
                     --train_config "${tts_exp}/config.yaml" \
                     --output_dir "${_logdir}/output.JOB" \
                     "${_opts[@]}" ${inference_args}
-            mkdir -p "${_dir}/wav"
-            for i in $(seq "${_nj}"); do mv "${_logdir}/output.${i}"/wav/*.wav "${_dir}/wav"; done
-            find "$(cd "${_dir}/wav" && pwd)" -name "*.wav" | LC_ALL=C sort \
-                | awk '{ n = split($1, p, "/"); sub(/\.wav$/, "", p[n]); print p[n], $1 }' > "${_dir}/wav.scp"
+            merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
             log "Wrote $(wc -l < "${_dir}/wav.scp") wavs to ${_dir}/wav"
-            _summary+=("$(printf '%-12s %-10s %s' "${system}" predicted "$(cd "${_dir}" && pwd)/wav")")
         done
     done
-    log "Text-only decoded wavs (system, prosody, directory):"
-    printf '    %s\n' "${_summary[@]}"
 fi
 
+if [ ${stop_stage} -ge 7 ]; then
+    # prosody: default (baseline, Kathaka's prior mean), reference (oracle), predicted (text only)
+    _wav_dirs=$(find "${expdir}" -mindepth 5 -maxdepth 5 -type d -name wav -path "*/tts_*/*/*/*/wav" 2>/dev/null | LC_ALL=C sort)
+    if [ -n "${_wav_dirs}" ]; then
+        log "Decoded wavs (experiment, set, prosody: directory):"
+        for d in ${_wav_dirs}; do
+            IFS=/ read -r -a _p <<< "${d#"${expdir}"/}"
+            printf '    %-28s %-6s %-10s %s\n' "${_p[0]}" "${_p[2]}" "${_p[3]}" "$(cd "${d}" && pwd)"
+        done
+    fi
+fi
 log "Successfully finished. [elapsed=${SECONDS}s]"

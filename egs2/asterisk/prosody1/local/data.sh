@@ -7,11 +7,6 @@
 #                      [--sounds_dir DIR] [--transcripts FILE] [--wav_dir DIR] [--data_dir DIR]
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
-
 sounds_dir=/usr/share/asterisk/sounds/en_US_f_Allison
 transcripts=/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 wav_dir=downloads/wavs
@@ -22,20 +17,11 @@ max_duration=15.0
 limit=          # use only the first N prompts (quick checks)
 
 help_message="Usage: $0 [--dev_size N] [--eval_size N] [--max_duration SEC] [--sounds_dir DIR] [--transcripts FILE] [--wav_dir DIR] [--data_dir DIR] [--limit N]"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) echo "${help_message}"; exit 0 ;;
-        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
-        --*) [ $# -ge 2 ] || { log "Missing value for $1"; exit 1; }; name=$1; value=$2; shift 2 ;;
-        *) log "Unexpected argument: $1"; echo "${help_message}"; exit 1 ;;
-    esac
-    name=${name#--}; name=${name//-/_}
-    case "${name}" in
-        sounds_dir|transcripts|wav_dir|data_dir|dev_size|eval_size|max_duration|limit)
-            printf -v "${name}" '%s' "${value}" ;;
-        *) log "Unknown option: --${name}"; echo "${help_message}"; exit 1 ;;
-    esac
-done
+# shared with prosody.sh: log() and "--name value" options (unknown options are an error)
+template=$(cd "$(dirname "$0")/../../../TEMPLATE/prosody1/scripts" && pwd)
+. "${template}/utils.sh"
+. "${template}/parse_options.sh"
+[ $# -eq 0 ] || { log "Unexpected argument: $1"; echo "${help_message}"; exit 1; }
 
 [ -f ./path.sh ] && . ./path.sh
 # Make the plugin importable even when it is not pip-installed (repo root is ../../..).

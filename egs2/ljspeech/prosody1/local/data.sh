@@ -7,11 +7,6 @@
 # Usage: local/data.sh [--stage 0] [--stop_stage 1] [--db_root downloads/LJSpeech-1.1]
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
-
 stage=0         # 0: download and extract, 1: data dirs
 stop_stage=1
 db_root=downloads/LJSpeech-1.1
@@ -24,20 +19,11 @@ eval_set=eval1
 url=https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2
 
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--db_root DIR] [--data_dir DIR] [--num_dev N] [--num_eval N] [--train_set NAME] [--dev_set NAME] [--eval_set NAME] [--url URL]"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) echo "${help_message}"; exit 0 ;;
-        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
-        --*) [ $# -ge 2 ] || { log "Missing value for $1"; exit 1; }; name=$1; value=$2; shift 2 ;;
-        *) log "Unexpected argument: $1"; echo "${help_message}"; exit 1 ;;
-    esac
-    name=${name#--}; name=${name//-/_}
-    case "${name}" in
-        stage|stop_stage|db_root|data_dir|num_dev|num_eval|train_set|dev_set|eval_set|url)
-            printf -v "${name}" '%s' "${value}" ;;
-        *) log "Unknown option: --${name}"; echo "${help_message}"; exit 1 ;;
-    esac
-done
+# shared with prosody.sh: log() and "--name value" options (unknown options are an error)
+template=$(cd "$(dirname "$0")/../../../TEMPLATE/prosody1/scripts" && pwd)
+. "${template}/utils.sh"
+. "${template}/parse_options.sh"
+[ $# -eq 0 ] || { log "Unexpected argument: $1"; echo "${help_message}"; exit 1; }
 
 [ -f ./path.sh ] && . ./path.sh
 # Make the plugin importable even when it is not pip-installed (repo root is ../../..).
