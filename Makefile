@@ -6,6 +6,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.prosody_plugin_installed
 NJ     ?= 2
+DEMO_DIR  := egs2/asterisk/prosody1
+DEMO_DONE := $(DEMO_DIR)/exp/.demo_done
 
 .PHONY: demo test install system-deps clean-demo
 
@@ -26,11 +28,17 @@ system-deps:
 
 install: $(STAMP) system-deps
 
-demo: install
-	cd egs2/asterisk/prosody1 && ./run.sh --nj $(NJ)
+# The recipe runs once; a second `make demo` only lists the decoded wavs
+# (`make clean-demo` starts over; `cd $(DEMO_DIR) && ./run.sh --stage N` re-runs from stage N).
+demo: install $(DEMO_DONE)
+	@cd $(DEMO_DIR) && ./run.sh --stage 100
+
+$(DEMO_DONE):
+	cd $(DEMO_DIR) && ./run.sh --nj $(NJ)
+	touch $@
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 clean-demo:
-	rm -rf egs2/asterisk/prosody1/{data,dump,exp,downloads}
+	rm -rf $(DEMO_DIR)/data $(DEMO_DIR)/dump $(DEMO_DIR)/exp $(DEMO_DIR)/downloads
