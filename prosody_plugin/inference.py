@@ -12,6 +12,7 @@ In the spirit of ESPnet's :class:`espnet2.bin.tts_inference.Text2Speech`::
     >>> out = tts("Please enter your agent number.")           # wav, feat_gen, duration, prosody
     >>> outs = tts("Thank you.", num_samples=3, temperature=0.8)  # three renditions (Kathaka)
     >>> out = tts("Thank you.", reference_wav="recording.wav")    # prosody transfer (Kathaka)
+    >>> tts = Text2SpeechProsody.from_pretrained("exp/packed/tts_train_kathaka_cpu.zip")  # packed
 
 Text goes through the same front end as training (cleaner, G2P, token list, words, BERT,
 spaCy); the stage-two model predicts the prosody representation, which replaces the
@@ -97,6 +98,51 @@ class Text2SpeechProsody:
                 )
         elif isinstance(self.tts, CAMP):
             raise ValueError("CAMP speaks from text only with its stage-two predictor: pass context_train_config")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_tag_or_zip: PathLike,
+        vocoder_tag: Optional[str] = None,
+        vocoder_file: Optional[PathLike] = None,
+        **kwargs,
+    ) -> "Text2SpeechProsody":
+        """Build from a packed model (``prosody_plugin.bin.pack``), as ESPnet's Text2Speech.
+
+        Args:
+            model_tag_or_zip: A local archive (unpacked, with checks, into
+                ``<its dir>/<its stem>`` or ``~/.cache/prosody_plugin/<stem>``), or a model
+                tag of ``espnet_model_zoo`` (e.g. a Hugging Face repo ``user/name``).
+            vocoder_tag: ``parallel_wavegan/<tag>``, downloaded by parallel_wavegan (as ESPnet).
+            vocoder_file: A local ParallelWaveGAN-family ``.pkl`` instead.
+            **kwargs: The other arguments of :class:`Text2SpeechProsody`.
+
+        """
+        from prosody_plugin.pack import check_unpacked, default_unpack_dir, unpack_model
+
+        if Path(model_tag_or_zip).is_file():
+            paths = unpack_model(model_tag_or_zip, default_unpack_dir(model_tag_or_zip))
+        else:
+            try:
+                from espnet_model_zoo.downloader import ModelDownloader
+            except ImportError as e:
+                raise ImportError(
+                    f"{model_tag_or_zip} is no local file, and downloading a model tag needs "
+                    "espnet_model_zoo: pip install espnet_model_zoo"
+                ) from e
+            paths = ModelDownloader().download_and_unpack(str(model_tag_or_zip))
+            check_unpacked(paths)
+        if vocoder_tag is not None:
+            if not vocoder_tag.startswith("parallel_wavegan/"):
+                raise ValueError(f"{vocoder_tag} is unsupported format (expected parallel_wavegan/<tag>)")
+            from prosody_plugin.vocoder_compat import enable_parallel_wavegan
+
+            enable_parallel_wavegan()
+            from parallel_wavegan.utils import download_pretrained_model
+
+            vocoder_file = download_pretrained_model(vocoder_tag.replace("parallel_wavegan/", "", 1))
+            kwargs.setdefault("vocoder_config", Path(vocoder_file).parent / "config.yml")
+        return cls(**paths, vocoder_file=vocoder_file, **kwargs)
 
     @property
     def fs(self) -> Optional[int]:

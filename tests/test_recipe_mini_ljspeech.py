@@ -5,6 +5,7 @@ package's own Python, through data preparation, validation, token list, aligner 
 statistics, stage-one training of fastspeech2 / kathaka / camp, and decoding.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,7 +34,13 @@ def recipe_env() -> dict:
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
-    """Run the whole mini recipe once; return its directory."""
+    """Run the whole mini recipe once; return its directory.
+
+    For development, PROSODY_PLUGIN_TEST_RECIPE_DIR may name a mini recipe dir that has
+    already run (CI never sets it; the tests then check that run's artefacts).
+    """
+    if os.environ.get("PROSODY_PLUGIN_TEST_RECIPE_DIR"):
+        return Path(os.environ["PROSODY_PLUGIN_TEST_RECIPE_DIR"])
     corpus = find_shared_dir(REPO) / "corpora" / "ljspeech_mini"
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True)
@@ -59,10 +66,15 @@ def test_recipe_writes_checkpoints_for_every_system(recipe):
 
 
 def test_durations_pitch_and_energy_are_shared_by_all_systems(recipe):
+    import yaml
+
     for system in SYSTEMS:
-        config = (recipe / "exp" / f"tts_train_{system}_cpu" / "config.yaml").read_text()
-        assert "dump/durations/train/durations,durations,text_int" in config
-        assert "collect_feats/pitch.scp,pitch,npy" in config
+        config = yaml.safe_load((recipe / "exp" / f"tts_train_{system}_cpu" / "config.yaml").read_text())
+        train_data = {tuple(entry) for entry in config["train_data_path_and_name_and_type"]}
+        assert ("dump/durations/train/durations", "durations", "text_int") in train_data
+        stats = "exp/tts_stats_raw_phn_espeak_ng_english_us_vits/train/collect_feats"
+        assert (f"{stats}/pitch.scp", "pitch", "npy") in train_data
+        assert (f"{stats}/energy.scp", "energy", "npy") in train_data
 
 
 def test_decoded_wavs_have_corpus_rate_and_plausible_lengths(recipe):
@@ -170,10 +182,10 @@ def test_stage_two_features_targets_and_text_only_decodes(recipe):
         bert = dict(line.split() for line in (context / "bert.scp").read_text().splitlines())
         assert set(num_words) == set(bert)
         utt = sorted(bert)[0]
-        assert np.load(bert[utt]).shape == (int(num_words[utt]), 384)
+        assert np.load(recipe / bert[utt]).shape == (int(num_words[utt]), 384)
         camp_targets = recipe / "dump" / "prosody_targets" / "tts_train_camp_cpu" / dset / "target.scp"
         target = dict(line.split() for line in camp_targets.read_text().splitlines())
-        assert np.load(target[utt]).shape == (int(num_words[utt]), 8)  # words agree, D = 8
+        assert np.load(recipe / target[utt]).shape == (int(num_words[utt]), 8)  # words agree, D = 8
     for predictor in ("kathaka_sampler", "camp_predictor"):
         assert (recipe / "exp" / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth").exists()
     for system in ("kathaka", "camp"):
@@ -187,11 +199,13 @@ def kathaka_tts(recipe):
     from prosody_plugin.inference import Text2SpeechProsody
 
     exp = recipe / "exp"
-    return Text2SpeechProsody(
-        exp / "tts_train_kathaka_cpu" / "config.yaml", exp / "tts_train_kathaka_cpu" / "valid.loss.ave.pth",
-        exp / "context_train_kathaka_sampler_cpu" / "config.yaml",
-        exp / "context_train_kathaka_sampler_cpu" / "valid.loss.ave.pth",
-    )  # fmt: skip
+    # ESPnet's exp-dir configs name the statistics relative to the recipe dir (as users run them)
+    with contextlib.chdir(recipe):
+        return Text2SpeechProsody(
+            exp / "tts_train_kathaka_cpu" / "config.yaml", exp / "tts_train_kathaka_cpu" / "valid.loss.ave.pth",
+            exp / "context_train_kathaka_sampler_cpu" / "config.yaml",
+            exp / "context_train_kathaka_sampler_cpu" / "valid.loss.ave.pth",
+        )  # fmt: skip
 
 
 def test_text2speech_prosody_speaks_arbitrary_text(kathaka_tts):
@@ -238,3 +252,82 @@ def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
     assert proc.returncode == 1  # the punctuation-only line is reported, the others written
     assert "utt0002: skipped" in proc.stderr
     assert sorted(p.name for p in out.glob("*.wav")) == ["utt0001.wav", "utt0003.wav"]
+
+
+# ------------------------------------------------------------------------------------------
+# Model zoo: pack (stage 13 / prosody_plugin.bin.pack), unpack as ESPnet users do, synthesise.
+
+PACKED_SYSTEMS = {"kathaka": "kathaka_sampler", "camp": "camp_predictor"}
+
+
+@pytest.fixture(scope="module")
+def packed(recipe, tmp_path_factory):
+    """Both systems packed with the CLI from the recipe dir: {system: archive}."""
+    out = tmp_path_factory.mktemp("packed")
+    archives = {}
+    for system, predictor in PACKED_SYSTEMS.items():
+        archives[system] = out / f"tts_train_{system}_cpu.zip"
+        subprocess.run(
+            [sys.executable, "-m", "prosody_plugin.bin.pack", "--tts_exp", f"exp/tts_train_{system}_cpu",
+             "--context_exp", f"exp/context_train_{predictor}_cpu", "--inference_model", "valid.loss.ave.pth",
+             "--outpath", str(archives[system])],
+            cwd=recipe, env=recipe_env(), check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    return archives
+
+
+@pytest.mark.parametrize("system", sorted(PACKED_SYSTEMS))
+def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system, tmp_path, monkeypatch):
+    import torch
+    from espnet_model_zoo.downloader import ModelDownloader
+
+    from prosody_plugin.inference import Text2SpeechProsody
+
+    text, seed = "Thank you for calling, goodbye.", 3
+    exp = recipe / "exp"
+    monkeypatch.chdir(recipe)  # the exp dir's configs name the statistics relative to the recipe
+    original = Text2SpeechProsody(
+        exp / f"tts_train_{system}_cpu" / "config.yaml", exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth",
+        exp / f"context_train_{PACKED_SYSTEMS[system]}_cpu" / "config.yaml",
+        exp / f"context_train_{PACKED_SYSTEMS[system]}_cpu" / "valid.loss.ave.pth",
+    )  # fmt: skip
+    expected = original(text, seed=seed)["wav"]
+    del original
+    monkeypatch.chdir(tmp_path)  # the unpacked models must not depend on the recipe dir
+
+    # 1. Text2SpeechProsody.from_pretrained(<zip>): unpacked beside the archive
+    tts = Text2SpeechProsody.from_pretrained(packed[system])
+    assert (packed[system].parent / f"tts_train_{system}_cpu" / "meta.yaml").is_file()
+    assert torch.equal(tts(text, seed=seed)["wav"], expected)
+    del tts
+
+    # 2. the espnet_model_zoo user path: ModelDownloader on the local zip
+    with pytest.warns(UserWarning):
+        paths = ModelDownloader(cachedir=tmp_path / "zoo").download_and_unpack(str(packed[system]))
+    assert set(paths) == {"train_config", "model_file", "context_train_config", "context_model_file"}
+    assert all(Path(p).is_relative_to(tmp_path / "zoo") for p in paths.values())
+    assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
+
+    # 3. the Hugging Face layout of stage 14, as espnet_model_zoo reads it after snapshot_download
+    hf = tmp_path / "hf"
+    shutil.copytree(recipe / "exp" / f"hf_tts_train_{system}_cpu", hf)
+    paths = ModelDownloader._unpack_cache_dir_for_huggingfase(str(hf))
+    assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
+
+
+def test_recipe_stages_pack_and_prepare_model_repos(recipe):
+    import yaml
+
+    for system in PACKED_SYSTEMS:
+        name = f"tts_train_{system}_cpu"
+        assert (recipe / "exp" / "packed" / f"{name}.zip").is_file()
+        hf = recipe / "exp" / f"hf_{name}"
+        readme = (hf / "README.md").read_text()
+        front = yaml.safe_load(readme.split("---")[1])
+        assert {"espnet", "text-to-speech", "prosody", system} <= set(front["tags"])
+        assert front["license"] == "other" and "public domain" in readme  # mini_ljspeech
+        assert "Text2SpeechProsody.from_pretrained(" in readme
+        meta = yaml.safe_load((hf / "meta.yaml").read_text())
+        for group in ("files", "yaml_files"):
+            for value in meta[group].values():
+                assert (hf / value).is_file(), value

