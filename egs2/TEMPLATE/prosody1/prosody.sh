@@ -152,6 +152,16 @@ model_type() { awk '$1 == "tts:" { print $2 }' "$1/config.yaml"; }
 conf_value() { awk -v key="$2:" '$1 == key { print $2; exit }' "$1"; }  # first "key: value" of a yaml
 context_dir=${dumpdir}/context
 targets_dir=${dumpdir}/prosody_targets
+# context_system <context config>: the stage-one system its predictor belongs to
+context_system() {
+    local predictor
+    predictor=$(conf_value "$1" predictor)
+    case "${predictor}" in
+        kathaka_sampler) echo kathaka ;;
+        camp_predictor) echo camp ;;
+        *) log "Error: $1: unknown predictor '${predictor}' (kathaka_sampler or camp_predictor)" >&2; return 1 ;;
+    esac
+}
 # stage_one_exp <kathaka|camp>: the experiment dir of the first train config of that type
 stage_one_exp() {
     local config exp
@@ -480,12 +490,9 @@ fi
 
 if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
     for config in ${context_configs}; do
+        system=$(context_system "${config}")
         _predictor=$(conf_value "${config}" predictor)
-        case "${_predictor}" in
-            kathaka_sampler) system=kathaka; _size_key=latent_dim ;;
-            camp_predictor) system=camp; _size_key=word_embed_dim ;;
-            *) log "Error: ${config}: unknown predictor '${_predictor}'"; exit 2 ;;
-        esac
+        [ "${system}" = kathaka ] && _size_key=latent_dim || _size_key=word_embed_dim
         tts_exp=$(stage_one_exp "${system}")
         _size=$(conf_value "${tts_exp}/config.yaml" "${_size_key}")
         _exp=${expdir}/$(context_exp_name "${config}")
@@ -523,8 +530,7 @@ fi
 
 if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
     for config in ${context_configs}; do
-        _predictor=$(conf_value "${config}" predictor)
-        [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
+        system=$(context_system "${config}")
         tts_exp=$(stage_one_exp "${system}")
         _exp=${expdir}/$(context_exp_name "${config}")
         for dset in ${test_sets}; do
@@ -563,8 +569,7 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
     # One archive per system: the stage-one model, its stage-two model, the statistics they
     # read and the front end, in ESPnet's packed layout (meta.yaml; espnet_model_zoo unpacks it).
     for config in ${context_configs}; do
-        _predictor=$(conf_value "${config}" predictor)
-        [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
+        system=$(context_system "${config}")
         tts_exp=$(stage_one_exp "${system}")
         _exp=${expdir}/$(context_exp_name "${config}")
         _packed=${expdir}/packed/$(basename "${tts_exp}").zip
@@ -578,8 +583,7 @@ fi
 if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ]; then
     _corpus=${corpus_name:-$(basename "$(dirname "$(pwd)")")}
     for config in ${context_configs}; do
-        _predictor=$(conf_value "${config}" predictor)
-        [ "${_predictor}" = kathaka_sampler ] && system=kathaka || system=camp
+        system=$(context_system "${config}")
         tts_exp=$(stage_one_exp "${system}")
         _name=$(basename "${tts_exp}")
         _packed=${expdir}/packed/${_name}.zip
