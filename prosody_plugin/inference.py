@@ -52,6 +52,8 @@ class Text2SpeechProsody:
         device (str): "cpu" or "cuda".
         speed_control_alpha (float): FastSpeech2's speaking-rate control (>1: slower).
         sentence_pause (float): Seconds of silence between sentences of a long text.
+        use_vocoder (bool): False stops at the mel-spectrogram (no ``wav`` in the output):
+            text-to-mel only, e.g. for scoring the model's own prosody or benchmarking.
 
     """
 
@@ -68,11 +70,14 @@ class Text2SpeechProsody:
         device: str = "cpu",
         speed_control_alpha: float = 1.0,
         sentence_pause: float = 0.2,
+        use_vocoder: bool = True,
     ):
         self.text2speech = Text2Speech(
             train_config=train_config, model_file=model_file, vocoder_config=vocoder_config,
             vocoder_file=vocoder_file, device=device, speed_control_alpha=speed_control_alpha,
         )  # fmt: skip
+        if not use_vocoder:
+            self.text2speech.vocoder = None
         self.model = self.text2speech.model
         self.tts = self.model.tts
         if not isinstance(self.tts, (Kathaka, CAMP)):
@@ -170,7 +175,8 @@ class Text2SpeechProsody:
         mu, _ = self.tts.encode_prosody(feats, torch.tensor([feats.size(1)], device=self.device))
         return mu[0]
 
-    def _predicted_prosody(self, utterance, temperature: float) -> torch.Tensor:
+    def predict_prosody(self, utterance, temperature: float = 1.0) -> torch.Tensor:
+        """Stage two's prosody representation of one front-end ``Utterance`` (see ``frontend``)."""
         if self.predictor is None:  # Kathaka without stage two: the prior mean
             return torch.zeros(self.tts.latent_dim, device=self.device)
         bert = self.embedder.embed([utterance.words], [utterance.utt_id])[0]
@@ -197,10 +203,11 @@ class Text2SpeechProsody:
             seed (Optional[int]): Seed of the sampling, for reproducible renditions.
 
         Returns:
-            Dict with ESPnet Text2Speech's keys ``wav`` (T_wav,), ``feat_gen``
-            (T_feats, odim), ``duration`` (T_text + 1 per sentence, concatenated) and
-            ``prosody`` (one representation per sentence); a list of them when
-            ``num_samples > 1``.
+            Dict with ESPnet Text2Speech's keys ``wav`` (T_wav,; absent without vocoder),
+            ``feat_gen`` (T_feats, odim), ``duration``, ``pitch`` and ``energy`` (the
+            predicted token-level values, denormalised; T_text + 1 per sentence,
+            concatenated) and ``prosody`` (one representation per sentence); a list of
+            them when ``num_samples > 1``.
 
         """
         if num_samples < 1:
@@ -220,18 +227,22 @@ class Text2SpeechProsody:
     def _synthesize(self, utterances, temperature: float, reference: Optional[torch.Tensor]) -> Dict[str, Any]:
         outputs = []
         for utterance in utterances:
-            prosody = reference if reference is not None else self._predicted_prosody(utterance, temperature)
+            prosody = reference if reference is not None else self.predict_prosody(utterance, temperature)
             out = self.text2speech(torch.from_numpy(utterance.token_ids).to(self.device), prosody=prosody)
             outputs.append(out)
-        pause = torch.zeros(int(self.sentence_pause * (self.fs or 0)))
-        wavs = []
-        for i, out in enumerate(outputs):
-            wavs.append(out["wav"].view(-1).cpu())
-            if i < len(outputs) - 1:
-                wavs.append(pause)
-        return dict(
-            wav=torch.cat(wavs),
+        result = dict(
             feat_gen=torch.cat([o["feat_gen"].cpu() for o in outputs]),
             duration=torch.cat([o["duration"].cpu() for o in outputs]),
+            pitch=torch.cat([o["pitch_denorm"].cpu() for o in outputs]),
+            energy=torch.cat([o["energy_denorm"].cpu() for o in outputs]),
             prosody=[o["prosody"].cpu() for o in outputs] if len(outputs) > 1 else outputs[0]["prosody"].cpu(),
         )
+        if self.text2speech.vocoder is not None:
+            pause = torch.zeros(int(self.sentence_pause * (self.fs or 0)))
+            wavs = []
+            for i, out in enumerate(outputs):
+                wavs.append(out["wav"].view(-1).cpu())
+                if i < len(outputs) - 1:
+                    wavs.append(pause)
+            result["wav"] = torch.cat(wavs)
+        return result

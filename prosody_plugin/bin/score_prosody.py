@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""Objective prosody scores of decoded systems against the recordings (recipe stage 12).
+
+Every system is a decode directory of ``prosody_plugin.bin.tts_inference`` (``wav.scp``,
+``durations/durations``, ``pitch/pitch``, ``energy/energy``) for the same data dir::
+
+    python -m prosody_plugin.bin.score_prosody \\
+        --data_dir dump/raw/eval --durations dump/durations/eval/durations \\
+        --train_config exp/tts_train_fastspeech2_cpu/config.yaml \\
+        --model_file exp/tts_train_fastspeech2_cpu/valid.loss.ave.pth \\
+        --system baseline=exp/tts_train_fastspeech2_cpu/decode_valid.loss.ave/eval/default \\
+        --system kathaka_oracle=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/reference \\
+        --system kathaka_sampled=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/predicted \\
+        --baseline baseline --oracle kathaka_sampled=kathaka_oracle \\
+        --output_dir exp/scores_decode_valid.loss.ave/eval
+
+Scores (``metrics.py`` defines them):
+
+* wav level, through the vocoder: MCD with DTW (c0 excluded), log-F0 RMSE (cents) and F0
+  Pearson correlation over frames voiced in both after DTW, voicing decision error;
+* word level, independent of the vocoder: the model's own predicted token durations,
+  pitch and energy against the recording's (its phone durations, and pitch and energy
+  extracted by the model's own Dio / Energy exactly as for training), aggregated per word
+  over the same token-to-word map: RMSE and Pearson correlation of word duration, word
+  mean log-F0, word F0 range and word energy, pooled over all words.
+
+Each value has a 95% bootstrap interval over utterances; each system's difference from the
+baseline a paired bootstrap p-value; a system with an oracle its gap closure
+``(baseline - system) / (baseline - oracle)`` (0% = baseline, 100% = oracle).
+
+Outputs in ``--output_dir``: ``scores.md`` (tables), ``scores.csv`` (one row per system and
+metric), ``utterances.csv`` (wav-level scores per utterance), ``words.csv`` (word-level
+values of every system and the recording).
+"""
+
+import argparse
+import csv
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import soundfile as sf
+import torch
+from tqdm import tqdm
+
+import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
+from prosody_plugin.data.kaldi_dir import read_kaldi_map
+from prosody_plugin.evaluation.metrics import WavScores, WordProsody, score_wav_pair, word_prosody
+from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
+from prosody_plugin.tasks.tts import ProsodyTTSTask
+from prosody_plugin.tts.word_boundaries import token_classes, word_ids_from_tokens
+
+# (key, column title, kind, scale for the table, digits)
+WAV_METRICS = [
+    ("mcd_db", "MCD (dB)", "mean", 1.0, 2),
+    ("log_f0_rmse_cents", "log-F0 RMSE (cents)", "mean", 1.0, 0),
+    ("f0_pearson", "F0 corr", "mean", 1.0, 3),
+    ("vde", "VDE (%)", "mean", 100.0, 1),
+]
+WORD_FEATURES = [
+    ("duration_ms", "duration (ms)", 0),
+    ("mean_log_f0_cents", "mean log-F0 (cents)", 0),
+    ("f0_range_cents", "F0 range (cents)", 0),
+    ("energy_db", "energy (dB)", 2),
+]
+# Metrics where a larger value is better (gap closure's sign handles both directions).
+HIGHER_IS_BETTER = {"f0_pearson"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
+
+
+class Reference:
+    """The recordings' side: token ids, word map, phone durations, pitch and energy."""
+
+    def __init__(self, train_config: Path, model_file: Path, data_dir: Path, durations: Path, words: Optional[Path]):
+        self.model, self.train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
+        self.model.eval()
+        self.preprocess = ProsodyTTSTask.build_preprocess_fn(self.train_args, False)
+        self.is_boundary, self.is_punct = token_classes(self.train_args.token_list)
+        self.eos = len(self.train_args.token_list) - 1  # ESPnet: <sos/eos> is the last token
+        conf = self.train_args.feats_extract_conf or {}
+        self.fs = int(conf.get("fs", 22050))
+        self.frame_shift_s = int(conf.get("hop_length", 256)) / self.fs
+        self.texts = read_kaldi_map(data_dir / "text")
+        self.wavs = read_kaldi_map(data_dir / "wav.scp")
+        self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
+        self.words = {}
+        if words is not None and words.exists():
+            self.words = {k: v.split() for k, v in read_kaldi_map(words).items()}
+
+    def token_word_ids(self, utt: str) -> Tuple[np.ndarray, int]:
+        """Word index of every token with FastSpeech2's eos (T_text + 1,), and the word count."""
+        ids = torch.as_tensor(self.preprocess(utt, {"text": self.texts[utt]})["text"], dtype=torch.long)
+        xs = torch.cat([ids, ids.new_tensor([self.eos])])[None]
+        word_ids, num_words = word_ids_from_tokens(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct)
+        return word_ids[0].numpy(), int(num_words[0])
+
+    def load_wav(self, utt: str) -> np.ndarray:
+        wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
+        if rate != self.fs:
+            raise ValueError(f"{utt}: the recording is at {rate} Hz, the models at {self.fs} Hz")
+        return wav[:, 0]
+
+    @torch.no_grad()
+    def token_pitch_energy(self, utt: str, wav: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The recording's token-level log-F0 and energy, extracted as for training."""
+        durations = torch.from_numpy(self.durations[utt])[None]
+        speech = torch.from_numpy(wav.astype(np.float32))[None]
+        lengths = torch.tensor([speech.size(1)])
+        kwargs = dict(feats_lengths=durations.sum(1), durations=durations, durations_lengths=torch.tensor([durations.size(1)]))
+        pitch, _ = self.model.pitch_extract(speech, lengths, **kwargs)
+        energy, _ = self.model.energy_extract(speech, lengths, **kwargs)
+        return pitch.reshape(-1).numpy(), energy.reshape(-1).numpy()
+
+
+class DecodedSystem:
+    """One decode directory: wavs and (for FastSpeech2-family models) predicted variances."""
+
+    def __init__(self, name: str, directory: Path):
+        self.name, self.directory = name, directory
+        if not (directory / "wav.scp").exists():
+            raise FileNotFoundError(f"system {name}: {directory}/wav.scp is missing (decode it first)")
+        self.wavs = read_kaldi_map(directory / "wav.scp")
+        self.variances: Dict[str, Dict[str, np.ndarray]] = {}
+        files = {k: directory / k / k for k in ("durations", "pitch", "energy")}
+        if all(f.exists() for f in files.values()):
+            for key, f in files.items():
+                self.variances[key] = {u: np.array(v.split(), dtype=np.float64) for u, v in read_kaldi_map(f).items()}
+        else:
+            logging.warning(f"system {name}: no predicted durations/pitch/energy in {directory}: wav-level scores only")
+
+    def load_wav(self, utt: str, fs: int) -> np.ndarray:
+        wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
+        wav = wav[:, 0]
+        if rate != fs:  # e.g. a model-zoo baseline at another rate
+            import librosa
+
+            wav = librosa.resample(wav, orig_sr=rate, target_sr=fs)
+        return wav
+
+    def word_prosody(self, utt: str, word_ids: np.ndarray, num_words: int, frame_shift_s: float) -> Optional[WordProsody]:
+        if not self.variances or utt not in self.variances["durations"]:
+            return None
+        durations = self.variances["durations"][utt]
+        if len(durations) != len(word_ids):
+            logging.warning(
+                f"{self.name} / {utt}: {len(durations)} predicted durations for {len(word_ids)} tokens "
+                "(another token set?): no word-level scores"
+            )
+            return None
+        return word_prosody(
+            durations.astype(np.int64), self.variances["pitch"][utt], self.variances["energy"][utt],
+            word_ids, num_words, frame_shift_s,
+        )  # fmt: skip
+
+
+def parse_pairs(values: List[str], what: str) -> Dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise SystemExit(f"--{what} expects NAME=VALUE, got {value!r}")
+        pairs[name] = rest
+    return pairs
+
+
+def score(args) -> Dict[str, Dict[str, Comparison]]:
+    systems = {name: DecodedSystem(name, Path(d)) for name, d in parse_pairs(args.system, "system").items()}
+    oracles = parse_pairs(args.oracle, "oracle")
+    for name, oracle in oracles.items():
+        if name not in systems or oracle not in systems:
+            raise SystemExit(f"--oracle {name}={oracle}: both must be among --system ({', '.join(systems)})")
+    if args.baseline not in systems:
+        raise SystemExit(f"--baseline {args.baseline} is not among --system ({', '.join(systems)})")
+    reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words)
+
+    utts = sorted(reference.texts)
+    missing = {u: [s.name for s in systems.values() if u not in s.wavs] for u in utts}
+    missing.update({u: ["durations"] for u in utts if u not in reference.durations})
+    missing = {u: names for u, names in missing.items() if names}
+    for utt, names in missing.items():
+        logging.warning(f"{utt}: not scored, missing in {', '.join(names)}")
+    utts = [u for u in utts if u not in missing]
+    if not utts:
+        raise SystemExit("no utterance is decoded by every system")
+
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    wav_scores: Dict[str, List[WavScores]] = {name: [] for name in systems}
+    word_values: Dict[str, List[Optional[WordProsody]]] = {name: [] for name in systems}
+    recording_words: List[WordProsody] = []
+    with open(args.output_dir / "words.csv", "w", newline="") as f:
+        word_writer = csv.writer(f)
+        word_writer.writerow(["utt", "word_index", "word", "source"] + [k for k, _, _ in WORD_FEATURES])
+        for utt in tqdm(utts, desc="scoring"):
+            ref_wav = reference.load_wav(utt)
+            word_ids, num_words = reference.token_word_ids(utt)
+            if len(word_ids) != len(reference.durations[utt]):
+                raise SystemExit(
+                    f"{utt}: {len(reference.durations[utt])} durations for {len(word_ids)} tokens: "
+                    "the durations and the model's token list disagree"
+                )
+            pitch, energy = reference.token_pitch_energy(utt, ref_wav)
+            ref_words = word_prosody(reference.durations[utt], pitch, energy, word_ids, num_words, reference.frame_shift_s)
+            recording_words.append(ref_words)
+            labels = reference.words.get(utt, [])
+            labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
+            rows = [("recording", ref_words)]
+            for name, system in systems.items():
+                wav_scores[name].append(score_wav_pair(ref_wav, system.load_wav(utt, reference.fs), reference.fs))
+                values = system.word_prosody(utt, word_ids, num_words, reference.frame_shift_s)
+                word_values[name].append(values)
+                if values is not None:
+                    rows.append((name, values))
+            for source, values in rows:
+                for i in range(num_words):
+                    word_writer.writerow(
+                        [utt, i, labels[i], source] + [f"{getattr(values, k)[i]:.3f}" for k, _, _ in WORD_FEATURES]
+                    )
+
+    with open(args.output_dir / "utterances.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        keys = list(asdict(wav_scores[args.baseline][0]))
+        writer.writerow(["utt", "system"] + keys)
+        for name in systems:
+            for utt, s in zip(utts, wav_scores[name]):
+                writer.writerow([utt, name] + [f"{v:.5f}" if isinstance(v, float) else v for v in asdict(s).values()])
+
+    # per-utterance sufficient statistics of every metric and system
+    stats: Dict[str, Dict[str, Tuple[str, np.ndarray]]] = {name: {} for name in systems}
+    for name in systems:
+        for key, _, kind, _, _ in WAV_METRICS:
+            stats[name][key] = (kind, np.stack([sufficient_stats(kind, getattr(s, key)) for s in wav_scores[name]]))
+        if all(v is not None for v in word_values[name]):
+            for key, _, _ in WORD_FEATURES:
+                for kind, suffix in (("rmse", "rmse"), ("pearson", "corr")):
+                    stats[name][f"word_{key}_{suffix}"] = (kind, np.stack([
+                        sufficient_stats(kind, getattr(v, key), getattr(r, key))
+                        for v, r in zip(word_values[name], recording_words)
+                    ]))  # fmt: skip
+
+    bootstrap = Bootstrap(len(utts), args.num_resamples, args.seed)
+    results: Dict[str, Dict[str, Comparison]] = {}
+    for name in systems:
+        results[name] = {}
+        oracle = oracles.get(name)
+        for metric, (kind, system_stats) in stats[name].items():
+            baseline_stats = None if name == args.baseline else stats[args.baseline].get(metric, (None, None))[1]
+            oracle_stats = None if oracle is None else stats[oracle].get(metric, (None, None))[1]
+            results[name][metric] = bootstrap.compare(kind, system_stats, baseline_stats, oracle_stats)
+    write_tables(args, results, oracles, utts, missing, num_words_total=sum(len(r.duration_ms) for r in recording_words))
+    return results
+
+
+def oracle_improves(oracle: Optional[Comparison], metric: str) -> bool:
+    """Whether the oracle is significantly better than the baseline on ``metric``."""
+    if oracle is None or oracle.difference is None or not oracle.significant:
+        return False
+    return oracle.difference.value > 0 if metric in HIGHER_IS_BETTER else oracle.difference.value < 0
+
+
+def write_tables(args, results, oracles, utts, missing, num_words_total: int) -> None:
+    with open(args.output_dir / "scores.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([
+            "system", "metric", "value", "ci_low", "ci_high", "diff_vs_baseline", "diff_ci_low",
+            "diff_ci_high", "p_value", "significant", "oracle", "gap_closure", "gap_ci_low", "gap_ci_high",
+            "num_utterances",
+        ])  # fmt: skip
+        for name, metrics in results.items():
+            for metric, c in metrics.items():
+                d, g = c.difference, c.gap_closure
+                writer.writerow([
+                    name, metric, c.estimate.value, c.estimate.low, c.estimate.high,
+                    *(("", "", "") if d is None else (d.value, d.low, d.high)),
+                    "" if d is None else c.p_value, "" if d is None else c.significant,
+                    oracles.get(name, ""), *(("", "", "") if g is None else (g.value, g.low, g.high)),
+                    len(utts),
+                ])  # fmt: skip
+
+    def cell(c: Optional[Comparison], scale: float, digits: int) -> str:
+        if c is None:
+            return "n/a"
+        text = format_estimate(c.estimate, scale, digits)
+        return text + (" *" if c.difference is not None and c.significant else "")
+
+    lines = [
+        f"# Prosody scores: {args.data_dir}",
+        "",
+        f"{len(utts)} utterances ({num_words_total} words); 95% bootstrap intervals over utterances "
+        f"({args.num_resamples} resamples, seed {args.seed}); `*`: differs from the baseline "
+        f"`{args.baseline}` with paired bootstrap p < 0.05.",
+    ]
+    if missing:
+        lines.append(f"Not scored (missing outputs): {', '.join(sorted(missing))}.")
+    lines += [
+        "",
+        "## Waveform level (through the vocoder)",
+        "",
+        "MCD: mel-cepstral distortion over the DTW path, c0 (energy) excluded; log-F0 RMSE, F0 "
+        "correlation: frames voiced in both after DTW; VDE: voicing decision error.",
+        "",
+        "| system | " + " | ".join(t for _, t, _, _, _ in WAV_METRICS) + " |",
+        "|---" * (len(WAV_METRICS) + 1) + "|",
+    ]
+    for name, metrics in results.items():
+        lines.append(f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in WAV_METRICS) + " |")
+    lines += [
+        "",
+        "## Word level (the model's own durations, pitch and energy; vocoder-independent)",
+        "",
+        "RMSE (lower is better) and Pearson correlation (higher is better) against the recording, "
+        "pooled over words.",
+        "",
+        "| system | " + " | ".join(f"{t} RMSE | {t} corr" for _, t, _ in WORD_FEATURES) + " |",
+        "|---" * (2 * len(WORD_FEATURES) + 1) + "|",
+    ]
+    for name, metrics in results.items():
+        cells = []
+        for key, _, digits in WORD_FEATURES:
+            cells += [cell(metrics.get(f"word_{key}_rmse"), 1.0, digits), cell(metrics.get(f"word_{key}_corr"), 1.0, 3)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if oracles:
+        gap_metrics = [(f"word_{k}_rmse", f"word {t} RMSE") for k, t, _ in WORD_FEATURES]
+        gap_metrics += [(f"word_{k}_corr", f"word {t} corr") for k, t, _ in WORD_FEATURES[:2]]
+        gap_metrics += [(k, t) for k, t, _, _, _ in WAV_METRICS[:2]]
+        lines += [
+            "",
+            "## Gap closure",
+            "",
+            f"(baseline - system) / (baseline - oracle): 0% = `{args.baseline}`, 100% = the system's oracle "
+            "(same stage-one model, prosody from the recording itself). `†`: the oracle is not "
+            "significantly better than the baseline on that metric, so there is no gap to close and "
+            "the ratio is not meaningful.",
+            "",
+            "| system | oracle | " + " | ".join(t for _, t in gap_metrics) + " |",
+            "|---" * (len(gap_metrics) + 2) + "|",
+        ]
+        for name, oracle in oracles.items():
+            cells = []
+            for key, _ in gap_metrics:
+                comparison = results[name].get(key)
+                text = format_estimate(getattr(comparison, "gap_closure", None), 1.0, 0, percent=True)
+                if comparison is not None and not oracle_improves(results[oracle].get(key), key):
+                    text += " †"
+                cells.append(text)
+            lines.append(f"| {name} | {oracle} | " + " | ".join(cells) + " |")
+    (args.output_dir / "scores.md").write_text("\n".join(lines) + "\n")
+    logging.info(f"wrote {args.output_dir}/scores.md and scores.csv")
+    print("\n".join(lines))
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Score decoded systems against the recordings: wav-level and word-level prosody",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--data_dir", type=Path, required=True, help="Data dir of the recordings (text, wav.scp)")
+    parser.add_argument("--durations", type=Path, required=True, help="The recordings' phone durations (T_text + 1 per line)")
+    parser.add_argument("--words", type=Path, default=None, help="Word labels for words.csv (the context dir's words file)")
+    parser.add_argument("--train_config", type=Path, required=True, help="A stage-one config.yaml: its token list, pitch and energy extractors define the recording's side")
+    parser.add_argument("--model_file", type=Path, required=True, help="Its checkpoint (the statistics of its extractors)")
+    parser.add_argument("--system", action="append", default=[], required=True, help="NAME=DECODE_DIR; repeat")
+    parser.add_argument("--baseline", required=True, help="Name of the baseline system")
+    parser.add_argument("--oracle", action="append", default=[], help="SYSTEM=ORACLE_SYSTEM, for gap closure; repeat")
+    parser.add_argument("--num_resamples", type=int, default=1000, help="Bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the bootstrap")
+    parser.add_argument("--output_dir", type=Path, required=True)
+    return parser
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    score(get_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Objective evaluation of synthesized speech: spectral, pitch and word-level prosody metrics."""
