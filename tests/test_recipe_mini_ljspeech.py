@@ -331,3 +331,118 @@ def test_recipe_stages_pack_and_prepare_model_repos(recipe):
         for group in ("files", "yaml_files"):
             for value in meta[group].values():
                 assert (hf / value).is_file(), value
+
+
+# Scoring (stage 12): tables, spread and plots of every system; the scorer on known answers.
+DECODE = "decode_valid.loss.ave"
+SCORED_SYSTEMS = {"fastspeech2", "kathaka_oracle", "kathaka_prior", "kathaka_sampled", "camp_oracle", "camp_predicted"}
+WORD_METRICS = [f"word_{k}_{s}" for k in ("duration_ms", "mean_log_f0_cents", "f0_range_cents", "energy_db") for s in ("rmse", "corr")]
+
+
+def read_scores(path: Path) -> dict:
+    import csv
+
+    with open(path) as f:
+        return {(row["system"], row["metric"]): row for row in csv.DictReader(f)}
+
+
+def test_decodes_write_predicted_pitch_and_energy_per_token(recipe):
+    import numpy as np
+
+    for system, source in [("fastspeech2", "default"), ("kathaka", "reference"), ("camp", "predicted")]:
+        d = recipe / "exp" / f"tts_train_{system}_cpu" / DECODE / "eval" / source
+        durations = dict(line.split(maxsplit=1) for line in (d / "durations" / "durations").read_text().splitlines())
+        for name in ("pitch", "energy"):
+            values = dict(line.split(maxsplit=1) for line in (d / name / name).read_text().splitlines())
+            assert values.keys() == durations.keys()
+            for utt, v in values.items():
+                assert len(v.split()) == len(durations[utt].split())
+        log_f0 = np.array([float(x) for line in (d / "pitch" / "pitch").read_text().splitlines() for x in line.split()[1:]])
+        assert 4.0 < np.median(log_f0) < 6.5  # denormalised log-F0: 55-665 Hz, not z-scores
+
+
+def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
+    out = recipe / "exp" / f"scores_{DECODE}" / "eval"
+    scores = read_scores(out / "scores.csv")
+    assert {system for system, _ in scores} == SCORED_SYSTEMS
+    for system in SCORED_SYSTEMS:
+        for metric in ["mcd_db", "log_f0_rmse_cents", "f0_pearson", "vde"] + WORD_METRICS:
+            row = scores[system, metric]
+            assert row["num_utterances"] == "4"
+            if metric.endswith("rmse") or metric in ("mcd_db", "vde"):
+                assert float(row["value"]) >= 0 and float(row["ci_low"]) <= float(row["value"]) <= float(row["ci_high"])
+    assert scores["camp_predicted", "word_mean_log_f0_cents_rmse"]["oracle"] == "camp_oracle"
+    assert scores["kathaka_sampled", "word_duration_ms_rmse"]["gap_closure"] != ""
+    table = (out / "scores.md").read_text()
+    assert "c0 (energy) excluded" in table and "## Gap closure" in table
+    spread = (out / "spread.md").read_text()
+    for source in ("sampler", "prior", "recordings"):
+        assert f"| {source} |" in spread
+    plots = {p.name for p in (out / "plots").glob("*.png")}
+    assert {"latent_space.png", "training_curves.png"} <= plots
+    assert len([p for p in plots if p.startswith("f0_")]) == 2
+    results = (recipe / "exp" / "RESULTS.md").read_text()
+    assert "Prosody scores" in results and "One-to-many" in results
+    card = (recipe / "exp" / "hf_tts_train_kathaka_cpu" / "README.md").read_text()
+    assert "## Results" in card and "#### Waveform level" in card  # stage 14 puts the scores in the card
+
+
+def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_path):
+    """The recordings scored as a system: MCD 0, every word-level RMSE 0 and correlation 1."""
+    from prosody_plugin.bin.score_prosody import Reference, main as score_main
+
+    exp = recipe / "exp" / "tts_train_fastspeech2_cpu"
+    with contextlib.chdir(recipe):
+        reference = Reference(exp / "config.yaml", exp / "valid.loss.ave.pth", Path("dump/raw/eval"),
+                              Path("dump/durations/eval/durations"), None)  # fmt: skip
+        itself = tmp_path / "recording"
+        for name in ("durations", "pitch", "energy"):
+            (itself / name).mkdir(parents=True)
+        (itself / "wav.scp").write_text((recipe / "dump/raw/eval/wav.scp").read_text())
+        (itself / "durations/durations").write_text((recipe / "dump/durations/eval/durations").read_text())
+        with open(itself / "pitch/pitch", "w") as p, open(itself / "energy/energy", "w") as e:
+            for utt in sorted(reference.texts):
+                pitch, energy = reference.token_pitch_energy(utt, reference.load_wav(utt))
+                p.write(utt + " " + " ".join(map(str, pitch)) + "\n")
+                e.write(utt + " " + " ".join(map(str, energy)) + "\n")
+        score_main([
+            "--data_dir", "dump/raw/eval", "--durations", "dump/durations/eval/durations",
+            "--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.ave.pth"),
+            "--system", f"fastspeech2={exp / DECODE / 'eval' / 'default'}", "--system", f"recording={itself}",
+            "--baseline", "fastspeech2", "--oracle", "recording=recording",
+            "--num_resamples", "50", "--output_dir", str(tmp_path / "scores"),
+        ])  # fmt: skip
+    scores = read_scores(tmp_path / "scores" / "scores.csv")
+    assert float(scores["recording", "mcd_db"]["value"]) < 1e-6
+    assert float(scores["recording", "vde"]["value"]) == 0
+    for metric in WORD_METRICS:
+        expected = 0.0 if metric.endswith("rmse") else 1.0
+        assert abs(float(scores["recording", metric]["value"]) - expected) < 1e-3, metric  # float32 text
+    # a system that is its own oracle closes 100% of the gap
+    assert float(scores["recording", "word_duration_ms_rmse"]["gap_closure"]) == pytest.approx(1.0)
+
+
+def test_extra_baseline_from_an_espnet_packed_model(recipe):
+    """An ESPnet-packed FastSpeech2 as an extra baseline: decoded and scored by stage 12.
+
+    It is the same model as the recipe's baseline, so its word-level scores (the model's own
+    durations, pitch and energy, deterministic) must equal the baseline's.
+    """
+    exp = "exp/tts_train_fastspeech2_cpu"
+    stats_dir = next((recipe / "exp").glob("tts_stats_raw_*"))
+    packed = recipe / "exp" / "packed" / "espnet_fastspeech2.zip"
+    subprocess.run(
+        [sys.executable, "-m", "espnet2.bin.pack", "tts", "--train_config", f"{exp}/config.yaml",
+         "--model_file", f"{exp}/valid.loss.ave.pth", "--outpath", str(packed),
+         *[a for f in ("feats", "pitch", "energy") for a in ("--option", str(stats_dir / "train" / f"{f}_stats.npz"))]],
+        cwd=recipe, env=recipe_env(), check=True, capture_output=True,
+    )  # fmt: skip
+    proc = subprocess.run(
+        ["./run.sh", "--stage", "12", "--stop_stage", "12", "--extra_baselines", f"espnet_fs2={packed}",
+         "--spread_samples", "0", "--score_f0_plots", "1"],
+        cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    scores = read_scores(recipe / "exp" / f"scores_{DECODE}" / "eval" / "scores.csv")
+    for metric in WORD_METRICS:
+        assert float(scores["espnet_fs2", metric]["value"]) == pytest.approx(float(scores["fastspeech2", metric]["value"]))

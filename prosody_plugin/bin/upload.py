@@ -16,6 +16,7 @@ and a usage snippet. With ``--hf_repo`` (and no ``--dry_run``) the folder is upl
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -127,7 +128,10 @@ def make_model_card(
         "",
     ]  # fmt: skip
     if scores is not None:
-        lines += ["## Results", "", Path(scores).read_text(encoding="utf-8").strip(), ""]
+        # the scores file's own headings go below this section's
+        text = Path(scores).read_text(encoding="utf-8").strip()
+        text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", text, flags=re.M)
+        lines += ["## Results", "", text, ""]
     lines += [
         "## License", "", license_text, "",
         f"Trained with ESPnet {meta.get('espnet')} and torch {meta.get('torch')}.", "",
