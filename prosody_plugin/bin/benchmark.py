@@ -58,7 +58,9 @@ interleaved (round-robin), so that load from other processes affects all of them
 the same sentences and the same training batch go to every system, and the token ids of
 the prosody front end are checked against the baseline's preprocessor. G2P (espeak) and
 spaCy run on the CPU whatever the device. Ratios are ``system / baseline``: above 1 is
-slower for times and faster for throughputs.
+slower for times and faster for throughputs. On a CPU shared with other jobs, torch's
+intra-op threads wait on each other and times scatter by 10x: ``--num_threads 1`` (or an
+idle machine) gives numbers worth comparing; the load average is printed with the tables.
 """
 
 import argparse
@@ -154,8 +156,13 @@ def _read_yaml(path: Path) -> Dict[str, Any]:
 def resolve_exps(args: argparse.Namespace) -> Dict[str, Tuple[Path, Optional[Path]]]:
     """{system: (stage-one exp, stage-two exp or None)} from --tts_exps / --context_exps
     (kinds read from the configs) and the explicit per-system options (which win)."""
+    tts_list, context_list = args.tts_exps, args.context_exps
+    if tts_list is None:  # the recipe's CPU experiments that exist
+        tts_list = [e for e in DEFAULT_TTS_EXPS if (Path(e) / "config.yaml").is_file()]
+    if context_list is None:
+        context_list = [e for e in DEFAULT_CONTEXT_EXPS if (Path(e) / "config.yaml").is_file()]
     tts_exps: Dict[str, Path] = {}
-    for exp in args.tts_exps or ():
+    for exp in tts_list:
         tts = _read_yaml(Path(exp) / "config.yaml").get("tts")
         if tts not in TTS_KIND:
             raise ValueError(f"{exp}: tts {tts!r} is none of {sorted(TTS_KIND)}")
@@ -163,7 +170,7 @@ def resolve_exps(args: argparse.Namespace) -> Dict[str, Tuple[Path, Optional[Pat
             raise ValueError(f"two {tts} experiments: {tts_exps[TTS_KIND[tts]]} and {exp}")
         tts_exps[TTS_KIND[tts]] = Path(exp)
     context_exps: Dict[str, Path] = {}
-    for exp in args.context_exps or ():
+    for exp in context_list:
         predictor = _read_yaml(Path(exp) / "config.yaml").get("predictor")
         if predictor not in PREDICTOR_KIND:
             raise ValueError(f"{exp}: predictor {predictor!r} is none of {sorted(PREDICTOR_KIND)}")
@@ -439,7 +446,13 @@ def load_training_batch(
 
 
 class TrainStep:
-    """The stage-one training step on a copy of ``model``: forward, backward, Adam."""
+    """The stage-one training step on a copy of ``model``: forward, backward, Adam.
+
+    Every step gets a fresh copy of the batch (untimed), as the trainer gets a fresh batch
+    every iteration: ESPnet's ``GlobalMVN`` normalises tensors that need no gradient in
+    place, so feeding the same tensors again would normalise the precomputed pitch and
+    energy once more at every step.
+    """
 
     def __init__(
         self,
@@ -458,15 +471,19 @@ class TrainStep:
         self.grad_clip = grad_clip
         self.optimizer = torch.optim.Adam(self.model.parameters(), **(optim_conf or {}))
 
-    def __call__(self) -> float:
-        """One step; returns the loss."""
+    def __call__(self) -> Tuple[float, float]:
+        """One step; returns its milliseconds (device work included) and the loss."""
+        batch = {k: v.clone() for k, v in self.batch.items()}
+        synchronize(self.device)
+        start = time.perf_counter()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.model(**self.batch)[0]
+        loss = self.model(**batch)[0]
         loss.backward()
         if self.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.optimizer.step()
-        return float(loss.detach())
+        synchronize(self.device)
+        return (time.perf_counter() - start) * 1000.0, float(loss.detach())
 
 
 # ---------------------------------------------------------------------------- context extraction
@@ -579,7 +596,7 @@ def benchmark_systems(
         losses = {s.name: [] for s in systems}
         for _ in tqdm(range(repeats), desc=f"[{device}] training step", **bar):
             for system in systems:
-                ms, loss = time_call(steps[system.name], device)
+                ms, loss = steps[system.name]()
                 times[system.name].append(ms)
                 losses[system.name].append(loss)
         for system in systems:
@@ -739,8 +756,15 @@ def format_report(report: Dict[str, Any]) -> str:
         others = [n for n in names if n != BASELINE]
         label = lambda key: dict(METRICS)[key].format(B=batch)  # noqa: E731
         lines += [f"## {device}", "", "Headline: system / baseline (times: > 1 is slower; throughputs: > 1 is faster)", ""]
+        # a ratio that is n/a (the baseline has no context extraction) shows the absolute value
         rows = [
-            [label(key)] + [_ratio(result["ratios"][n][key]) for n in others]
+            [label(key)]
+            + [
+                _ratio(result["ratios"][n][key])
+                if result["ratios"][n][key] is not None or result["metrics"][n][key] is None
+                else f"n/a ({_fmt(result['metrics'][n][key])})"
+                for n in others
+            ]
             for key, _ in METRICS
             if key != "acoustic_params_m"
         ]
@@ -748,6 +772,8 @@ def format_report(report: Dict[str, Any]) -> str:
         rows = [[label(key)] + [_fmt(result["metrics"][n][key]) for n in names] for key, _ in METRICS]
         lines += ["Absolute", ""] + _table(["metric"] + names, rows) + [""]
     lines += [f"- {note}" for note in report.get("notes", [])]
+    if report.get("wall_s") is not None:
+        lines.append(f"- benchmark wall time {report['wall_s']:.0f} s (model loading included)")
     return "\n".join(lines) + "\n"
 
 
@@ -777,10 +803,12 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     group = parser.add_argument_group("experiments")
-    group.add_argument("--tts_exps", nargs="+", default=list(DEFAULT_TTS_EXPS),
-                       help="Stage-one exp dirs; the kind (fastspeech2 = baseline, kathaka, camp) is read from config.yaml")  # fmt: skip
-    group.add_argument("--context_exps", nargs="+", default=list(DEFAULT_CONTEXT_EXPS),
-                       help="Stage-two exp dirs; the kind (kathaka_sampler, camp_predictor) is read from config.yaml")  # fmt: skip
+    group.add_argument("--tts_exps", nargs="+", default=None,
+                       help="Stage-one exp dirs; the kind (fastspeech2 = baseline, kathaka, camp) is read from "
+                       f"config.yaml; default: those of {', '.join(DEFAULT_TTS_EXPS)} that exist")  # fmt: skip
+    group.add_argument("--context_exps", nargs="+", default=None,
+                       help="Stage-two exp dirs; the kind (kathaka_sampler, camp_predictor) is read from "
+                       f"config.yaml; default: those of {', '.join(DEFAULT_CONTEXT_EXPS)} that exist")  # fmt: skip
     for name in SYSTEMS:
         group.add_argument(f"--{name}_exp", type=Path, help=f"Stage-one exp of {name} (overrides --tts_exps)")
     for name in SYSTEMS[1:]:
@@ -907,7 +935,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         notes.append(
             f"training step: the same {len(train_keys)} training utterances for every system "
             f"({', '.join(train_keys[:3])}, ...) with {', '.join(train_names)} (pitch/energy "
-            f"{'extracted in the step' if args.extract_pitch_energy else 'precomputed, as in training'}); "
+            f"{'precomputed, as in training' if 'pitch' in train_names else 'extracted in the step'}); "
             "Adam with each config's optim_conf and grad_clip, on a copy of the model"
         )
     notes.append("context extraction: stage 8's word front end + BERT + spaCy (no file writing); the baseline has none")

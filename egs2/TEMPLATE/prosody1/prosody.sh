@@ -109,6 +109,8 @@ Options:
   --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts,
   --context_configs, --context_args, --bert_model, --spacy_model,
   --context_temperature (${context_temperature}),
+  --extra_baselines, --score_resamples (${score_resamples}), --spread_samples (${spread_samples}),
+  --score_f0_plots (${score_f0_plots}),
   --corpus_name, --corpus_license, --hf_repo_prefix
 EOF
 )
