@@ -96,7 +96,7 @@ Stages:
   9: stage-one prosody targets of every recording   -> ${dumpdir}/prosody_targets/<tts exp>/<set>
  10: stage-two training of every context config     -> ${expdir}/context_<config name>
  11: text-only decoding with predicted prosody      -> ${expdir}/tts_*/decode_*/<set>/predicted/wav
- 12: scoring against the baseline, one-to-many spread, plots -> ${expdir}/scores_<decode tag>/<set>, ${expdir}/RESULTS.md
+ 12: scoring against the baseline, one-to-many spread, plots -> ${expdir}/scores_<decode tag><suffix>/<set>, ${expdir}/RESULTS<suffix>.md
  13: pack each system (both stages) in one archive  -> ${expdir}/packed/<tts exp name>.zip
  14: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
@@ -583,8 +583,8 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
     for config in ${context_configs}; do
         [ "$(context_system "${config}")" = kathaka ] && kathaka_context=${expdir}/$(context_exp_name "${config}") && break
     done
-    _score_root=${expdir}/scores_${inference_tag}
-    _results=${expdir}/RESULTS.md
+    _score_root=${expdir}/scores_${inference_tag}${tag_suffix}
+    _results=${expdir}/RESULTS${tag_suffix}.md
     {
         echo "# Results: $(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)")"
         echo
@@ -708,7 +708,7 @@ if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ]; then
         [ -f "${_packed}" ] || { log "Error: ${_packed} is missing: run stage 13 first"; exit 1; }
         _opts=(--corpus "${_corpus}")
         [ -n "${corpus_license}" ] && _opts+=(--license "${corpus_license}")
-        [ -f "${expdir}/RESULTS.md" ] && _opts+=(--scores "${expdir}/RESULTS.md")  # stage 12's tables
+        [ -f "${expdir}/RESULTS${tag_suffix}.md" ] && _opts+=(--scores "${expdir}/RESULTS${tag_suffix}.md")  # stage 12's tables
         if [ -n "${hf_repo_prefix}" ]; then
             _opts+=(--hf_repo "${hf_repo_prefix}_${system}")
             log "Stage 14: Model repo ${expdir}/hf_${_name}, uploading to ${hf_repo_prefix}_${system}"
