@@ -33,7 +33,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map  # noqa: E402
 from prosody_plugin.evaluation.metrics import world_analysis  # noqa: E402

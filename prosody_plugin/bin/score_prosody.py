@@ -97,7 +97,10 @@ class Reference:
         return word_ids[0].numpy(), int(num_words[0])
 
     def load_wav(self, utt: str) -> np.ndarray:
-        wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
+        try:
+            wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
+        except (RuntimeError, OSError) as e:  # soundfile's LibsndfileError is a RuntimeError
+            raise SystemExit(f"{utt}: cannot read the recording {self.wavs[utt]}: {e}") from e
         if rate != self.fs:
             raise ValueError(f"{utt}: the recording is at {rate} Hz, the models at {self.fs} Hz")
         return wav[:, 0]
@@ -207,7 +210,10 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
             rows = [("recording", ref_words)]
             for name, system in systems.items():
-                wav_scores[name].append(score_wav_pair(ref_wav, system.load_wav(utt, reference.fs), reference.fs))
+                try:
+                    wav_scores[name].append(score_wav_pair(ref_wav, system.load_wav(utt, reference.fs), reference.fs))
+                except (ValueError, RuntimeError) as e:  # e.g. a silent synthesis: no score would flatter it
+                    raise SystemExit(f"{name} / {utt}: cannot score {system.wavs[utt]}: {e}") from e
                 values = system.word_prosody(utt, word_ids, num_words, reference.frame_shift_s)
                 word_values[name].append(values)
                 if values is not None:

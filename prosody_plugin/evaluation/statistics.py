@@ -13,7 +13,7 @@ The same resamples serve every system, which makes the differences from the base
 """
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
