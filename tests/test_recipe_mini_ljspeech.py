@@ -446,3 +446,26 @@ def test_extra_baseline_from_an_espnet_packed_model(recipe):
     scores = read_scores(recipe / "exp" / f"scores_{DECODE}" / "eval" / "scores.csv")
     for metric in WORD_METRICS:
         assert float(scores["espnet_fs2", metric]["value"]) == pytest.approx(float(scores["fastspeech2", metric]["value"]))
+
+
+def test_scorer_names_the_system_and_utterance_of_a_silent_synthesis(recipe, tmp_path):
+    import numpy as np
+
+    from prosody_plugin.bin.score_prosody import main as score_main
+
+    exp = recipe / "exp" / "tts_train_fastspeech2_cpu"
+    decoded = exp / DECODE / "eval" / "default"
+    broken = tmp_path / "broken"
+    shutil.copytree(decoded, broken, ignore=shutil.ignore_patterns("log"))
+    scp = dict(line.split() for line in (decoded / "wav.scp").read_text().splitlines())
+    utt = sorted(scp)[0]
+    sf.write(broken / "silent.wav", np.zeros(22050, dtype=np.float32), 22050)
+    scp[utt] = str(broken / "silent.wav")
+    (broken / "wav.scp").write_text("".join(f"{k} {v}\n" for k, v in sorted(scp.items())))
+    with contextlib.chdir(recipe), pytest.raises(SystemExit, match=f"broken / {utt}: cannot score"):
+        score_main([
+            "--data_dir", "dump/raw/eval", "--durations", "dump/durations/eval/durations",
+            "--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.ave.pth"),
+            "--system", f"fastspeech2={decoded}", "--system", f"broken={broken}", "--baseline", "fastspeech2",
+            "--output_dir", str(tmp_path / "scores"),
+        ])  # fmt: skip
