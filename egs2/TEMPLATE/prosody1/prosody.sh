@@ -643,13 +643,15 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
 
         if [ -n "${kathaka_exp}" ] && [ -n "${kathaka_context}" ] && [ "${spread_samples}" -gt 1 ]; then
             log "Stage 12: Kathaka one-to-many spread over ${spread_samples} samples: ${_out}/spread.md"
-            ${python} -m prosody_plugin.bin.prosody_spread \
+            _latents=${targets_dir}/$(basename "${kathaka_exp}")/${train_set}/target.scp
+            _spread_opts=()
+            [ -f "${_latents}" ] && _spread_opts+=(--latents "${_latents}")  # stage 9's recorded latents
+            ${python} -m prosody_plugin.bin.prosody_spread "${_spread_opts[@]}" \
                 --train_config "${kathaka_exp}/config.yaml" --model_file "${kathaka_exp}/${inference_model}" \
                 --context_train_config "${kathaka_context}/config.yaml" \
                 --context_model_file "${kathaka_context}/${inference_model}" \
                 --text "${data_feats}/${dset}/text" --num_samples "${spread_samples}" \
                 --temperature "${context_temperature}" --num_resamples "${score_resamples}" \
-                --latents "${targets_dir}/$(basename "${kathaka_exp}")/${train_set}/target.scp" \
                 --output_dir "${_out}" > "${_out}/spread.log" 2>&1 \
                 || { log "Error: see ${_out}/spread.log"; tail -n 20 "${_out}/spread.log" >&2; exit 1; }
             { echo; sed 's/^#/##/' "${_out}/spread.md"; } >> "${_results}"
@@ -667,9 +669,9 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
                 [ -f "${_scp}" ] && _plots+=(--latents "${_scp}" --latent_text "${data_feats}/${_set}/text")
             done
         fi
-        for config in ${train_configs}; do _plots+=(--exp "${expdir}/$(exp_name "${config}")"); done
-        for config in ${context_configs}; do
-            [ -f "${expdir}/$(context_exp_name "${config}")/checkpoint.pth" ] && _plots+=(--exp "${expdir}/$(context_exp_name "${config}")")
+        # training curves of every experiment that still has its trainer checkpoint
+        for _exp in $(for c in ${train_configs}; do exp_name "${c}"; done) $(for c in ${context_configs}; do context_exp_name "${c}"; done); do
+            [ -f "${expdir}/${_exp}/checkpoint.pth" ] && _plots+=(--exp "${expdir}/${_exp}")
         done
         log "Stage 12: Plots: ${_out}/plots"
         ${python} -m prosody_plugin.bin.plot_prosody "${_plots[@]}" > "${_out}/plots.log" 2>&1 \
