@@ -335,8 +335,8 @@ def prosody_conditioning(
 ) -> torch.Tensor:
     """The (B, T_text + 1, adim) conditioning of a batch from the stage-two predictor.
 
-    Kathaka: one latent per sentence, sampled from the sampler's distribution as
-    ``KathakaSampler.predict`` does, broadcast to the tokens. CAMP: the predictor's word
+    Kathaka: one latent per sentence from ``KathakaSampler.sample``, broadcast to the
+    tokens. CAMP: the predictor's word
     embeddings, copied to the tokens of each word.
     """
     from prosody_plugin.tts.camp import CAMP
@@ -348,9 +348,7 @@ def prosody_conditioning(
     # -1 marks padded words, as the stage-two collate pads syntax
     syntax_pad = pad_sequence([torch.as_tensor(s).to(device) for s in syntax], batch_first=True, padding_value=-1)
     if isinstance(tts, Kathaka):
-        mu, logvar = predictor.distribution(bert_pad, lengths, syntax_pad)
-        z = mu + temperature * torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        return tts._broadcast(z, xs.size(1))
+        return tts._broadcast(predictor.sample(bert_pad, lengths, syntax_pad, temperature), xs.size(1))
     if isinstance(tts, CAMP):
         word_ids, num_words = tts.word_ids(xs, ilens)
         if num_words.tolist() != lengths.tolist():

@@ -173,7 +173,13 @@ class KathakaSampler(AbsProsodyPredictor):
         return force_gatherable((kl, stats, bert.size(0)), kl.device)
 
     @torch.no_grad()
+    def sample(
+        self, bert: torch.Tensor, lengths: torch.Tensor, syntax: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """Latents (B, D) of a padded batch: samples at ``temperature``, the means at 0."""
+        mu, logvar = self.distribution(bert, lengths, syntax)
+        return mu + temperature * (0.5 * logvar).exp() * torch.randn_like(mu)
+
     def predict(self, bert: torch.Tensor, syntax: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """A latent (D,) for one sentence: a sample at ``temperature``, the mean at 0."""
-        mu, logvar = self.distribution(bert[None], bert.new_tensor([len(bert)]).long(), syntax[None])
-        return (mu + temperature * (0.5 * logvar).exp() * torch.randn_like(mu))[0]
+        return self.sample(bert[None], bert.new_tensor([len(bert)]).long(), syntax[None], temperature)[0]
