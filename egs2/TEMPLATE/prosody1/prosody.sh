@@ -732,5 +732,8 @@ if [ ${stop_stage} -ge 7 ]; then
             printf '    %-28s %-6s %-10s %s\n' "${_p[0]}" "${_p[2]}" "${_p[3]}" "$(cd "${d}" && pwd)"
         done
     fi
+    if [ -f "${expdir}/RESULTS${tag_suffix}.md" ]; then
+        log "Scores against the baseline (stage 12): $(cd "${expdir}" && pwd)/RESULTS${tag_suffix}.md"
+    fi
 fi
 log "Successfully finished. [elapsed=${SECONDS}s]"
