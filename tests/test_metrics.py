@@ -7,7 +7,6 @@ contour is known exactly. The math (freqt, sp2mc, word pooling) is checked again
 """
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ import pytest
 import pyworld
 import soundfile as sf
 
-from conftest import find_shared_dir
 
 from prosody_plugin.evaluation.metrics import (
     CENTS_PER_NEPER,
@@ -37,15 +35,9 @@ FRAME_PERIOD = 5.0
 
 
 @pytest.fixture(scope="module")
-def ljspeech_wavs() -> Path:
-    """``shared/corpora/ljspeech_mini/wavs`` (22.05 kHz real speech)."""
-    try:
-        return find_shared_dir(Path(__file__).resolve()) / "corpora" / "ljspeech_mini" / "wavs"
-    except FileNotFoundError:
-        # The corpus lives outside the repo by policy; CI always has it, so there it must exist.
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("shared/corpora/ljspeech_mini not found beside the repo (or above it)")
+def ljspeech_wavs(ljspeech_mini) -> Path:
+    """Real speech, 22.05 kHz (the conftest fixture skips only outside CI)."""
+    return ljspeech_mini / "wavs"
 
 
 def world_resynthesis(wav: np.ndarray, fs: int, semitones: float = 0.0, stretch: float = 1.0):

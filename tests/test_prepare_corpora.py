@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from conftest import find_shared_dir
 
 from prosody_plugin.bin.prepare_ljspeech import prepare_ljspeech
 from prosody_plugin.data.asterisk import (
@@ -25,22 +24,6 @@ from prosody_plugin.data.kaldi_dir import KALDI_FILES, read_kaldi_map
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
-
-
-@pytest.fixture(scope="module")
-def ljspeech_mini() -> Path:
-    """``shared/corpora/ljspeech_mini``, searched upward from this file.
-
-    ``shared/`` is a sibling of the repo root (``/work/shared`` beside ``/work/main``).
-    """
-    try:
-        return find_shared_dir(Path(__file__).resolve()) / "corpora" / "ljspeech_mini"
-    except FileNotFoundError:
-        # The corpus lives outside the repo by policy (never committed). CI always has it,
-        # so there a missing corpus is a failure; elsewhere the test is skipped.
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("shared/corpora/ljspeech_mini not found beside the repo (or above it)")
 
 
 def check_data_dir(data_dir: Path, speaker: str) -> dict:

@@ -35,8 +35,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map  # noqa: E402
-from prosody_plugin.evaluation.metrics import world_analysis  # noqa: E402
+from prosody_plugin.evaluation.metrics import world_f0  # noqa: E402
 from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES, sentence_type  # noqa: E402
+
+
+def save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def word_end_frames(durations: np.ndarray, word_ids: np.ndarray, num_words: int) -> np.ndarray:
@@ -69,7 +76,7 @@ def plot_f0_contours(args, output_dir: Path) -> List[Path]:
             rows.append((name, system.load_wav(utt, reference.fs), None if durations is None else durations.astype(np.int64)))
         fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.9 * len(rows)), sharex=True, sharey=True, squeeze=False)
         for ax, (name, wav, durations) in zip(axes[:, 0], rows):
-            f0, _ = world_analysis(wav, reference.fs, f0_floor=args.f0_floor, f0_ceil=args.f0_ceil)
+            f0 = world_f0(wav, reference.fs, f0_floor=args.f0_floor, f0_ceil=args.f0_ceil)
             times = np.arange(len(f0)) * 0.005
             ax.plot(times, np.where(f0 > 0, f0, np.nan), lw=1.5)
             ax.set_ylabel(f"{name}\nF0 (Hz)", fontsize=8)
@@ -84,11 +91,7 @@ def plot_f0_contours(args, output_dir: Path) -> List[Path]:
             ax.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("time (s)")
         fig.suptitle(f"{utt}: {reference.texts[utt]}", fontsize=9)
-        fig.tight_layout()
-        path = output_dir / f"f0_{utt}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        written.append(save(fig, output_dir / f"f0_{utt}.png"))
     return written
 
 
@@ -129,10 +132,7 @@ def plot_latent_space(latent_scps: Sequence[Path], text_files: Sequence[Path], l
     ax.set_title(f"Kathaka prosody latents (posterior means), {len(keys)} recordings")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def read_curves(exp_dir: Path) -> Dict[str, Dict[str, List[float]]]:
@@ -170,10 +170,7 @@ def plot_training_curves(exp_dirs: Sequence[Path], path: Path) -> Path:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -39,17 +39,13 @@ from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
-from prosody_plugin.evaluation.metrics import word_prosody
+from prosody_plugin.evaluation.metrics import WORD_FEATURES, word_prosody
 from prosody_plugin.evaluation.statistics import Bootstrap, format_estimate, sufficient_stats
 from prosody_plugin.inference import Text2SpeechProsody
 from prosody_plugin.tts.kathaka import Kathaka
 
-FEATURES = [
-    ("duration_ms", "word duration (ms)", 1),
-    ("mean_log_f0_cents", "word mean log-F0 (cents)", 1),
-    ("f0_range_cents", "word F0 range (cents)", 1),
-    ("energy_db", "word energy (dB)", 2),
-]
+# spreads are small: at least one decimal
+FEATURES = [(key, title, max(digits, 1)) for key, title, digits in WORD_FEATURES]
 
 
 def word_spread(renditions: List) -> Dict[str, float]:

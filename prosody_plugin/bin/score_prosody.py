@@ -48,7 +48,14 @@ from tqdm import tqdm
 
 import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
-from prosody_plugin.evaluation.metrics import WavScores, WordProsody, score_wav_pair, word_prosody
+from prosody_plugin.evaluation.metrics import (
+    WORD_FEATURES,
+    WavScores,
+    WordProsody,
+    score_world_features,
+    word_prosody,
+    world_analysis,
+)
 from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.tts.word_boundaries import token_classes, word_ids_from_tokens
@@ -59,12 +66,6 @@ WAV_METRICS = [
     ("log_f0_rmse_cents", "log-F0 RMSE (cents)", "mean", 1.0, 0),
     ("f0_pearson", "F0 corr", "mean", 1.0, 3),
     ("vde", "VDE (%)", "mean", 100.0, 1),
-]
-WORD_FEATURES = [
-    ("duration_ms", "duration (ms)", 0),
-    ("mean_log_f0_cents", "mean log-F0 (cents)", 0),
-    ("f0_range_cents", "F0 range (cents)", 0),
-    ("energy_db", "energy (dB)", 2),
 ]
 # Metrics where a larger value is better (gap closure's sign handles both directions).
 HIGHER_IS_BETTER = {"f0_pearson"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
@@ -78,7 +79,6 @@ class Reference:
         self.model.eval()
         self.preprocess = ProsodyTTSTask.build_preprocess_fn(self.train_args, False)
         self.is_boundary, self.is_punct = token_classes(self.train_args.token_list)
-        self.eos = len(self.train_args.token_list) - 1  # ESPnet: <sos/eos> is the last token
         conf = self.train_args.feats_extract_conf or {}
         self.fs = int(conf.get("fs", 22050))
         self.frame_shift_s = int(conf.get("hop_length", 256)) / self.fs
@@ -92,7 +92,7 @@ class Reference:
     def token_word_ids(self, utt: str) -> Tuple[np.ndarray, int]:
         """Word index of every token with FastSpeech2's eos (T_text + 1,), and the word count."""
         ids = torch.as_tensor(self.preprocess(utt, {"text": self.texts[utt]})["text"], dtype=torch.long)
-        xs = torch.cat([ids, ids.new_tensor([self.eos])])[None]
+        xs = torch.cat([ids, ids.new_tensor([self.model.tts.eos])])[None]
         word_ids, num_words = word_ids_from_tokens(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct)
         return word_ids[0].numpy(), int(num_words[0])
 
@@ -209,9 +209,11 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             labels = reference.words.get(utt, [])
             labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
             rows = [("recording", ref_words)]
+            ref_world = world_analysis(ref_wav, reference.fs, name=f"{utt} (recording)")  # once for all systems
             for name, system in systems.items():
                 try:
-                    wav_scores[name].append(score_wav_pair(ref_wav, system.load_wav(utt, reference.fs), reference.fs))
+                    syn_world = world_analysis(system.load_wav(utt, reference.fs), reference.fs, name="synthesized")
+                    wav_scores[name].append(score_world_features(ref_world, syn_world))
                 except (ValueError, RuntimeError) as e:  # e.g. a silent synthesis: no score would flatter it
                     raise SystemExit(f"{name} / {utt}: cannot score {system.wavs[utt]}: {e}") from e
                 values = system.word_prosody(utt, word_ids, num_words, reference.frame_shift_s)
@@ -318,7 +320,7 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int) ->
         "RMSE (lower is better) and Pearson correlation (higher is better) against the recording, "
         "pooled over words.",
         "",
-        "| system | " + " | ".join(f"{t} RMSE | {t} corr" for _, t, _ in WORD_FEATURES) + " |",
+        "| system | " + " | ".join(f"{t.removeprefix('word ')} RMSE | {t.removeprefix('word ')} corr" for _, t, _ in WORD_FEATURES) + " |",
         "|---" * (2 * len(WORD_FEATURES) + 1) + "|",
     ]
     for name, metrics in results.items():
@@ -327,8 +329,8 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int) ->
             cells += [cell(metrics.get(f"word_{key}_rmse"), 1.0, digits), cell(metrics.get(f"word_{key}_corr"), 1.0, 3)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if oracles:
-        gap_metrics = [(f"word_{k}_rmse", f"word {t} RMSE") for k, t, _ in WORD_FEATURES]
-        gap_metrics += [(f"word_{k}_corr", f"word {t} corr") for k, t, _ in WORD_FEATURES[:2]]
+        gap_metrics = [(f"word_{k}_rmse", f"{t} RMSE") for k, t, _ in WORD_FEATURES]
+        gap_metrics += [(f"word_{k}_corr", f"{t} corr") for k, t, _ in WORD_FEATURES[:2]]
         gap_metrics += [(k, t) for k, t, _, _, _ in WAV_METRICS[:2]]
         lines += [
             "",

@@ -164,12 +164,25 @@ def _as_waveform(wav: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+def _world_f0(x: np.ndarray, fs: int, frame_period: float, f0_floor: float, f0_ceil: float):
+    f0, times = pyworld.dio(x, fs, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=frame_period)
+    return pyworld.stonemask(x, f0, times, fs), times
+
+
+def world_f0(
+    wav: np.ndarray, fs: int, frame_period: float = 5.0, f0_floor: float = 80.0, f0_ceil: float = 400.0
+) -> np.ndarray:
+    """F0 contour (T,) in Hz, 0 for unvoiced frames: the F0 of :func:`world_analysis` alone."""
+    return _world_f0(_as_waveform(wav, "wav"), fs, frame_period, f0_floor, f0_ceil)[0]
+
+
 def world_analysis(
     wav: np.ndarray,
     fs: int,
     frame_period: float = 5.0,
     f0_floor: float = 80.0,
     f0_ceil: float = 400.0,
+    name: str = "wav",
 ) -> Tuple[np.ndarray, np.ndarray]:
     """WORLD analysis of a waveform: F0 and mel-cepstrum per frame.
 
@@ -179,14 +192,14 @@ def world_analysis(
         frame_period: Frame shift in ms.
         f0_floor: Lowest F0 searched, Hz.
         f0_ceil: Highest F0 searched, Hz.
+        name: Names the waveform in errors (empty, silent, non-finite, not 1-D).
 
     Returns:
         f0: (T,) F0 in Hz, 0 for unvoiced frames (DIO refined by StoneMask).
         mcep: (T, order + 1) mel-cepstrum of the CheapTrick envelope, ``mcep_params(fs)``.
     """
-    x = _as_waveform(wav, "wav")
-    f0, times = pyworld.dio(x, fs, f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=frame_period)
-    f0 = pyworld.stonemask(x, f0, times, fs)
+    x = _as_waveform(wav, name)
+    f0, times = _world_f0(x, fs, frame_period, f0_floor, f0_ceil)
     envelope = pyworld.cheaptrick(x, f0, times, fs, f0_floor=f0_floor)
     order, alpha = mcep_params(fs)
     return f0, spectrum_to_mcep(envelope, order, alpha)
@@ -261,11 +274,18 @@ def score_wav_pair(
     Returns:
         WavScores.
     """
-    analyses = [
-        world_analysis(_as_waveform(wav, name), fs, frame_period, f0_floor, f0_ceil)
-        for name, wav in (("reference", reference), ("synthesized", synthesized))
-    ]
-    (f0_ref, mcep_ref), (f0_syn, mcep_syn) = analyses
+    return score_world_features(
+        world_analysis(reference, fs, frame_period, f0_floor, f0_ceil, name="reference"),
+        world_analysis(synthesized, fs, frame_period, f0_floor, f0_ceil, name="synthesized"),
+    )
+
+
+def score_world_features(
+    reference: Tuple[np.ndarray, np.ndarray], synthesized: Tuple[np.ndarray, np.ndarray]
+) -> WavScores:
+    """:func:`score_wav_pair` on ``world_analysis`` outputs (f0, mcep), e.g. to analyse a
+    reference once for several systems."""
+    (f0_ref, mcep_ref), (f0_syn, mcep_syn) = reference, synthesized
     i, j = dtw_path(mcep_ref[:, 1:], mcep_syn[:, 1:])
 
     diff = mcep_ref[i, 1:] - mcep_syn[j, 1:]
@@ -303,6 +323,15 @@ class WordProsody:
     mean_log_f0_cents: np.ndarray
     f0_range_cents: np.ndarray
     energy_db: np.ndarray
+
+
+# The WordProsody fields as tables show them: (field, title, decimals).
+WORD_FEATURES = (
+    ("duration_ms", "word duration (ms)", 0),
+    ("mean_log_f0_cents", "word mean log-F0 (cents)", 0),
+    ("f0_range_cents", "word F0 range (cents)", 0),
+    ("energy_db", "word energy (dB)", 2),
+)
 
 
 def word_prosody(
