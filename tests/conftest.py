@@ -62,13 +62,12 @@ def build_model(tts: str, **overrides):
     return ProsodyTTSTask.build_model(args)
 
 
-def num_frames(num_samples: int) -> int:
+def num_frames(num_samples: int, hop: int = HOP) -> int:
     """Frames of ESPnet's centred STFT."""
-    return num_samples // HOP + 1
+    return num_samples // hop + 1
 
 
-@pytest.fixture
-def batch():
+def waveform_batch(fs: int = FS, hop: int = HOP) -> Dict[str, torch.Tensor]:
     """A padded batch of two utterances: tokens, waveforms and durations that fit them."""
     torch.manual_seed(0)
     texts = [ids("h ə l ˈ o ʊ , <space> w ˈ ɜ ː l d ."), ids("h ɪ z <space> w ɜ ?")]
@@ -76,14 +75,14 @@ def batch():
     text = torch.zeros(2, int(lengths.max()), dtype=torch.long)
     for i, t in enumerate(texts):
         text[i, : len(t)] = t
-    t = torch.arange(FS) / FS
+    t = torch.arange(fs) / fs
     speech = torch.stack([torch.sin(2 * torch.pi * 180 * t), torch.sin(2 * torch.pi * 220 * t)])
     speech = speech * 0.3 + 0.01 * torch.randn_like(speech)
-    speech_lengths = torch.tensor([FS, FS * 3 // 4])
+    speech_lengths = torch.tensor([fs, fs * 3 // 4])
     speech[1, speech_lengths[1] :] = 0
     durations = torch.zeros(2, int(lengths.max()) + 1, dtype=torch.long)
     for i, n in enumerate(lengths.tolist()):
-        frames = num_frames(int(speech_lengths[i]))
+        frames = num_frames(int(speech_lengths[i]), hop)
         d = torch.full((n + 1,), frames // (n + 1))
         d[-1] += frames - d.sum()
         durations[i, : n + 1] = d
@@ -91,6 +90,12 @@ def batch():
         text=text, text_lengths=lengths, speech=speech, speech_lengths=speech_lengths,
         durations=durations, durations_lengths=lengths + 1,
     )  # fmt: skip
+
+
+@pytest.fixture
+def batch():
+    """A padded batch of two utterances: tokens, waveforms and durations that fit them."""
+    return waveform_batch()
 
 
 def find_shared_dir(start: Path) -> Path:

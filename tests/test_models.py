@@ -64,7 +64,9 @@ def test_kathaka_kl_annealing_schedule_and_stats(batch):
 
 
 def test_kathaka_kl_enters_the_loss(batch):
-    model = build_model("kathaka", kl_anneal_start_steps=0, kl_anneal_steps=0, kl_weight=1000.0)
+    model = build_model(
+        "kathaka", kl_anneal_start_steps=0, kl_anneal_steps=0, kl_weight=1000.0, kl_normalization="none"
+    )
     torch.manual_seed(1)
     loss_heavy, stats, _ = forward(model, batch)
     model.tts.kl_weight = 0.0
@@ -73,7 +75,37 @@ def test_kathaka_kl_enters_the_loss(batch):
     assert float(loss_heavy - loss_free) == pytest.approx(1000.0 * float(stats["kl_loss"]), rel=1e-3)
 
 
-@pytest.mark.parametrize("tts, encoder", [("kathaka", "reference_encoder"), ("camp", "frame_encoder")])
+def test_kathaka_kl_is_scaled_like_the_l1_loss_and_floored_by_free_bits(batch):
+    """The KL is divided by the mean number of mel elements; dims under the floor count as the floor."""
+    model = build_model("kathaka", kl_anneal_start_steps=0, kl_anneal_steps=0, kl_weight=1.0)
+    frames = torch.tensor([num_frames(int(n)) for n in batch["speech_lengths"]], dtype=torch.float)
+    elements = float(frames.mean()) * 20  # n_mels of the test frontend
+    for free_bits in (0.0, 50.0):
+        model.tts.kl_free_bits = free_bits
+        torch.manual_seed(1)
+        terms, stats = model.tts.losses(**_tts_inputs(model, batch))
+        per_dim = torch.tensor([float(stats[f"kl_dim{i}"]) for i in range(4)])
+        expected = float(per_dim.clamp(min=free_bits).sum()) / elements
+        assert float(terms["prosody_loss"]) == pytest.approx(expected, rel=1e-4)
+    assert float(terms["prosody_loss"]) == pytest.approx(4 * 50.0 / elements, rel=1e-4)  # all under the floor
+
+
+def _tts_inputs(model, batch):
+    """The TTS module's inputs, extracted from a waveform batch as ESPnetTTSModel.forward does
+    (the test models have no normalisation)."""
+    assert model.normalize is None and model.pitch_normalize is None and model.energy_normalize is None
+    speech, lengths = batch["speech"], batch["speech_lengths"]
+    feats, feats_lengths = model.feats_extract(speech, lengths)
+    durations = dict(durations=batch["durations"], durations_lengths=batch["durations_lengths"])
+    pitch, pitch_lengths = model.pitch_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
+    energy, energy_lengths = model.energy_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
+    return dict(
+        text=batch["text"], text_lengths=batch["text_lengths"], feats=feats, feats_lengths=feats_lengths,
+        pitch=pitch, pitch_lengths=pitch_lengths, energy=energy, energy_lengths=energy_lengths, **durations,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("tts, encoder", [("kathaka", "reference_encoder"), ("camp", "word_encoder")])
 def test_gradients_reach_the_reference_encoder(tts, encoder, batch):
     model = build_model(tts)
     loss, _, _ = forward(model, batch)
@@ -104,7 +136,7 @@ def test_explicit_prosody_passes_through_the_wrapper_in_training(batch):
     camp = build_model("camp")
     loss, _, _ = forward(camp, batch, prosody=torch.randn(2, 2, 3), prosody_lengths=torch.tensor([2, 2]))
     loss.backward()
-    assert all(p.grad is None for p in camp.tts.frame_encoder.parameters())
+    assert all(p.grad is None for p in camp.tts.word_encoder.parameters())
 
 
 def _infer(model, batch, **kwargs):
@@ -147,21 +179,40 @@ def test_camp_inference_reference_explicit_and_errors(batch):
 
 
 def test_camp_word_embeddings_follow_the_reference(batch):
-    """Each word's embedding depends only on the frames of that word."""
+    """Each word's embedding depends on that word's frames, pitch, energy and duration only."""
     model = build_model("camp").eval()
-    durations = batch["durations"][0, : int(batch["durations_lengths"][0])]
-    n_word0 = int(durations[:8].sum())  # "h ə l ˈ o ʊ , <space>" is word 0
-    speech = batch["speech"][0].clone()
-    feats = model.reference_feats(speech)[None]
-    changed = feats.clone()
-    changed[:, n_word0 + 2 :] += 3.0  # alter frames of word 1 only (clear of conv context)
-    xs, ilens = model.tts._tokens_with_eos(batch["text"][:1, :15], torch.tensor([15]))
-    word_ids, num_words = model.tts.word_ids(xs, ilens)
-    with torch.no_grad():
-        a = model.tts.encode_prosody(feats, durations[None], word_ids, num_words)
-        b = model.tts.encode_prosody(changed, durations[None], word_ids, num_words)
-    assert torch.allclose(a[0, 0], b[0, 0], atol=1e-5)
-    assert not torch.allclose(a[0, 1], b[0, 1], atol=1e-3)
+    inputs = _tts_inputs(model, batch)
+    xs, ilens = model.tts._tokens_with_eos(inputs["text"][:1, :15], torch.tensor([15]))
+    durations = inputs["durations"][:1, :16]
+    feats, pitch, energy = inputs["feats"][:1], inputs["pitch"][:1, :16], inputs["energy"][:1, :16]
+    n_word0 = int(durations[0, :8].sum())  # "h ə l ˈ o ʊ , <space>" is word 0
+
+    def encode(feats=feats, durations=durations, pitch=pitch, energy=energy):
+        with torch.no_grad():
+            return model.tts.encode_prosody(xs, ilens, feats, durations, pitch, energy)[0]
+
+    original = encode()
+    assert original.shape == (2, 3)
+    changed_frames = feats.clone()
+    changed_frames[:, n_word0 + 2 :] += 3.0  # frames of word 1 only (clear of conv context)
+    changed_pitch = pitch.clone()
+    changed_pitch[:, 9:12] += 1.0  # tokens of word 1
+    longer = durations.clone()
+    longer[0, 9], longer[0, 15] = longer[0, 9] + 2, longer[0, 15] - 2  # word 1 longer, same frames
+    for changed in (encode(feats=changed_frames), encode(pitch=changed_pitch), encode(durations=longer)):
+        assert torch.allclose(changed[0], original[0], atol=1e-5)
+        assert not torch.allclose(changed[1], original[1], atol=1e-3)
+
+
+def test_group_tokens_by_word():
+    from prosody_plugin.tts.camp import group_tokens_by_word
+
+    values = torch.arange(2 * 5, dtype=torch.float).view(2, 5, 1)
+    word_ids = torch.tensor([[0, 0, 1, 2, 2], [0, 1, 1, -1, -1]])
+    grouped, lengths, index = group_tokens_by_word(values, word_ids, torch.tensor([3, 2]))
+    assert lengths.tolist() == [2, 1, 2, 1, 2]
+    assert index.tolist() == [[0, 1, 2], [3, 4, -1]]
+    assert grouped[..., 0].tolist() == [[0, 1], [2, 0], [3, 4], [5, 0], [6, 7]]
 
 
 def test_camp_needs_word_boundaries():

@@ -31,7 +31,7 @@ ratios ``system / baseline`` and a table of absolute numbers:
    word front end per sentence, BERT on the batch in one call, spaCy ``analyze_batch``, the
    predictor on the padded batch), then ONE batched acoustic forward
    ``FastSpeech2._forward(xs, ilens, is_inference=True)`` on tokens padded with eos
-   appended as ESPnet does, Kathaka / CAMP conditioned through ``_conditioned_on`` with a
+   appended as ESPnet does, Kathaka / CAMP given the ``conditioning`` argument of ``_forward`` with a
    (B, T_text + 1, adim) conditioning built on the batch. Each prompt is one utterance here
    (as in training and stage 8), while the batch-1 API splits multi-sentence prompts.
    ESPnet's batched inference does not mask the decoder's padding (self-attention of the
@@ -350,10 +350,10 @@ def prosody_conditioning(
     if isinstance(tts, Kathaka):
         return tts._broadcast(predictor.sample(bert_pad, lengths, syntax_pad, temperature), xs.size(1))
     if isinstance(tts, CAMP):
-        word_ids, num_words = tts.word_ids(xs, ilens)
+        _, num_words = tts.word_ids(xs, ilens)
         if num_words.tolist() != lengths.tolist():
             raise ValueError(f"words of the tokens {num_words.tolist()} differ from the front end's {lengths.tolist()}")
-        return tts._word_conditioning(predictor.embeddings(bert_pad, lengths, syntax_pad), word_ids)
+        return tts._word_conditioning(predictor.embeddings(bert_pad, lengths, syntax_pad), xs, ilens)
     raise TypeError(f"no prosody conditioning for {type(tts).__name__}")
 
 
@@ -383,8 +383,7 @@ def batched_text_to_mel(
     if conditioning is None:
         _, mel, durations, _, _ = tts._forward(xs, ilens, is_inference=True)
     else:
-        with tts._conditioned_on(conditioning):
-            _, mel, durations, _, _ = tts._forward(xs, ilens, is_inference=True)
+        _, mel, durations, _, _ = tts._forward(xs, ilens, is_inference=True, conditioning=conditioning)
     return mel, durations
 
 

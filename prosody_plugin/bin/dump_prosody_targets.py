@@ -45,8 +45,13 @@ def prosody_target(model, text_ids: np.ndarray, speech: np.ndarray, durations: O
     if isinstance(tts, CAMP):
         text = torch.from_numpy(text_ids)[None]
         xs, ilens = tts._tokens_with_eos(text, torch.tensor([text.size(1)]))
-        word_ids, num_words = tts.word_ids(xs, ilens)
-        embeddings = tts.encode_prosody(feats, torch.from_numpy(durations)[None], word_ids, num_words)
+        durations = torch.from_numpy(durations)
+        variances = model.reference_variances(torch.from_numpy(speech), durations, feats.size(1))
+        pitch, energy = (variances.get(k) for k in ("pitch", "energy"))
+        embeddings = tts.encode_prosody(
+            xs, ilens, feats, durations[None],
+            None if pitch is None else pitch[None], None if energy is None else energy[None],
+        )  # fmt: skip
         return embeddings[0].numpy()
     raise TypeError(f"{type(tts).__name__} has no stage-one prosody representation")
 

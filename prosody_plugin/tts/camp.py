@@ -1,24 +1,38 @@
 """CAMP stage one: FastSpeech2 with one non-variational prosody embedding per word.
 
-Hodari et al., "CAMP: a two-stage approach to modelling prosody in context", ICASSP 2021.
+Hodari, Moinet, Karlapati, Lorenzo-Trueba, Merritt, Joly, Abbas, Karanasou, Drugman,
+"CAMP: a Two-Stage Approach to Modelling Prosody in Context", ICASSP 2021.
 
 Training::
 
-    feats (B, T_feats, odim) -> frame encoder (convs)                 (B, T_feats, C)
-        -> mean over the frames of each word (phone durations +
-           phone-to-word map from the <space> tokens)                 (B, W, C)
-        -> Linear -> word prosody embeddings                          (B, W, D)
-    hs = encoder(tokens) + Linear(embedding of each token's word)     (B, T_text + 1, adim)
+    word prosody encoder (recording -> one vector per word)         (B, W, D)
+    conditioning = Linear(embedding of each token's word)           (B, T_text + 1, adim)
     loss = FastSpeech2 losses
 
+The word prosody encoder (``word_encoder: recurrent``, the default) sees everything a
+word's prosody consists of, not only its mean spectrum::
+
+    mel frames -> frame encoder (convs) -> mean over each phone's frames     (B, T, C)
+    phone features = [that mean, token pitch, token energy, log(1 + frames),
+                      is word boundary / pause, is punctuation]    -> Linear  (B, T, H)
+    GRU over the phones of each word (its melody and rhythm in order)       (B, W, H)
+    [last GRU state, log(1 + word frames)] -> Linear -> word embedding      (B, W, D)
+
+Pauses are the durations of the ``<space>`` and punctuation tokens, which belong to the
+preceding word and are flagged as such. ``word_encoder: mean`` is the first version: the
+frame encoder's output averaged over the word's frames (it loses the word's length and
+its pitch movement), kept for comparison.
+
 At inference the word embeddings are an explicit (num_words, D) matrix (stage two's
-predictor), or come from a reference mel-spectrogram of the same text with its phone
-durations (oracle prosody). There is no default: CAMP without either is an error.
+predictor), or come from a reference recording of the same text: its mel-spectrogram,
+phone durations and token-level pitch and energy (oracle prosody). There is no default:
+CAMP without either is an error.
 """
 
 from typing import Optional, Sequence, Tuple
 
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.tts.word_boundaries import (
@@ -27,6 +41,8 @@ from prosody_plugin.tts.word_boundaries import (
     token_classes,
     word_ids_from_tokens,
 )
+
+WORD_ENCODERS = ("recurrent", "mean")
 
 
 class FrameEncoder(torch.nn.Module):
@@ -49,6 +65,125 @@ class FrameEncoder(torch.nn.Module):
         return xs
 
 
+def group_tokens_by_word(
+    values: torch.Tensor, word_ids: torch.Tensor, num_words: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Rearrange token vectors into one padded sequence per word, in token order.
+
+    Args:
+        values (Tensor): Token-level vectors (B, T, H).
+        word_ids (LongTensor): Word index of each token (B, T), non-decreasing; -1 padding.
+        num_words (LongTensor): (B,).
+
+    Returns:
+        Tensor: (N, L, H), the tokens of each of the N = sum(num_words) words, padded.
+        LongTensor: (N,) tokens per word.
+        LongTensor: (B, W) index of each word among the N, -1 for padded words.
+
+    """
+    batch, tokens, _ = values.shape
+    max_words = max(int(num_words.max()), 1)
+    valid = word_ids >= 0
+    flat_word = (torch.arange(batch, device=values.device)[:, None] * max_words + word_ids)[valid]
+    counts = torch.zeros(batch * max_words, dtype=torch.long, device=values.device)
+    counts.index_add_(0, flat_word, torch.ones_like(flat_word))
+    first = torch.cumsum(counts, 0) - counts  # index of each word's first token among the valid ones
+    rank = torch.arange(flat_word.numel(), device=values.device) - first[flat_word]
+    exists = counts > 0
+    order = torch.cumsum(exists.long(), 0) - 1  # (B * W,) index among the existing words
+    grouped = values.new_zeros(int(exists.sum()), max(int(counts.max()), 1), values.size(-1))
+    grouped[order[flat_word], rank] = values[valid]
+    index = torch.where(exists, order, torch.full_like(order, -1)).view(batch, max_words)
+    return grouped, counts[exists], index
+
+
+class WordProsodyEncoder(torch.nn.Module):
+    """A recording's prosody per word: (mel, durations, pitch, energy) -> (B, W, D).
+
+    Args:
+        odim (int): Mel bins.
+        output_dim (int): Word embedding size D.
+        conv_layers, conv_chans, conv_kernel_size, dropout: Frame encoder.
+        hidden_size (int): Phone feature and GRU size H.
+        encoder_type (str): "recurrent" or "mean" (module docstring).
+
+    """
+
+    def __init__(
+        self,
+        odim: int,
+        output_dim: int,
+        conv_layers: int,
+        conv_chans: int,
+        conv_kernel_size: int,
+        dropout: float,
+        hidden_size: int,
+        encoder_type: str = "recurrent",
+    ):
+        super().__init__()
+        if encoder_type not in WORD_ENCODERS:
+            raise ValueError(f"word_encoder must be one of {WORD_ENCODERS}, got {encoder_type!r}")
+        self.encoder_type = encoder_type
+        self.frame_encoder = FrameEncoder(odim, conv_layers, conv_chans, conv_kernel_size, dropout)
+        if encoder_type == "mean":
+            self.output = torch.nn.Linear(conv_chans, output_dim)
+            return
+        # + pitch, energy, log duration, boundary flag, punctuation flag
+        self.phone_layer = torch.nn.Sequential(
+            torch.nn.Linear(conv_chans + 5, hidden_size), torch.nn.ReLU(), torch.nn.Dropout(dropout)
+        )
+        self.gru = torch.nn.GRU(hidden_size, hidden_size, batch_first=True)
+        self.output = torch.nn.Linear(hidden_size + 1, output_dim)
+
+    def forward(
+        self,
+        feats: torch.Tensor,
+        durations: torch.Tensor,
+        pitch: Optional[torch.Tensor],
+        energy: Optional[torch.Tensor],
+        token_flags: torch.Tensor,
+        word_ids: torch.Tensor,
+        num_words: torch.Tensor,
+    ) -> torch.Tensor:
+        """Word embeddings (B, W, D); padded words are zero.
+
+        Args:
+            feats (Tensor): Normalised mel-spectrograms (B, T_feats, odim).
+            durations (LongTensor): Token durations including eos (B, T); padding 0.
+            pitch, energy (Tensor): Normalised token-level pitch and energy (B, T, 1).
+            token_flags (Tensor): (B, T, 2) word-boundary and punctuation flags.
+            word_ids (LongTensor): Word index of each token (B, T), -1 = padding.
+            num_words (LongTensor): (B,).
+
+        """
+        frames = self.frame_encoder(feats)
+        if self.encoder_type == "mean":
+            embeddings = self.output(pool_frames_by_word(frames, durations, word_ids, num_words))
+        else:
+            if pitch is None or energy is None:
+                raise ValueError("the recurrent word prosody encoder needs the token-level pitch and energy")
+            tokens = durations.size(1)
+            token_index = torch.arange(tokens, device=feats.device).expand_as(word_ids)
+            token_index = token_index.masked_fill(word_ids < 0, -1)
+            phones = pool_frames_by_word(frames, durations, token_index, (word_ids >= 0).sum(1))
+            log_frames = torch.log1p(durations.float()).unsqueeze(-1)
+            phones = torch.cat(
+                [phones[:, :tokens], pitch[:, :tokens], energy[:, :tokens], log_frames, token_flags], dim=-1
+            )
+            grouped, lengths, index = group_tokens_by_word(self.phone_layer(phones), word_ids, num_words)
+            packed = pack_padded_sequence(grouped, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            self.gru.flatten_parameters()
+            last = self.gru(packed)[1][-1]  # (N, H)
+            word_frames = torch.zeros(index.shape, device=feats.device).scatter_add_(
+                1, word_ids.clamp(min=0), durations.float().masked_fill(word_ids < 0, 0.0)
+            )
+            words = last.new_zeros(*index.shape, last.size(-1))
+            words[index >= 0] = last[index[index >= 0]]
+            embeddings = self.output(torch.cat([words, torch.log1p(word_frames).unsqueeze(-1)], dim=-1))
+        word_mask = torch.arange(embeddings.size(1), device=feats.device)[None] < num_words[:, None]
+        return embeddings * word_mask.unsqueeze(-1)
+
+
 class CAMP(ProsodyFastSpeech2):
     """FastSpeech2 conditioned on word-level prosody embeddings.
 
@@ -58,7 +193,10 @@ class CAMP(ProsodyFastSpeech2):
         adim (int): Attention dimension of FastSpeech2.
         word_embed_dim (int): Dimension D of a word's prosody embedding; small on purpose,
             a bottleneck that keeps segmental detail out of it.
+        word_encoder (str): "recurrent" (phone features including pitch, energy and
+            duration, a GRU over each word's phones) or "mean" (frames averaged per word).
         ref_conv_layers, ref_conv_chans, ref_conv_kernel_size, ref_dropout: Frame encoder.
+        ref_hidden_size (int): Phone feature and GRU size of the recurrent encoder.
         **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
 
     Word boundaries come from the token list (``<space>`` tokens); the task calls
@@ -72,20 +210,22 @@ class CAMP(ProsodyFastSpeech2):
         odim: int,
         adim: int = 384,
         word_embed_dim: int = 8,
+        word_encoder: str = "recurrent",
         ref_conv_layers: int = 2,
         ref_conv_chans: int = 256,
         ref_conv_kernel_size: int = 5,
         ref_dropout: float = 0.1,
+        ref_hidden_size: int = 128,
         **fastspeech2_conf,
     ):
         super().__init__(idim=idim, odim=odim, adim=adim, **fastspeech2_conf)
         if self.reduction_factor != 1:
             raise ValueError("CAMP pools frames per word and needs reduction_factor=1")
         self.word_embed_dim = word_embed_dim
-        self.frame_encoder = FrameEncoder(
-            odim, ref_conv_layers, ref_conv_chans, ref_conv_kernel_size, ref_dropout
-        )
-        self.word_embedding = torch.nn.Linear(ref_conv_chans, word_embed_dim)
+        self.word_encoder = WordProsodyEncoder(
+            odim, word_embed_dim, ref_conv_layers, ref_conv_chans, ref_conv_kernel_size,
+            ref_dropout, ref_hidden_size, word_encoder,
+        )  # fmt: skip
         self.word_projection = torch.nn.Linear(word_embed_dim, adim)
         self.register_buffer("token_is_boundary", torch.zeros(idim, dtype=torch.bool))
         self.register_buffer("token_is_punctuation", torch.zeros(idim, dtype=torch.bool))
@@ -120,47 +260,51 @@ class CAMP(ProsodyFastSpeech2):
     # ---------------------------------------------------------------- prosody encoder
     def encode_prosody(
         self,
+        xs: torch.Tensor,
+        ilens: torch.Tensor,
         feats: torch.Tensor,
         durations: torch.Tensor,
-        word_ids: torch.Tensor,
-        num_words: torch.Tensor,
+        pitch: Optional[torch.Tensor] = None,
+        energy: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Word prosody embeddings of normalised mel-spectrograms.
+        """Word prosody embeddings of a recording of the tokens.
 
         Args:
-            feats (Tensor): (B, T_feats, odim).
+            xs (LongTensor): Token ids with eos (B, T_text + 1).
+            ilens (LongTensor): Their lengths (B,).
+            feats (Tensor): Normalised mel-spectrograms (B, T_feats, odim).
             durations (LongTensor): Token durations including eos (B, T_text + 1).
-            word_ids (LongTensor): Word index of each token (B, T_text + 1), -1 = padding.
-            num_words (LongTensor): (B,).
+            pitch, energy (Tensor): Normalised token-level pitch and energy
+                (B, T_text + 1, 1); needed by the recurrent encoder.
 
         Returns:
             Tensor: (B, max(num_words), word_embed_dim); padded words are zero.
 
         """
-        frames = self.frame_encoder(feats)
-        pooled = pool_frames_by_word(frames, durations, word_ids, num_words)
-        embeddings = self.word_embedding(pooled)
-        word_mask = torch.arange(embeddings.size(1), device=feats.device)[None] < num_words[:, None]
-        return embeddings * word_mask.unsqueeze(-1)
+        word_ids, num_words = self.word_ids(xs, ilens)
+        flags = torch.stack([self.token_is_boundary[xs], self.token_is_punctuation[xs]], dim=-1)
+        return self.word_encoder(feats, durations, pitch, energy, flags.float(), word_ids, num_words)
 
-    def _word_conditioning(self, word_embeddings: torch.Tensor, word_ids: torch.Tensor) -> torch.Tensor:
+    def _word_conditioning(self, word_embeddings: torch.Tensor, xs: torch.Tensor, ilens: torch.Tensor) -> torch.Tensor:
+        word_ids, _ = self.word_ids(xs, ilens)
         return broadcast_words_to_tokens(self.word_projection(word_embeddings), word_ids)
 
     def _training_conditioning(
-        self, xs, ilens, feats, feats_lengths, durations, prosody, prosody_lengths
+        self, xs, ilens, feats, feats_lengths, durations, pitch, energy, prosody, prosody_lengths
     ):
-        word_ids, num_words = self.word_ids(xs, ilens)
         if prosody is None:
-            prosody = self.encode_prosody(feats, durations, word_ids, num_words)
-        elif prosody.size(1) < int(num_words.max()):
-            raise ValueError(
-                f"prosody has {prosody.size(1)} words, the text up to {int(num_words.max())}"
-            )
-        return self._word_conditioning(prosody, word_ids), feats.new_zeros(()), {}
+            prosody = self.encode_prosody(xs, ilens, feats, durations, pitch, energy)
+        else:
+            _, num_words = self.word_ids(xs, ilens)
+            if prosody.size(1) < int(num_words.max()):
+                raise ValueError(
+                    f"prosody has {prosody.size(1)} words, the text up to {int(num_words.max())}"
+                )
+        return self._word_conditioning(prosody, xs, ilens), feats.new_zeros(()), {}
 
-    def _inference_conditioning(self, xs, feats, durations, prosody):
+    def _inference_conditioning(self, xs, feats, durations, pitch, energy, prosody):
         ilens = xs.new_tensor([xs.size(1)])
-        word_ids, num_words = self.word_ids(xs, ilens)
+        _, num_words = self.word_ids(xs, ilens)
         n_words = int(num_words[0])
         if prosody is not None:
             prosody = prosody.to(xs.device, torch.float32)
@@ -173,7 +317,7 @@ class CAMP(ProsodyFastSpeech2):
         elif feats is not None:
             if durations is None:
                 raise ValueError(
-                    "CAMP pools a reference mel-spectrogram per word with its phone "
+                    "CAMP encodes a reference recording per word with its phone "
                     "durations: pass `durations` (T_text + 1,) together with the reference"
                 )
             if int(durations.sum()) > feats.size(1):
@@ -181,11 +325,14 @@ class CAMP(ProsodyFastSpeech2):
                     f"reference durations sum to {int(durations.sum())} frames, the "
                     f"reference has {feats.size(1)}"
                 )
-            embeddings = self.encode_prosody(feats, durations, word_ids, num_words)
+            embeddings = self.encode_prosody(xs, ilens, feats, durations, pitch, energy)
         else:
             raise ValueError(
                 "CAMP has no default prosody: pass a reference mel-spectrogram with its "
                 f"durations, or `prosody`, a ({n_words}, {self.word_embed_dim}) matrix of "
                 "word embeddings (stage two's predictor gives one)"
             )
-        return self._word_conditioning(embeddings, word_ids), embeddings[0]
+        return self._word_conditioning(embeddings, xs, ilens), embeddings[0]
+
+
+__all__ = ["CAMP", "FrameEncoder", "WordProsodyEncoder", "group_tokens_by_word"]

@@ -5,8 +5,9 @@ normalises them and calls the TTS module, but it drops every batch key it does n
 This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
 
 * training: ``prosody`` / ``prosody_lengths`` from the data loader go to ``tts.forward``;
-* inference: ``prosody``, and a reference recording (``speech``) whose normalised mel
-  and phone ``durations`` the prosody models read without teacher forcing.
+* inference: ``prosody``, and a reference recording (``speech``) whose normalised mel,
+  phone ``durations`` and token-level pitch and energy the prosody models read without
+  teacher forcing.
 """
 
 from contextlib import contextmanager
@@ -71,6 +72,34 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             feats = self.normalize(feats[None])[0][0]
         return feats
 
+    def reference_variances(
+        self, speech: torch.Tensor, durations: torch.Tensor, num_frames: int
+    ) -> Dict[str, torch.Tensor]:
+        """Normalised token-level pitch and energy of one waveform, as in training.
+
+        Args:
+            speech (Tensor): Waveform (T_wav,).
+            durations (LongTensor): Its token durations (T_text + 1,).
+            num_frames (int): Its number of feature frames.
+
+        Returns:
+            Dict[str, Tensor]: ``pitch`` and ``energy`` (T_text + 1, 1) for the extractors
+                the model has (the same calls as ESPnet's teacher-forced inference).
+        """
+        out = {}
+        lengths = dict(feats_lengths=torch.tensor([num_frames], dtype=torch.long), durations=durations[None])
+        for key, extract, normalize in (
+            ("pitch", self.pitch_extract, self.pitch_normalize),
+            ("energy", self.energy_extract, self.energy_normalize),
+        ):
+            if extract is None:
+                continue
+            value = extract(speech[None], **lengths)[0]
+            if normalize is not None:
+                value = normalize(value)[0]
+            out[key] = value[0]
+        return out
+
     def inference(
         self,
         text: torch.Tensor,
@@ -83,7 +112,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
 
         Without teacher forcing, ESPnet passes neither the speech nor the durations on;
         here they become the reference of the prosody models (``feats``: its normalised
-        mel-spectrogram; ``reference_durations``: its phone durations). ``decode_config`` reaches ``tts.inference``.
+        mel-spectrogram; ``reference_durations``: its phone durations; with both,
+        ``reference_pitch`` and ``reference_energy``: its normalised token-level pitch and
+        energy). ``decode_config`` reaches ``tts.inference``.
 
         Returns ESPnet's outputs plus ``pitch_denorm`` and ``energy_denorm`` (T_text + 1,):
         the predicted token-level pitch (log-F0 for ESPnet's Dio) and energy, denormalised.
@@ -92,8 +123,16 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             if prosody is not None:
                 decode_config.update(prosody=prosody)
             if speech is not None:
-                decode_config.update(feats=self.reference_feats(speech))
-            if durations is not None:
+                feats = self.reference_feats(speech)
+                decode_config.update(feats=feats)
+                if durations is not None:
+                    variances = self.reference_variances(speech, durations, len(feats))
+                    decode_config.update(
+                        reference_durations=durations,
+                        reference_pitch=variances.get("pitch"),
+                        reference_energy=variances.get("energy"),
+                    )
+            elif durations is not None:
                 decode_config.update(reference_durations=durations)
         outputs = super().inference(text, speech=speech, durations=durations, **decode_config)
         # ESPnet denormalises only the mel; the scoring compares the token-level pitch and

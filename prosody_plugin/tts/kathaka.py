@@ -1,14 +1,23 @@
 """Kathaka stage one: FastSpeech2 with a sentence-level variational prosody latent.
 
-Karanasou et al., "A learned conditional prior for the VAE acoustic space of a TTS
-system", Interspeech 2021, and the Kathaka model of Amazon's ICASSP 2021 work.
+Karlapati, Abbas, Hodari, Moinet, Joly, Karanasou, Drugman, "Prosodic Representation
+Learning and Contextual Sampling for Neural Text-to-Speech", ICASSP 2021.
 
 Training::
 
     feats (B, T_feats, odim) -> reference encoder -> (mu, logvar)      (B, latent_dim) each
     z = mu + exp(logvar / 2) * eps                                      (B, latent_dim)
-    hs = encoder(tokens) + Linear(z)                                    (B, T_text + 1, adim)
-    loss = FastSpeech2 losses + kl_weight(step) * KL(N(mu, sigma) || N(0, I))
+    conditioning = Linear(z), broadcast over the tokens                 (B, T_text + 1, adim)
+    loss = FastSpeech2 losses + kl_weight(step) * KL term
+
+The KL term is ``sum_d max(KL_d, kl_free_bits) / N``: ``KL_d`` is the batch mean of the
+KL divergence of latent dimension d from N(0, 1); ``kl_free_bits`` (nats) is a floor per
+dimension below which the KL is not penalised (free bits, Kingma et al. 2016), so that no
+dimension is pushed to collapse; ``N`` is the mean number of mel elements (frames x odim)
+of the batch's targets, because ESPnet's L1 loss is a mean over mel elements: with this
+scaling ``kl_weight = 1`` is the evidence lower bound of that L1 reconstruction, and
+the weight means the same for every corpus and feature size
+(``kl_normalization: none`` keeps the plain sum over dimensions).
 
 At inference the latent is an explicit vector (stage two's sampler predicts it), the
 posterior of a reference mel-spectrogram, or the prior mean (zeros).
@@ -62,6 +71,9 @@ class Kathaka(ProsodyFastSpeech2):
         ref_conv_layers, ref_conv_chans_list, ref_conv_kernel_size, ref_conv_stride,
         ref_gru_layers, ref_gru_units: Reference encoder (ESPnet's GST ReferenceEncoder).
         kl_weight (float): Final weight (beta) of the KL term.
+        kl_free_bits (float): Nats per latent dimension that are free of KL penalty.
+        kl_normalization (str): "mel_elements" (divide the KL by the mean number of mel
+            elements per utterance, the scale of ESPnet's L1 loss) or "none".
         kl_anneal_start_steps (int): Training steps with beta = 0 (reconstruction first).
         kl_anneal_steps (int): Steps of the linear ramp from 0 to ``kl_weight`` after the
             start; 0 means a constant ``kl_weight`` from the start step on. Annealing keeps
@@ -84,7 +96,9 @@ class Kathaka(ProsodyFastSpeech2):
         ref_conv_stride: int = 2,
         ref_gru_layers: int = 1,
         ref_gru_units: int = 128,
-        kl_weight: float = 1.0e-2,
+        kl_weight: float = 1.0,
+        kl_free_bits: float = 0.0,
+        kl_normalization: str = "mel_elements",
         kl_anneal_start_steps: int = 0,
         kl_anneal_steps: int = 10000,
         reference_latent: str = "mean",
@@ -93,8 +107,14 @@ class Kathaka(ProsodyFastSpeech2):
         super().__init__(idim=idim, odim=odim, adim=adim, **fastspeech2_conf)
         if reference_latent not in ("mean", "sample"):
             raise ValueError(f"reference_latent must be mean or sample: {reference_latent}")
+        if kl_normalization not in ("mel_elements", "none"):
+            raise ValueError(f"kl_normalization must be mel_elements or none: {kl_normalization}")
+        if kl_free_bits < 0:
+            raise ValueError(f"kl_free_bits must be >= 0: {kl_free_bits}")
         self.latent_dim = latent_dim
         self.kl_weight = kl_weight
+        self.kl_free_bits = kl_free_bits
+        self.kl_normalization = kl_normalization
         self.kl_anneal_start_steps = kl_anneal_start_steps
         self.kl_anneal_steps = kl_anneal_steps
         self.reference_latent = reference_latent
@@ -145,19 +165,21 @@ class Kathaka(ProsodyFastSpeech2):
         return self.latent_projection(z).unsqueeze(1).expand(-1, num_tokens, -1)
 
     def _training_conditioning(
-        self, xs, ilens, feats, feats_lengths, durations, prosody, prosody_lengths
+        self, xs, ilens, feats, feats_lengths, durations, pitch, energy, prosody, prosody_lengths
     ):
         if prosody is not None:  # explicit latents: no posterior, no KL
             return self._broadcast(prosody, xs.size(1)), feats.new_zeros(()), {}
         mu, logvar = self.encode_prosody(feats, feats_lengths)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        kl_per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)
-        kl = kl_per_dim.sum()
+        kl_per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)  # (latent_dim,)
+        kl = kl_per_dim.clamp(min=self.kl_free_bits).sum()
+        if self.kl_normalization == "mel_elements":
+            kl = kl / (feats_lengths.float().mean() * feats.size(-1))
         beta = self.current_kl_weight()
         if self.training:
             self.kl_anneal_step += 1
         stats: Dict[str, torch.Tensor] = dict(
-            kl_loss=kl.detach(),
+            kl_loss=kl_per_dim.sum().detach(),  # nats per utterance, before floor and scaling
             kl_weight=torch.tensor(beta),
             # dimensions carrying information; 0 means the posterior has collapsed
             kl_active_dims=(kl_per_dim > 0.01).sum().float(),
@@ -168,7 +190,7 @@ class Kathaka(ProsodyFastSpeech2):
         return self._broadcast(z, xs.size(1)), beta * kl, stats
 
     def _inference_conditioning(
-        self, xs, feats, durations, prosody, temperature: float = 1.0
+        self, xs, feats, durations, pitch, energy, prosody, temperature: float = 1.0
     ):
         if prosody is not None:
             z = prosody.reshape(1, -1).to(xs.device, torch.float32)

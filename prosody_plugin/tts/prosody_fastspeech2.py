@@ -1,47 +1,81 @@
 """FastSpeech2 conditioned on a prosody representation: the base of Kathaka and CAMP.
 
 The models are ESPnet's :class:`~espnet2.tts.fastspeech2.FastSpeech2` (encoder, variance
-adaptor, length regulator, decoder, postnet, losses) with exactly one addition:
+adaptor, length regulator, decoder, postnet, losses) with one addition, the prosody
+conditioning, passed as an argument from the representation to the variance adaptor::
 
-    hs = encoder(tokens)                          # (B, T_text + 1, adim)
-    hs = hs + prosody_conditioning                # (B, T_text + 1, adim)   <- new
-    ... variance adaptor, decoder as in FastSpeech2
+    hs = encoder(tokens)                                   (B, T_text + 1, adim)
+    c  = prosody conditioning                              (B, T_text + 1, adim)   <- new
+    durations <- duration predictor(hs + c)
+    pitch     <- pitch predictor(hs.detach() + c)          (stop_gradient_from_pitch_predictor)
+    energy    <- energy predictor(hs.detach() + c)         (stop_gradient_from_energy_predictor)
+    mel       <- decoder(length regulator(hs + c + embedded pitch and energy))
 
-FastSpeech2 has no seam between its encoder and its variance adaptor, so the addition
-is made by a forward hook on ESPnet's own encoder module. Nothing of FastSpeech2 is
-copied, and the parameter names stay those of FastSpeech2, so a Kathaka or CAMP model can
-be initialised from a trained ESPnet FastSpeech2 checkpoint with ``--init_param``.
+``stop_gradient_from_*_predictor`` keeps its meaning for the text encoder (ESPnet's recipes
+protect the encoder from the pitch loss) but never cuts the conditioning off: every loss
+term, mel, duration, pitch and energy, trains the prosody representation.
+
+``decoder_variance_input`` chooses what the decoder receives as pitch and energy in
+training: ``ground_truth`` (FastSpeech2's teacher forcing), ``predicted`` (the predictors'
+outputs, as at inference: the mel loss then reaches the representation through them) or
+``none`` (no pitch and energy embedding at all: prosody reaches the decoder only through
+the encoder states and the representation).
+
+The conditioning is data, computed in ``forward`` from the batch and passed down; nothing
+is kept on the module between calls, so ``torch.nn.DataParallel`` replicas and DDP work as
+for FastSpeech2. Parameter names are FastSpeech2's, so a Kathaka or CAMP model can be
+initialised from a trained ESPnet FastSpeech2 checkpoint with ``--init_param``.
 """
 
 import inspect
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.fastspeech2 import FastSpeech2
+from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask, make_pad_mask
 
 from prosody_plugin.tts.word_boundaries import append_eos
 
+DECODER_VARIANCE_INPUTS = ("ground_truth", "predicted", "none")
+
 
 class ProsodyFastSpeech2(FastSpeech2, ABC):
-    """Abstract FastSpeech2 whose phoneme encodings are conditioned on prosody.
+    """Abstract FastSpeech2 whose variance adaptor and decoder are conditioned on prosody.
 
     Subclasses define how the conditioning is computed in training (from the target
-    mel-spectrogram, or an explicit representation) and at inference (from a reference
-    mel-spectrogram, an explicit representation, or a default).
+    mel-spectrogram and its pitch, energy and durations, or an explicit representation)
+    and at inference (from a reference recording, an explicit representation, or a default).
+
+    Args:
+        idim (int): Vocabulary size.
+        odim (int): Feature dimension.
+        decoder_variance_input (str): What the decoder receives as pitch and energy in
+            training: "ground_truth", "predicted" or "none" (module docstring).
+        **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
+
     """
 
-    def __init__(self, idim: int, odim: int, **fastspeech2_conf):
+    def __init__(
+        self,
+        idim: int,
+        odim: int,
+        decoder_variance_input: str = "ground_truth",
+        **fastspeech2_conf,
+    ):
         if fastspeech2_conf.get("use_gst", False):
             raise ValueError(
                 f"{type(self).__name__} replaces GST with its own prosody encoder; "
                 "remove use_gst from tts_conf"
             )
+        if decoder_variance_input not in DECODER_VARIANCE_INPUTS:
+            raise ValueError(
+                f"decoder_variance_input must be one of {DECODER_VARIANCE_INPUTS}, "
+                f"got {decoder_variance_input!r}"
+            )
         super().__init__(idim=idim, odim=odim, **fastspeech2_conf)
-        self._pending_conditioning: Optional[torch.Tensor] = None
-        self.encoder.register_forward_hook(self._add_conditioning_to_encoder_output)
+        self.decoder_variance_input = decoder_variance_input
 
     def __init_subclass__(cls, **kwargs):
         """Advertise FastSpeech2's options in the subclass signature.
@@ -54,28 +88,24 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         own = inspect.signature(cls.__init__)
         params = [p for p in own.parameters.values() if p.kind != p.VAR_KEYWORD]
         names = {p.name for p in params}
-        for p in inspect.signature(FastSpeech2.__init__).parameters.values():
+        inherited = list(inspect.signature(ProsodyFastSpeech2.__init__).parameters.values())
+        inherited += list(inspect.signature(FastSpeech2.__init__).parameters.values())
+        for p in inherited:
             if p.name not in names and p.kind == p.POSITIONAL_OR_KEYWORD:
                 params.append(p.replace(kind=p.KEYWORD_ONLY))
+                names.add(p.name)
         params.sort(key=lambda p: p.kind)
         cls.__init__.__signature__ = own.replace(parameters=params)
 
+    def _source_mask(self, ilens: torch.Tensor) -> torch.Tensor:
+        """Self-attention mask (B, 1, T) of FastSpeech2, on the device of ``ilens``.
+
+        FastSpeech2's own version reads the device from ``next(self.parameters())``, which
+        raises StopIteration in ``torch.nn.DataParallel`` replicas (they hold no parameters).
+        """
+        return make_non_pad_mask(ilens).to(ilens.device).unsqueeze(-2)
+
     # ------------------------------------------------------------------ conditioning
-    def _add_conditioning_to_encoder_output(self, module, inputs, output):
-        if self._pending_conditioning is None:
-            return output
-        hs, masks = output[0], output[1]
-        return (hs + self._pending_conditioning,) + tuple(output[1:])
-
-    @contextmanager
-    def _conditioned_on(self, conditioning: Optional[torch.Tensor]):
-        """Add ``conditioning`` (B, T_text + 1, adim) to the encoder output meanwhile."""
-        self._pending_conditioning = conditioning
-        try:
-            yield
-        finally:
-            self._pending_conditioning = None
-
     def _tokens_with_eos(
         self, text: torch.Tensor, text_lengths: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -90,10 +120,16 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         feats: torch.Tensor,
         feats_lengths: torch.Tensor,
         durations: torch.Tensor,
+        pitch: torch.Tensor,
+        energy: torch.Tensor,
         prosody: Optional[torch.Tensor],
         prosody_lengths: Optional[torch.Tensor],
     ) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, torch.Tensor]]:
-        """Return conditioning (B, T_text + 1, adim), an extra loss and extra stats."""
+        """Return conditioning (B, T_text + 1, adim), an extra loss and extra stats.
+
+        ``feats`` (B, T_feats, odim), ``durations`` (B, T_text + 1), ``pitch`` and
+        ``energy`` (B, T_text + 1, 1) are the normalised targets of the batch.
+        """
 
     @abstractmethod
     def _inference_conditioning(
@@ -101,12 +137,76 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         xs: torch.Tensor,
         feats: Optional[torch.Tensor],
         durations: Optional[torch.Tensor],
+        pitch: Optional[torch.Tensor],
+        energy: Optional[torch.Tensor],
         prosody: Optional[torch.Tensor],
         **kwargs,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return conditioning (1, T_text + 1, adim) and the prosody representation used."""
+        """Return conditioning (1, T_text + 1, adim) and the prosody representation used.
+
+        ``feats`` (1, T_ref, odim), ``durations`` (1, T_text + 1), ``pitch`` and ``energy``
+        (1, T_text + 1, 1) describe a reference recording of the text (each may be None).
+        """
 
     # ------------------------------------------------------------------ FastSpeech2 API
+    def losses(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        durations: torch.Tensor,
+        durations_lengths: torch.Tensor,
+        pitch: torch.Tensor,
+        pitch_lengths: torch.Tensor,
+        energy: torch.Tensor,
+        energy_lengths: torch.Tensor,
+        spembs: Optional[torch.Tensor] = None,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
+        prosody: Optional[torch.Tensor] = None,
+        prosody_lengths: Optional[torch.Tensor] = None,
+    ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
+        """Every loss term of a batch, separately (arguments as :meth:`forward`).
+
+        Returns:
+            Dict[str, Tensor]: Scalar loss terms: ``l1_loss`` (mel), ``duration_loss``,
+                ``pitch_loss``, ``energy_loss`` (FastSpeech2's criterion) and
+                ``prosody_loss`` (the model's own, e.g. Kathaka's weighted KL).
+            Dict[str, Tensor]: The model's extra statistics.
+
+        """
+        text = text[:, : text_lengths.max()]  # for data-parallel
+        feats = feats[:, : feats_lengths.max()]
+        durations = durations[:, : durations_lengths.max()]
+        pitch = pitch[:, : pitch_lengths.max()]
+        energy = energy[:, : energy_lengths.max()]
+        xs, ilens = self._tokens_with_eos(text, text_lengths)
+        conditioning, prosody_loss, stats = self._training_conditioning(
+            xs, ilens, feats, feats_lengths, durations, pitch, energy, prosody, prosody_lengths
+        )
+        before_outs, after_outs, d_outs, p_outs, e_outs = self._forward(
+            xs, ilens, feats, feats_lengths, durations, pitch, energy,
+            spembs=spembs, sids=sids, lids=lids, conditioning=conditioning,
+        )  # fmt: skip
+        ys, olens = feats, feats_lengths
+        if self.reduction_factor > 1:  # as FastSpeech2: drop the frames past a multiple of r
+            olens = olens.new([olen - olen % self.reduction_factor for olen in olens])
+            ys = ys[:, : max(olens)]
+        l1_loss, duration_loss, pitch_loss, energy_loss = self.criterion(
+            after_outs=None if self.postnet is None else after_outs,
+            before_outs=before_outs, d_outs=d_outs, p_outs=p_outs, e_outs=e_outs,
+            ys=ys, ds=durations, ps=pitch, es=energy, ilens=ilens, olens=olens,
+        )  # fmt: skip
+        terms = dict(
+            l1_loss=l1_loss,
+            duration_loss=duration_loss,
+            pitch_loss=pitch_loss,
+            energy_loss=energy_loss,
+            prosody_loss=prosody_loss,
+        )
+        return terms, stats
+
     def forward(
         self,
         text: torch.Tensor,
@@ -150,23 +250,91 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             Tensor: Weight value.
 
         """
-        text = text[:, : text_lengths.max()]
-        feats = feats[:, : feats_lengths.max()]
-        durations = durations[:, : durations_lengths.max()]
-        xs, ilens = self._tokens_with_eos(text, text_lengths)
-        conditioning, extra_loss, extra_stats = self._training_conditioning(
-            xs, ilens, feats, feats_lengths, durations, prosody, prosody_lengths
-        )
-        with self._conditioned_on(conditioning):
-            loss, stats, weight = super().forward(
-                text, text_lengths, feats, feats_lengths, durations, durations_lengths,
-                pitch, pitch_lengths, energy, energy_lengths,
-                spembs=spembs, sids=sids, lids=lids,
-            )  # fmt: skip
-        loss = loss + extra_loss
-        stats.update(extra_stats)
+        terms, stats = self.losses(
+            text, text_lengths, feats, feats_lengths, durations, durations_lengths,
+            pitch, pitch_lengths, energy, energy_lengths, spembs=spembs, sids=sids,
+            lids=lids, prosody=prosody, prosody_lengths=prosody_lengths,
+        )  # fmt: skip
+        loss = sum(terms.values())
+        stats = dict(stats, **{k: v.detach() for k, v in terms.items() if k != "prosody_loss"})
+        if self.encoder_type == "transformer" and self.use_scaled_pos_enc:
+            stats.update(encoder_alpha=self.encoder.embed[-1].alpha.data)
+        if self.decoder_type == "transformer" and self.use_scaled_pos_enc:
+            stats.update(decoder_alpha=self.decoder.embed[-1].alpha.data)
         stats.update(loss=loss.detach())
-        return force_gatherable((loss, stats, weight), loss.device)
+        return force_gatherable((loss, stats, text.size(0)), loss.device)
+
+    def _forward(
+        self,
+        xs: torch.Tensor,
+        ilens: torch.Tensor,
+        ys: Optional[torch.Tensor] = None,
+        olens: Optional[torch.Tensor] = None,
+        ds: Optional[torch.Tensor] = None,
+        ps: Optional[torch.Tensor] = None,
+        es: Optional[torch.Tensor] = None,
+        spembs: Optional[torch.Tensor] = None,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
+        is_inference: bool = False,
+        alpha: float = 1.0,
+        conditioning: Optional[torch.Tensor] = None,
+    ) -> Sequence[torch.Tensor]:
+        """FastSpeech2's ``_forward`` with the prosody ``conditioning`` (B, T_text + 1, adim).
+
+        Returns before_outs, after_outs (B, T_feats, odim), d_outs (B, T_text + 1),
+        p_outs and e_outs (B, T_text + 1, 1), as FastSpeech2.
+        """
+        x_masks = self._source_mask(ilens)
+        hs, _ = self.encoder(xs, x_masks)  # (B, T_text + 1, adim)
+        if self.spks is not None:
+            hs = hs + self.sid_emb(sids.view(-1)).unsqueeze(1)
+        if self.langs is not None:
+            hs = hs + self.lid_emb(lids.view(-1)).unsqueeze(1)
+        if self.spk_embed_dim is not None:
+            hs = self._integrate_with_spk_embed(hs, spembs)
+        if conditioning is None:
+            conditioning = torch.zeros_like(hs)
+
+        # The stop-gradient options protect the text encoder, never the representation.
+        conditioned = hs + conditioning
+        text_only = hs.detach() + conditioning
+        d_masks = make_pad_mask(ilens).to(xs.device)
+        pitch_in = text_only if self.stop_gradient_from_pitch_predictor else conditioned
+        energy_in = text_only if self.stop_gradient_from_energy_predictor else conditioned
+        p_outs = self.pitch_predictor(pitch_in, d_masks.unsqueeze(-1))
+        e_outs = self.energy_predictor(energy_in, d_masks.unsqueeze(-1))
+
+        if is_inference:
+            d_outs = self.duration_predictor.inference(conditioned, d_masks)  # (B, T_text + 1)
+            pitch_dec, energy_dec = p_outs, e_outs
+        else:
+            d_outs = self.duration_predictor(conditioned, d_masks)
+            pitch_dec, energy_dec = {
+                "ground_truth": (ps, es),
+                "predicted": (p_outs, e_outs),
+                "none": (None, None),
+            }[self.decoder_variance_input]
+        hs = conditioned
+        if self.decoder_variance_input != "none":
+            hs = hs + self.pitch_embed(pitch_dec.transpose(1, 2)).transpose(1, 2)
+            hs = hs + self.energy_embed(energy_dec.transpose(1, 2)).transpose(1, 2)
+        if is_inference:
+            hs = self.length_regulator(hs, d_outs, alpha)  # (B, T_feats, adim)
+        else:
+            hs = self.length_regulator(hs, ds)
+
+        h_masks = None
+        if olens is not None and not is_inference:
+            olens_in = olens // self.reduction_factor if self.reduction_factor > 1 else olens
+            h_masks = self._source_mask(olens_in)
+        zs, _ = self.decoder(hs, h_masks)  # (B, T_feats, adim)
+        before_outs = self.feat_out(zs).view(zs.size(0), -1, self.odim)
+        if self.postnet is None:
+            after_outs = before_outs
+        else:
+            after_outs = before_outs + self.postnet(before_outs.transpose(1, 2)).transpose(1, 2)
+        return before_outs, after_outs, d_outs, p_outs, e_outs
 
     def inference(
         self,
@@ -182,6 +350,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         use_teacher_forcing: bool = False,
         prosody: Optional[torch.Tensor] = None,
         reference_durations: Optional[torch.Tensor] = None,
+        reference_pitch: Optional[torch.Tensor] = None,
+        reference_energy: Optional[torch.Tensor] = None,
         **prosody_options,
     ) -> Dict[str, torch.Tensor]:
         """Generate features from tokens with prosody from a reference or given directly.
@@ -193,14 +363,17 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
                 when it is the utterance's own recording).
             durations (Optional[LongTensor]): Token durations (T_text + 1,) for teacher
                 forcing.
-            pitch, energy, spembs, sids, lids, alpha, use_teacher_forcing: As in
-                FastSpeech2.
+            pitch, energy (Optional[Tensor]): Token-level (T_text + 1, 1), normalised, for
+                teacher forcing.
+            spembs, sids, lids, alpha, use_teacher_forcing: As in FastSpeech2.
             prosody (Optional[Tensor]): Explicit prosody representation, as predicted by
                 stage two (Kathaka: (latent_dim,); CAMP: (num_words, D)). Takes precedence
-                over ``feats``.
+                over the reference.
             reference_durations (Optional[LongTensor]): Token durations of the reference
-                (T_text + 1,); CAMP pools the reference per word with them (with teacher
-                forcing, ``durations`` serve).
+                (T_text + 1,); with teacher forcing, ``durations`` serve.
+            reference_pitch, reference_energy (Optional[Tensor]): Normalised token-level
+                pitch and energy of the reference (T_text + 1, 1); with teacher forcing,
+                ``pitch`` and ``energy`` serve.
             prosody_options: Model-specific options (Kathaka: ``temperature``).
 
         Returns:
@@ -208,21 +381,36 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
                 pitch, energy) plus ``prosody``, the representation that was used.
 
         """
-        xs, _ = self._tokens_with_eos(text[None], text.new_tensor([len(text)]))
-        if reference_durations is None and use_teacher_forcing:
-            reference_durations = durations
+        xs, ilens = self._tokens_with_eos(text[None], text.new_tensor([len(text)]))
+        if use_teacher_forcing:
+            reference_durations = durations if reference_durations is None else reference_durations
+            reference_pitch = pitch if reference_pitch is None else reference_pitch
+            reference_energy = energy if reference_energy is None else reference_energy
+
+        def batched(x: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+            return None if x is None else x[None]
+
         conditioning, representation = self._inference_conditioning(
             xs,
-            None if feats is None else feats[None],
-            None if reference_durations is None else reference_durations[None],
+            batched(feats),
+            batched(reference_durations),
+            batched(reference_pitch),
+            batched(reference_energy),
             prosody,
             **prosody_options,
         )
-        with self._conditioned_on(conditioning):
-            outputs = super().inference(
-                text, feats=feats, durations=durations, spembs=spembs, sids=sids,
-                lids=lids, pitch=pitch, energy=energy, alpha=alpha,
-                use_teacher_forcing=use_teacher_forcing,
+        spembs = batched(spembs)
+        if use_teacher_forcing:
+            _, outs, d_outs, p_outs, e_outs = self._forward(
+                xs, ilens, ds=durations[None], ps=pitch[None], es=energy[None],
+                spembs=spembs, sids=sids, lids=lids, conditioning=conditioning,
             )  # fmt: skip
-        outputs.update(prosody=representation)
-        return outputs
+        else:
+            _, outs, d_outs, p_outs, e_outs = self._forward(
+                xs, ilens, spembs=spembs, sids=sids, lids=lids, is_inference=True,
+                alpha=alpha, conditioning=conditioning,
+            )  # fmt: skip
+        return dict(
+            feat_gen=outs[0], duration=d_outs[0], pitch=p_outs[0], energy=e_outs[0],
+            prosody=representation,
+        )  # fmt: skip
