@@ -89,16 +89,20 @@ class Text2SpeechProsody:
 
         self.predictor = None
         if context_train_config is not None:
-            from prosody_plugin.frontend.bert import WordEmbedder
-            from prosody_plugin.frontend.syntax import SyntaxAnalyzer
+            from prosody_plugin.frontend.context import ContextFeaturizer
 
             self.predictor, context_args = load_predictor(str(context_train_config), context_model_file, device)
             recorded = dict(getattr(context_args, "frontend_conf", None) or {})
-            self.embedder = WordEmbedder(bert_model or recorded.get("bert_model"), device=device)
-            self.syntax = SyntaxAnalyzer(spacy_model or recorded.get("spacy_model"))
-            if self.embedder.hidden_size != context_args.input_size:
+            self.featurizer = ContextFeaturizer(
+                bert_model or recorded.get("bert_model"),
+                spacy_model or recorded.get("spacy_model"),
+                # models trained before the front end read punctuation did not record it
+                punctuation=recorded.get("punctuation", False),
+                device=device,
+            )
+            if self.featurizer.hidden_size != context_args.input_size:
                 raise ValueError(
-                    f"the BERT model gives {self.embedder.hidden_size}-dim vectors, the stage-two "
+                    f"the BERT model gives {self.featurizer.hidden_size}-dim vectors, the stage-two "
                     f"model was trained on {context_args.input_size}: pass the same bert_model"
                 )
         elif isinstance(self.tts, CAMP):
@@ -179,9 +183,8 @@ class Text2SpeechProsody:
         """Stage two's prosody representation of one front-end ``Utterance`` (see ``frontend``)."""
         if self.predictor is None:  # Kathaka without stage two: the prior mean
             return torch.zeros(self.tts.latent_dim, device=self.device)
-        bert = self.embedder.embed([utterance.words], [utterance.utt_id])[0]
-        syntax = self.syntax.analyze(utterance.words, utterance.word_punctuation).as_matrix()
-        return self.predictor.predict(bert.to(self.device), torch.from_numpy(syntax).to(self.device), temperature)
+        bert, syntax = self.featurizer([utterance])
+        return self.predictor.predict(bert[0].to(self.device), torch.from_numpy(syntax[0]).to(self.device), temperature)
 
     @torch.no_grad()
     def __call__(

@@ -82,6 +82,7 @@ def frontend_settings(train_config: Dict[str, Any], context_config: Dict[str, An
         g2p=train_config.get("g2p"),
         bert_model=recorded.get("bert_model"),
         spacy_model=recorded.get("spacy_model"),
+        punctuation=recorded.get("punctuation", False),
         defaults=dict(bert_model=DEFAULT_BERT_MODEL, spacy_model=DEFAULT_SPACY_MODEL),
     )
 

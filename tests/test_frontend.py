@@ -382,3 +382,47 @@ def test_extract_context_features_cli(tmp_path, token_list):
     assert main(argv + [str(data), str(out2)]) == 0
     assert (out2 / "num_words").read_text().split()[0] == "lj00"
     assert (out2 / "failed").read_text().startswith("z_bad1\t")
+
+
+# ---------------------------------------------------------------------------- punctuation
+@pytest.fixture(scope="module")
+def featurizers():
+    from prosody_plugin.frontend.context import ContextFeaturizer
+
+    return ContextFeaturizer(punctuation=True), ContextFeaturizer(punctuation=False)
+
+
+def test_punctuation_reaches_bert_and_spacy(frontend, featurizers):
+    from prosody_plugin.frontend import syntax as sx
+
+    with_punct, bare = featurizers
+    question = frontend.analyze("You are going home?", utt_id="q")
+    statement = frontend.analyze("You are going home.", utt_id="s")
+    assert question.punctuated_words() == ["You", "are", "going", "home?"]
+    (vq, vs), (mq, ms) = with_punct([question, statement])
+    # BERT reads the mark: every contextual vector changes, the last word's most
+    assert not torch.allclose(vq[-1], vs[-1], atol=1e-2)
+    (bq, bs), _ = bare([question, statement])
+    assert torch.allclose(bq, bs, atol=1e-5)  # the bare words cannot tell them apart
+    column = sx.SYNTAX_COLUMNS.index("punct_structure")
+    assert mq[-1, column] == sx.PUNCT_QUESTION and ms[-1, column] == sx.PUNCT_PERIOD
+
+
+def test_punctuated_parse_maps_back_to_the_words(frontend, featurizers):
+    from prosody_plugin.frontend import syntax as sx
+
+    u = frontend.analyze('"Most of the time," she said, "it works."', utt_id="q1")
+    # the tacotron cleaner drops the quotes; BERT reads what the acoustic model reads
+    assert u.punctuated_words() == ["Most", "of", "the", "time,", "she", "said,", "it", "works."]
+    _, (matrix,) = featurizers[0]([u])
+    heads = matrix[:, 0]
+    W = len(u.words)
+    assert matrix.shape == (W, len(sx.SYNTAX_COLUMNS))
+    assert int((heads == np.arange(W)).sum()) == 1
+    root = int(np.flatnonzero(heads == np.arange(W))[0])
+    # the commas let the parser find the clauses: "it works" is the main verb, "she said"
+    # a parenthetical; the bare words give a noun phrase as the root
+    assert u.words[root] == "works" and matrix[root, 2] == sx.UPOS_TAGS.index("VERB")
+    bare = featurizers[1].syntax.analyze(u.words, u.word_punctuation)
+    assert u.words[int(np.flatnonzero(bare.heads == np.arange(W))[0])] == "Most"
+    assert sx.punctuation_marks('?!...",') == ["?", "!", "...", '"', ","]

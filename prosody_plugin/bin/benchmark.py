@@ -115,8 +115,8 @@ class System:
         synthesize: Raw text -> outputs with ``feat_gen``: the batch-1 text-to-mel API.
         preprocess: Raw text -> token ids (ESPnet's preprocessor of the model's config).
         device: Torch device of the models.
-        frontend, embedder, syntax, predictor: The word front end, BERT, spaCy and the
-            stage-two model (None for the baseline).
+        frontend, featurizer, predictor: The word front end, the context featurizer (BERT
+            and spaCy) and the stage-two model (None for the baseline).
         temperature: Kathaka's sampling temperature (Text2SpeechProsody's default).
         optim_conf, grad_clip: Adam options and gradient clipping of the training step.
         train_args: The stage-one config (None when built in memory).
@@ -129,8 +129,7 @@ class System:
     preprocess: Callable[[str], np.ndarray]
     device: str = "cpu"
     frontend: Any = None
-    embedder: Any = None
-    syntax: Any = None
+    featurizer: Any = None
     predictor: Optional[torch.nn.Module] = None
     temperature: float = 1.0
     optim_conf: Dict[str, Any] = field(default_factory=dict)
@@ -251,8 +250,7 @@ def load_system(
                 raise ValueError(f"{tts_exp} holds a {type(synthesize.tts).__name__}, not {expected.__name__}")
             extras = dict(
                 frontend=synthesize.frontend,
-                embedder=synthesize.embedder,
-                syntax=synthesize.syntax,
+                featurizer=synthesize.featurizer,
                 predictor=synthesize.predictor,
             )
     train_args = text2speech.train_args
@@ -366,10 +364,8 @@ def batch_front_end(system: System, sentences: Sequence[str]):
     utterances = [system.frontend.analyze(s, utt_id=f"sentence {i + 1}") for i, s in enumerate(sentences)]
     text, lengths = pad_tokens([u.token_ids for u in utterances], device, system.tts.padding_idx)
     xs, ilens = tokens_with_eos(system.tts, text, lengths)
-    words = [u.words for u in utterances]
-    bert = system.embedder.embed(words, [u.utt_id for u in utterances])  # one call for the batch
-    parses = system.syntax.analyze_batch(words, [u.word_punctuation for u in utterances])
-    syntax = [torch.from_numpy(p.as_matrix()) for p in parses]
+    bert, matrices = system.featurizer(utterances)  # one BERT and one spaCy call for the batch
+    syntax = [torch.from_numpy(m) for m in matrices]
     conditioning = prosody_conditioning(system.tts, system.predictor, xs, ilens, bert, syntax, system.temperature)
     return xs, ilens, conditioning
 
@@ -490,13 +486,10 @@ def extract_context_once(system: System, sentences: Sequence[str], batch_size: i
     for start in range(0, len(sentences), batch_size):
         chunk = sentences[start : start + batch_size]
         utterances = [system.frontend.analyze(s, utt_id=f"sentence {start + i + 1}") for i, s in enumerate(chunk)]
-        words = [u.words for u in utterances]
-        vectors = system.embedder.embed(words, utt_ids=[u.utt_id for u in utterances])
-        parses = system.syntax.analyze_batch(words, [u.word_punctuation for u in utterances])
-        for vector, parse in zip(vectors, parses):
+        vectors, _ = system.featurizer(utterances)
+        for vector, utterance in zip(vectors, utterances):
             vector.detach().cpu().numpy()  # stage 8 writes numpy arrays
-            parse.as_matrix()
-            num_words += parse.num_words
+            num_words += utterance.num_words
     return num_words
 
 

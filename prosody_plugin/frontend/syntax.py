@@ -1,9 +1,20 @@
 """Word-level syntax of the canonical word sequence (spaCy), with CAMP's word tags.
 
 :class:`SyntaxAnalyzer` runs a spaCy English pipeline on a ``Doc`` built from the given
-words (no re-tokenisation: exactly one spaCy token per word; sentence splitting is switched
-off so that every utterance gets one tree). Punctuation is not given to the parser (it is
-not a word of the acoustic model); it only sets ``punct_structure``.
+words and their punctuation, as a reader sees the sentence (no re-tokenisation by spaCy;
+sentence splitting is switched off so that every utterance gets one tree). Each word's
+text pieces (``"of the"``, merged by espeak into one phoneme word, is two pieces) and each
+punctuation mark are spaCy tokens; the parse is mapped back to exactly one row per word:
+
+* a word's tags and label are those of its *representative* piece, the first piece whose
+  head lies outside the word (the root of the word's span);
+* a word's head is the word of the nearest ancestor of that piece that belongs to another
+  word (punctuation tokens are passed through); the result is one tree over the words;
+* a noun chunk covers the words whose pieces it contains.
+
+``parse_punctuation=False`` gives the parser one token per word and no punctuation (the
+first version of the front end, kept for comparison); punctuation then only sets
+``punct_structure``.
 
 Vocabularies (fixed, so ids are stable across spaCy versions; id 0 is ``<unk>`` for any
 label the pipeline emits that is not listed):
@@ -27,8 +38,9 @@ CAMP word-level tags (one int per word):
 :func:`edge_index` turns heads into a graph for GNNs: child->head and head->child arcs.
 """
 
+import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -160,45 +172,85 @@ def default_spacy_model() -> str:
     )
 
 
+def punctuation_marks(punctuation: str) -> List[str]:
+    """Split attached punctuation into marks: runs of one character stay together.
+
+    ``"?!"`` -> ``["?", "!"]``, ``"..."`` -> ``["..."]``, ``'",'`` -> ``['"', ","]``.
+    """
+    return [m.group(0) for m in re.finditer(r"(\S)\1*", punctuation)]
+
+
 class SyntaxAnalyzer:
-    """spaCy parse of a fixed word sequence.
+    """spaCy parse of a fixed word sequence and its punctuation.
 
     Args:
         model: spaCy model name or path; None for :func:`default_spacy_model`.
+        parse_punctuation: Give the parser the punctuation and each word's text pieces
+            (True), or one token per word and no punctuation (False; module docstring).
     """
 
-    def __init__(self, model: Optional[str] = None):
+    def __init__(self, model: Optional[str] = None, parse_punctuation: bool = True):
         import spacy
 
         self.model = model or default_spacy_model()
+        self.parse_punctuation = parse_punctuation
         # NER and lemmas are not needed; keep tok2vec, tagger, parser, attribute_ruler.
         self.nlp = spacy.load(self.model, exclude=["ner", "lemmatizer"])
         if "parser" not in self.nlp.pipe_names:
             raise ValueError(f"spaCy model {self.model} has no dependency parser")
 
-    def _doc(self, words: Sequence[str]):
+    def _doc(self, words: Sequence[str], punct: Sequence[str], leading: str):
+        """The spaCy Doc of an utterance and the word of each token (-1: punctuation)."""
         from spacy.tokens import Doc
 
-        doc = Doc(self.nlp.vocab, words=list(words))
+        if self.parse_punctuation:
+            pieces, owner = [], []
+            for mark in punctuation_marks(leading):
+                pieces.append(mark)
+                owner.append(-1)
+            for w, (word, after) in enumerate(zip(words, punct)):
+                for piece in word.split():
+                    pieces.append(piece)
+                    owner.append(w)
+                for mark in punctuation_marks(after):
+                    pieces.append(mark)
+                    owner.append(-1)
+        else:
+            pieces, owner = list(words), list(range(len(words)))
+        doc = Doc(self.nlp.vocab, words=pieces)
         for tok in doc[1:]:
             tok.is_sent_start = False  # one tree per utterance
-        return doc
+        return doc, owner
 
     def analyze(
-        self, words: Sequence[str], punctuation: Optional[Sequence[str]] = None
+        self,
+        words: Sequence[str],
+        punctuation: Optional[Sequence[str]] = None,
+        leading_punctuation: str = "",
     ) -> WordSyntax:
-        return self.analyze_batch([words], [punctuation])[0]
+        return self.analyze_batch([words], [punctuation], [leading_punctuation])[0]
 
     def analyze_batch(
         self,
         words_batch: Sequence[Sequence[str]],
         punctuation_batch: Optional[Sequence[Optional[Sequence[str]]]] = None,
+        leading_batch: Optional[Sequence[str]] = None,
         batch_size: int = 64,
     ) -> List[WordSyntax]:
-        """Analyze several word lists (``nlp.pipe``); punctuation as in :meth:`analyze`."""
+        """Analyze several utterances (``nlp.pipe``).
+
+        Args:
+            words_batch: Words of each utterance (the front end's ``Utterance.words``).
+            punctuation_batch: Punctuation attached after each word (``word_punctuation``);
+                None: none.
+            leading_batch: Punctuation before the first word (``leading_punctuation``).
+        """
         if punctuation_batch is None:
             punctuation_batch = [None] * len(words_batch)
-        for words, punct in zip(words_batch, punctuation_batch):
+        if leading_batch is None:
+            leading_batch = [""] * len(words_batch)
+        docs, owners, puncts = [], [], []
+        for words, punct, leading in zip(words_batch, punctuation_batch, leading_batch):
             if len(words) == 0:
                 raise ValueError("no words to analyze")
             if any(not isinstance(w, str) or not w.strip() for w in words):
@@ -207,38 +259,71 @@ class SyntaxAnalyzer:
                 raise ValueError(
                     f"{len(punct)} punctuation entries for {len(words)} words: {words!r}"
                 )
-        docs = self.nlp.pipe((self._doc(w) for w in words_batch), batch_size=batch_size)
+            punct = [""] * len(words) if punct is None else list(punct)
+            doc, owner = self._doc(words, punct, leading or "")
+            docs.append(doc)
+            owners.append(owner)
+            puncts.append(punct)
+        parsed = self.nlp.pipe(docs, batch_size=batch_size)
         return [
-            self._to_syntax(doc, list(words), punct)
-            for doc, words, punct in zip(docs, words_batch, punctuation_batch)
+            self._to_syntax(doc, list(words), owner, punct)
+            for doc, words, owner, punct in zip(parsed, words_batch, owners, puncts)
         ]
 
-    def _to_syntax(self, doc, words: List[str], punct) -> WordSyntax:
+    @staticmethod
+    def _word_heads(doc, owner: List[int], num_words: int) -> Tuple[List[int], np.ndarray]:
+        """Representative token of each word and the word of each word's head."""
+        tokens_of: List[List[int]] = [[] for _ in range(num_words)]
+        for i, w in enumerate(owner):
+            if w >= 0:
+                tokens_of[w].append(i)
+        representative = []
+        for w, tokens in enumerate(tokens_of):
+            span = set(tokens)
+            roots = [i for i in tokens if doc[i].head.i not in span or doc[i].head.i == i]
+            representative.append(roots[0] if roots else tokens[0])
+        heads = np.arange(num_words, dtype=np.int64)
+        for w in range(num_words):
+            j, seen = representative[w], set()
+            while doc[j].head.i != j and j not in seen:  # up to another word, or the root
+                seen.add(j)
+                j = doc[j].head.i
+                if owner[j] not in (-1, w):
+                    heads[w] = owner[j]
+                    break
+        return representative, heads
+
+    def _to_syntax(self, doc, words: List[str], owner: List[int], punct: List[str]) -> WordSyntax:
         num_words = len(words)
-        if len(doc) != num_words or [t.text for t in doc] != words:
+        if len(doc) != len(owner):
             raise AssertionError(f"spaCy re-tokenised {words!r} into {[t.text for t in doc]}")
-        heads = np.array([t.head.i for t in doc], dtype=np.int64)
-        dep = np.array([_DEP_ID.get(t.dep_, 0) for t in doc], dtype=np.int64)
+        representative, heads = self._word_heads(doc, owner, num_words)
+        tokens = [doc[i] for i in representative]
+        dep = np.array([_DEP_ID.get(t.dep_, 0) for t in tokens], dtype=np.int64)
         roots = [i for i in range(num_words) if heads[i] == i]
-        # The parser respects the disabled sentence starts; attach any extra root to the
-        # first one anyway so that the output is always a single tree.
+        # The parser respects the disabled sentence starts, and punctuation roots are passed
+        # through; attach any extra root to the first one so that the output is one tree.
         for r in roots[1:]:
             heads[r] = roots[0]
             dep[r] = _DEP_ID["parataxis"]
-        pos = np.array([_UPOS_ID.get(t.pos_, 0) for t in doc], dtype=np.int64)
-        tag = np.array([_TAG_ID.get(t.tag_, 0) for t in doc], dtype=np.int64)
-        word_class = np.array([t.pos_ in OPEN_CLASS_UPOS for t in doc], dtype=np.int64)
+        if roots:
+            dep[roots[0]] = _DEP_ID["ROOT"]
+        pos = np.array([_UPOS_ID.get(t.pos_, 0) for t in tokens], dtype=np.int64)
+        tag = np.array([_TAG_ID.get(t.tag_, 0) for t in tokens], dtype=np.int64)
+        word_class = np.array([t.pos_ in OPEN_CLASS_UPOS for t in tokens], dtype=np.int64)
         noun = np.zeros(num_words, dtype=np.int64)
         for chunk in doc.noun_chunks:
-            if chunk.end - chunk.start == 1:
-                noun[chunk.start] = NOUN_SINGLE
+            covered = sorted({owner[i] for i in range(chunk.start, chunk.end) if owner[i] >= 0})
+            if not covered:
+                continue
+            first, last = covered[0], covered[-1]
+            if first == last:
+                noun[first] = NOUN_SINGLE
             else:
-                noun[chunk.start] = NOUN_BEGIN
-                noun[chunk.start + 1 : chunk.end - 1] = NOUN_INSIDE
-                noun[chunk.end - 1] = NOUN_END
-        compound = np.array([t.dep_ == "compound" for t in doc], dtype=np.int64)
-        if punct is None:
-            punct = [""] * num_words
+                noun[first] = NOUN_BEGIN
+                noun[first + 1 : last] = NOUN_INSIDE
+                noun[last] = NOUN_END
+        compound = np.array([t.dep_ == "compound" for t in tokens], dtype=np.int64)
         punct_structure = np.array([punct_class(p) for p in punct], dtype=np.int64)
         return WordSyntax(
             words=words,

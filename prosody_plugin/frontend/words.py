@@ -211,6 +211,18 @@ class Utterance:
     def num_words(self) -> int:
         return len(self.words)
 
+    def punctuated_words(self) -> List[str]:
+        """Each word with the punctuation of the text around it, as a reader sees it.
+
+        The leading punctuation goes to the first word, each word's ``word_punctuation``
+        after it: ``['"Hello,', 'world?"']``. BERT reads these (its tokenizer splits the
+        punctuation into pieces of the same word, so it still gives one row per word).
+        """
+        return [
+            (self.leading_punctuation if i == 0 else "") + word + punct
+            for i, (word, punct) in enumerate(zip(self.words, self.word_punctuation))
+        ]
+
     def words_for_file(self) -> List[str]:
         """Words without whitespace (inner spaces become ``_``), for Kaldi-style files."""
         return [FILE_WORD_JOINER.join(w.split()) for w in self.words]

