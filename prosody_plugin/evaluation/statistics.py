@@ -85,6 +85,9 @@ class Comparison:
     difference: Optional[Estimate] = None  # system - baseline
     p_value: float = float("nan")
     gap_closure: Optional[Estimate] = None  # (baseline - system) / (baseline - oracle)
+    # the papers' framing: (baseline - system) / baseline, the fraction of the baseline's error
+    # removed; (system - baseline) / baseline for metrics where higher is better
+    relative_improvement: Optional[Estimate] = None
 
     @property
     def significant(self) -> bool:
@@ -123,8 +126,10 @@ class Bootstrap:
         system: np.ndarray,
         baseline: Optional[np.ndarray] = None,
         oracle: Optional[np.ndarray] = None,
+        higher_is_better: bool = False,
     ) -> Comparison:
-        """Estimate of ``system``; with a baseline its paired difference, with an oracle its gap closure."""
+        """Estimate of ``system``; with a baseline its paired difference and relative
+        improvement, with an oracle its gap closure."""
         s = self.corpus(kind, system)
         result = Comparison(Estimate.from_samples(s[0], s[1:]))
         if baseline is None:
@@ -136,6 +141,9 @@ class Bootstrap:
         if ok.any() and np.isfinite(d[0]):
             below, above = np.mean(d[1:][ok] <= 0), np.mean(d[1:][ok] >= 0)
             result.p_value = float(min(1.0, 2 * min(below, above)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = (d if higher_is_better else -d) / np.abs(b)
+        result.relative_improvement = Estimate.from_samples(relative[0], relative[1:])
         if oracle is not None:
             o = self.corpus(kind, oracle)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Ablation of the changes that made the prosody representations carry prosody
+# (docs/RESULTS.md, "Ablation"). Each row trains Kathaka and CAMP with the CPU configs,
+# their stage-two models, decodes the eval set and scores it against the shared FastSpeech2
+# baseline; the rows add one change each:
+#   gradient        every loss term reaches the representation (the new conditioning seam);
+#                   decoder given ground-truth pitch/energy, Kathaka's old KL, CAMP's mean
+#                   pooling, stage two without punctuation
+#   decoder_pred    + the decoder is given the predicted pitch and energy in training
+#   decoder_none    + (instead) the decoder is given no pitch and energy at all
+#   representation  + Kathaka: KL per mel element with free bits; CAMP: recurrent word encoder
+#   punctuation     + stage two reads punctuation (BERT, spaCy; the sampler's punctuation and
+#                   position features): the recipe's configuration
+# Then local/ablation_table.py writes the table (exp/ablation/ablation.md).
+#
+#   local/ablation.sh                                # every row, 8 epochs (~11 min a row on 2 cores)
+#   local/ablation.sh --rows "gradient decoder_pred" --tag _ep40 --train_args "--max_epoch 40"
+#
+# The baseline (conf/train_fastspeech2_cpu.yaml) must be trained and decoded first:
+#   ./run.sh --stage 1 --stop_stage 7 --train_configs conf/train_fastspeech2_cpu.yaml
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. ./path.sh
+
+rows="gradient decoder_pred decoder_none representation punctuation"
+tag=""          # suffix of every experiment of the ablation (e.g. _ep40)
+train_args=""   # extra arguments of the stage-one trainings (e.g. "--max_epoch 40")
+expdir=exp
+. ../../TEMPLATE/prosody1/scripts/parse_options.sh
+
+# Per row: overrides of the Kathaka config, the CAMP config, the sampler config, and whether
+# stage two reads punctuation. "section.key=value" sets key in section of the recipe config.
+old_kl="tts_conf.kl_weight=0.01 tts_conf.kl_normalization=none tts_conf.kl_free_bits=0.0"
+bare_sampler="predictor_conf.syntax_columns=[pos,dep]"
+row_settings() {
+    case $1 in
+        gradient)
+            kathaka="tts_conf.decoder_variance_input=ground_truth ${old_kl}"
+            camp="tts_conf.decoder_variance_input=ground_truth tts_conf.word_encoder=mean"
+            sampler=${bare_sampler}; punctuation=false ;;
+        decoder_pred)
+            kathaka="tts_conf.decoder_variance_input=predicted ${old_kl}"
+            camp="tts_conf.decoder_variance_input=predicted tts_conf.word_encoder=mean"
+            sampler=${bare_sampler}; punctuation=false ;;
+        decoder_none)
+            kathaka="tts_conf.decoder_variance_input=none ${old_kl}"
+            camp="tts_conf.decoder_variance_input=none tts_conf.word_encoder=mean"
+            sampler=${bare_sampler}; punctuation=false ;;
+        representation)
+            kathaka=""; camp=""; sampler=${bare_sampler}; punctuation=false ;;
+        punctuation)
+            kathaka=""; camp=""; sampler=""; punctuation=true ;;
+        *) echo "$0: unknown row $1" >&2; exit 2 ;;
+    esac
+}
+
+# override_config <base yaml> <output yaml> <section.key=value ...>
+override_config() {
+    local base=$1 out=$2; shift 2
+    mkdir -p "$(dirname "${out}")"
+    python3 - "${base}" "${out}" "$@" << 'EOF'
+import sys, yaml
+base, out, *items = sys.argv[1:]
+config = yaml.safe_load(open(base))
+for item in items:
+    key, value = item.split("=", 1)
+    section, name = key.split(".", 1)
+    config[section][name] = yaml.safe_load(value)
+yaml.safe_dump(config, open(out, "w"), sort_keys=False)
+EOF
+}
+
+baseline=conf/train_fastspeech2_cpu.yaml
+[ -f "${expdir}/tts_train_fastspeech2_cpu/valid.loss.ave.pth" ] || {
+    echo "$0: train and decode the baseline first (see the header)" >&2; exit 1; }
+for row in ${rows}; do
+    row_settings "${row}"
+    suffix=_abl_${row}${tag}
+    conf=${expdir}/ablation/conf/${row}${tag}
+    # shellcheck disable=SC2086
+    override_config conf/train_kathaka_cpu.yaml "${conf}/train_kathaka_cpu.yaml" ${kathaka}
+    # shellcheck disable=SC2086
+    override_config conf/train_camp_cpu.yaml "${conf}/train_camp_cpu.yaml" ${camp}
+    # shellcheck disable=SC2086
+    override_config conf/train_kathaka_sampler_cpu.yaml "${conf}/train_kathaka_sampler_cpu.yaml" ${sampler}
+    cp conf/train_camp_predictor_cpu.yaml "${conf}/"
+    prosody_configs="${conf}/train_kathaka_cpu.yaml ${conf}/train_camp_cpu.yaml"
+    context_configs="${conf}/train_kathaka_sampler_cpu.yaml ${conf}/train_camp_predictor_cpu.yaml"
+    # the shared baseline, under this row's suffix
+    ln -sfn "tts_train_fastspeech2_cpu" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
+    # rows whose stage one equals an earlier row's reuse its models
+    if [ "${row}" = punctuation ] && [ -d "${expdir}/tts_train_kathaka_cpu_abl_representation${tag}" ]; then
+        for system in kathaka camp; do
+            ln -sfn "tts_train_${system}_cpu_abl_representation${tag}" "${expdir}/tts_train_${system}_cpu${suffix}"
+        done
+    fi
+    echo "$(date -u +%FT%T) ablation row ${row}${tag}: stages 6-7"
+    ./run.sh --stage 6 --stop_stage 7 --tag_suffix "${suffix}" \
+        --train_configs "${prosody_configs}" --train_args "${train_args}"
+    if ${punctuation}; then context=dump/context; else context=dump/context_nopunct; fi
+    first_stage=9
+    [ -f "${context}/eval/num_words" ] || first_stage=8
+    echo "$(date -u +%FT%T) ablation row ${row}${tag}: stages ${first_stage}-12"
+    ./run.sh --stage "${first_stage}" --stop_stage 12 --tag_suffix "${suffix}" \
+        --train_configs "${baseline} ${prosody_configs}" --context_configs "${context_configs}" \
+        --context_punctuation "${punctuation}"
+done
+python3 local/ablation_table.py --expdir "${expdir}" --rows ${rows} --tag "${tag}" \
+    --output "${expdir}/ablation/ablation${tag}.md"

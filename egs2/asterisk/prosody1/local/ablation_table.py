@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""One table of the ablation rows of local/ablation.sh, from their stage-12 scores.
+
+For each row: Kathaka's active latent dimensions at the last epoch (valid), and for the
+oracle and text-only systems of both models the word log-F0 and word duration RMSE with
+the fraction of the baseline's error removed, ``(baseline - system) / baseline``, and, for
+the text-only systems, the share of the baseline-to-oracle gap they close.
+"""
+
+import argparse
+import csv
+from pathlib import Path
+from typing import Dict, Optional
+
+from prosody_plugin.bin.plot_prosody import read_curves
+
+METRICS = (("word_mean_log_f0_cents_rmse", "log-F0", "cents"), ("word_duration_ms_rmse", "duration", "ms"))
+SYSTEMS = (
+    ("kathaka_oracle", "Kathaka oracle"),
+    ("kathaka_sampled", "Kathaka sampled"),
+    ("camp_oracle", "CAMP oracle"),
+    ("camp_predicted", "CAMP from text"),
+)
+
+
+def read_scores(path: Path) -> Dict[str, Dict[str, dict]]:
+    scores: Dict[str, Dict[str, dict]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            scores.setdefault(row["system"], {})[row["metric"]] = row
+    return scores
+
+
+def cell(scores: Dict[str, Dict[str, dict]], system: str, metric: str, baseline: float) -> str:
+    row = scores.get(system, {}).get(metric)
+    if row is None:
+        return "n/a"
+    value = float(row["value"])
+    text = f"{value:.0f} ({(baseline - value) / baseline:+.0%})"
+    if row["significant"] == "True":
+        text += " *"
+    if row["gap_closure"]:
+        text += f", gap {float(row['gap_closure']):.0%}"
+    return text
+
+
+def active_dims(exp_dir: Path) -> Optional[float]:
+    try:
+        curves = read_curves(exp_dir)
+    except FileNotFoundError:
+        return None
+    values = curves.get("kl_active_dims", {}).get("valid")
+    return values[-1] if values else None
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--expdir", type=Path, default=Path("exp"))
+    parser.add_argument("--rows", nargs="+", required=True)
+    parser.add_argument("--tag", default="")
+    parser.add_argument("--inference_tag", default="decode_valid.loss.ave")
+    parser.add_argument("--set", default="eval")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    header = ["row", "Kathaka active dims"] + [f"{name}: {m} RMSE ({unit})" for _, name in SYSTEMS for _, m, unit in METRICS]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|---" * len(header) + "|",
+    ]
+    baselines = set()
+    for row in args.rows:
+        suffix = f"_abl_{row}{args.tag}"
+        scores_csv = args.expdir / f"scores_{args.inference_tag}{suffix}" / args.set / "scores.csv"
+        if not scores_csv.exists():
+            lines.append(f"| {row} | (not run: {scores_csv} is missing) |")
+            continue
+        scores = read_scores(scores_csv)
+        baseline = {m: float(scores["fastspeech2"][m]["value"]) for m, _, _ in METRICS}
+        baselines.add(tuple(round(v, 1) for v in baseline.values()))
+        dims = active_dims(args.expdir / f"tts_train_kathaka_cpu{suffix}")
+        cells = [row, "n/a" if dims is None else f"{dims:.1f}"]
+        cells += [cell(scores, s, m, baseline[m]) for s, _ in SYSTEMS for m, _, _ in METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = [
+        "",
+        "Word-level RMSE against the recordings (eval set); in brackets the fraction of the "
+        "FastSpeech2 baseline's error removed, (baseline - system) / baseline; `*`: differs "
+        "from the baseline with paired bootstrap p < 0.05; gap: share of the baseline-to-oracle "
+        "gap closed by the text-only system.",
+    ]
+    for values in sorted(baselines):
+        notes.append(f"Baseline: word log-F0 RMSE {values[0]:.0f} cents, word duration RMSE {values[1]:.0f} ms.")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines + notes) + "\n")
+    print(args.output.read_text())
+
+
+if __name__ == "__main__":
+    main()
