@@ -99,6 +99,7 @@ class Text2SpeechProsody:
                 # models trained before the front end read punctuation did not record it
                 punctuation=recorded.get("punctuation", False),
                 device=device,
+                embedder=self.predictor.word_encoder,  # a fine-tuned BERT lives in the predictor
             )
             if self.featurizer.hidden_size != context_args.input_size:
                 raise ValueError(

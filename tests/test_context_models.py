@@ -134,3 +134,40 @@ def test_camp_predictor_rejects_mismatched_word_counts(parsed):
     with pytest.raises(ValueError, match="different word counts"):
         model(bert=torch.randn(1, len(parsed[0]), 12), bert_lengths=lengths, syntax=parsed[0][None],
               syntax_lengths=lengths, target=torch.randn(1, 20, 3), target_lengths=lengths + 1)  # fmt: skip
+
+
+def test_bert_finetuning_through_the_task(tmp_path):
+    """--bert_finetune: the predictor owns a trainable BERT that reads stored wordpieces."""
+    from prosody_plugin.tasks.prosody_context import ProsodyContextTask
+
+    parser = ProsodyContextTask.get_parser()
+    args = parser.parse_args([
+        "--predictor", "camp_predictor", "--bert_finetune", "true", "--output_dir", str(tmp_path),
+        "--predictor_conf", "word_embed_dim=3", "--predictor_conf", "hidden_size=16",
+    ])  # fmt: skip
+    model = ProsodyContextTask.build_model(args)
+    assert model.word_encoder is not None and args.input_size == 384
+    words = [["Hello,", "world?"], ["Thank", "you", "again."]]
+    pieces = model.word_encoder.wordpieces(words, ["a", "b"])
+    wordpieces = pad([torch.from_numpy(p) for p in pieces], -1)
+    piece_lengths = torch.tensor([len(p) for p in pieces])
+    lengths = torch.tensor([2, 3])
+    syntax = torch.zeros(2, 3, len(SYNTAX_COLUMNS), dtype=torch.long)
+    syntax[1, :, 0] = torch.tensor([1, 1, 1])
+    syntax[0, 2] = -1
+    loss, _, _ = model(
+        syntax=syntax, syntax_lengths=lengths, target=torch.randn(2, 3, 3), target_lengths=lengths,
+        wordpieces=wordpieces, wordpieces_lengths=piece_lengths,
+    )  # fmt: skip
+    loss.backward()
+    grad = model.word_encoder.encoder.embeddings.word_embeddings.weight.grad
+    assert grad is not None and float(grad.abs().sum()) > 0
+    # the stored wordpieces give exactly the vectors of the live front end
+    model.eval()
+    with torch.no_grad():
+        stored = model.word_encoder.embed_wordpieces(wordpieces, piece_lengths, lengths)
+        live = model.word_encoder.embed(words)
+    for b, vectors in enumerate(live):
+        assert torch.allclose(stored[b, : len(vectors)], vectors, atol=1e-5)
+    with pytest.raises(ValueError, match="wordpieces"):
+        model(syntax=syntax, syntax_lengths=lengths, target=torch.randn(2, 3, 3), bert=torch.randn(2, 3, 384), bert_lengths=lengths)

@@ -7,7 +7,8 @@
         --context_dir dump/context/eval --temperature 0.667 --seed 0 \\
         --output_dir exp/context_kathaka_sampler/predict_eval
 
-Reads ``bert.scp`` and ``syntax.scp`` of the context dir and writes ``prosody.scp`` (npy):
+Reads ``bert.scp`` (``wordpieces.scp`` for a model that fine-tuned its BERT) and
+``syntax.scp`` of the context dir and writes ``prosody.scp`` (npy):
 Kathaka latents (latent_dim,) sampled at ``--temperature`` (0: the predicted mean), CAMP
 word embeddings (num_words, word_embed_dim). ``prosody_plugin.bin.tts_inference`` takes
 them with ``--data_path_and_name_and_type <output_dir>/prosody.scp,prosody,npy``.
@@ -46,18 +47,23 @@ def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     set_all_random_seed(args.seed)
     model, _ = load_predictor(str(args.train_config), str(args.model_file))
-    bert = NpyScpReader(args.context_dir / "bert.scp")
     syntax = NpyScpReader(args.context_dir / "syntax.scp")
+    finetuned = model.word_encoder is not None  # its own BERT reads the wordpieces
+    vectors = NpyScpReader(args.context_dir / ("wordpieces.scp" if finetuned else "bert.scp"))
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    with NpyScpWriter(args.output_dir / "data", args.output_dir / "prosody.scp") as writer:
-        for utt in tqdm(sorted(bert.keys()), desc="predict prosody"):
-            prosody = model.predict(
-                torch.from_numpy(bert[utt]).float(),
-                torch.from_numpy(syntax[utt]).long(),
-                temperature=args.temperature,
-            )
+    with torch.no_grad(), NpyScpWriter(args.output_dir / "data", args.output_dir / "prosody.scp") as writer:
+        for utt in tqdm(sorted(syntax.keys()), desc="predict prosody"):
+            words = torch.from_numpy(syntax[utt]).long()
+            if finetuned:
+                pieces = torch.from_numpy(vectors[utt]).long()[None]
+                bert = model.word_encoder.embed_wordpieces(
+                    pieces, torch.tensor([pieces.size(1)]), torch.tensor([len(words)])
+                )[0]
+            else:
+                bert = torch.from_numpy(vectors[utt]).float()
+            prosody = model.predict(bert, words, temperature=args.temperature)
             writer[utt] = prosody.numpy().astype(np.float32)
-    logging.info(f"Wrote {len(bert.keys())} predictions to {args.output_dir}/prosody.scp")
+    logging.info(f"Wrote {len(syntax.keys())} predictions to {args.output_dir}/prosody.scp")
 
 
 if __name__ == "__main__":

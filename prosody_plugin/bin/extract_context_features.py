@@ -10,6 +10,8 @@ sequence with its punctuation), so all features have exactly one row per phoneme
 Written to ``OUT_DIR``:
 
 * ``bert.scp`` + ``bert/<utt>.npy``: float32 (W, H) word vectors (H = encoder hidden size);
+* ``wordpieces.scp`` + ``wordpieces/<utt>.npy``: int64 (T, 2), BERT's input (wordpiece id,
+  word index; -1 for special tokens), for stage-two training that fine-tunes BERT;
 * ``syntax.scp`` + ``syntax/<utt>.npy``: int64 (W, 9) with the columns (also listed in
   ``OUT_DIR/syntax_columns``): head (word index, root points to itself), dep, pos, tag,
   word_class, noun_structure, compound, punct_structure, position (ids and vocabularies:
@@ -96,13 +98,14 @@ def extract(
         logging.warning(f"{utt}: failed: {failed[utt]}")
 
     def features(utts):
-        """BERT + syntax of analyzed utterances; raises ValueError for the batch."""
-        return featurizer(utts)
+        """BERT + syntax (+ wordpieces) of analyzed utterances; raises ValueError for the batch."""
+        vectors, matrices = featurizer(utts)
+        return vectors, matrices, featurizer.wordpieces(utts)
 
     keys = sorted(texts)
     with NpyScpWriter(out_dir / "bert", out_dir / "bert.scp") as bert_writer, NpyScpWriter(
         out_dir / "syntax", out_dir / "syntax.scp"
-    ) as syntax_writer:
+    ) as syntax_writer, NpyScpWriter(out_dir / "wordpieces", out_dir / "wordpieces.scp") as piece_writer:
         with tqdm(total=len(keys), desc="context features", unit="utt") as bar:
             for start in range(0, len(keys), batch_size):
                 batch = []
@@ -120,10 +123,11 @@ def extract(
                             results.append(([u], *features([u])))
                         except ValueError as e:
                             fail(u.utt_id, e)
-                for utts, vectors, matrices in results:
-                    for u, vec, matrix in zip(utts, vectors, matrices):
+                for utts, vectors, matrices, pieces in results:
+                    for u, vec, matrix, piece in zip(utts, vectors, matrices, pieces):
                         bert_writer[u.utt_id] = vec.detach().cpu().numpy().astype(np.float32)
                         syntax_writer[u.utt_id] = matrix
+                        piece_writer[u.utt_id] = piece
                         words_out[u.utt_id] = " ".join(u.words_for_file())
                         num_words[u.utt_id] = u.num_words
                 bar.update(len(keys[start : start + batch_size]))

@@ -6,10 +6,14 @@ that phonemes, BERT rows and spaCy tokens agree):
 * ``bert`` (W, H): contextual word embeddings (wordpieces mean-pooled to words);
 * ``syntax`` (W, K) int64: columns in :data:`SYNTAX_COLUMNS` order (dependency head index,
   dependency label, part of speech, fine tag, and CAMP's word-level tags).
+
+A predictor that fine-tunes its BERT (:meth:`AbsProsodyPredictor.attach_word_encoder`, the
+task's ``--bert_finetune true``) reads ``wordpieces`` (T, 2) instead of ``bert`` and
+computes the word vectors itself, so that the loss trains the encoder too.
 """
 
 from abc import abstractmethod
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from espnet2.train.abs_espnet_model import AbsESPnetModel
@@ -52,15 +56,49 @@ def word_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 class AbsProsodyPredictor(AbsESPnetModel):
     """A model predicting a stage-one prosody representation from ``bert`` and ``syntax``."""
 
+    def __init__(self):
+        super().__init__()
+        self.word_encoder = None  # a trainable WordEmbedder when BERT is fine-tuned
+
+    def attach_word_encoder(self, word_encoder: torch.nn.Module) -> None:
+        """Own a trainable BERT (``prosody_plugin.frontend.bert.WordEmbedder``): the word
+        vectors are then computed from ``wordpieces`` in every forward, with gradient."""
+        self.word_encoder = word_encoder
+
+    def word_vectors(
+        self,
+        bert: Optional[torch.Tensor],
+        bert_lengths: Optional[torch.Tensor],
+        syntax_lengths: torch.Tensor,
+        wordpieces: Optional[torch.Tensor] = None,
+        wordpieces_lengths: Optional[torch.Tensor] = None,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The (B, W, H) word vectors and their lengths of a batch: the stored ``bert``, or
+        the own encoder's on ``wordpieces`` (B, T, 2) when BERT is fine-tuned."""
+        if self.word_encoder is not None:
+            if wordpieces is None:
+                raise ValueError(
+                    "this predictor fine-tunes its BERT and reads `wordpieces` (stage 8's "
+                    "wordpieces.scp), which the batch does not hold"
+                )
+            return self.word_encoder.embed_wordpieces(wordpieces, wordpieces_lengths, syntax_lengths), syntax_lengths
+        if bert is None:
+            raise ValueError("the batch holds no `bert` word vectors (stage 8's bert.scp)")
+        if not torch.equal(bert_lengths, syntax_lengths):
+            raise ValueError("bert and syntax have different word counts in this batch")
+        return bert, bert_lengths
+
     @abstractmethod
     def forward(
         self,
-        bert: torch.Tensor,
-        bert_lengths: torch.Tensor,
         syntax: torch.Tensor,
         syntax_lengths: torch.Tensor,
         target: torch.Tensor,
         target_lengths: torch.Tensor,
+        bert: Optional[torch.Tensor] = None,
+        bert_lengths: Optional[torch.Tensor] = None,
+        wordpieces: Optional[torch.Tensor] = None,
+        wordpieces_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """Loss, stats and weight of a batch (ESPnet trainer convention)."""
@@ -71,6 +109,6 @@ class AbsProsodyPredictor(AbsESPnetModel):
     ) -> torch.Tensor:
         """The prosody representation of one utterance: bert (W, H), syntax (W, K)."""
 
-    def collect_feats(self, bert: torch.Tensor, bert_lengths: torch.Tensor, **kwargs):
+    def collect_feats(self, syntax: torch.Tensor, syntax_lengths: torch.Tensor, **kwargs):
         """For ESPnet's --collect_stats (shape files); the features are the inputs."""
-        return dict(bert=bert, bert_lengths=bert_lengths)
+        return dict(syntax=syntax, syntax_lengths=syntax_lengths)

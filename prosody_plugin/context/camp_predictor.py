@@ -77,25 +77,27 @@ class CAMPPredictor(AbsProsodyPredictor):
 
     def forward(
         self,
-        bert: torch.Tensor,
-        bert_lengths: torch.Tensor,
         syntax: torch.Tensor,
         syntax_lengths: torch.Tensor,
         target: torch.Tensor,
         target_lengths: Optional[torch.Tensor] = None,
+        bert: Optional[torch.Tensor] = None,
+        bert_lengths: Optional[torch.Tensor] = None,
+        wordpieces: Optional[torch.Tensor] = None,
+        wordpieces_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """L1/L2 between predicted and stage-one word embeddings, over real words.
 
         Args:
-            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
             syntax (LongTensor): (B, W, K). syntax_lengths (LongTensor): (B,).
             target (Tensor): Stage-one word embeddings (B, W, D). target_lengths: (B,).
+            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
+            wordpieces (LongTensor): (B, T, 2), instead of ``bert`` when BERT is fine-tuned.
 
         """
-        if not torch.equal(bert_lengths, syntax_lengths) or (
-            target_lengths is not None and not torch.equal(bert_lengths, target_lengths)
-        ):
+        bert, bert_lengths = self.word_vectors(bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths)
+        if target_lengths is not None and not torch.equal(bert_lengths, target_lengths):
             raise ValueError("bert, syntax and target have different word counts in this batch")
         predicted = self.embeddings(bert, bert_lengths, syntax)
         mask = word_mask(bert_lengths, bert.size(1)).unsqueeze(-1)

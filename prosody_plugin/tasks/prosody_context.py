@@ -2,7 +2,11 @@
 
 Data per utterance (npy scp files written by the recipe's stages 8 and 9):
 
-* ``bert`` (W, H) float: contextual word embeddings;
+* ``bert`` (W, H) float: contextual word embeddings of a frozen BERT;
+* ``wordpieces`` (T, 2) int: BERT's input (wordpiece ids, word index of each piece), read
+  instead of ``bert`` with ``--bert_finetune true``: the predictor then owns a trainable
+  copy of ``frontend_conf.bert_model`` and the loss fine-tunes it (parts of it can be
+  frozen with ESPnet's ``--freeze_param word_encoder.encoder.embeddings``);
 * ``syntax`` (W, K) int: dependency head, label, POS, and CAMP's word-level tags;
 * ``target``: the stage-one representation of the recording (Kathaka: [mu, logvar] (2D,);
   CAMP: word embeddings (W, D)).
@@ -20,7 +24,7 @@ from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
-from espnet2.utils.types import int_or_none
+from espnet2.utils.types import int_or_none, str2bool
 
 from prosody_plugin.context.abs_predictor import AbsProsodyPredictor
 from prosody_plugin.context.camp_predictor import CAMPPredictor
@@ -62,8 +66,15 @@ class ProsodyContextTask(AbsTask):
             "--frontend_conf",
             action=NestedDictAction,
             default=dict(),
-            help="The front end the features were extracted with (bert_model, spacy_model); "
-            "kept in config.yaml so that inference uses the same",
+            help="The front end the features were extracted with (bert_model, spacy_model, "
+            "punctuation); kept in config.yaml so that inference uses the same",
+        )
+        group.add_argument(
+            "--bert_finetune",
+            type=str2bool,
+            default=False,
+            help="Fine-tune frontend_conf.bert_model inside the predictor (reads `wordpieces` "
+            "instead of `bert`); costly, meant for GPUs",
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
@@ -79,20 +90,31 @@ class ProsodyContextTask(AbsTask):
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
-        return ("bert", "syntax") if inference else ("bert", "syntax", "target")
+        return ("syntax",) if inference else ("syntax", "target")
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
-        return ()
+        # the word vectors: `bert` (frozen encoder) or `wordpieces` (--bert_finetune)
+        return ("bert", "wordpieces")
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> AbsProsodyPredictor:
+        word_encoder = None
+        if getattr(args, "bert_finetune", False):
+            from prosody_plugin.frontend.bert import WordEmbedder
+
+            frontend = dict(getattr(args, "frontend_conf", None) or {})
+            word_encoder = WordEmbedder(frontend.get("bert_model"), trainable=True)
+            args.input_size = word_encoder.hidden_size
         if args.input_size is None:
             args.input_size = cls._input_size_from_data(args)
         conf = dict(args.predictor_conf)
         conf.setdefault("vocab_sizes", syntax_vocab_sizes())
         args.predictor_conf = conf  # saved in config.yaml: the model rebuilds without the front end
-        return predictor_choices.get_class(args.predictor)(input_size=args.input_size, **conf)
+        model = predictor_choices.get_class(args.predictor)(input_size=args.input_size, **conf)
+        if word_encoder is not None:
+            model.attach_word_encoder(word_encoder)
+        return model
 
     @staticmethod
     def _input_size_from_data(args: argparse.Namespace) -> int:

@@ -470,7 +470,7 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
             "${_dir}" "${_logdir}/output.JOB"
     for dset in ${train_set} ${valid_set} ${test_sets}; do
         mkdir -p "${context_dir}/${dset}"
-        for f in bert.scp syntax.scp words num_words failed; do
+        for f in bert.scp syntax.scp wordpieces.scp words num_words failed; do
             for i in $(seq "${_nj}"); do
                 if [ -f "${_logdir}/output.${i}/${f}" ]; then cat "${_logdir}/output.${i}/${f}"; fi
             done | awk 'NR == FNR { keep[$1] = 1; next } $1 in keep' "${data_feats}/${dset}/text" - \
@@ -517,7 +517,9 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
         _data_opts=()
         for split in train valid; do
             [ "${split}" = train ] && dset=${train_set} || dset=${valid_set}
+            # bert: a frozen encoder's vectors; wordpieces: its input, read with --bert_finetune true
             _data_opts+=(--${split}_data_path_and_name_and_type "${context_dir}/${dset}/bert.scp,bert,npy"
+                         --${split}_data_path_and_name_and_type "${context_dir}/${dset}/wordpieces.scp,wordpieces,npy"
                          --${split}_data_path_and_name_and_type "${context_dir}/${dset}/syntax.scp,syntax,npy"
                          --${split}_data_path_and_name_and_type "${_targets}/${dset}/target.scp,target,npy"
                          --${split}_shape_file "${_exp}/${dset}_shape")
