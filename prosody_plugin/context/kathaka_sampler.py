@@ -10,8 +10,9 @@ p = N(mu_p, sigma_p^2) for that latent::
     -> attention pooling over the words                                              (d,)
     -> MLP -> mu_p, logvar_p                                                          (D,) each
 
-Loss: KL(q || p), the divergence from the stage-one posterior to the prediction. It is the
-term a VAE with a learned conditional prior minimises (Karanasou et al., 2021): for a
+Loss: KL(q || p), the divergence from the stage-one posterior to the prediction (Kathaka's
+stage two, Karlapati et al., ICASSP 2021; the same term a VAE with a learned conditional
+prior minimises, Karanasou et al., Interspeech 2021): for a
 Gaussian p it is minimised by matching p's mean to q's and p's variance to q's variance
 plus the spread of the means that one text maps to. p covers every rendition q gives the
 same kind of sentence (mode covering) instead of collapsing to one of them, which is what

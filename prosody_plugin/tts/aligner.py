@@ -2,7 +2,8 @@
 
 FastSpeech2 needs phone durations. Instead of an external aligner, the recipes train this
 small model on the corpus itself and read durations off it (Badlani et al., "One TTS
-alignment to rule them all", ICASSP 2022, as used by ESPnet's JETS). Every part of it is
+alignment to rule them all", ICASSP 2022, as used by JETS: Lim et al., "JETS: Jointly
+Training FastSpeech2 and HiFi-GAN for End to End Text to Speech", Interspeech 2022). Every part of it is
 ESPnet's JETS machinery: :class:`AlignmentModule` (text/mel convolutions, distance-based
 soft alignment with a beta-binomial prior), :class:`ForwardSumLoss` (CTC over all
 monotonic alignments) and :func:`viterbi_decode` (the most likely monotonic hard
