@@ -15,7 +15,7 @@ stage=1              # First stage to run.
 stop_stage=100       # Last stage to run.
 nj=2                 # The number of parallel jobs.
 inference_nj=2       # The number of parallel jobs in decoding.
-ngpu=0               # The number of GPUs for training (0: CPU). >1 uses DDP.
+ngpu=0               # The number of GPUs for training (0: CPU). >1: DDP, one process per GPU.
 gpu_inference=false  # Whether to decode on GPU.
 python=python3       # Python interpreter (run.sh activates the repo's .venv if there is one).
 dumpdir=dump         # Directory to dump features.
@@ -236,7 +236,7 @@ train_tts() {
             --train_data_path_and_name_and_type "${_train_dir}/wav.scp,speech,sound" \
             --valid_data_path_and_name_and_type "${_valid_dir}/text,text,text" \
             --valid_data_path_and_name_and_type "${_valid_dir}/wav.scp,speech,sound" \
-            --resume true --ngpu "${ngpu}" --output_dir "${exp}" \
+            --resume true --ngpu "${ngpu}" --multiprocessing_distributed true --output_dir "${exp}" \
             --config "${config}" "$@" > "${exp}/train.log" 2>&1; then
         log "Error: training failed; end of ${exp}/train.log:"; tail -n 30 "${exp}/train.log" >&2
         return 1
@@ -533,7 +533,7 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
         # shellcheck disable=SC2086
         if ! ${python} -m prosody_plugin.bin.context_train \
                 --config "${config}" --predictor_conf "${_size_key}=${_size}" "${_frontend[@]}" \
-                "${_data_opts[@]}" --resume true --ngpu "${ngpu}" --output_dir "${_exp}" \
+                "${_data_opts[@]}" --resume true --ngpu "${ngpu}" --multiprocessing_distributed true --output_dir "${_exp}" \
                 ${context_args} > "${_exp}/train.log" 2>&1; then
             log "Error: training failed; end of ${_exp}/train.log:"; tail -n 30 "${_exp}/train.log" >&2
             exit 1
