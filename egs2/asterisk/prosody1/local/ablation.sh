@@ -11,6 +11,8 @@
 #   representation  + Kathaka: KL per mel element with free bits; CAMP: recurrent word encoder
 #   punctuation     + stage two reads punctuation (BERT, spaCy; the sampler's punctuation and
 #                   position features): the recipe's configuration
+# and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
+#   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md).
 #
 #   local/ablation.sh                                # every row, 8 epochs (~11 min a row on 2 cores)
@@ -23,6 +25,7 @@ cd "$(dirname "$0")/.."
 . ./path.sh
 
 rows="gradient decoder_pred decoder_none representation punctuation"
+systems="kathaka camp"  # the prosody models each row trains
 tag=""          # suffix of every experiment of the ablation (e.g. _ep40)
 train_args=""   # extra arguments of the stage-one trainings (e.g. "--max_epoch 40")
 expdir=exp
@@ -50,6 +53,9 @@ row_settings() {
             kathaka=""; camp=""; sampler=${bare_sampler}; punctuation=false ;;
         punctuation)
             kathaka=""; camp=""; sampler=""; punctuation=true ;;
+        kl_w*)
+            kathaka="tts_conf.kl_weight=${1#kl_w} tts_conf.kl_free_bits=1.0 tts_conf.kl_normalization=mel_elements"
+            camp=""; sampler=${bare_sampler}; punctuation=false ;;
         *) echo "$0: unknown row $1" >&2; exit 2 ;;
     esac
 }
@@ -84,13 +90,17 @@ for row in ${rows}; do
     # shellcheck disable=SC2086
     override_config conf/train_kathaka_sampler_cpu.yaml "${conf}/train_kathaka_sampler_cpu.yaml" ${sampler}
     cp conf/train_camp_predictor_cpu.yaml "${conf}/"
-    prosody_configs="${conf}/train_kathaka_cpu.yaml ${conf}/train_camp_cpu.yaml"
-    context_configs="${conf}/train_kathaka_sampler_cpu.yaml ${conf}/train_camp_predictor_cpu.yaml"
+    prosody_configs=""; context_configs=""
+    for system in ${systems}; do
+        prosody_configs+=" ${conf}/train_${system}_cpu.yaml"
+        [ "${system}" = kathaka ] && context_configs+=" ${conf}/train_kathaka_sampler_cpu.yaml"
+        [ "${system}" = camp ] && context_configs+=" ${conf}/train_camp_predictor_cpu.yaml"
+    done
     # the shared baseline, under this row's suffix
     ln -sfn "tts_train_fastspeech2_cpu" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
     # rows whose stage one equals an earlier row's reuse its models
     if [ "${row}" = punctuation ] && [ -d "${expdir}/tts_train_kathaka_cpu_abl_representation${tag}" ]; then
-        for system in kathaka camp; do
+        for system in ${systems}; do
             ln -sfn "tts_train_${system}_cpu_abl_representation${tag}" "${expdir}/tts_train_${system}_cpu${suffix}"
         done
     fi
