@@ -381,7 +381,7 @@ def mushra_page(design: MushraDesign) -> str:
             )
         sections.append("\n".join([
             f'<section class="trial" id="trial-{esc(sid)}" data-trial="{esc(trial.id)}" hidden>',
-            f'<h2>Trial <span class="position"></span> of {len(design.trials)}</h2>',
+            f'<h2>Trial <span class="position">?</span> of {len(design.trials)}</h2>',
             f"<blockquote>{esc(trial.text)}</blockquote>" if design.show_text else "",
             '<p class="reference"><strong>Reference</strong> '
             f'<audio controls preload="auto" src="{esc(trial.reference)}" data-reference="true"></audio></p>',
