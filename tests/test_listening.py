@@ -8,7 +8,6 @@ Playwright; the MUSHRA page is completed by a script and its export scored by th
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,14 +18,14 @@ import pytest
 import soundfile as sf
 import yaml
 
+from conftest import check_html, open_page, wait_for_audio
+from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES
 from prosody_plugin.listening import audio
 from prosody_plugin.listening.analysis import ResultsError, holm, read_results, score_mushra
 from prosody_plugin.listening.mushra import ANCHOR, REFERENCE, MushraDesign, listener_order, make_mushra_test
 from prosody_plugin.listening.samples import make_samples_page
-from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES
 from prosody_plugin.listening.selection import spread_of_types
 
-CHROMIUM = "/usr/bin/chromium"
 SENTENCES = {
     "u1": "Please enter your password, followed by the pound key.",
     "u2": "Would you like to hear the message again?",
@@ -74,69 +73,6 @@ def corpus(tmp_path_factory):
                 scp.write(f"{utt} {d / f'{utt}.wav'}\n")
         systems.append(f"{name}={d}")
     return dict(root=root, data=data, systems=systems)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            raise FileNotFoundError(f"{CHROMIUM} is missing: tools/install_system_deps.sh installs Debian's chromium")
-        pytest.skip("Debian's chromium is not installed (tools/install_system_deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
-        yield b
-        b.close()
-
-
-def open_page(browser, path: Path):
-    """A page at ``path`` that may load only files inside the page's folder (no network)."""
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    errors, outside = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    folder = path.parent.resolve().as_uri()
-
-    def guard(route):
-        if route.request.url.startswith(folder + "/"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.goto(path.resolve().as_uri())
-    return page, errors, outside
-
-
-def wait_for_audio(page, selector: str = "audio") -> list:
-    """(src, readyState, duration) of every audio element matched, once each has its metadata."""
-    page.wait_for_function(
-        f"Array.from(document.querySelectorAll({json.dumps(selector)})).every(a => a.readyState >= 1 || a.error)",
-        timeout=20000,
-    )
-    return page.eval_on_selector_all(
-        selector, "els => els.map(a => [a.getAttribute('src'), a.readyState, a.duration, a.error && a.error.code])"
-    )
-
-
-def check_html(path: Path) -> str:
-    """Valid HTML5 (html5lib's strict parser), relative links only, every one inside the folder."""
-    import html5lib
-
-    text = path.read_text(encoding="utf-8")
-    html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error
-    ids = re.findall(r'\sid="([^"]+)"', text)
-    assert len(ids) == len(set(ids)), "duplicate ids"
-    for link in re.findall(r'(?:src|href)="([^"]+)"', text):
-        assert not re.match(r"^[a-z]+:|^/|^//", link), f"not a relative link: {link}"
-        if not link.startswith("#"):
-            target = (path.parent / link).resolve()
-            assert target.is_file() and target.is_relative_to(path.parent.resolve()), link
-    assert "http://" not in text and "https://" not in text
-    return text
 
 
 # ------------------------------------------------------------------------------------------
