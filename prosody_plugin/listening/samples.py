@@ -171,7 +171,8 @@ def build_samples_page(
             head += [f'<th class="num">{esc(t)} RMSE</th>' for _, t, _ in WORD_FEATURES]
         body = []
         for name, src in rows:
-            cells = [f'<td><strong>{esc(name)}</strong><br><span class="muted">{esc(describe(name))}</span></td>',
+            # what each system is: the legend at the top, and a tooltip here
+            cells = [f'<td><strong title="{esc(describe(name))}">{esc(name)}</strong></td>',
                      f"<td>{_audio(src, f'{name}, {utt}')}</td>"]  # fmt: skip
             scores = wav_scores.get(utt, {}).get(name, {})
             cells += [f'<td class="num">{_fmt(scores.get(k), s, d)}</td>' for k, _, s, d in columns]
