@@ -489,3 +489,13 @@ def test_scoring_without_results_says_so_and_writes_nothing(mushra, tmp_path, ca
     score_main(["--design", str(folder), "--results", str(folder / "results"), "--output_dir", str(tmp_path / "scores")])
     assert "No listener results" in capsys.readouterr().out
     assert not (tmp_path / "scores").exists()
+
+
+def test_scoring_ignores_its_own_outputs_among_the_results(mushra, tmp_path):
+    folder, design = mushra
+    test = tmp_path / "test"
+    shutil.copytree(folder, test)
+    write_page_csv(test / "results" / "a.csv", design, "alice", {c: 100 - 10 * i for i, c in enumerate(design.conditions)})
+    for _ in range(2):  # the second run finds the first run's scores/mushra.csv in the same folder
+        scored = score_mushra(test / "design.json", [test], test / "scores", num_resamples=50)
+        assert scored.num_files == 1 and scored.included == ["alice"]

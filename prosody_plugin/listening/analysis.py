@@ -451,7 +451,8 @@ def score_mushra(
 ) -> Optional[MushraResults]:
     """Read, check, screen, score and write; None (and nothing written) without result files."""
     design = MushraDesign.load(design_path)
-    files = result_files(results)
+    # never our own outputs (results given as the test folder itself)
+    files = [f for f in result_files(results) if not f.resolve().is_relative_to(Path(output_dir).resolve())]
     if not files:
         logging.info(f"no listener results (*.csv) in {', '.join(map(str, results))}: nothing to score")
         return None

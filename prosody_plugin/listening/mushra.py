@@ -245,7 +245,7 @@ def build_mushra_test(
     if len(conditions) > MAX_CONDITIONS:
         raise ValueError(
             f"{len(conditions)} conditions (hidden reference, anchor and {len(systems)} systems): BS.1534 and "
-            f"webMUSHRA allow at most {MAX_CONDITIONS}; choose fewer systems"
+            f"webMUSHRA allow at most {MAX_CONDITIONS}; choose fewer systems (recipe: --mushra_systems)"
         )
     if not utts:
         raise ValueError("no trial: give at least one utterance")
