@@ -499,3 +499,13 @@ def test_scoring_ignores_its_own_outputs_among_the_results(mushra, tmp_path):
     for _ in range(2):  # the second run finds the first run's scores/mushra.csv in the same folder
         scored = score_mushra(test / "design.json", [test], test / "scores", num_resamples=50)
         assert scored.num_files == 1 and scored.included == ["alice"]
+
+
+def test_scoring_stops_when_every_listener_fails_post_screening(mushra, tmp_path):
+    folder, design = mushra
+    write_page_csv(tmp_path / "a.csv", design, "careless", {c: 50 for c in design.conditions})
+    with pytest.raises(ResultsError, match="no listener left to score \\(1 of 1 excluded by post-screening"):
+        score_mushra(folder / "design.json", [tmp_path / "a.csv"], tmp_path / "scores")
+    with open(tmp_path / "scores" / "listeners.csv") as f:
+        row = next(csv.DictReader(f))
+    assert row["listener"] == "careless" and row["reference_below_90"] == "3" and row["excluded"] == "1"
