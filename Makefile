@@ -28,7 +28,7 @@ system-deps:
 
 install: $(STAMP) system-deps
 
-# The recipe runs once; a second `make demo` only lists the decoded wavs
+# The recipe runs once; a second `make demo` only lists the decoded wavs and the listening pages
 # (`make clean-demo` starts over; `cd $(DEMO_DIR) && ./run.sh --stage N` re-runs from stage N).
 demo: install $(DEMO_DONE)
 	@cd $(DEMO_DIR) && ./run.sh --stage 100

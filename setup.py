@@ -47,5 +47,9 @@ setup(
     packages=find_packages(include=["prosody_plugin", "prosody_plugin.*"]),
     python_requires=">=3.9",
     install_requires=install_requires,
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    # the listening pages' script and style travel with the package
+    package_data={"prosody_plugin.listening": ["*.js"]},
+    # playwright drives Debian's chromium (tools/install_system_deps.sh) in the browser tests;
+    # html5lib validates the pages
+    extras_require={"test": ["pytest>=7", "hypothesis>=6", "playwright==1.65.0", "html5lib==1.1"]},
 )

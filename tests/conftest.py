@@ -1,7 +1,9 @@
-"""Shared fixtures: a small phoneme token list and models built through the plugin's task."""
+"""Shared fixtures: a small phoneme token list, models built through the plugin's task, a browser."""
 
 import argparse
+import json
 import os
+import re
 from pathlib import Path
 from typing import Dict, List
 
@@ -125,3 +127,73 @@ def ljspeech_mini() -> Path:
 @pytest.fixture(scope="session")
 def tokens_namespace():
     return argparse.Namespace(tokens=TOKENS, token_id=TOKEN_ID)
+
+
+# ------------------------------------------------------------------------------------------
+# A real browser for the listening pages: Debian's chromium driven by Playwright.
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's; CI installs it with tools/install_system_deps.sh)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise FileNotFoundError(f"{CHROMIUM} is missing: tools/install_system_deps.sh installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (tools/install_system_deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()
+
+
+def open_page(browser, path: Path):
+    """A page at ``path`` that may load only files inside the page's folder (no network)."""
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    errors, outside = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    folder = path.parent.resolve().as_uri()
+
+    def guard(route):
+        if route.request.url.startswith(folder + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(path.resolve().as_uri())
+    return page, errors, outside
+
+
+def wait_for_audio(page, selector: str = "audio") -> list:
+    """(src, readyState, duration) of every audio element matched, once each has its metadata."""
+    page.wait_for_function(
+        f"Array.from(document.querySelectorAll({json.dumps(selector)})).every(a => a.readyState >= 1 || a.error)",
+        timeout=20000,
+    )
+    return page.eval_on_selector_all(
+        selector, "els => els.map(a => [a.getAttribute('src'), a.readyState, a.duration, a.error && a.error.code])"
+    )
+
+
+def check_html(path: Path) -> str:
+    """Valid HTML5 (html5lib's strict parser), relative links only, every one inside the folder."""
+    import html5lib
+
+    text = path.read_text(encoding="utf-8")
+    html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error
+    ids = re.findall(r'\sid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    for link in re.findall(r'(?:src|href)="([^"]+)"', text):
+        assert not re.match(r"^[a-z]+:|^/|^//", link), f"not a relative link: {link}"
+        if not link.startswith("#"):
+            target = (path.parent / link).resolve()
+            assert target.is_file() and target.is_relative_to(path.parent.resolve()), link
+    assert "http://" not in text and "https://" not in text
+    return text

@@ -271,3 +271,29 @@ def test_upload_license_for_public_domain_and_unknown_corpora(recipe_dir, tmp_pa
         prepare_folder(archive, tmp_path / "x", "my_corpus")
     readme = (prepare_folder(archive, tmp_path / "y", "my_corpus", license="cc-by-4.0") / "README.md").read_text()
     assert yaml.safe_load(readme.split("---")[1])["license"] == "cc-by-4.0"
+
+
+def test_model_repo_includes_the_samples_page_and_mushra_scores(recipe_dir, tmp_path, ljspeech_mini):
+    from prosody_plugin.bin.upload import prepare_folder
+    from prosody_plugin.listening.samples import build_samples_page
+    from prosody_plugin.listening.selection import Recordings, parse_systems
+
+    data, decoded = tmp_path / "data", tmp_path / "decoded"
+    data.mkdir()
+    decoded.mkdir()
+    (data / "text").write_text("LJ001-0002 in being comparatively modern.\n")
+    (data / "wav.scp").write_text(f"LJ001-0002 {ljspeech_mini / 'wavs' / 'LJ001-0002.wav'}\n")
+    (decoded / "wav.scp").write_text(f"LJ001-0002 {ljspeech_mini / 'wavs' / 'LJ001-0003.wav'}\n")  # a stand-in decode
+    page = build_samples_page(tmp_path / "samples", Recordings(data), parse_systems([f"kathaka_sampled={decoded}"]),
+                              ["LJ001-0002"], {"LJ001-0002": "fragment"})  # fmt: skip
+    mushra = tmp_path / "MUSHRA.md"
+    mushra.write_text("# Listening tests\n\n| condition | mean |\n|---|---|\n| kathaka_sampled | 71.5 |\n")
+    out = prepare_folder(pack(recipe_dir, tmp_path / "k.zip"), tmp_path / "hf", "asterisk",
+                         listening_scores=mushra, samples=page.parent)  # fmt: skip
+    readme = (out / "README.md").read_text()
+    assert "## Listening test (MUSHRA)" in readme and "| kathaka_sampled | 71.5 |" in readme
+    assert "[`samples/index.html`](samples/index.html)" in readme
+    assert (out / "samples" / "index.html").read_text() == page.read_text()
+    assert (out / "samples" / "audio" / "LJ001-0002" / "kathaka_sampled.wav").is_file()
+    with pytest.raises(FileNotFoundError, match="not a samples page"):
+        prepare_folder(pack(recipe_dir, tmp_path / "k2.zip"), tmp_path / "hf2", "asterisk", samples=tmp_path)

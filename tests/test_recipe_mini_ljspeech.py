@@ -2,11 +2,13 @@
 
 The recipe runs on a copy of egs2/ in a temporary dir (the repo stays clean), with the
 package's own Python, through data preparation, validation, token list, aligner durations,
-statistics, stage-one training of fastspeech2 / kathaka / camp, and decoding.
+statistics, stage-one training of fastspeech2 / kathaka / camp, and decoding, stage two,
+scoring, listening material (samples page, MUSHRA test), packing and model repos.
 """
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -255,7 +257,7 @@ def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------
-# Model zoo: pack (stage 13 / prosody_plugin.bin.pack), unpack as ESPnet users do, synthesise.
+# Model zoo: pack (stage 15 / prosody_plugin.bin.pack), unpack as ESPnet users do, synthesise.
 
 PACKED_SYSTEMS = {"kathaka": "kathaka_sampler", "camp": "camp_predictor"}
 
@@ -308,7 +310,7 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     assert all(Path(p).is_relative_to(tmp_path / "zoo") for p in paths.values())
     assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
 
-    # 3. the Hugging Face layout of stage 14, as espnet_model_zoo reads it after snapshot_download
+    # 3. the Hugging Face layout of stage 16, as espnet_model_zoo reads it after snapshot_download
     hf = tmp_path / "hf"
     shutil.copytree(recipe / "exp" / f"hf_tts_train_{system}_cpu", hf)
     paths = ModelDownloader._unpack_cache_dir_for_huggingfase(str(hf))
@@ -331,6 +333,8 @@ def test_recipe_stages_pack_and_prepare_model_repos(recipe):
         for group in ("files", "yaml_files"):
             for value in meta[group].values():
                 assert (hf / value).is_file(), value
+        # stage 13's samples page travels with the model repo
+        assert "(samples/index.html)" in readme and (hf / "samples" / "index.html").is_file()
 
 
 # Scoring (stage 12): tables, spread and plots of every system; the scorer on known answers.
@@ -384,7 +388,7 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
     results = (recipe / "exp" / "RESULTS.md").read_text()
     assert "Prosody scores" in results and "One-to-many" in results
     card = (recipe / "exp" / "hf_tts_train_kathaka_cpu" / "README.md").read_text()
-    assert "## Results" in card and "#### Waveform level" in card  # stage 14 puts the scores in the card
+    assert "## Results" in card and "#### Waveform level" in card  # stage 16 puts the scores in the card
 
 
 def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_path):
@@ -469,3 +473,59 @@ def test_scorer_names_the_system_and_utterance_of_a_silent_synthesis(recipe, tmp
             "--system", f"fastspeech2={decoded}", "--system", f"broken={broken}", "--baseline", "fastspeech2",
             "--output_dir", str(tmp_path / "scores"),
         ])  # fmt: skip
+
+
+# Listening (stages 13, 14): the samples page and the MUSHRA test of the recipe's systems.
+LISTENED_SYSTEMS = ["fastspeech2", "kathaka_oracle", "kathaka_prior", "kathaka_sampled", "camp_oracle", "camp_predicted"]
+
+
+def test_listening_stage_writes_a_samples_page_that_plays_in_chromium(recipe, browser):
+    from conftest import check_html, open_page, wait_for_audio
+
+    index = recipe / "exp" / f"samples_{DECODE}" / "eval" / "index.html"
+    text = check_html(index)
+    utts = sorted(line.split()[0] for line in (recipe / "dump/raw/eval/text").read_text().splitlines())
+    assert sorted(re.findall(r'<section class="utterance" id="utt-([^"]+)"', text)) == utts  # 4 eval utts, all shown
+    for utt in utts:
+        for name in ["recording", *LISTENED_SYSTEMS]:
+            assert (index.parent / "audio" / utt / f"{name}.wav").is_file(), (utt, name)
+        renditions = [index.parent / "audio" / utt / f"kathaka_rendition{i}.wav" for i in (1, 2)]
+        assert renditions[0].read_bytes() != renditions[1].read_bytes()  # one text, two readings
+        assert (index.parent / "plots" / f"f0_{utt}.png").is_file()
+    page, errors, outside = open_page(browser, index)
+    players = wait_for_audio(page)
+    assert len(players) == len(utts) * (1 + len(LISTENED_SYSTEMS) + 2)
+    assert all(error is None and ready >= 1 and duration > 0 for _, ready, duration, error in players)
+    assert page.eval_on_selector_all("img", "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
+    assert not errors and not outside
+    page.context.close()
+    log = (recipe / "run.log").read_text()
+    assert f"Samples page (stage 13): {index}" in log  # printed next to the wav folders
+
+
+def test_listening_stages_write_a_mushra_test_and_score_it_once_there_are_results(recipe):
+    import csv
+
+    from prosody_plugin.listening.mushra import MushraDesign
+
+    folder = recipe / "exp" / f"mushra_{DECODE}" / "eval"
+    design = MushraDesign.load(folder)
+    assert design.conditions == ["reference", "anchor", *LISTENED_SYSTEMS] and len(design.trials) == 4
+    assert (folder / design.webmushra_config).is_file() and (folder / "index.html").is_file()
+    log = (recipe / "run.log").read_text()
+    assert "Stage 14: no listener results" in log and f"MUSHRA test (stage 13): {folder}/index.html" in log
+    assert not (recipe / "exp" / "MUSHRA.md").exists()  # nothing to score: nothing written
+    with open(folder / "results" / "mushra_listener1.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["test_id", "design_hash", "listener", "trial_position", "trial_id", "condition", "slot",
+                         "rating", "played", "seconds", "finished_at"])  # fmt: skip
+        for i, trial in enumerate(design.trial_ids):
+            for j, condition in enumerate(design.conditions):
+                rating = {"reference": 100, "anchor": 10, "fastspeech2": 40}.get(condition, 70)
+                writer.writerow([design.test_id, design.design_hash, "listener1", i + 1, trial, condition,
+                                 "ABCDEFGH"[j], rating, 1, 5.0, ""])  # fmt: skip
+    proc = subprocess.run(["./run.sh", "--stage", "14", "--stop_stage", "14"], cwd=recipe, env=recipe_env(),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = (recipe / "exp" / "MUSHRA.md").read_text()
+    assert "| kathaka_sampled | system | 4 | 70.0" in report and "| 50 [50, 50]% |" in report  # (70-40)/(100-40)

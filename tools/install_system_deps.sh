@@ -3,8 +3,10 @@
 #   espeak-ng                       offline G2P behind ESPnet's espeak_ng_english_us_vits
 #   asterisk-core-sounds-en-g722    recorded prompts of the embedded default corpus (16 kHz)
 #   asterisk-core-sounds-en         their transcripts (core-sounds-en.txt.gz)
+#   chromium                        the browser the tests open the listening pages in (through
+#                                   Playwright, with this system browser: no browser download)
 set -euo pipefail
-packages=(espeak-ng asterisk-core-sounds-en-g722 asterisk-core-sounds-en)
+packages=(espeak-ng asterisk-core-sounds-en-g722 asterisk-core-sounds-en chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

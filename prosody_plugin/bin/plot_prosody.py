@@ -25,6 +25,7 @@ Each group runs when its inputs are given::
 import argparse
 import logging
 import sys
+import textwrap
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -90,7 +91,7 @@ def plot_f0_contours(args, output_dir: Path) -> List[Path]:
                                 ha="center", va="bottom", fontsize=7)  # fmt: skip
             ax.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("time (s)")
-        fig.suptitle(f"{utt}: {reference.texts[utt]}", fontsize=9)
+        fig.suptitle("\n".join(textwrap.wrap(f"{utt}: {reference.texts[utt]}", 150)), fontsize=9)
         written.append(save(fig, output_dir / f"f0_{utt}.png"))
     return written
 

@@ -9,7 +9,9 @@ The folder holds the archive's files as they are packed (``meta.yaml``, ``exp/..
 paths relative to the repo: ESPnet's Hugging Face layout, which ``espnet_model_zoo``
 rewrites to absolute paths after download) and a ``README.md`` model card: front matter
 (tags, license of the corpus), the configs summarised, the scores when ``--scores`` is given
-and a usage snippet. With ``--hf_repo`` (and no ``--dry_run``) the folder is uploaded with
+a usage snippet, the MUSHRA scores when ``--listening_scores`` is given, and the samples page
+of recipe stage 13 when ``--samples`` names its folder (copied into ``samples/``, linked from
+the card). With ``--hf_repo`` (and no ``--dry_run``) the folder is uploaded with
 ``huggingface_hub.HfApi().upload_folder`` (the repo is created if needed); without
 ``--hf_repo`` only the folder is written.
 """
@@ -17,6 +19,7 @@ and a usage snippet. With ``--hf_repo`` (and no ``--dry_run``) the folder is upl
 import argparse
 import logging
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -81,8 +84,10 @@ def make_model_card(
     license: Optional[str] = None,
     scores: Optional[Path] = None,
     hf_repo: Optional[str] = None,
+    listening_scores: Optional[Path] = None,
+    samples: Optional[str] = None,
 ) -> str:
-    """The README.md of the model repo."""
+    """The README.md of the model repo (``samples``: the samples page's path in the repo)."""
     known = CORPORA.get(corpus)
     if license is None and known is None:
         raise ValueError(f"unknown corpus {corpus!r} ({', '.join(CORPORA)}): pass --license")
@@ -132,6 +137,17 @@ def make_model_card(
         text = Path(scores).read_text(encoding="utf-8").strip()
         text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", text, flags=re.M)
         lines += ["## Results", "", text, ""]
+    if listening_scores is not None:
+        text = Path(listening_scores).read_text(encoding="utf-8").strip()
+        text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", text, flags=re.M)
+        lines += ["## Listening test (MUSHRA)", "", text, ""]
+    if samples is not None:
+        lines += [
+            "## Samples", "",
+            f"[`{samples}`]({samples}): the recordings and every system of the recipe side by side on chosen "
+            "eval sentences, with their scores, F0 contours and Kathaka's renditions of one text. The folder "
+            "is self-contained: download the repo (or the folder) and open the page in a browser.", "",
+        ]  # fmt: skip
     lines += [
         "## License", "", license_text, "",
         f"Trained with ESPnet {meta.get('espnet')} and torch {meta.get('torch')}.", "",
@@ -146,12 +162,24 @@ def prepare_folder(
     license: Optional[str] = None,
     scores: Optional[Path] = None,
     hf_repo: Optional[str] = None,
+    listening_scores: Optional[Path] = None,
+    samples: Optional[Path] = None,
 ) -> Path:
-    """Write the model repo folder: the packed files and README.md."""
+    """Write the model repo folder: the packed files, README.md and a copy of the samples page."""
     meta = extract(Path(packed), Path(outdir))
+    samples_link = None
+    if samples is not None:
+        if not (Path(samples) / "index.html").is_file():
+            raise FileNotFoundError(f"{samples}/index.html is missing: not a samples page (recipe stage 13)")
+        target = Path(outdir) / "samples"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(samples, target)
+        samples_link = "samples/index.html"
     frontend = Path(outdir) / Path(meta["yaml_files"]["context_train_config"]).parent / FRONTEND_YAML
     check_version((yaml.safe_load(frontend.read_text()) or {}).get("prosody_plugin_version"), frontend)
-    card = make_model_card(Path(outdir), meta, corpus, license=license, scores=scores, hf_repo=hf_repo)
+    card = make_model_card(Path(outdir), meta, corpus, license=license, scores=scores, hf_repo=hf_repo,
+                           listening_scores=listening_scores, samples=samples_link)  # fmt: skip
     (Path(outdir) / "README.md").write_text(card, encoding="utf-8")
     return Path(outdir)
 
@@ -177,6 +205,8 @@ def get_parser() -> argparse.ArgumentParser:
                         help=f"Training corpus ({', '.join(CORPORA)}, or any with --license)")  # fmt: skip
     parser.add_argument("--license", default=None, help="License of the model card (default: the corpus's)")
     parser.add_argument("--scores", type=Path, default=None, help="A RESULTS.md with the scoring table")
+    parser.add_argument("--listening_scores", type=Path, default=None, help="MUSHRA scores (stage 14's MUSHRA.md)")
+    parser.add_argument("--samples", type=Path, default=None, help="The samples page folder (stage 13), copied into the repo")
     parser.add_argument("--hf_repo", default=None, help="Hugging Face repo (user/name) to upload to")
     parser.add_argument("--dry_run", action="store_true",
                         help="Only write the folder (the default without --hf_repo)")  # fmt: skip
@@ -187,8 +217,9 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
     try:
-        folder = prepare_folder(args.packed, args.outdir, args.corpus, license=args.license,
-                                scores=args.scores, hf_repo=args.hf_repo)  # fmt: skip
+        folder = prepare_folder(args.packed, args.outdir, args.corpus, license=args.license, scores=args.scores,
+                                hf_repo=args.hf_repo, listening_scores=args.listening_scores,
+                                samples=args.samples)  # fmt: skip
     except (FileNotFoundError, ValueError) as e:
         logging.error(str(e))
         sys.exit(1)

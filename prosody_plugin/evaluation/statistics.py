@@ -158,9 +158,9 @@ def format_estimate(estimate: Optional[Estimate], scale: float = 1.0, digits: in
         return "n/a"
     fmt = f"{{:.{digits}f}}"
     s = scale * (100.0 if percent else 1.0)
-    text = fmt.format(estimate.value * s)
+    text = fmt.format(estimate.value * s + 0.0)  # + 0.0: no "-0" for an exact zero
     if np.isfinite(estimate.low):
-        text += f" [{fmt.format(estimate.low * s)}, {fmt.format(estimate.high * s)}]"
+        text += f" [{fmt.format(estimate.low * s + 0.0)}, {fmt.format(estimate.high * s + 0.0)}]"
     return text + ("%" if percent else "")
 
 

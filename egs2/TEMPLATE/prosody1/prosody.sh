@@ -2,7 +2,8 @@
 # Shared stage script of the prosody1 recipes: ESPnet FastSpeech2 baseline, Kathaka and CAMP
 # trained on the same data, phone durations, pitch and energy (stages 1-7), their stage-two
 # predictors from text context (stages 8-11), decoding with oracle, default and predicted
-# prosody; packing of each system in one archive and its Hugging Face model repo (13-14).
+# prosody; scoring (12); listening: a samples page and a MUSHRA test, and the MUSHRA scores
+# (13-14); packing of each system in one archive and its Hugging Face model repo (15-16).
 # In the manner of ESPnet's egs2/TEMPLATE/tts1/tts.sh; run from a recipe dir through run.sh.
 
 set -euo pipefail
@@ -70,7 +71,18 @@ score_resamples=1000           # Bootstrap resamples of the confidence intervals
 spread_samples=10              # Kathaka renditions per sentence for the one-to-many spread (0: skip).
 score_f0_plots=3               # Utterances with F0 contour plots.
 
-# Packing and upload (stages 13, 14)
+# Listening (stages 13, 14; docs/listening_tests.md)
+listening_utts=""              # Utterances of the samples page and the MUSHRA test; empty: a spread of sentence types.
+samples_num_utts=6             # Utterances on the samples page.
+samples_renditions=3           # Kathaka renditions of each text on the samples page (0: none).
+mushra_num_trials=8            # MUSHRA trials (one utterance each).
+mushra_systems=""              # Systems in the MUSHRA test (stage 12's names, the baseline fastspeech2 among them);
+                               # empty: every decoded system (at most 10).
+mushra_seed=0                  # Seed of the listeners' orders.
+mushra_results_dir=""          # Listeners' result files for stage 14 (<dir>/<set> when it exists, else <dir>);
+                               # empty: ${expdir}/mushra_<decode tag><suffix>/<set>/results.
+
+# Packing and upload (stages 15, 16)
 corpus_name=""                 # Corpus named in the model cards (asterisk, ljspeech, mini_ljspeech);
                                # empty: the recipe dir's name.
 corpus_license=""              # License of the model cards; empty: the corpus's (asterisk: cc-by-sa-3.0).
@@ -99,8 +111,13 @@ Stages:
  10: stage-two training of every context config     -> ${expdir}/context_<config name>
  11: text-only decoding with predicted prosody      -> ${expdir}/tts_*/decode_*/<set>/predicted/wav
  12: scoring against the baseline, one-to-many spread, plots -> ${expdir}/scores_<decode tag><suffix>/<set>, ${expdir}/RESULTS<suffix>.md
- 13: pack each system (both stages) in one archive  -> ${expdir}/packed/<tts exp name>.zip
- 14: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
+ 13: listening material: samples page, MUSHRA test (HTML page + webMUSHRA config)
+                                                    -> ${expdir}/samples_<decode tag><suffix>/<set>/index.html,
+                                                       ${expdir}/mushra_<decode tag><suffix>/<set>/index.html
+ 14: MUSHRA scores from the listeners' result files -> ${expdir}/mushra_<decode tag><suffix>/<set>/scores, ${expdir}/MUSHRA<suffix>.md
+                                                       (no result files yet: says so, writes nothing)
+ 15: pack each system (both stages) in one archive  -> ${expdir}/packed/<tts exp name>.zip
+ 16: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
 Options:
   --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}),
@@ -113,6 +130,8 @@ Options:
   --context_temperature (${context_temperature}),
   --extra_baselines, --score_resamples (${score_resamples}), --spread_samples (${spread_samples}),
   --score_f0_plots (${score_f0_plots}),
+  --listening_utts, --samples_num_utts (${samples_num_utts}), --samples_renditions (${samples_renditions}),
+  --mushra_num_trials (${mushra_num_trials}), --mushra_systems, --mushra_seed (${mushra_seed}), --mushra_results_dir,
   --corpus_name, --corpus_license, --hf_repo_prefix
 EOF
 )
@@ -192,6 +211,31 @@ stage_one_exp() {
         if [ -f "${exp}/config.yaml" ] && [ "$(model_type "${exp}")" = "$1" ]; then echo "${exp}"; return; fi
     done
     log "Error: no trained $1 system among --train_configs (${train_configs})"; return 1
+}
+# decoded_systems <set>: the decoded systems of a test set, "name=decode dir" per line, named
+# as stage 12 names them (extra baselines once stage 12 has decoded them)
+decoded_systems() {
+    local dset=$1 exp d extra
+    if exp=$(stage_one_exp fastspeech2 2>/dev/null); then
+        d=${exp}/${inference_tag}/${dset}
+        [ -f "${d}/default/wav.scp" ] && echo "fastspeech2=${d}/default"
+    fi
+    if exp=$(stage_one_exp kathaka 2>/dev/null); then
+        d=${exp}/${inference_tag}/${dset}
+        [ -f "${d}/reference/wav.scp" ] && echo "kathaka_oracle=${d}/reference"
+        [ -f "${d}/default/wav.scp" ] && echo "kathaka_prior=${d}/default"
+        [ -f "${d}/predicted/wav.scp" ] && echo "kathaka_sampled=${d}/predicted"
+    fi
+    if exp=$(stage_one_exp camp 2>/dev/null); then
+        d=${exp}/${inference_tag}/${dset}
+        [ -f "${d}/reference/wav.scp" ] && echo "camp_oracle=${d}/reference"
+        [ -f "${d}/predicted/wav.scp" ] && echo "camp_predicted=${d}/predicted"
+    fi
+    for extra in ${extra_baselines}; do
+        d=${expdir}/extra_${extra%%=*}/${inference_tag}/${dset}
+        [ -f "${d}/wav.scp" ] && echo "${extra%%=*}=${d}"
+    done
+    return 0
 }
 
 # collect_stats <config> <outdir> <train durations|""> <valid durations|""> <extra args...>
@@ -703,6 +747,99 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
 fi
 
 if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
+    # Listening material from the decodes (docs/listening_tests.md): a samples page (every system
+    # side by side, stage 12's scores, F0 plots, Kathaka's renditions of one text) and a MUSHRA
+    # test (ITU-R BS.1534: hidden reference, 3.5 kHz anchor, the systems; an HTML page and a
+    # webMUSHRA configuration). Self-contained folders: zip them, serve them, or open them.
+    baseline_exp=$(stage_one_exp fastspeech2) || { log "Error: listening needs a FastSpeech2 baseline among --train_configs"; exit 1; }
+    kathaka_exp=$(stage_one_exp kathaka 2>/dev/null) || kathaka_exp=""
+    kathaka_context=""
+    for config in ${context_configs}; do
+        [ "$(context_system "${config}")" = kathaka ] && kathaka_context=${expdir}/$(context_exp_name "${config}") && break
+    done
+    _recipe=$(basename "$(dirname "$(pwd)")")
+    for dset in ${test_sets}; do
+        mapfile -t _decoded < <(decoded_systems "${dset}")
+        [ ${#_decoded[@]} -gt 0 ] || { log "Error: nothing decoded for ${dset}: run stages 7 (and 11) first"; exit 1; }
+        _utt_opts=()
+        # shellcheck disable=SC2206
+        [ -n "${listening_utts}" ] && _utt_opts+=(--utts ${listening_utts})
+
+        _samples=${expdir}/samples_${inference_tag}${tag_suffix}/${dset}
+        _opts=(--data_dir "${data_feats}/${dset}" --num_utts "${samples_num_utts}" "${_utt_opts[@]}"
+               --title "Samples: ${_recipe}, ${dset}${tag_suffix}, ${inference_tag}"
+               --train_config "${baseline_exp}/config.yaml" --model_file "${baseline_exp}/${inference_model}"
+               --durations "${durations_dir}/${dset}/durations")
+        for _s in "${_decoded[@]}"; do _opts+=(--system "${_s}"); done
+        _scores=${expdir}/scores_${inference_tag}${tag_suffix}/${dset}
+        [ -f "${_scores}/utterances.csv" ] && _opts+=(--scores_dir "${_scores}")
+        [ -f "${context_dir}/${dset}/words" ] && _opts+=(--words "${context_dir}/${dset}/words")
+        if [ -n "${kathaka_exp}" ] && [ -n "${kathaka_context}" ] && [ "${samples_renditions}" -gt 0 ]; then
+            _opts+=(--kathaka_train_config "${kathaka_exp}/config.yaml" --kathaka_model_file "${kathaka_exp}/${inference_model}"
+                    --kathaka_context_train_config "${kathaka_context}/config.yaml"
+                    --kathaka_context_model_file "${kathaka_context}/${inference_model}"
+                    --num_renditions "${samples_renditions}" --temperature "${context_temperature}")
+            [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
+            [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
+        fi
+        mkdir -p "$(dirname "${_samples}")"
+        log "Stage 13: Samples page of ${dset}: ${_samples}/index.html (log: ${_samples}.log)"
+        ${python} -m prosody_plugin.bin.samples_page "${_opts[@]}" --output_dir "${_samples}" > "${_samples}.log" 2>&1 \
+            || { log "Error: see ${_samples}.log"; tail -n 20 "${_samples}.log" >&2; exit 1; }
+
+        _mushra=${expdir}/mushra_${inference_tag}${tag_suffix}/${dset}
+        _opts=()
+        if [ -n "${mushra_systems}" ]; then
+            for _name in ${mushra_systems}; do
+                _found=""
+                for _s in "${_decoded[@]}"; do [ "${_s%%=*}" = "${_name}" ] && _found=${_s}; done
+                [ -n "${_found}" ] || { log "Error: --mushra_systems: ${_name} is not decoded for ${dset} (decoded: ${_decoded[*]%%=*})"; exit 1; }
+                _opts+=(--system "${_found}")
+            done
+        else
+            for _s in "${_decoded[@]}"; do _opts+=(--system "${_s}"); done
+        fi
+        _test_id=$(echo "${_recipe}_${dset}${tag_suffix}" | tr -c 'A-Za-z0-9_\n-' '_')
+        mkdir -p "${_mushra}"
+        log "Stage 13: MUSHRA test ${_test_id}: ${_mushra}/index.html, webMUSHRA: ${_mushra}/webmushra (log: ${_mushra}.log)"
+        ${python} -m prosody_plugin.bin.mushra_test --data_dir "${data_feats}/${dset}" "${_opts[@]}" "${_utt_opts[@]}" \
+            --baseline fastspeech2 --test_id "${_test_id}" --num_trials "${mushra_num_trials}" --seed "${mushra_seed}" \
+            --output_dir "${_mushra}" > "${_mushra}.log" 2>&1 \
+            || { log "Error: see ${_mushra}.log"; tail -n 20 "${_mushra}.log" >&2; exit 1; }
+    done
+fi
+
+if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ]; then
+    # MUSHRA scores from the listeners' result files: post-screening, means with 95% CIs, Wilcoxon
+    # against the baseline (Holm), the papers' relative improvement and gap closure, a box plot.
+    _report=${expdir}/MUSHRA${tag_suffix}.md
+    _scored=()
+    for dset in ${test_sets}; do
+        _mushra=${expdir}/mushra_${inference_tag}${tag_suffix}/${dset}
+        [ -f "${_mushra}/design.json" ] || { log "Error: ${_mushra}/design.json is missing: run stage 13 first"; exit 1; }
+        _results=${_mushra}/results
+        if [ -n "${mushra_results_dir}" ]; then
+            _results=${mushra_results_dir}
+            [ -d "${mushra_results_dir}/${dset}" ] && _results=${mushra_results_dir}/${dset}
+        fi
+        if [ -z "$(find "${_results}" -name '*.csv' 2>/dev/null | head -n 1)" ]; then
+            log "Stage 14: no listener results (*.csv) in ${_results} yet: nothing to score for ${dset}" \
+                "(run ${_mushra}/index.html or the webMUSHRA configuration with listeners; docs/listening_tests.md)"
+            continue
+        fi
+        log "Stage 14: Scoring the MUSHRA test of ${dset} from ${_results}: ${_mushra}/scores/mushra.md"
+        ${python} -m prosody_plugin.bin.score_mushra --design "${_mushra}/design.json" --results "${_results}" \
+            --num_resamples "${score_resamples}" --output_dir "${_mushra}/scores" > "${_mushra}/scores.log" 2>&1 \
+            || { log "Error: see ${_mushra}/scores.log"; tail -n 20 "${_mushra}/scores.log" >&2; exit 1; }
+        _scored+=("${_mushra}/scores/mushra.md")
+    done
+    if [ ${#_scored[@]} -gt 0 ]; then
+        for _md in "${_scored[@]}"; do echo; sed 's/^#/##/' "${_md}"; done | { echo "# Listening tests: ${_recipe:-$(basename "$(dirname "$(pwd)")")}"; cat; } > "${_report}"
+        log "Stage 14: ${_report}"
+    fi
+fi
+
+if [ ${stage} -le 15 ] && [ ${stop_stage} -ge 15 ]; then
     # One archive per system: the stage-one model, its stage-two model, the statistics they
     # read and the front end, in ESPnet's packed layout (meta.yaml; espnet_model_zoo unpacks it).
     for config in ${context_configs}; do
@@ -710,29 +847,32 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
         tts_exp=$(stage_one_exp "${system}")
         _exp=${expdir}/$(context_exp_name "${config}")
         _packed=${expdir}/packed/$(basename "${tts_exp}").zip
-        log "Stage 13: Packing ${tts_exp} and ${_exp} -> ${_packed}"
+        log "Stage 15: Packing ${tts_exp} and ${_exp} -> ${_packed}"
         ${python} -m prosody_plugin.bin.pack \
             --tts_exp "${tts_exp}" --context_exp "${_exp}" \
             --inference_model "${inference_model}" --outpath "${_packed}"
     done
 fi
 
-if [ ${stage} -le 14 ] && [ ${stop_stage} -ge 14 ]; then
+if [ ${stage} -le 16 ] && [ ${stop_stage} -ge 16 ]; then
     _corpus=${corpus_name:-$(basename "$(dirname "$(pwd)")")}
     for config in ${context_configs}; do
         system=$(context_system "${config}")
         tts_exp=$(stage_one_exp "${system}")
         _name=$(basename "${tts_exp}")
         _packed=${expdir}/packed/${_name}.zip
-        [ -f "${_packed}" ] || { log "Error: ${_packed} is missing: run stage 13 first"; exit 1; }
+        [ -f "${_packed}" ] || { log "Error: ${_packed} is missing: run stage 15 first"; exit 1; }
         _opts=(--corpus "${_corpus}")
         [ -n "${corpus_license}" ] && _opts+=(--license "${corpus_license}")
         [ -f "${expdir}/RESULTS${tag_suffix}.md" ] && _opts+=(--scores "${expdir}/RESULTS${tag_suffix}.md")  # stage 12's tables
+        [ -f "${expdir}/MUSHRA${tag_suffix}.md" ] && _opts+=(--listening_scores "${expdir}/MUSHRA${tag_suffix}.md")  # stage 14's
+        _samples=${expdir}/samples_${inference_tag}${tag_suffix}/${test_sets%% *}
+        [ -f "${_samples}/index.html" ] && _opts+=(--samples "${_samples}")  # stage 13's page, copied into the repo
         if [ -n "${hf_repo_prefix}" ]; then
             _opts+=(--hf_repo "${hf_repo_prefix}_${system}")
-            log "Stage 14: Model repo ${expdir}/hf_${_name}, uploading to ${hf_repo_prefix}_${system}"
+            log "Stage 16: Model repo ${expdir}/hf_${_name}, uploading to ${hf_repo_prefix}_${system}"
         else
-            log "Stage 14: Model repo ${expdir}/hf_${_name} (not uploaded: no --hf_repo_prefix)"
+            log "Stage 16: Model repo ${expdir}/hf_${_name} (not uploaded: no --hf_repo_prefix)"
         fi
         ${python} -m prosody_plugin.bin.upload \
             --packed "${_packed}" --outdir "${expdir}/hf_${_name}" "${_opts[@]}"
@@ -751,6 +891,17 @@ if [ ${stop_stage} -ge 7 ]; then
     fi
     if [ -f "${expdir}/RESULTS${tag_suffix}.md" ]; then
         log "Scores against the baseline (stage 12): $(cd "${expdir}" && pwd)/RESULTS${tag_suffix}.md"
+    fi
+    # stage 13's pages: open them in a browser (self-contained folders, nothing loaded from the network)
+    for _page in $(find "${expdir}" -mindepth 3 -maxdepth 3 -name index.html -path "*/samples_*/*" 2>/dev/null | LC_ALL=C sort); do
+        log "Samples page (stage 13): $(cd "$(dirname "${_page}")" && pwd)/index.html"
+    done
+    for _page in $(find "${expdir}" -mindepth 3 -maxdepth 3 -name index.html -path "*/mushra_*/*" 2>/dev/null | LC_ALL=C sort); do
+        _dir=$(cd "$(dirname "${_page}")" && pwd)
+        log "MUSHRA test (stage 13): ${_dir}/index.html (webMUSHRA: ${_dir}/webmushra; results go to ${_dir}/results, scored by stage 14)"
+    done
+    if [ -f "${expdir}/MUSHRA${tag_suffix}.md" ]; then
+        log "MUSHRA scores (stage 14): $(cd "${expdir}" && pwd)/MUSHRA${tag_suffix}.md"
     fi
 fi
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -1,0 +1,378 @@
+"""The samples page: every system side by side on chosen utterances, as TTS papers publish.
+
+One static folder, ``index.html`` with the audio (copied, never linked), plots and styles
+inside it and relative paths only, so that it can be zipped, put on a web server, a Hugging
+Face Space or model repo, or opened from disk; it loads nothing from the network. Per
+utterance:
+
+* the text and its sentence type;
+* the recording and each system's decode as audio players, with that utterance's scores
+  from stage 12 (``utterances.csv``: MCD, log-F0 RMSE, F0 correlation, VDE, distillMOS;
+  ``words.csv``: the RMSE of word duration, mean log-F0, F0 range and energy against the
+  recording, over the words of this utterance);
+* Kathaka's one-to-many: several renditions of the same text, sampled by stage two with
+  different seeds;
+* the F0 contours with word boundaries (``prosody_plugin.bin.plot_prosody``);
+* the word-level values of every system and the recording (collapsed).
+"""
+
+import csv
+import datetime
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from prosody_plugin.evaluation.metrics import WORD_FEATURES
+from prosody_plugin.listening.html import esc, page
+from prosody_plugin.listening.selection import Recordings, System, describe, safe_name
+
+# stage 12's per-utterance wav-level scores: (column, title, scale, digits)
+WAV_COLUMNS = [
+    ("mcd_db", "MCD (dB)", 1.0, 2),
+    ("log_f0_rmse_cents", "log-F0 RMSE (cents)", 1.0, 0),
+    ("f0_pearson", "F0 corr", 1.0, 2),
+    ("vde", "VDE (%)", 100.0, 1),
+    ("distillmos", "distillMOS", 1.0, 2),
+]
+
+
+@dataclass
+class Rendition:
+    """One synthesis of a text: a label (e.g. its seed) and its wav."""
+
+    label: str
+    path: Path
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def read_stage12_scores(scores_dir: Path):
+    """Stage 12's per-utterance tables.
+
+    Returns:
+        (wav, words, labels): ``wav[utt][system][column]`` (floats), ``words[utt][source][feature]``
+        ((W,) arrays, source ``recording`` or a system), ``labels[utt]`` the W words.
+
+    """
+    wav: Dict[str, Dict[str, Dict[str, float]]] = {}
+    words: Dict[str, Dict[str, Dict[str, List[float]]]] = {}
+    labels: Dict[str, Dict[int, str]] = {}
+    path = scores_dir / "utterances.csv"
+    if path.is_file():
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                wav.setdefault(row["utt"], {})[row["system"]] = {k: _float(row.get(k)) for k, *_ in WAV_COLUMNS if k in row}
+    else:
+        logging.warning(f"{path} is missing: no wav-level scores on the samples page")
+    path = scores_dir / "words.csv"
+    if path.is_file():
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                source = words.setdefault(row["utt"], {}).setdefault(row["source"], {})
+                for key, _, _ in WORD_FEATURES:
+                    source.setdefault(key, []).append(_float(row[key]))
+                labels.setdefault(row["utt"], {})[int(row["word_index"])] = row["word"]
+    else:
+        logging.warning(f"{path} is missing: no word-level scores on the samples page")
+    arrays = {
+        utt: {src: {k: np.asarray(v) for k, v in feats.items()} for src, feats in sources.items()}
+        for utt, sources in words.items()
+    }
+    return wav, arrays, {utt: [ws[i] for i in sorted(ws)] for utt, ws in labels.items()}
+
+
+def word_rmse(system: np.ndarray, recording: np.ndarray) -> float:
+    """RMSE over the words where both are finite (nan when none)."""
+    ok = np.isfinite(system) & np.isfinite(recording)
+    return float(np.sqrt(np.mean((system[ok] - recording[ok]) ** 2))) if ok.any() else float("nan")
+
+
+def _fmt(value: Optional[float], scale: float = 1.0, digits: int = 2) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{value * scale:.{digits}f}"
+
+
+def _audio(src: str, label: str) -> str:
+    return f'<audio controls preload="auto" src="{esc(src)}" aria-label="{esc(label)}"></audio>'
+
+
+ONE_AT_A_TIME = """
+// one player at a time: starting one pauses the others
+document.addEventListener('play', function (event) {
+  document.querySelectorAll('audio').forEach(function (a) { if (a !== event.target) { a.pause(); } });
+}, true);
+"""
+
+
+def build_samples_page(
+    output_dir: Path,
+    recordings: Recordings,
+    systems: Mapping[str, System],
+    utts: Sequence[str],
+    types: Mapping[str, str],
+    scores_dir: Optional[Path] = None,
+    plots: Optional[Mapping[str, Path]] = None,
+    renditions: Optional[Mapping[str, Sequence[Rendition]]] = None,
+    renditions_note: str = "",
+    title: str = "Samples",
+    intro: str = "",
+) -> Path:
+    """Write ``output_dir/index.html`` and copy its audio and plots beside it.
+
+    Args:
+        systems: name -> decodes, in the order of the page's columns.
+        utts: The utterances, in page order; every system must have decoded each
+            (FileNotFoundError naming the system and utterance otherwise).
+        types: Sentence type of each utterance.
+        scores_dir: Stage 12's ``scores_<tag>/<set>`` (optional).
+        plots: utterance -> F0 contour PNG (optional).
+        renditions: utterance -> Kathaka renditions of its text (wavs written already,
+            inside ``output_dir`` or elsewhere: they are copied when outside).
+        renditions_note: How the renditions were made (shown above them).
+
+    Returns:
+        The path of ``index.html``.
+
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    plots, renditions = plots or {}, renditions or {}
+    wav_scores, word_values, word_labels = read_stage12_scores(Path(scores_dir)) if scores_dir else ({}, {}, {})
+    # which wav-level columns have any value at all (distillMOS is optional in stage 12)
+    columns = [c for c in WAV_COLUMNS if any(c[0] in s for per in wav_scores.values() for s in per.values())]
+
+    def copy(source: Path, relative: str) -> str:
+        target = output_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        return relative
+
+    sections, nav = [], []
+    for utt in utts:
+        sid = safe_name(utt)
+        text = recordings.texts.get(utt, "")
+        rows = [("recording", copy(recordings.path(utt), f"audio/{sid}/recording.wav"))]
+        for name, system in systems.items():
+            rows.append((name, copy(system.path(utt), f"audio/{sid}/{name}.wav")))
+        head = ["<th>system</th>", "<th>audio</th>"]
+        head += [f'<th class="num">{esc(t)}</th>' for _, t, _, _ in columns]
+        if utt in word_values:
+            head += [f'<th class="num">{esc(t)} RMSE</th>' for _, t, _ in WORD_FEATURES]
+        body = []
+        for name, src in rows:
+            # what each system is: the legend at the top, and a tooltip here
+            cells = [f'<td><strong title="{esc(describe(name))}">{esc(name)}</strong></td>',
+                     f"<td>{_audio(src, f'{name}, {utt}')}</td>"]  # fmt: skip
+            scores = wav_scores.get(utt, {}).get(name, {})
+            cells += [f'<td class="num">{_fmt(scores.get(k), s, d)}</td>' for k, _, s, d in columns]
+            if utt in word_values:
+                mine, ref = word_values[utt].get(name), word_values[utt].get("recording")
+                for key, _, digits in WORD_FEATURES:
+                    value = None if mine is None or ref is None or name == "recording" else word_rmse(mine[key], ref[key])
+                    cells.append(f'<td class="num">{_fmt(value, 1.0, max(digits, 1))}</td>')
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        parts = [
+            f'<section class="utterance" id="utt-{esc(sid)}">',
+            f'<h2>{esc(utt)} <span class="tag">{esc(types.get(utt, ""))}</span></h2>',
+            f"<blockquote>{esc(text)}</blockquote>",
+            '<table class="players">',
+            "<thead><tr>" + "".join(head) + "</tr></thead>",
+            "<tbody>" + "\n".join(body) + "</tbody>",
+            "</table>",
+        ]
+        if renditions.get(utt):
+            parts += [f"<h3>Kathaka: {len(renditions[utt])} renditions of this text</h3>"]
+            if renditions_note:
+                parts.append(f'<p class="muted">{esc(renditions_note)}</p>')
+            parts.append('<div class="renditions">')
+            for i, rendition in enumerate(renditions[utt]):
+                src = copy(Path(rendition.path), f"audio/{sid}/kathaka_rendition{i + 1}.wav")
+                parts.append(f"<figure><figcaption>{esc(rendition.label)}</figcaption>"
+                             f"{_audio(src, f'Kathaka rendition {i + 1}, {utt}')}</figure>")  # fmt: skip
+            parts.append("</div>")
+        if utt in plots:
+            src = copy(Path(plots[utt]), f"plots/f0_{sid}.png")
+            parts += [
+                "<figure>",
+                f'<img src="{esc(src)}" alt="F0 contours of {esc(utt)}: the recording and each system, word boundaries dashed">',
+                "<figcaption>F0 (WORLD) of the recording and each system; dashed lines: word ends from each one's "
+                "durations (the recording's phone alignment, the systems' predicted durations).</figcaption>",
+                "</figure>",
+            ]
+        if utt in word_values:
+            labels = word_labels.get(utt, [])
+            sources = [s for s in ["recording", *systems] if s in word_values[utt]]
+            for key, title_, digits in WORD_FEATURES[:2]:
+                parts += [
+                    f"<details><summary>{esc(title_)} of each word</summary>",
+                    "<table><thead><tr><th>word</th>" + "".join(f'<th class="num">{esc(s)}</th>' for s in sources) + "</tr></thead><tbody>",
+                ]
+                for w, label in enumerate(labels):
+                    values = [word_values[utt][s][key][w] for s in sources]
+                    parts.append(f"<tr><td>{esc(label)}</td>" + "".join(f'<td class="num">{_fmt(v, 1.0, digits)}</td>' for v in values) + "</tr>")
+                parts.append("</tbody></table></details>")
+        parts.append("</section>")
+        sections.append("\n".join(parts))
+        nav.append(f'<li><a href="#utt-{esc(sid)}">{esc(utt)}</a> <span class="muted">({esc(types.get(utt, ""))})</span></li>')
+
+    legend = "".join(
+        f"<tr><td><strong>{esc(n)}</strong></td><td>{esc(describe(n))}</td></tr>" for n in ["recording", *systems]
+    )
+    notes = []
+    if columns or word_values:
+        notes.append(
+            "Scores are this utterance's, against its recording (stage 12 of the recipe): "
+            "MCD, log-F0 RMSE, F0 correlation and VDE through the vocoder after DTW; distillMOS a predicted "
+            "MOS; the word columns the RMSE, over this utterance's words, of the model's own word durations, "
+            "mean log-F0, F0 range and energy. One utterance is a small sample: the corpus-level tables "
+            "with confidence intervals are in the recipe's RESULTS.md."
+        )
+    body = "\n".join([
+        "<header>",
+        f"<h1>{esc(title)}</h1>",
+        f"<p>{esc(intro)}</p>" if intro else "",
+        "</header>",
+        "<main>",
+        '<section id="systems"><h2>Systems</h2>',
+        f"<table><tbody>{legend}</tbody></table>",
+        *(f'<p class="muted">{esc(n)}</p>' for n in notes),
+        f"<nav><h3>{len(utts)} utterances</h3><ul>{''.join(nav)}</ul></nav>",
+        "</section>",
+        *sections,
+        "</main>",
+        f"<footer>Written by prosody_plugin on {datetime.date.today().isoformat()}; "
+        "self-contained: every file it plays or shows is in this folder.</footer>",
+    ])  # fmt: skip
+    index = output_dir / "index.html"
+    index.write_text(page(title, body, script=ONE_AT_A_TIME), encoding="utf-8")
+    return index
+
+
+def kathaka_renditions(
+    texts: Mapping[str, str],
+    output_dir: Path,
+    train_config: Path,
+    model_file: Path,
+    context_train_config: Path,
+    context_model_file: Path,
+    num: int = 3,
+    temperature: float = 1.0,
+    seed: int = 0,
+    vocoder_file: Optional[Path] = None,
+    vocoder_config: Optional[Path] = None,
+) -> Dict[str, List[Rendition]]:
+    """``num`` renditions of each text from Kathaka, the latent sampled by stage two.
+
+    Rendition ``i`` of every text uses seed ``seed + i`` (the sampler draws from torch,
+    Griffin-Lim's phases from numpy; both are seeded), so the page is reproducible.
+    Writes ``output_dir/audio/<utt>/kathaka_rendition<i>.wav``.
+    """
+    import soundfile as sf
+
+    from prosody_plugin.inference import Text2SpeechProsody
+
+    tts = Text2SpeechProsody(
+        train_config, model_file, context_train_config, context_model_file,
+        vocoder_file=vocoder_file, vocoder_config=vocoder_config,
+    )  # fmt: skip
+    written: Dict[str, List[Rendition]] = {}
+    for utt, text in texts.items():
+        for i in range(num):
+            try:
+                out = tts(text, temperature=temperature, seed=seed + i)
+            except ValueError as e:  # text the front end cannot speak: named, page without it
+                logging.warning(f"{utt}: no Kathaka renditions: {e}")
+                break
+            path = Path(output_dir) / "audio" / safe_name(utt) / f"kathaka_rendition{i + 1}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, out["wav"].numpy(), tts.fs)
+            written.setdefault(utt, []).append(Rendition(f"seed {seed + i}", path))
+    return written
+
+
+
+
+def make_samples_page(
+    output_dir: Path,
+    data_dir: Path,
+    systems: Sequence[str],
+    utts: Sequence[str] = (),
+    num_utts: int = 6,
+    spacy_model: Optional[str] = None,
+    scores_dir: Optional[Path] = None,
+    plot_model: Optional[Mapping[str, Path]] = None,
+    kathaka: Optional[Mapping[str, Path]] = None,
+    num_renditions: int = 3,
+    temperature: float = 1.0,
+    seed: int = 0,
+    vocoder_file: Optional[Path] = None,
+    vocoder_config: Optional[Path] = None,
+    title: str = "Samples",
+) -> Path:
+    """Choose the utterances, make the plots and renditions, write the page.
+
+    Args:
+        systems: ``NAME=DECODE_DIR`` strings, in page order.
+        plot_model: For the F0 plots (``plot_prosody``): ``train_config``, ``model_file``
+            (a stage-one model: its token list gives the word boundaries), ``durations``
+            (the recordings' phone durations) and optionally ``words``; None: no plots.
+        kathaka: For the renditions: ``train_config``, ``model_file``, ``context_train_config``,
+            ``context_model_file``; None or ``num_renditions`` 0: none.
+
+    Returns:
+        The path of ``index.html``.
+
+    """
+    from argparse import Namespace
+
+    from prosody_plugin.listening.selection import choose_utterances, parse_systems
+
+    recordings = Recordings(data_dir)
+    decodes = parse_systems(systems)
+    chosen, types = choose_utterances(recordings, decodes.values(), utts, num_utts, spacy_model)
+    for utt in chosen:  # every file before anything is written, so that the error names it
+        recordings.path(utt)
+        for system in decodes.values():
+            system.path(utt)
+    output_dir = Path(output_dir)
+    if output_dir.exists():
+        shutil.rmtree(output_dir)  # no stale audio of an earlier choice
+    output_dir.mkdir(parents=True)
+    logging.info(f"samples page of {len(chosen)} utterances ({', '.join(chosen)}) and {len(decodes)} systems")
+    plots: Dict[str, Path] = {}
+    if plot_model:
+        from prosody_plugin.bin.plot_prosody import plot_f0_contours
+
+        (output_dir / "plots").mkdir()
+        args = Namespace(
+            data_dir=Path(data_dir), durations=Path(plot_model["durations"]), words=plot_model.get("words"),
+            train_config=Path(plot_model["train_config"]), model_file=Path(plot_model["model_file"]),
+            system=list(systems), f0_utts=list(chosen), num_f0_utts=len(chosen), f0_floor=80.0, f0_ceil=400.0,
+        )  # fmt: skip
+        for utt, path in zip(chosen, plot_f0_contours(args, output_dir / "plots")):
+            plots[utt] = path
+    renditions: Dict[str, List[Rendition]] = {}
+    note = ""
+    if kathaka and num_renditions > 0:
+        renditions = kathaka_renditions(
+            {u: recordings.texts[u] for u in chosen}, output_dir, kathaka["train_config"], kathaka["model_file"],
+            kathaka["context_train_config"], kathaka["context_model_file"], num_renditions, temperature, seed,
+            vocoder_file, vocoder_config,
+        )  # fmt: skip
+        note = (f"Text only: each rendition draws its own prosody latent from stage two's predicted distribution "
+                f"(temperature {temperature:g}); one text, many valid readings.")  # fmt: skip
+    return build_samples_page(output_dir, recordings, decodes, chosen, types, scores_dir, plots, renditions, note, title)
+
+
+__all__ = ["Rendition", "build_samples_page", "kathaka_renditions", "make_samples_page", "read_stage12_scores", "word_rmse"]
