@@ -94,6 +94,21 @@ def waveform_batch(fs: int = FS, hop: int = HOP) -> Dict[str, torch.Tensor]:
     )  # fmt: skip
 
 
+def tts_inputs(model, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The TTS module's inputs from a waveform batch, extracted as ESPnetTTSModel.forward
+    does (models built here have no normalisation)."""
+    assert model.normalize is None and model.pitch_normalize is None and model.energy_normalize is None
+    speech, lengths = batch["speech"], batch["speech_lengths"]
+    feats, feats_lengths = model.feats_extract(speech, lengths)
+    durations = dict(durations=batch["durations"], durations_lengths=batch["durations_lengths"])
+    pitch, pitch_lengths = model.pitch_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
+    energy, energy_lengths = model.energy_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
+    return dict(
+        text=batch["text"], text_lengths=batch["text_lengths"], feats=feats, feats_lengths=feats_lengths,
+        pitch=pitch, pitch_lengths=pitch_lengths, energy=energy, energy_lengths=energy_lengths, **durations,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def batch():
     """A padded batch of two utterances: tokens, waveforms and durations that fit them."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TOKENS, waveform_batch
+from conftest import TOKENS, tts_inputs, waveform_batch
 
 RECIPE_CONF = Path(__file__).resolve().parents[1] / "egs2" / "asterisk" / "prosody1" / "conf"
 FS, HOP = 16000, 256  # the recipe's
@@ -33,18 +33,6 @@ def recipe_model(system: str, **tts_conf):
     args.tts_conf = dict(args.tts_conf, **tts_conf)
     torch.manual_seed(0)
     return ProsodyTTSTask.build_model(args)
-
-
-def tts_inputs(model, batch):
-    speech, lengths = batch["speech"], batch["speech_lengths"]
-    feats, feats_lengths = model.feats_extract(speech, lengths)
-    durations = dict(durations=batch["durations"], durations_lengths=batch["durations_lengths"])
-    pitch, pitch_lengths = model.pitch_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
-    energy, energy_lengths = model.energy_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
-    return dict(
-        text=batch["text"], text_lengths=batch["text_lengths"], feats=feats, feats_lengths=feats_lengths,
-        pitch=pitch, pitch_lengths=pitch_lengths, energy=energy, energy_lengths=energy_lengths, **durations,
-    )  # fmt: skip
 
 
 def gradient_norms(model, system: str, batch) -> dict:

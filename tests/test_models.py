@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from conftest import FS, TOKENS, build_model, ids, num_frames
+from conftest import FS, TOKENS, build_model, ids, num_frames, tts_inputs
 
 
 def forward(model, batch, **extra):
@@ -83,26 +83,11 @@ def test_kathaka_kl_is_scaled_like_the_l1_loss_and_floored_by_free_bits(batch):
     for free_bits in (0.0, 50.0):
         model.tts.kl_free_bits = free_bits
         torch.manual_seed(1)
-        terms, stats = model.tts.losses(**_tts_inputs(model, batch))
+        terms, stats = model.tts.losses(**tts_inputs(model, batch))
         per_dim = torch.tensor([float(stats[f"kl_dim{i}"]) for i in range(4)])
         expected = float(per_dim.clamp(min=free_bits).sum()) / elements
         assert float(terms["prosody_loss"]) == pytest.approx(expected, rel=1e-4)
     assert float(terms["prosody_loss"]) == pytest.approx(4 * 50.0 / elements, rel=1e-4)  # all under the floor
-
-
-def _tts_inputs(model, batch):
-    """The TTS module's inputs, extracted from a waveform batch as ESPnetTTSModel.forward does
-    (the test models have no normalisation)."""
-    assert model.normalize is None and model.pitch_normalize is None and model.energy_normalize is None
-    speech, lengths = batch["speech"], batch["speech_lengths"]
-    feats, feats_lengths = model.feats_extract(speech, lengths)
-    durations = dict(durations=batch["durations"], durations_lengths=batch["durations_lengths"])
-    pitch, pitch_lengths = model.pitch_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
-    energy, energy_lengths = model.energy_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
-    return dict(
-        text=batch["text"], text_lengths=batch["text_lengths"], feats=feats, feats_lengths=feats_lengths,
-        pitch=pitch, pitch_lengths=pitch_lengths, energy=energy, energy_lengths=energy_lengths, **durations,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("tts, encoder", [("kathaka", "reference_encoder"), ("camp", "word_encoder")])
@@ -181,7 +166,7 @@ def test_camp_inference_reference_explicit_and_errors(batch):
 def test_camp_word_embeddings_follow_the_reference(batch):
     """Each word's embedding depends on that word's frames, pitch, energy and duration only."""
     model = build_model("camp").eval()
-    inputs = _tts_inputs(model, batch)
+    inputs = tts_inputs(model, batch)
     xs, ilens = model.tts._tokens_with_eos(inputs["text"][:1, :15], torch.tensor([15]))
     durations = inputs["durations"][:1, :16]
     feats, pitch, energy = inputs["feats"][:1], inputs["pitch"][:1, :16], inputs["energy"][:1, :16]
