@@ -18,8 +18,11 @@
 #   local/ablation.sh                                # every row, 8 epochs (~11 min a row on 2 cores)
 #   local/ablation.sh --rows "gradient decoder_pred" --tag _ep40 --train_args "--max_epoch 40"
 #
-# The baseline (conf/train_fastspeech2_cpu.yaml) must be trained and decoded first:
+# The baseline (conf/train_fastspeech2_cpu.yaml) must be trained and decoded first, with
+# the same --tag as --tag_suffix when there is one:
 #   ./run.sh --stage 1 --stop_stage 7 --train_configs conf/train_fastspeech2_cpu.yaml
+#   ./run.sh --stage 6 --stop_stage 7 --train_configs conf/train_fastspeech2_cpu.yaml \
+#       --tag_suffix _ep40 --train_args "--max_epoch 40"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
@@ -77,8 +80,8 @@ EOF
 }
 
 baseline=conf/train_fastspeech2_cpu.yaml
-[ -f "${expdir}/tts_train_fastspeech2_cpu/valid.loss.ave.pth" ] || {
-    echo "$0: train and decode the baseline first (see the header)" >&2; exit 1; }
+[ -f "${expdir}/tts_train_fastspeech2_cpu${tag}/valid.loss.ave.pth" ] || {
+    echo "$0: train and decode the baseline first (see the header; with --tag, with --tag_suffix ${tag})" >&2; exit 1; }
 for row in ${rows}; do
     row_settings "${row}"
     suffix=_abl_${row}${tag}
@@ -97,7 +100,7 @@ for row in ${rows}; do
         [ "${system}" = camp ] && context_configs+=" ${conf}/train_camp_predictor_cpu.yaml"
     done
     # the shared baseline, under this row's suffix
-    ln -sfn "tts_train_fastspeech2_cpu" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
+    ln -sfn "tts_train_fastspeech2_cpu${tag}" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
     # rows whose stage one equals an earlier row's reuse its models
     if [ "${row}" = punctuation ] && [ -d "${expdir}/tts_train_kathaka_cpu_abl_representation${tag}" ]; then
         for system in ${systems}; do
