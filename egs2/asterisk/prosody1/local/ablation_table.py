@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""One table of the ablation rows of local/ablation.sh, from their stage-12 scores.
+"""Tables of the ablation rows of local/ablation.sh, from their stage-12 scores.
 
-For each row: Kathaka's active latent dimensions at the last epoch (valid), and for the
-oracle and text-only systems of both models the word log-F0 and word duration RMSE with
-the fraction of the baseline's error removed, ``(baseline - system) / baseline``, and, for
-the text-only systems, the share of the baseline-to-oracle gap they close.
+Word level, for each row: Kathaka's active latent dimensions at the last epoch (valid),
+and for the oracle and text-only systems of both models the word log-F0 and word duration
+RMSE with the fraction of the baseline's error removed, ``(baseline - system) / baseline``,
+and, for the text-only systems, the share of the baseline-to-oracle gap they close.
+Waveform level: MCD and distillMOS of the same systems and the baseline.
 """
 
 import argparse
@@ -48,6 +49,17 @@ def cell(scores: Dict[str, Dict[str, dict]], system: str, metric: str, baseline:
     return text
 
 
+def wav_cell(scores: Dict[str, Dict[str, dict]], system: str) -> str:
+    texts = []
+    for metric in ("mcd_db", "distillmos"):
+        row = scores.get(system, {}).get(metric)
+        if row is None:
+            texts.append("n/a")
+            continue
+        texts.append(f"{float(row['value']):.2f}" + (" *" if row["significant"] == "True" else ""))
+    return " / ".join(texts)
+
+
 def active_dims(exp_dir: Path) -> Optional[float]:
     try:
         curves = read_curves(exp_dir)
@@ -72,6 +84,11 @@ def main(argv=None) -> None:
         "| " + " | ".join(header) + " |",
         "|---" * len(header) + "|",
     ]
+    wav_header = ["row", "baseline"] + [name for _, name in SYSTEMS]
+    wav_lines = [
+        "| " + " | ".join(wav_header) + " |",
+        "|---" * len(wav_header) + "|",
+    ]
     baselines = set()
     for row in args.rows:
         suffix = f"_abl_{row}{args.tag}"
@@ -86,6 +103,8 @@ def main(argv=None) -> None:
         cells = [row, "n/a" if dims is None else f"{dims:.1f}"]
         cells += [cell(scores, s, m, baseline[m]) for s, _ in SYSTEMS for m, _, _ in METRICS]
         lines.append("| " + " | ".join(cells) + " |")
+        wav_cells = [row] + [wav_cell(scores, s) for s in ["fastspeech2"] + [s for s, _ in SYSTEMS]]
+        wav_lines.append("| " + " | ".join(wav_cells) + " |")
     notes = [
         "",
         "Word-level RMSE against the recordings (eval set); in brackets the fraction of the "
@@ -95,8 +114,14 @@ def main(argv=None) -> None:
     ]
     for values in sorted(baselines):
         notes.append(f"Baseline: word log-F0 RMSE {values[0]:.0f} cents, word duration RMSE {values[1]:.0f} ms.")
+    wav_notes = [
+        "",
+        "Waveform level (Griffin-Lim): MCD in dB (lower is better) / distillMOS (higher is better); "
+        "`*`: differs from the baseline with paired bootstrap p < 0.05.",
+        "",
+    ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text("\n".join(lines + notes) + "\n")
+    args.output.write_text("\n".join(lines + notes + wav_notes + wav_lines) + "\n")
     print(args.output.read_text())
 
 
