@@ -181,6 +181,10 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
     for name, oracle in oracles.items():
         if name not in systems or oracle not in systems:
             raise SystemExit(f"--oracle {name}={oracle}: both must be among --system ({', '.join(systems)})")
+    movements = parse_pairs(args.movement, "movement")
+    for name, other in movements.items():
+        if name not in systems or other not in systems:
+            raise SystemExit(f"--movement {name}={other}: both must be among --system ({', '.join(systems)})")
     if args.baseline not in systems:
         raise SystemExit(f"--baseline {args.baseline} is not among --system ({', '.join(systems)})")
     reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words)
@@ -279,10 +283,22 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             results[name][metric] = bootstrap.compare(
                 kind, system_stats, baseline_stats, oracle_stats, higher_is_better=metric in HIGHER_IS_BETTER
             )
+    # how far one system's word prosody lies from another's (e.g. Kathaka's oracle latent
+    # against its prior mean): RMS difference of their word values, with intervals
+    movement: Dict[str, Dict[str, Comparison]] = {}
+    for name, other in movements.items():
+        if all(v is not None for v in word_values[name] + word_values[other]):
+            movement[f"{name} vs {other}"] = {
+                key: bootstrap.compare("rmse", np.stack([
+                    sufficient_stats("rmse", getattr(a, key), getattr(b, key))
+                    for a, b in zip(word_values[name], word_values[other])
+                ]))  # fmt: skip
+                for key, _, _ in WORD_FEATURES
+            }
     recording = {}
     if naturalness is not None:  # the recordings' own naturalness: the ceiling of the systems'
         recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in mos["recording"]]))
-    write_tables(args, results, oracles, utts, missing, sum(len(r.duration_ms) for r in recording_words), recording)
+    write_tables(args, results, oracles, utts, missing, sum(len(r.duration_ms) for r in recording_words), recording, movement)
     return results
 
 
@@ -293,8 +309,8 @@ def oracle_improves(oracle: Optional[Comparison], metric: str) -> bool:
     return oracle.difference.value > 0 if metric in HIGHER_IS_BETTER else oracle.difference.value < 0
 
 
-def write_tables(args, results, oracles, utts, missing, num_words_total: int, recording=None) -> None:
-    recording = recording or {}
+def write_tables(args, results, oracles, utts, missing, num_words_total: int, recording=None, movement=None) -> None:
+    recording, movement = recording or {}, movement or {}
     wav_metrics = WAV_METRICS + ([NATURALNESS_METRIC] if "distillmos" in recording else [])
     with open(args.output_dir / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -305,6 +321,7 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int, re
         ])  # fmt: skip
         rows = [(name, metric, c) for name, metrics in results.items() for metric, c in metrics.items()]
         rows += [("recording", metric, c) for metric, c in recording.items()]
+        rows += [(pair, f"word_{key}_rms_difference", c) for pair, values in movement.items() for key, c in values.items()]
         for name, metric, c in rows:
             d, g, r = c.difference, c.gap_closure, c.relative_improvement
             writer.writerow([
@@ -417,6 +434,22 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int, re
             text = format_estimate(getattr(c, "relative_improvement", None), 1.0, 0, percent=True)
             cells.append(text + (" *" if c is not None and c.difference is not None and c.significant else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if movement:
+        lines += [
+            "",
+            "## Movement",
+            "",
+            "How far the first system's word prosody lies from the second's: RMS difference of "
+            "their word values (e.g. Kathaka's oracle, the recording's own latent, against its prior "
+            "mean: how much the latent moves the prosody). An interval clear of 0 is a significant move.",
+            "",
+            "| systems | " + " | ".join(t for _, t, _ in WORD_FEATURES) + " |",
+            "|---" * (len(WORD_FEATURES) + 1) + "|",
+        ]
+        for pair, values in movement.items():
+            lines.append(
+                f"| {pair} | " + " | ".join(format_estimate(values[k].estimate, 1.0, d) for k, _, d in WORD_FEATURES) + " |"
+            )
     (args.output_dir / "scores.md").write_text("\n".join(lines) + "\n")
     logging.info(f"wrote {args.output_dir}/scores.md and scores.csv")
     print("\n".join(lines))
@@ -435,6 +468,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--system", action="append", default=[], required=True, help="NAME=DECODE_DIR; repeat")
     parser.add_argument("--baseline", required=True, help="Name of the baseline system")
     parser.add_argument("--oracle", action="append", default=[], help="SYSTEM=ORACLE_SYSTEM, for gap closure; repeat")
+    parser.add_argument(
+        "--movement",
+        action="append",
+        default=[],
+        help="SYSTEM=OTHER: RMS difference of their word prosody (how far SYSTEM moves from OTHER); repeat",
+    )
     parser.add_argument(
         "--naturalness",
         type=str2bool,

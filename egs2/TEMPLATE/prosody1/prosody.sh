@@ -659,7 +659,8 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
         if [ -n "${kathaka_exp}" ]; then
             _d=${kathaka_exp}/${inference_tag}/${dset}
             _systems+=(--system "kathaka_oracle=${_d}/reference" --system "kathaka_prior=${_d}/default")
-            _oracles+=(--oracle kathaka_prior=kathaka_oracle)
+            # the oracle against the prior mean: how much the recording's own latent moves the prosody
+            _oracles+=(--oracle kathaka_prior=kathaka_oracle --movement kathaka_oracle=kathaka_prior)
             if [ -f "${_d}/predicted/wav.scp" ]; then
                 _systems+=(--system "kathaka_sampled=${_d}/predicted"); _oracles+=(--oracle kathaka_sampled=kathaka_oracle)
             fi
