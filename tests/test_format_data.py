@@ -208,8 +208,11 @@ def test_parallel_cli_matches_serial(tmp_path):
     for nj in (1, 2):
         out = tmp_path / f"out_nj{nj}"
         main(["--fs", str(FS), "--nj", str(nj), "--max_duration", "20", str(data), str(out)])
-        outputs[nj] = {p.name: p.read_text() for p in sorted(out.iterdir())}
+        # the files (paths in wav.scp name their own out dir) and the trimmed audio
+        outputs[nj] = {p.name: p.read_text().replace(out.name, "out") for p in sorted(out.iterdir()) if p.is_file()}
+        outputs[nj].update({p.name: sf.read(p)[0].tobytes() for p in sorted((out / "data").iterdir())})
     assert outputs[1] == outputs[2]
+    assert len([k for k in outputs[1] if k.endswith(".wav")]) == 10
     assert outputs[1]["dropped"] == "utt03\ttoo_short_to_align\nutt07\tno_pronounceable_token\n"
     assert len(outputs[1]["utt2num_samples"].splitlines()) == 10
 
