@@ -38,7 +38,11 @@ CONTEXT_EXP = "exp/context_train_kathaka_sampler_cpu"
 @pytest.fixture
 def recipe_dir(tmp_path):
     """exp/tts_train_kathaka_cpu + exp/context_train_kathaka_sampler_cpu as the recipe writes them."""
-    root = tmp_path / "prosody1"
+    return make_kathaka_exps(tmp_path / "prosody1")
+
+
+def make_kathaka_exps(root: Path) -> Path:
+    """Write ``root``/exp/tts_train_kathaka_cpu and its context exp (configs, checkpoints, stats)."""
     (root / STATS).mkdir(parents=True)
     for name in ("feats", "pitch", "energy"):
         np.savez(root / STATS / f"{name}_stats.npz", count=np.array(3), sum=np.ones(2), sum_square=np.ones(2))
