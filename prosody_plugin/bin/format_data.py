@@ -200,13 +200,6 @@ class UtteranceValidator:
             raise DataDirError("silent_audio", f"{utt}: audio is all zeros: {wav_path}")
         return samples, info.subtype
 
-    def check_audio(self, utt: str, wav_path: str) -> int:
-        """Return the number of samples of ``wav_path`` or raise :class:`DataDirError`
-        (the checks of :meth:`load_audio`, and ``too_long``)."""
-        samples, _ = self.load_audio(utt, wav_path)
-        self.check_duration(utt, samples.shape[0])
-        return int(samples.shape[0])
-
     def check_duration(self, utt: str, num_samples: int) -> None:
         cfg = self.config
         duration = num_samples / cfg.fs
