@@ -2,10 +2,12 @@
 
 ``import prosody_plugin`` registers the TTS classes ``kathaka``, ``camp`` and ``aligner``
 in ESPnet's ``espnet2.tasks.tts.tts_choices``, next to ESPnet's own (fastspeech2, ...),
-so that ``--tts kathaka`` works in every ESPnet TTS parser and loader.
+so that ``--tts kathaka`` works in every ESPnet TTS parser and loader; and the G2P types of
+espeak-ng's other English accents (``espeak_ng_english_gb_vits``, ...,
+:mod:`prosody_plugin.text.g2p`) in ``espnet2.text.phoneme_tokenizer``.
 
 Importing ``espnet2.tasks.tts`` takes about 10 s, which the data-preparation tools of this
-package never need; so registration happens right away when ESPnet's TTS task is already
+package never need; so registration happens right away when an ESPnet module is already
 loaded, and otherwise the moment it is imported.
 """
 
@@ -17,6 +19,7 @@ import sys
 from prosody_plugin.version import __version__
 
 _TTS_TASK_MODULE = "espnet2.tasks.tts"
+_PHONEME_TOKENIZER_MODULE = "espnet2.text.phoneme_tokenizer"
 _PLUGIN_TTS_CLASSES = {
     "kathaka": "prosody_plugin.tts.kathaka:Kathaka",
     "camp": "prosody_plugin.tts.camp:CAMP",
@@ -34,28 +37,50 @@ def _register(tts_task_module) -> None:
         tts_task_module.tts_choices.classes.setdefault(name, _load(path))
 
 
+def _register_g2p(phoneme_tokenizer_module) -> None:
+    from prosody_plugin.text.g2p import register
+
+    register(phoneme_tokenizer_module)
+
+
+# ESPnet module -> what registers the plugin's parts in it
+_REGISTRATIONS = {_TTS_TASK_MODULE: _register, _PHONEME_TOKENIZER_MODULE: _register_g2p}
+
+
 class _RegisterOnImport(importlib.abc.MetaPathFinder):
-    """Finder that lets ``espnet2.tasks.tts`` load normally, then registers the classes."""
+    """Finder that lets an ESPnet module load normally, then registers the plugin's parts."""
+
+    def __init__(self, pending):
+        self.pending = dict(pending)
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != _TTS_TASK_MODULE:
+        if fullname not in self.pending:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        register = self.pending.pop(fullname)
+        sys.meta_path.remove(self)  # the module's own spec, without this finder
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            if self.pending:
+                sys.meta_path.insert(0, self)
         exec_module = spec.loader.exec_module
 
         def exec_module_and_register(module):
             exec_module(module)
-            _register(module)
+            register(module)
 
         spec.loader.exec_module = exec_module_and_register
         return spec
 
 
-if _TTS_TASK_MODULE in sys.modules:
-    _register(sys.modules[_TTS_TASK_MODULE])
-elif not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path):
-    sys.meta_path.insert(0, _RegisterOnImport())
+_pending = {}
+for _module, _registration in _REGISTRATIONS.items():
+    if _module in sys.modules:
+        _registration(sys.modules[_module])
+    else:
+        _pending[_module] = _registration
+if _pending and not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterOnImport(_pending))
 
 
 def __getattr__(name):

@@ -212,3 +212,17 @@ def check_html(path: Path) -> str:
             assert target.is_file() and target.is_relative_to(path.parent.resolve()), link
     assert "http://" not in text and "https://" not in text
     return text
+
+
+# ------------------------------------------------------------------------------------------
+# A corpus with known speech spans and pauses: espeak-ng speech at a low pitch, padded with
+# a second of low-level noise (tests/synthetic_corpus.py).
+
+
+@pytest.fixture(scope="session")
+def synthetic_corpus(tmp_path_factory):
+    """(root, {utt: synthetic_corpus.Utterance}): ``root/wav/*.wav`` (16 kHz) and ``root/txt/*.txt``."""
+    from synthetic_corpus import make_corpus
+
+    root = tmp_path_factory.mktemp("synthetic_corpus")
+    return root, make_corpus(root)

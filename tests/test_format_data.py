@@ -208,8 +208,11 @@ def test_parallel_cli_matches_serial(tmp_path):
     for nj in (1, 2):
         out = tmp_path / f"out_nj{nj}"
         main(["--fs", str(FS), "--nj", str(nj), "--max_duration", "20", str(data), str(out)])
-        outputs[nj] = {p.name: p.read_text() for p in sorted(out.iterdir())}
+        # the files (paths in wav.scp name their own out dir) and the trimmed audio
+        outputs[nj] = {p.name: p.read_text().replace(out.name, "out") for p in sorted(out.iterdir()) if p.is_file()}
+        outputs[nj].update({p.name: sf.read(p)[0].tobytes() for p in sorted((out / "data").iterdir())})
     assert outputs[1] == outputs[2]
+    assert len([k for k in outputs[1] if k.endswith(".wav")]) == 10
     assert outputs[1]["dropped"] == "utt03\ttoo_short_to_align\nutt07\tno_pronounceable_token\n"
     assert len(outputs[1]["utt2num_samples"].splitlines()) == 10
 
@@ -225,3 +228,75 @@ def test_tokenizer_is_espnets_phoneme_front_end(config):
     tokens = UtteranceValidator(config).tokenize("Hello, world.")
     assert "<space>" in tokens and "," in tokens and "ˈ" in tokens
     assert tokens[-1] == "."
+
+
+# ------------------------------------------------------------------------------------------
+# Transcript checks and silence trimming
+
+
+def test_unusual_characters_are_named_with_their_utterances(tmp_path, config, caplog):
+    wav = make_wav(tmp_path / "a.wav", tone(1.0))
+    data = write_data_dir(
+        tmp_path,
+        wav_scp={"a_good": wav, "b_brace": wav, "c_brace": wav, "d_hash": wav},
+        text={"a_good": "Café, “quoted” — fine.", "b_brace": "Hello } world.", "c_brace": "Say {this}.",
+              "d_hash": "Press # now."},
+    )  # fmt: skip
+    out = tmp_path / "out"
+    dropped = format_data_dir(data, out, config, on_error="drop")
+    assert dropped == {u: "unusual_characters" for u in ("b_brace", "c_brace", "d_hash")}
+    assert list(read_kaldi_map(out / "text")) == ["a_good"]
+    summary = [r.getMessage() for r in caplog.records if r.getMessage().startswith("unusual character")]
+    assert any("'}' (U+007D RIGHT CURLY BRACKET)" in m and "b_brace, c_brace" in m for m in summary), summary
+    assert any("'#'" in m and "d_hash" in m for m in summary), summary
+    with pytest.raises(SystemExit, match=r"b_brace: .*'\{'|b_brace: .*'\}'"):
+        format_data_dir(data, tmp_path / "out2", config, on_error="stop")
+    # --extra_characters accepts them (espeak-ng then reads '#' as a word)
+    relaxed = ValidationConfig(**{**config.__dict__, "extra_characters": "{}#"})
+    assert format_data_dir(data, tmp_path / "out3", relaxed) == {}
+
+
+def test_missing_sentence_final_punctuation_is_a_warning(tmp_path, config, caplog):
+    wav = make_wav(tmp_path / "a.wav", tone(1.0))
+    texts = {"u1": "press one for sales", "u2": "is this right", "u3": "Thank you.", "u4": "hello there"}
+    data = write_data_dir(tmp_path, wav_scp={u: wav for u in texts}, text=texts)
+    out = tmp_path / "out"
+    assert format_data_dir(data, out, config) == {}  # nothing dropped
+    warnings = (out / "warnings").read_text()
+    assert "no_final_punctuation" in warnings and "3 of 4 transcripts" in warnings
+    assert "sentence types (statement or question) cannot be told" in caplog.text
+    punctuated = write_data_dir(tmp_path / "p", wav_scp={"u1": wav}, text={"u1": "Is this right?"})
+    format_data_dir(punctuated, tmp_path / "out_p", config)
+    assert (tmp_path / "out_p" / "warnings").read_text() == ""
+
+
+def test_trimming_writes_trimmed_audio_a_report_and_warnings(tmp_path, synthetic_corpus, caplog):
+    from prosody_plugin.data.silence import TrimConfig
+
+    root, corpus = synthetic_corpus
+    utts = ["spk1_001", "spk1_002", "spk1_003"]
+    # spk1_003 gets 2 s of noise in its middle: after trimming most of it is silence
+    noisy = tmp_path / "noisy.wav"
+    wav, fs = sf.read(corpus["spk1_003"].wav, dtype="float32")
+    cut = int(corpus["spk1_003"].speech_start * fs) + fs // 2
+    sf.write(noisy, np.concatenate([wav[:cut], wav[:fs] * 0.5, wav[:fs] * 0.5, wav[cut:]]), fs, subtype="PCM_16")
+    wav_scp = {u: str(corpus[u].wav) for u in utts[:2]}
+    wav_scp["spk1_003"] = str(noisy)
+    data = write_data_dir(tmp_path, wav_scp=wav_scp, text={u: corpus[u].text for u in utts})
+    config = ValidationConfig(fs=16000, max_duration=4.0, trim=TrimConfig(margin_ms=50), max_silence_share=0.4)
+    out = tmp_path / "out"
+    assert format_data_dir(data, out, config, nj=2) == {}  # 4-5 s recordings, under 4 s once trimmed
+    trims = {u: list(map(float, v.split())) for u, v in read_kaldi_map(out / "trim").items()}
+    for u in utts[:2]:
+        start, end, duration = trims[u]
+        assert abs(start - (corpus[u].speech_start - 0.05)) < 0.03 and abs(end - (corpus[u].speech_end + 0.05)) < 0.03
+        trimmed, rate = sf.read(read_kaldi_map(out / "wav.scp")[u])
+        assert rate == 16000 and sf.info(read_kaldi_map(out / "wav.scp")[u]).subtype == "PCM_16"
+        assert abs(len(trimmed) / rate - (end - start)) < 1e-3
+        assert int(read_kaldi_map(out / "utt2num_samples")[u]) == len(trimmed)
+        assert read_kaldi_map(out / "wav.orig.scp")[u] == str(corpus[u].wav)
+    report = (out / "trim_report").read_text()
+    assert "3 utterances" in report and "leading silence removed: median 0.9" in report
+    warnings = (out / "warnings").read_text()
+    assert warnings.startswith("spk1_003\tsilent_share\t") and "spk1_001" not in warnings
+    assert "1 utterances of" in caplog.text and "more than 40% silence" in caplog.text

@@ -38,7 +38,11 @@ CONTEXT_EXP = "exp/context_train_kathaka_sampler_cpu"
 @pytest.fixture
 def recipe_dir(tmp_path):
     """exp/tts_train_kathaka_cpu + exp/context_train_kathaka_sampler_cpu as the recipe writes them."""
-    root = tmp_path / "prosody1"
+    return make_kathaka_exps(tmp_path / "prosody1")
+
+
+def make_kathaka_exps(root: Path) -> Path:
+    """Write ``root``/exp/tts_train_kathaka_cpu and its context exp (configs, checkpoints, stats)."""
     (root / STATS).mkdir(parents=True)
     for name in ("feats", "pitch", "energy"):
         np.savez(root / STATS / f"{name}_stats.npz", count=np.array(3), sum=np.ones(2), sum_square=np.ones(2))
@@ -267,8 +271,11 @@ def test_upload_license_for_public_domain_and_unknown_corpora(recipe_dir, tmp_pa
     front = yaml.safe_load(readme.split("---")[1])
     assert front["license"] == "other" and front["license_name"] == "public-domain"
     assert "public domain" in readme and "path/to/packed.zip" in readme
-    with pytest.raises(ValueError, match="pass --license"):
-        prepare_folder(archive, tmp_path / "x", "my_corpus")
+    # an unknown corpus without --license: the card says so (and a warning), nothing fails
+    readme = (prepare_folder(archive, tmp_path / "x", "my_corpus") / "README.md").read_text()
+    front = yaml.safe_load(readme.split("---")[1])
+    assert front["license"] == "other" and front["license_name"] == "license-not-given"
+    assert "**License not given.**" in readme and "my_corpus" in readme
     readme = (prepare_folder(archive, tmp_path / "y", "my_corpus", license="cc-by-4.0") / "README.md").read_text()
     assert yaml.safe_load(readme.split("---")[1])["license"] == "cc-by-4.0"
 
@@ -297,3 +304,22 @@ def test_model_repo_includes_the_samples_page_and_mushra_scores(recipe_dir, tmp_
     assert (out / "samples" / "audio" / "LJ001-0002" / "kathaka_sampled.wav").is_file()
     with pytest.raises(FileNotFoundError, match="not a samples page"):
         prepare_folder(pack(recipe_dir, tmp_path / "k2.zip"), tmp_path / "hf2", "asterisk", samples=tmp_path)
+
+
+def test_upload_refuses_a_model_whose_license_is_not_given(recipe_dir, tmp_path, caplog):
+    """Nothing reaches the hub: the CLI stops first, and upload() itself checks the card."""
+    from prosody_plugin.bin.upload import LicenseNotGiven, main, prepare_folder, upload
+
+    archive = pack(recipe_dir, tmp_path / "kathaka.zip")
+    out = tmp_path / "hf"
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--packed", str(archive), "--outdir", str(out), "--corpus", "my_corpus", "--hf_repo", "user/x"])
+    assert excinfo.value.code == 1 and not out.exists()
+    assert "not uploading to user/x" in caplog.text and "--corpus_license" in caplog.text
+    folder = prepare_folder(archive, out, "my_corpus")
+    with pytest.raises(LicenseNotGiven, match="license is not given"):
+        upload(folder, "user/x")
+    # the dry run (and no --hf_repo) writes the folder and succeeds
+    main(["--packed", str(archive), "--outdir", str(tmp_path / "dry"), "--corpus", "my_corpus",
+          "--hf_repo", "user/x", "--dry_run"])  # fmt: skip
+    assert "license-not-given" in (tmp_path / "dry" / "README.md").read_text()

@@ -140,3 +140,72 @@ def test_prepare_asterisk_subset_is_16k_and_stable(tmp_path):
             ).read_text()
     train_text = read_kaldi_map(tmp_path / "data1" / "train" / "text")
     assert not set(first["dev"] + first["eval"]) & set(train_text)
+
+
+# ------------------------------------------------------------------------------------------
+# prepare_corpus: the common layouts of a new corpus (docs/own_corpus.md)
+
+
+def _tiny_wav(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, [0.0, 0.1, -0.1, 0.0] * 400, 16000)
+
+
+SENTENCES = {f"a{i:04d}": f"This is sentence number {i}." for i in range(1, 13)}
+
+
+def test_prepare_corpus_wav_txt_layout_with_subfolders_and_orphans(tmp_path, caplog):
+    from prosody_plugin.data.prepare import prepare_corpus
+
+    for i, (utt, text) in enumerate(SENTENCES.items()):
+        sub = "part1" if i < 6 else "part2"
+        _tiny_wav(tmp_path / "wav" / sub / f"{utt}.wav")
+        (tmp_path / "txt" / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "txt" / sub / f"{utt}.txt").write_text(f"  {text}\n  \n")
+    _tiny_wav(tmp_path / "wav" / "part1" / "no_text.wav")
+    (tmp_path / "txt" / "part2" / "no_audio.txt").write_text("Lost.")
+    written = prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data", num_dev=2, num_eval=3,
+                             speaker="me", text_dir=tmp_path / "txt")  # fmt: skip
+    assert {k: len(v) for k, v in written.items()} == {"train": 7, "dev": 2, "eval": 3}
+    train = check_data_dir(tmp_path / "data" / "train", "me")
+    assert all(u.startswith(("part1_a", "part2_a")) for u in train)
+    text = read_kaldi_map(tmp_path / "data" / "eval" / "text")
+    assert all(t.startswith("This is sentence number") for t in text.values())
+    assert "1 recordings have no transcript" in caplog.text and "1 transcripts have no recording" in caplog.text
+    # deterministic: the same split again
+    again = prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data2", 2, 3, "me", text_dir=tmp_path / "txt")
+    assert again == written
+
+
+def test_prepare_corpus_ljspeech_festival_and_kaldi_layouts(tmp_path):
+    from prosody_plugin.bin.prepare_corpus import main
+
+    lj = tmp_path / "lj"
+    (lj / "wavs").mkdir(parents=True)
+    with open(lj / "metadata.csv", "w") as f:
+        for utt, text in SENTENCES.items():
+            _tiny_wav(lj / "wavs" / f"{utt}.wav")
+            f.write(f"{utt}|raw {text}|{text}\n")
+    festival = tmp_path / "arctic"
+    (festival / "etc").mkdir(parents=True)
+    with open(festival / "etc" / "txt.done.data", "w") as f:
+        for utt, text in SENTENCES.items():
+            _tiny_wav(festival / "wav" / f"{utt}.wav")
+            f.write(f'( {utt} "{text}" )\n')
+    for layout, root in (("ljspeech", lj), ("festival", festival)):
+        main(["--layout", layout, "--db_root", str(root), "--data_dir", str(tmp_path / layout), "--num_dev", "2",
+              "--num_eval", "2", "--speaker", "spk"])  # fmt: skip
+        text = {}
+        for name in ("train", "dev", "eval"):
+            text.update(read_kaldi_map(tmp_path / layout / name / "text"))
+            check_data_dir(tmp_path / layout / name, "spk")
+        assert text == SENTENCES, layout
+    # a Kaldi data dir (one of the above) split again
+    main(["--layout", "kaldi", "--db_root", str(tmp_path / "ljspeech" / "train"), "--data_dir", str(tmp_path / "k"),
+          "--num_dev", "1", "--num_eval", "1"])  # fmt: skip
+    assert len(read_kaldi_map(tmp_path / "k" / "train" / "text")) == 6
+    with pytest.raises(SystemExit, match="prepare_corpus: no Festival prompt list"):
+        main(["--layout", "festival", "--db_root", str(lj), "--data_dir", str(tmp_path / "x")])
+    (festival / "etc" / "txt.done.data").write_text('( a0001 "fine" )\nnot a prompt line\n')
+    with pytest.raises(SystemExit, match=r"txt.done.data:2: expected"):
+        main(["--layout", "festival", "--db_root", str(festival), "--data_dir", str(tmp_path / "x")])

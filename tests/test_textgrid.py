@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import numpy as np
 import pytest
 
 from prosody_plugin.bin import check_durations
@@ -239,3 +240,23 @@ def test_check_durations_accepts_the_result(mfa_setup, tmp_path: Path):
     )  # fmt: skip
     assert read_kaldi_map(checked) == read_kaldi_map(out)
     assert list(read_kaldi_map(data / "wav.scp")) == ["utt1", "utt2"]
+
+
+def test_converter_shifts_the_times_of_trimmed_audio(tmp_path: Path):
+    """Stage 2 trimmed 0.1 s at the start and 0.1 s at the end (data dir's ``trim``): the
+    TextGrid of the original recording still converts, 0.1 s earlier, to the trimmed frames."""
+    data, grids, out = tmp_path / "data", tmp_path / "mfa", tmp_path / "durations"
+    grids.mkdir()
+    write_data_dir(data, {"utt1": 12800})  # 0.8 s kept of 1.0 s: 12800 // 256 + 1 = 51 frames
+    (data / "trim").write_text("utt1 0.1000 0.9000 1.0000\n")
+    (grids / "utt1.TextGrid").write_text(long_textgrid({"words": WORDS, "phones": PHONES}, 1.0))
+    run_converter(data, grids, out)
+    durations = list(map(int, read_kaldi_map(out)["utt1"].split()))
+    assert sum(durations) == 51 and len(durations) == len(TOKENS.split()) + 1
+    # the same boundaries as untrimmed, shifted by 0.1 s (6.25 frames): HH ends at 0.18 - 0.1 s
+    bounds = np.cumsum(durations)
+    assert bounds[0] == round(0.08 * 62.5) and bounds[4] == round((0.55 - 0.1) * 62.5)
+    # without the trim file, the 1.0 s TextGrid is longer than the 0.8 s audio: dropped
+    (data / "trim").unlink()
+    with pytest.raises(SystemExit, match="textgrid_too_long"):
+        run_converter(data, grids, out, "--on_error", "stop")

@@ -8,10 +8,20 @@ token list) and the feature frame count (``num_samples // n_shift + 1``, ESPnet'
 STFT), names every failing utterance, and either drops it from the data dir (wav.scp, text,
 utt2spk, spk2utt, utt2num_samples; listed in ``dropped``) or stops.
 
+Then, with ``--pauses true`` (the recipe's default), the pauses of every recording move onto the
+word-boundary tokens (``<space>``, punctuation, eos) instead of the phones around them
+(:mod:`prosody_plugin.data.pauses`: silence ``--silence_threshold_db`` below the loudest
+frame, pauses of ``--min_pause_ms`` or more, trailing silence to the final punctuation or
+eos), and an utterance whose last word ends more than ``--max_late_ms`` after the speech
+does is named (``DURATIONS_OUT``'s dir: ``warnings``). The durations as checked, before the
+pauses moved, stay in ``DURATIONS_OUT.checked``; ``pauses`` lists per utterance the pauses
+found and placed, the frames moved and how late the last word ended before and after.
+
     python -m prosody_plugin.bin.check_durations --n_shift 256 --token_type phn \\
         --token_list tokens.txt --cleaner tacotron --g2p espeak_ng_english_us_vits \\
         --set dump/raw/train dump/durations/train/durations.raw dump/durations/train/durations \\
-        --set dump/raw/dev dump/durations/dev/durations.raw dump/durations/dev/durations
+        --set dump/raw/dev dump/durations/dev/durations.raw dump/durations/dev/durations \\
+        --pauses true --silence_threshold_db 35 --min_pause_ms 100 --max_late_ms 200
 """
 
 import argparse
@@ -20,10 +30,14 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import numpy as np
+import soundfile as sf
 from espnet2.train.preprocessor import CommonPreprocessor
+from espnet2.utils.types import str2bool
 from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map, write_spk2utt
+from prosody_plugin.data.pauses import EOS_TOKEN, PauseConfig, refine_durations
 
 
 def duration_problem(
@@ -49,8 +63,12 @@ def check_durations(
     preprocessor: CommonPreprocessor,
     n_shift: int,
     on_error: str = "drop",
+    pauses: Optional[PauseConfig] = None,
 ) -> Dict[str, str]:
     """Write the durations of the valid utterances; drop or stop on the others.
+
+    With ``pauses``, the written durations have the recordings' pauses on the word-boundary
+    tokens (:func:`place_pauses_of_set`).
 
     Returns:
         Dict[str, str]: Dropped utterance -> reason.
@@ -86,7 +104,72 @@ def check_durations(
                 f.write(f"{utt}\tdurations: {reason}\n")
         logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances")
     logging.info(f"{data_dir}: {len(good)} utterances with valid durations -> {durations_out}")
+    if pauses is not None:
+        place_pauses_of_set(data_dir, durations_out, preprocessor, n_shift, pauses)
     return dropped
+
+
+def place_pauses_of_set(
+    data_dir: Path, durations_path: Path, preprocessor: CommonPreprocessor, n_shift: int, config: PauseConfig
+) -> Dict[str, float]:
+    """Move the pauses of a set's durations onto its word-boundary tokens; check the last words.
+
+    Rewrites ``durations_path`` (the input stays in ``<durations_path>.checked`` ), writes
+    ``pauses`` (``utt num_pauses num_placed moved_frames late_before_ms late_after_ms``) and
+    ``warnings`` (``<utt><TAB>late_last_word<TAB><details>``) beside it.
+
+    Returns:
+        Dict[str, float]: The utterances whose last word ends more than ``config.max_late_ms``
+        after the speech (with the durations written), and by how much (ms).
+    """
+    durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations_path).items()}
+    texts = read_kaldi_map(data_dir / "text")
+    wavs = read_kaldi_map(data_dir / "wav.scp")
+    converter = preprocessor.token_id_converter
+    new, rows, late = {}, {}, {}
+    late_before = []
+    totals = np.zeros(3, dtype=np.int64)
+    for utt, d in tqdm(durations.items(), desc=f"pauses {data_dir.name}", leave=False):
+        tokens = converter.ids2tokens(preprocessor(utt, {"text": texts[utt]})["text"]) + [EOS_TOKEN]
+        try:
+            wav, fs = sf.read(wavs[utt], dtype="float32", always_2d=True)
+        except (RuntimeError, OSError) as e:  # soundfile's LibsndfileError is a RuntimeError
+            raise SystemExit(f"{data_dir}: utterance {utt}: cannot read {wavs[utt]}: {e}") from None
+        result = refine_durations(d, tokens, wav[:, 0], fs, n_shift, config)
+        new[utt] = " ".join(map(str, result.durations))
+        totals += (result.num_pauses, result.num_placed, result.moved_frames)
+        rows[utt] = " ".join([
+            str(result.num_pauses), str(result.num_placed), str(result.moved_frames),
+            *("nan" if v is None else f"{v:.0f}" for v in (result.late_before_ms, result.late_after_ms)),
+        ])  # fmt: skip
+        if result.late_before_ms is not None and result.late_before_ms > config.max_late_ms:
+            late_before.append(utt)
+        if result.late_after_ms is not None and result.late_after_ms > config.max_late_ms:
+            late[utt] = result.late_after_ms
+    out_dir = durations_path.parent
+    checked = durations_path.with_name(durations_path.name + ".checked")
+    durations_path.replace(checked)
+    write_kaldi_map(durations_path, new)
+    write_kaldi_map(out_dir / "pauses", rows)
+    with open(out_dir / "warnings", "w", encoding="utf-8") as f:
+        for utt, ms in sorted(late.items()):
+            f.write(f"{utt}\tlate_last_word\tthe last word ends {ms:.0f} ms after the speech\n")
+    name = data_dir.name
+    if config.move:
+        logging.info(
+            f"{name}: {totals[0]} pauses (>= {config.min_pause_ms:.0f} ms, or trailing silence) in {len(new)} "
+            f"utterances, {totals[1]} placed on word boundaries, {totals[2]} frames moved "
+            f"(before: {checked}); last word more than {config.max_late_ms:.0f} ms after the speech: "
+            f"{len(late_before)} utterances before, {len(late)} after"
+        )
+    if late:
+        logging.warning(
+            f"{name}: in {len(late)} utterances the aligned last word ends more than {config.max_late_ms:.0f} ms "
+            f"after the speech (trailing silence or noise taken for speech; listed in {out_dir / 'warnings'}): "
+            + ", ".join(f"{u} ({ms:.0f} ms)" for u, ms in sorted(late.items())[:20])
+            + (" ..." if len(late) > 20 else "")
+        )
+    return late
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -111,6 +194,16 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cleaner", default="tacotron")
     parser.add_argument("--g2p", default="espeak_ng_english_us_vits")
     parser.add_argument("--on_error", choices=("drop", "stop"), default="drop")
+    group = parser.add_argument_group("pauses")
+    group.add_argument("--pauses", type=str2bool, default=False,
+                       help="Move pauses onto the word-boundary tokens and check the last words (the recipe: true)")  # fmt: skip
+    group.add_argument("--move_pauses", type=str2bool, default=True,
+                       help="false: only report the pauses and check the last words")  # fmt: skip
+    group.add_argument("--silence_threshold_db", type=float, default=PauseConfig.threshold_db,
+                       help="Frames this many dB below the loudest frame are silent")  # fmt: skip
+    group.add_argument("--min_pause_ms", type=float, default=PauseConfig.min_pause_ms, help="Shortest inner pause (ms)")
+    group.add_argument("--max_late_ms", type=float, default=PauseConfig.max_late_ms,
+                       help="Warn when the last word ends this long after the speech (ms)")  # fmt: skip
     return parser
 
 
@@ -128,8 +221,12 @@ def main(argv=None) -> None:
         g2p_type=none_if_none(args.g2p),
         non_linguistic_symbols=none_if_none(args.non_linguistic_symbols),
     )
+    pauses = None
+    if args.pauses:
+        pauses = PauseConfig(threshold_db=args.silence_threshold_db, min_pause_ms=args.min_pause_ms,
+                             max_late_ms=args.max_late_ms, move=args.move_pauses)  # fmt: skip
     for data_dir, durations_in, durations_out in args.set:
-        check_durations(data_dir, durations_in, durations_out, preprocessor, args.n_shift, args.on_error)
+        check_durations(data_dir, durations_in, durations_out, preprocessor, args.n_shift, args.on_error, pauses)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def plot_f0_contours(args, output_dir: Path) -> List[Path]:
     """One figure per utterance: recording and systems, F0 over time with word boundaries."""
     from prosody_plugin.bin.score_prosody import DecodedSystem, Reference, parse_pairs
 
-    reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words)
+    reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words,
+                          getattr(args, "f0_floor", None), getattr(args, "f0_ceil", None))  # fmt: skip
     systems = {n: DecodedSystem(n, Path(d)) for n, d in parse_pairs(args.system, "system").items()}
     utts = args.f0_utts or sorted(
         (u for u in reference.texts if all(u in s.wavs for s in systems.values()) and u in reference.durations),
@@ -77,7 +78,7 @@ def plot_f0_contours(args, output_dir: Path) -> List[Path]:
             rows.append((name, system.load_wav(utt, reference.fs), None if durations is None else durations.astype(np.int64)))
         fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.9 * len(rows)), sharex=True, sharey=True, squeeze=False)
         for ax, (name, wav, durations) in zip(axes[:, 0], rows):
-            f0 = world_f0(wav, reference.fs, f0_floor=args.f0_floor, f0_ceil=args.f0_ceil)
+            f0 = world_f0(wav, reference.fs, f0_floor=reference.f0_floor, f0_ceil=reference.f0_ceil)
             times = np.arange(len(f0)) * 0.005
             ax.plot(times, np.where(f0 > 0, f0, np.nan), lw=1.5)
             ax.set_ylabel(f"{name}\nF0 (Hz)", fontsize=8)
@@ -189,8 +190,8 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--system", action="append", default=[], help="NAME=DECODE_DIR; repeat")
     group.add_argument("--f0_utts", nargs="*", default=[], help="Utterances to plot (default: the longest)")
     group.add_argument("--num_f0_utts", type=int, default=3)
-    group.add_argument("--f0_floor", type=float, default=80.0)
-    group.add_argument("--f0_ceil", type=float, default=400.0)
+    group.add_argument("--f0_floor", type=float, default=None, help="Lowest F0 (Hz); default: the model's pitch_extract_conf f0min")
+    group.add_argument("--f0_ceil", type=float, default=None, help="Highest F0 (Hz); default: its f0max")
     group = parser.add_argument_group("Latent space")
     group.add_argument("--latents", type=Path, action="append", default=[], help="Kathaka target.scp (stage 9); repeat")
     group.add_argument("--latent_text", type=Path, action="append", default=[], help="Kaldi text files of those utterances")

@@ -24,7 +24,14 @@ Scores (``metrics.py`` defines them):
   pitch and energy against the recording's (its phone durations, and pitch and energy
   extracted by the model's own Dio / Energy exactly as for training), aggregated per word
   over the same token-to-word map: RMSE and Pearson correlation of word duration, word
-  mean log-F0, word F0 range and word energy, pooled over all words.
+  mean log-F0, word F0 range and word energy, pooled over all words. Words are their
+  speech only: a word's span is its phones, without the word-boundary tokens after it
+  (``<space>``, punctuation, eos), which carry the pauses (stage 4 puts the recordings'
+  pauses there), so a pause or trailing silence never counts as part of a word.
+
+The F0 range of the wav-level analysis is the baseline model's (its config's
+``pitch_extract_conf`` f0min / f0max: the voice's range, which the recipe measures on the
+training set) unless ``--f0min`` / ``--f0max`` are given.
 
 Each value has a 95% bootstrap interval over utterances; each system's difference from the
 baseline a paired bootstrap p-value and, in the papers' framing, the fraction of the
@@ -81,7 +88,16 @@ HIGHER_IS_BETTER = {"f0_pearson", "distillmos"} | {f"word_{k}_corr" for k, _, _ 
 class Reference:
     """The recordings' side: token ids, word map, phone durations, pitch and energy."""
 
-    def __init__(self, train_config: Path, model_file: Path, data_dir: Path, durations: Path, words: Optional[Path]):
+    def __init__(
+        self,
+        train_config: Path,
+        model_file: Path,
+        data_dir: Path,
+        durations: Path,
+        words: Optional[Path],
+        f0min: Optional[float] = None,
+        f0max: Optional[float] = None,
+    ):
         self.model, self.train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
         self.model.eval()
         self.preprocess = ProsodyTTSTask.build_preprocess_fn(self.train_args, False)
@@ -89,6 +105,16 @@ class Reference:
         conf = self.train_args.feats_extract_conf or {}
         self.fs = int(conf.get("fs", 22050))
         self.frame_shift_s = int(conf.get("hop_length", 256)) / self.fs
+        # the F0 range of the wav-level analysis: the model's pitch extraction's (the voice's)
+        pitch_conf = self.train_args.pitch_extract_conf or {}
+        self.f0_floor = float(f0min if f0min is not None else pitch_conf.get("f0min", 0) or 0)
+        self.f0_ceil = float(f0max if f0max is not None else pitch_conf.get("f0max", 0) or 0)
+        if not 0 < self.f0_floor < self.f0_ceil:
+            raise SystemExit(
+                f"{train_config}: no F0 range (pitch_extract_conf f0min / f0max: {pitch_conf.get('f0min')} / "
+                f"{pitch_conf.get('f0max')}): pass --f0min and --f0max"
+            )
+        self.pause_tokens = self.is_boundary | self.is_punct
         self.texts = read_kaldi_map(data_dir / "text")
         self.wavs = read_kaldi_map(data_dir / "wav.scp")
         self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
@@ -97,11 +123,23 @@ class Reference:
             self.words = {k: v.split() for k, v in read_kaldi_map(words).items()}
 
     def token_word_ids(self, utt: str) -> Tuple[np.ndarray, int]:
-        """Word index of every token with FastSpeech2's eos (T_text + 1,), and the word count."""
+        """Word index of every token with FastSpeech2's eos (T_text + 1,), and the word count.
+
+        Speech-only word spans: the word-boundary tokens (``<space>``, punctuation, eos), which
+        carry the pauses, get -1 (in no word).
+        """
         ids = torch.as_tensor(self.preprocess(utt, {"text": self.texts[utt]})["text"], dtype=torch.long)
         xs = torch.cat([ids, ids.new_tensor([self.model.tts.eos])])[None]
         word_ids, num_words = word_ids_from_tokens(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct)
-        return word_ids[0].numpy(), int(num_words[0])
+        word_ids = word_ids[0].numpy().copy()
+        pause = self.pause_tokens[xs[0]].numpy()
+        pause[-1] = True  # eos
+        word_ids[pause] = -1
+        return word_ids, int(num_words[0])
+
+    def world(self, wav: np.ndarray, name: str) -> Tuple[np.ndarray, np.ndarray]:
+        """WORLD F0 and mel-cepstrum of a waveform at the reference's rate and F0 range."""
+        return world_analysis(wav, self.fs, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil, name=name)
 
     def load_wav(self, utt: str) -> np.ndarray:
         try:
@@ -187,7 +225,8 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             raise SystemExit(f"--movement {name}={other}: both must be among --system ({', '.join(systems)})")
     if args.baseline not in systems:
         raise SystemExit(f"--baseline {args.baseline} is not among --system ({', '.join(systems)})")
-    reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words)
+    reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words, args.f0min, args.f0max)
+    logging.info(f"wav-level F0 analysis over {reference.f0_floor:g}-{reference.f0_ceil:g} Hz")
 
     utts = sorted(reference.texts)
     missing = {u: [s.name for s in systems.values() if u not in s.wavs] for u in utts}
@@ -226,13 +265,13 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             labels = reference.words.get(utt, [])
             labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
             rows = [("recording", ref_words)]
-            ref_world = world_analysis(ref_wav, reference.fs, name=f"{utt} (recording)")  # once for all systems
+            ref_world = reference.world(ref_wav, name=f"{utt} (recording)")  # once for all systems
             if naturalness is not None:
                 mos["recording"].append(naturalness(ref_wav, reference.fs, name=f"{utt} (recording)"))
             for name, system in systems.items():
                 try:
                     syn_wav = system.load_wav(utt, reference.fs)
-                    syn_world = world_analysis(syn_wav, reference.fs, name="synthesized")
+                    syn_world = reference.world(syn_wav, name="synthesized")
                     wav_scores[name].append(score_world_features(ref_world, syn_world))
                     if naturalness is not None:
                         mos[name].append(naturalness(syn_wav, reference.fs, name=f"{name} / {utt}"))
@@ -376,7 +415,8 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int, re
         "## Word level (the model's own durations, pitch and energy; vocoder-independent)",
         "",
         "RMSE (lower is better) and Pearson correlation (higher is better) against the recording, "
-        "pooled over words.",
+        "pooled over words; a word is its phones (speech only: the pauses on the word-boundary tokens "
+        "after it are not part of it).",
         "",
         "| system | " + " | ".join(f"{t.removeprefix('word ')} RMSE | {t.removeprefix('word ')} corr" for _, t, _ in WORD_FEATURES) + " |",
         "|---" * (2 * len(WORD_FEATURES) + 1) + "|",
@@ -467,6 +507,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_file", type=Path, required=True, help="Its checkpoint (the statistics of its extractors)")
     parser.add_argument("--system", action="append", default=[], required=True, help="NAME=DECODE_DIR; repeat")
     parser.add_argument("--baseline", required=True, help="Name of the baseline system")
+    parser.add_argument("--f0min", type=float, default=None, help="Lowest F0 of the wav-level analysis (Hz); default: the model's pitch_extract_conf f0min")
+    parser.add_argument("--f0max", type=float, default=None, help="Highest F0 (Hz); default: the model's pitch_extract_conf f0max")
     parser.add_argument("--oracle", action="append", default=[], help="SYSTEM=ORACLE_SYSTEM, for gap closure; repeat")
     parser.add_argument(
         "--movement",

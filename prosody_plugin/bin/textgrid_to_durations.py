@@ -24,6 +24,11 @@ cumulative boundary times, clamped to be non-decreasing and at most the frame co
 that no duration is negative and the durations sum exactly to the frame count; eos gets
 the frames left after the last phone (usually 0 or 1).
 
+When stage 2 trimmed the recordings' silence (``DATA_DIR/trim``: the kept span of each
+recording), the TextGrid's times, which refer to the original recording, are shifted by
+the trimmed start and clipped to the kept span; the length check then compares the
+TextGrid with the original recording.
+
 An utterance without TextGrid, without the words or phones tier, without phones, or whose
 TextGrid is longer than the audio by more than 2 frames is named and dropped from the data
 dir (``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``utt2num_samples``; listed in
@@ -137,24 +142,29 @@ def textgrid_to_durations(
     n_shift: int,
     words_tier: str = "words",
     phones_tier: str = "phones",
+    offset: float = 0.0,
+    original_duration: Optional[float] = None,
 ) -> Tuple[List[str], List[int]]:
     """Return the tokens and their durations in frames (one more for eos).
 
-    The durations sum to ``num_samples // n_shift + 1``, ESPnet's frame count.
+    The durations sum to ``num_samples // n_shift + 1``, ESPnet's frame count. For trimmed
+    audio, ``offset`` (s) is where it starts in the original recording the TextGrid
+    describes, and ``original_duration`` (s) that recording's length.
     """
     num_frames = num_samples // n_shift + 1
     audio_end = num_samples / fs
     grid_end = max([textgrid.xmax] + [e for tier in textgrid.tiers.values() for _, e, _ in tier])
-    extra_frames = (grid_end - audio_end) * fs / n_shift
+    original_end = original_duration if original_duration is not None else audio_end
+    extra_frames = (grid_end - original_end) * fs / n_shift
     if extra_frames > MAX_EXTRA_FRAMES:
         raise UtteranceError(
             "textgrid_too_long",
-            f"the TextGrid is {grid_end:.3f} s long, the audio {audio_end:.3f} s "
+            f"the TextGrid is {grid_end:.3f} s long, the audio {original_end:.3f} s "
             f"({extra_frames:.1f} frames more than the allowed {MAX_EXTRA_FRAMES})",
         )
     tokens, ends = textgrid_to_tokens(textgrid, words_tier, phones_tier)
     # the last phone ends with the audio: trailing silence (or audio after the TextGrid's end)
-    boundaries = [frame_index(t, fs, n_shift) for t in ends + [audio_end]]
+    boundaries = [frame_index(t - offset, fs, n_shift) for t in ends] + [frame_index(audio_end, fs, n_shift)]
     durations, prev = [], 0
     for b in boundaries:
         b = min(max(b, prev), num_frames)
@@ -206,6 +216,11 @@ def convert_data_dir(
         raise SystemExit(f"--textgrid_dir {textgrid_dir} is not a directory")
     texts = read_kaldi_map(data_dir / "text")
     num_samples = {k: int(v) for k, v in read_kaldi_map(data_dir / "utt2num_samples").items()}
+    trims: Dict[str, Tuple[float, float]] = {}  # utt -> (trimmed start, original duration), s
+    if (data_dir / "trim").is_file():
+        for k, v in read_kaldi_map(data_dir / "trim").items():
+            start, _, duration = map(float, v.split())
+            trims[k] = (start, duration)
     index: Dict[str, Optional[Path]] = {}
     phone_texts: Dict[str, str] = {}
     durations: Dict[str, str] = {}
@@ -219,8 +234,9 @@ def convert_data_dir(
                 textgrid = load_textgrid(path)
             except ValueError as e:
                 raise UtteranceError("bad_textgrid", str(e)) from None
+            offset, original = trims.get(utt, (0.0, None))
             tokens, durs = textgrid_to_durations(
-                textgrid, num_samples[utt], fs, n_shift, words_tier, phones_tier
+                textgrid, num_samples[utt], fs, n_shift, words_tier, phones_tier, offset, original
             )
         except UtteranceError as e:
             if on_error == "stop":

@@ -14,6 +14,11 @@ of recipe stage 13 when ``--samples`` names its folder (copied into ``samples/``
 the card). With ``--hf_repo`` (and no ``--dry_run``) the folder is uploaded with
 ``huggingface_hub.HfApi().upload_folder`` (the repo is created if needed); without
 ``--hf_repo`` only the folder is written.
+
+The card's license is ``--license``, else the corpus's when the corpus is known
+(:data:`CORPORA`), else the explicit marker "license not given" (front matter ``license:
+other``, ``license_name: license-not-given``) with a warning: preparing the folder never
+fails for want of a license, but uploading a model whose license is not given is refused.
 """
 
 import argparse
@@ -39,6 +44,12 @@ CORPORA = {
     "mini_ljspeech": ("other", "32 utterances of LJSpeech 1.1 (CI recipe)",
                       "LJSpeech is in the public domain; the model is released with the same terms."),
 }  # fmt: skip
+#: ``license_name`` of a model card whose corpus license is unknown and was not given.
+LICENSE_NOT_GIVEN = "license-not-given"
+
+
+class LicenseNotGiven(ValueError):
+    """Uploading a model whose license is not given."""
 
 
 def extract(packed: Path, outdir: Path) -> Dict[str, Any]:
@@ -89,11 +100,25 @@ def make_model_card(
 ) -> str:
     """The README.md of the model repo (``samples``: the samples page's path in the repo)."""
     known = CORPORA.get(corpus)
-    if license is None and known is None:
-        raise ValueError(f"unknown corpus {corpus!r} ({', '.join(CORPORA)}): pass --license")
+    not_given = license is None and known is None
+    if not_given:
+        logging.warning(
+            f"corpus {corpus!r} has no known license ({', '.join(CORPORA)} have) and none was given: the model "
+            "card says 'license not given' (give it with --license; the recipe's --corpus_license); uploading "
+            "is refused until it is"
+        )
+        license = "other"
     license = license or known[0]
     corpus_text = known[1] if known else corpus
-    license_text = known[2] if known and license == known[0] else f"{license}"
+    if not_given:
+        license_text = (
+            f"**License not given.** The license of the training corpus ({corpus}) was not stated when this "
+            "card was written (`--license`; the recipe's `--corpus_license`). The model is derived from that "
+            "corpus: until its license is known, assume no right to use or redistribute the model beyond "
+            "what the corpus's owner allows."
+        )
+    else:
+        license_text = known[2] if known and license == known[0] else f"{license}"
     load = lambda key: yaml.safe_load((folder / meta["yaml_files"][key]).read_text(encoding="utf-8"))  # noqa: E731
     train_config, context_config = load("train_config"), load("context_train_config")
     context_dir = Path(meta["yaml_files"]["context_train_config"]).parent
@@ -106,7 +131,9 @@ def make_model_card(
         pipeline_tag="text-to-speech",
         license=license,
     )
-    if license == "other":
+    if not_given:
+        front.update(license_name=LICENSE_NOT_GIVEN)
+    elif license == "other":
         front.update(license_name="public-domain" if known and corpus != "asterisk" else "other")
     model_ref = hf_repo or "path/to/packed.zip"
     lines = [
@@ -184,8 +211,25 @@ def prepare_folder(
     return Path(outdir)
 
 
+def card_license(folder: Path) -> Dict[str, Any]:
+    """The front matter of a model repo folder's README.md (license, license_name, ...)."""
+    text = (Path(folder) / "README.md").read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        raise ValueError(f"{folder}/README.md has no front matter")
+    return yaml.safe_load(text.split("---")[1]) or {}
+
+
 def upload(folder: Path, hf_repo: str) -> None:
-    """Create the repo if needed and upload the folder (needs a Hugging Face token)."""
+    """Create the repo if needed and upload the folder (needs a Hugging Face token).
+
+    Raises:
+        LicenseNotGiven: When the card's license is not given (nothing is uploaded).
+    """
+    if card_license(folder).get("license_name") == LICENSE_NOT_GIVEN:
+        raise LicenseNotGiven(
+            f"not uploading {folder} to {hf_repo}: its license is not given; pass --license "
+            "(the recipe's --corpus_license) with the training corpus's license"
+        )
     from huggingface_hub import HfApi
 
     api = HfApi()
@@ -216,6 +260,12 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
+    if args.hf_repo and not args.dry_run and args.license is None and args.corpus not in CORPORA:
+        logging.error(
+            f"not uploading to {args.hf_repo}: corpus {args.corpus!r} has no known license and --license "
+            "(the recipe's --corpus_license) is not given"
+        )
+        sys.exit(1)
     try:
         folder = prepare_folder(args.packed, args.outdir, args.corpus, license=args.license, scores=args.scores,
                                 hf_repo=args.hf_repo, listening_scores=args.listening_scores,

@@ -169,9 +169,7 @@ def _world_f0(x: np.ndarray, fs: int, frame_period: float, f0_floor: float, f0_c
     return pyworld.stonemask(x, f0, times, fs), times
 
 
-def world_f0(
-    wav: np.ndarray, fs: int, frame_period: float = 5.0, f0_floor: float = 80.0, f0_ceil: float = 400.0
-) -> np.ndarray:
+def world_f0(wav: np.ndarray, fs: int, frame_period: float = 5.0, *, f0_floor: float, f0_ceil: float) -> np.ndarray:
     """F0 contour (T,) in Hz, 0 for unvoiced frames: the F0 of :func:`world_analysis` alone."""
     return _world_f0(_as_waveform(wav, "wav"), fs, frame_period, f0_floor, f0_ceil)[0]
 
@@ -180,8 +178,9 @@ def world_analysis(
     wav: np.ndarray,
     fs: int,
     frame_period: float = 5.0,
-    f0_floor: float = 80.0,
-    f0_ceil: float = 400.0,
+    *,
+    f0_floor: float,
+    f0_ceil: float,
     name: str = "wav",
 ) -> Tuple[np.ndarray, np.ndarray]:
     """WORLD analysis of a waveform: F0 and mel-cepstrum per frame.
@@ -190,8 +189,8 @@ def world_analysis(
         wav: (num_samples,) waveform (any float dtype; converted to float64 for pyworld).
         fs: Sampling rate in Hz.
         frame_period: Frame shift in ms.
-        f0_floor: Lowest F0 searched, Hz.
-        f0_ceil: Highest F0 searched, Hz.
+        f0_floor: Lowest F0 searched, Hz (the voice's range: the model's pitch_extract_conf f0min).
+        f0_ceil: Highest F0 searched, Hz (its f0max).
         name: Names the waveform in errors (empty, silent, non-finite, not 1-D).
 
     Returns:
@@ -254,8 +253,9 @@ def score_wav_pair(
     reference: np.ndarray,
     synthesized: np.ndarray,
     fs: int,
-    f0_floor: float = 80.0,
-    f0_ceil: float = 400.0,
+    *,
+    f0_floor: float,
+    f0_ceil: float,
     frame_period: float = 5.0,
 ) -> WavScores:
     """MCD, log-F0 RMSE, F0 correlation and VDE of a synthesized waveform against a reference.
@@ -275,8 +275,8 @@ def score_wav_pair(
         WavScores.
     """
     return score_world_features(
-        world_analysis(reference, fs, frame_period, f0_floor, f0_ceil, name="reference"),
-        world_analysis(synthesized, fs, frame_period, f0_floor, f0_ceil, name="synthesized"),
+        world_analysis(reference, fs, frame_period, f0_floor=f0_floor, f0_ceil=f0_ceil, name="reference"),
+        world_analysis(synthesized, fs, frame_period, f0_floor=f0_floor, f0_ceil=f0_ceil, name="synthesized"),
     )
 
 

@@ -358,7 +358,7 @@ def make_samples_page(
         args = Namespace(
             data_dir=Path(data_dir), durations=Path(plot_model["durations"]), words=plot_model.get("words"),
             train_config=Path(plot_model["train_config"]), model_file=Path(plot_model["model_file"]),
-            system=list(systems), f0_utts=list(chosen), num_f0_utts=len(chosen), f0_floor=80.0, f0_ceil=400.0,
+            system=list(systems), f0_utts=list(chosen), num_f0_utts=len(chosen), f0_floor=None, f0_ceil=None,
         )  # fmt: skip
         for utt, path in zip(chosen, plot_f0_contours(args, output_dir / "plots")):
             plots[utt] = path

@@ -24,10 +24,19 @@ expdir=exp           # Directory to save experiments.
 
 # Data preparation related
 local_data_opts=""   # Options passed to local/data.sh.
-fs=16000             # Sampling rate of the corpus; other rates are dropped (named) in stage 2.
-n_shift=256          # Frame shift of the feature extractor (must match the training configs).
-max_duration=20      # Utterances longer than this (s) are dropped in stage 2.
+fs=16000             # Sampling rate of the corpus; other rates are dropped (named) in stage 2. Every
+                     # config's feature, pitch and energy extraction gets it (--*_extract_conf fs=...).
+n_shift=256          # Frame shift of the features; every config gets it (--*_extract_conf hop_length=...).
+max_duration=20      # Utterances longer than this (s, after trimming) are dropped in stage 2.
 on_error=drop        # Bad utterances in stage 2: drop (logged, counted) or stop.
+extra_characters=""  # Characters accepted in transcripts besides letters, digits and ordinary punctuation.
+trim_silence=true    # Stage 2: trim leading and trailing silence (energy threshold, as ESPnet's trim_silence.sh).
+silence_threshold_db=35  # Frames this many dB below the loudest frame are silence (trimming, pauses).
+trim_margin_ms=50    # Silence kept before and after the speech (ms).
+max_silence_share=0.4  # Stage 2 names the utterances with more silence than this share after trimming.
+f0min=""             # F0 range (Hz) of pitch extraction (every config) and of scoring; empty: measured on
+f0max=""             # the training set in stage 2 (${dumpdir}/raw/<train_set>/f0_range.yaml; two-pass method).
+f0_max_utts=300      # Utterances the F0 range is measured on (0: all).
 
 # Text related
 token_type=phn               # Tokens: phonemes with <space> word boundaries.
@@ -43,6 +52,10 @@ aligner_args=""      # Extra arguments of the aligner training.
 teacher_dumpdir=""   # Or: external durations, <teacher_dumpdir>/<set>/durations (ESPnet format).
 textgrid_dir=""      # Or: Montreal Forced Aligner TextGrids, <textgrid_dir>/<utt>.TextGrid:
                      # MFA's phones become the tokens (converted in stage 2; g2p, cleaner: none).
+pauses=true          # Move the recordings' pauses onto the word-boundary tokens (<space>, punctuation, eos)
+                     # and name the utterances whose last word ends after the speech (stage 4).
+min_pause_ms=100     # Shortest pause (ms).
+max_late_ms=200      # Name the utterances whose aligned last word ends this long after the speech (ms).
 
 # Training related (stages 5, 6)
 train_configs=""     # Training configs, one system each (fastspeech2 / kathaka / camp).
@@ -85,7 +98,8 @@ mushra_results_dir=""          # Listeners' result files for stage 14 (<dir>/<se
 # Packing and upload (stages 15, 16)
 corpus_name=""                 # Corpus named in the model cards (asterisk, ljspeech, mini_ljspeech);
                                # empty: the recipe dir's name.
-corpus_license=""              # License of the model cards; empty: the corpus's (asterisk: cc-by-sa-3.0).
+corpus_license=""              # License of the model cards; empty: the corpus's (asterisk: cc-by-sa-3.0),
+                               # else "license not given" (a warning; uploading refuses without a license).
 hf_repo_prefix=""              # Upload to <prefix>_<system> on Hugging Face (e.g. user/asterisk_prosody);
                                # empty: only prepare ${expdir}/hf_<exp name>.
 
@@ -99,10 +113,11 @@ Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --train_co
 
 Stages:
   1: data preparation (local/data.sh)          -> data/<set>
-  2: format and validate                        -> ${dumpdir}/raw/<set> (bad utterances named, dropped)
+  2: format and validate, trim silence           -> ${dumpdir}/raw/<set> (bad utterances named, dropped)
+     F0 range of the voice (unless --f0min and --f0max) -> ${dumpdir}/raw/<train_set>/f0_range.yaml
      with --textgrid_dir also MFA durations, text -> MFA phones (original in text.orig)
   3: token list (phonemes with <space>)         -> ${dumpdir}/token_list/<type>_<g2p>/tokens.txt
-  4: phone durations (aligner / teacher / MFA)  -> ${dumpdir}/durations/<set>/durations
+  4: phone durations (aligner / teacher / MFA), pauses on word boundaries -> ${dumpdir}/durations/<set>/durations
   5: feature, pitch and energy statistics       -> ${expdir}/tts_stats_raw_<type>_<g2p>
   6: stage-one training of every train config   -> ${expdir}/tts_<config name>
   7: decoding of the test sets (default and reference prosody) -> ${expdir}/tts_*/decode_*/<set>/<prosody>/wav
@@ -122,8 +137,11 @@ Stages:
 Options:
   --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}),
   --ngpu (${ngpu}), --gpu_inference (${gpu_inference}), --fs (${fs}), --n_shift (${n_shift}),
-  --max_duration (${max_duration}), --on_error (${on_error}), --g2p (${g2p}), --cleaner (${cleaner}),
-  --aligner_config, --teacher_dumpdir, --textgrid_dir, --train_configs, --train_args,
+  --max_duration (${max_duration}), --on_error (${on_error}), --extra_characters, --g2p (${g2p}), --cleaner (${cleaner}),
+  --trim_silence (${trim_silence}), --silence_threshold_db (${silence_threshold_db}), --trim_margin_ms (${trim_margin_ms}),
+  --max_silence_share (${max_silence_share}), --f0min, --f0max (empty: measured), --f0_max_utts (${f0_max_utts}),
+  --aligner_config, --teacher_dumpdir, --textgrid_dir, --pauses (${pauses}), --min_pause_ms (${min_pause_ms}),
+  --max_late_ms (${max_late_ms}), --train_configs, --train_args,
   --inference_config, --inference_args, --inference_model (${inference_model}),
   --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts,
   --context_configs, --context_args, --bert_model, --spacy_model, --context_punctuation (${context_punctuation}),
@@ -148,6 +166,9 @@ log "$0 $*"
 [ -z "${valid_set}" ] && { log "Error: --valid_set is required"; exit 2; }
 [ -z "${test_sets}" ] && { log "Error: --test_sets is required"; exit 2; }
 case "${on_error}" in drop|stop) ;; *) log "Error: --on_error must be drop or stop"; exit 2 ;; esac
+for _opt in f0min f0max; do
+    [[ -z "${!_opt}" || "${!_opt}" =~ ^[0-9]+([.][0-9]+)?$ ]] || { log "Error: --${_opt} must be a frequency in Hz, got '${!_opt}'"; exit 2; }
+done
 if [ -n "${textgrid_dir}" ]; then
     [ -n "${teacher_dumpdir}" ] && { log "Error: give --teacher_dumpdir or --textgrid_dir, not both"; exit 2; }
     # As in ESPnet's MFA recipes, MFA's phones are the tokens: stage 2 rewrites the text to them
@@ -179,6 +200,33 @@ exp_name() { local name; name=$(basename "$1"); echo "tts_${name%.*}${tag_suffix
 context_exp_name() { local name; name=$(basename "$1"); echo "context_${name%.*}${tag_suffix}"; }
 model_type() { awk '$1 == "tts:" { print $2 }' "$1/config.yaml"; }
 conf_value() { awk -v key="$2:" '$1 == key { print $2; exit }' "$1"; }  # first "key: value" of a yaml
+f0_range_file=${data_feats}/${train_set}/f0_range.yaml
+# estimate_f0_range: the voice's F0 range from the training set (two-pass method), unless both
+# --f0min and --f0max are given; any one given overrides the measured one.
+estimate_f0_range() {
+    [ -n "${f0min}" ] && [ -n "${f0max}" ] && return 0
+    [ -f "${data_feats}/${train_set}/wav.scp" ] || { log "Error: ${data_feats}/${train_set}/wav.scp is missing: run stage 2 first"; return 1; }
+    log "F0 range of the voice from ${data_feats}/${train_set} -> ${f0_range_file}"
+    ${python} -m prosody_plugin.bin.estimate_f0_range --data_dir "${data_feats}/${train_set}" \
+        --output "${f0_range_file}" --max_utts "${f0_max_utts}" --nj "${nj}"
+}
+# set_frontend_opts: frontend_opts, the options that make every config's feature, pitch and energy
+# extraction use --fs, --n_shift and the voice's F0 range (ESPnet merges "--x_conf key=value" into
+# the config's x_conf; a config without pitch or energy extraction ignores theirs).
+frontend_opts=()
+set_frontend_opts() {
+    local _f0min=${f0min} _f0max=${f0max}
+    if [ -z "${_f0min}" ] || [ -z "${_f0max}" ]; then
+        [ -f "${f0_range_file}" ] || estimate_f0_range || return 1
+        [ -n "${_f0min}" ] || _f0min=$(conf_value "${f0_range_file}" f0min)
+        [ -n "${_f0max}" ] || _f0max=$(conf_value "${f0_range_file}" f0max)
+    fi
+    frontend_opts=(--feats_extract_conf "fs=${fs}" --feats_extract_conf "hop_length=${n_shift}"
+                   --pitch_extract_conf "fs=${fs}" --pitch_extract_conf "hop_length=${n_shift}"
+                   --pitch_extract_conf "f0min=${_f0min}" --pitch_extract_conf "f0max=${_f0max}"
+                   --energy_extract_conf "fs=${fs}" --energy_extract_conf "hop_length=${n_shift}")
+    log "Frontend of every config: fs ${fs} Hz, hop ${n_shift}, F0 range ${_f0min}-${_f0max} Hz"
+}
 if ${context_punctuation}; then context_dir=${dumpdir}/context; else context_dir=${dumpdir}/context_nopunct; fi
 # The BERT model of stage two: --bert_model, else the one the context configs name (they
 # share stage 8's features, so they must agree), else the packaged default.
@@ -266,7 +314,7 @@ collect_stats() {
             --train_shape_file "${_logdir}/train.JOB.scp" \
             --valid_shape_file "${_logdir}/valid.JOB.scp" \
             --output_dir "${_logdir}/stats.JOB" \
-            --config "${config}" "$@"
+            --config "${config}" "${frontend_opts[@]}" "$@"
     local _inputs=() i
     for i in $(seq "${_nj}"); do _inputs+=(--input_dir "${_logdir}/stats.${i}"); done
     ${python} -m espnet2.bin.aggregate_stats_dirs "${_inputs[@]}" --output_dir "${outdir}"
@@ -294,7 +342,7 @@ train_tts() {
             --valid_data_path_and_name_and_type "${_valid_dir}/text,text,text" \
             --valid_data_path_and_name_and_type "${_valid_dir}/wav.scp,speech,sound" \
             --resume true --ngpu "${ngpu}" --multiprocessing_distributed true --output_dir "${exp}" \
-            --config "${config}" "$@" > "${exp}/train.log" 2>&1; then
+            --config "${config}" "${frontend_opts[@]}" "$@" > "${exp}/train.log" 2>&1; then
         log "Error: training failed; end of ${exp}/train.log:"; tail -n 30 "${exp}/train.log" >&2
         return 1
     fi
@@ -341,6 +389,9 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
         ${python} -m prosody_plugin.bin.format_data \
             --fs "${fs}" --g2p "${g2p}" --cleaner "${cleaner}" --token_type "${token_type}" \
             --hop_length "${n_shift}" --max_duration "${max_duration}" --on_error "${on_error}" \
+            --extra_characters "${extra_characters}" --trim_silence "${trim_silence}" \
+            --trim_threshold_db "${silence_threshold_db}" --trim_margin_ms "${trim_margin_ms}" \
+            --max_silence_share "${max_silence_share}" \
             --nj "${nj}" "data/${dset}" "${data_feats}/${dset}"
         if [ -n "${textgrid_dir}" ]; then
             # Durations and phone tokens from MFA before the token list (stage 3) is built;
@@ -353,12 +404,19 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
                 "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw"
         fi
     done
+    if ${trim_silence}; then
+        for dset in ${train_set} ${valid_set} ${test_sets}; do cat "${data_feats}/${dset}/trim_report"; done \
+            > "${data_feats}/trim_report"
+        log "Silence trimmed (${data_feats}/<set>/trim_report):"; cat "${data_feats}/trim_report"
+    fi
+    rm -f "${f0_range_file}"  # measured again on the data just formatted
+    estimate_f0_range
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     log "Stage 3: Token list -> ${token_list}"
     mkdir -p "${token_listdir}"
-    ${python} -m espnet2.bin.tokenize_text \
+    ${python} -m prosody_plugin.bin.tokenize_text \
         --token_type "${token_type}" -f 2- --input "${data_feats}/${train_set}/text" \
         --output "${token_list}" --non_linguistic_symbols none --cleaner "${cleaner}" \
         --g2p "${g2p}" --write_vocabulary true \
@@ -384,6 +442,7 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
     else
         [ -z "${aligner_config}" ] && { log "Error: stage 4 needs --aligner_config, --teacher_dumpdir or --textgrid_dir"; exit 2; }
         log "Stage 4: Durations from a forward-sum aligner trained on ${train_set} (${aligner_exp})"
+        set_frontend_opts || exit 1
         collect_stats "${aligner_config}" "${aligner_exp}/stats" "" "" ${aligner_args}
         # shellcheck disable=SC2086
         train_tts "${aligner_config}" "${aligner_exp}" \
@@ -426,13 +485,16 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
         _check_sets+=(--set "${data_feats}/${dset}" "${durations_dir}/${dset}/durations.raw" "${durations_dir}/${dset}/durations")
     done
     ${python} -m prosody_plugin.bin.check_durations \
-        --n_shift "${n_shift}" --on_error "${on_error}" "${text_opts[@]:2}" "${_check_sets[@]}"
+        --n_shift "${n_shift}" --on_error "${on_error}" "${text_opts[@]:2}" "${_check_sets[@]}" \
+        --pauses "${pauses}" --silence_threshold_db "${silence_threshold_db}" --min_pause_ms "${min_pause_ms}" \
+        --max_late_ms "${max_late_ms}"
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
     _first_config=${train_configs%% *}
     [ -z "${_first_config}" ] && { log "Error: --train_configs is required"; exit 2; }
     log "Stage 5: Feature, pitch and energy statistics with ${_first_config} -> ${tts_stats_dir}"
+    set_frontend_opts || exit 1
     # All systems share the feature extraction, so one set of statistics serves them all.
     # Token-averaged pitch and energy are written once here (pyworld's Dio is the costliest
     # feature) and read by every training instead of being recomputed each epoch.
@@ -444,6 +506,7 @@ fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     [ -z "${train_configs}" ] && { log "Error: --train_configs is required"; exit 2; }
+    set_frontend_opts || exit 1
     for config in ${train_configs}; do
         log "Stage 6: Stage-one training with ${config}"
         # shellcheck disable=SC2086

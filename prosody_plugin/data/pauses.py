@@ -1,0 +1,325 @@
+"""Pauses in phone durations: silence goes to the word boundary, not into the words.
+
+A duration source that has no silence token (the forward-sum aligner of stage 4, a teacher
+model) spreads a pause between two words over the phones around it: on a corpus with real
+pauses, most pause frames land on the last phones of the word before or the first phones of
+the word after, and the trailing silence of a recording lands on its last phone. Training
+durations then hold phones hundreds of milliseconds long, and word-level scores compare
+silence with speech.
+
+The phoneme sequences of ESPnet's G2P already have a token at every word boundary:
+``<space>``, with punctuation before it where the text has some, and FastSpeech2's ``<sos/eos>``
+at the end. Those tokens are where a pause belongs, and FastSpeech2 can predict a long
+duration for them like for any token. :func:`place_pauses` moves every pause the audio has
+onto them:
+
+1. *Silence* is a frame whose level (:func:`prosody_plugin.data.silence.frame_levels_db`,
+   on the feature frame grid) is more than ``threshold_db`` below the loudest frame; a
+   *pause* is a run of at least ``min_pause_frames`` silent frames, or any silent run that
+   reaches the end of the recording (trailing silence).
+2. A *boundary group* is a maximal run of boundary tokens (``<space>``, punctuation, eos)
+   between two words, or after the last word (with eos). Its *carrier* is its ``<space>``
+   token, otherwise its first token: the carrier takes the pause's frames, every other
+   token of the group keeps one frame.
+3. Each inner pause goes to the boundary group nearest to it (distance between the pause and
+   the group's aligned frames) among the groups whose two neighbouring words it overlaps;
+   trailing silence goes to the final group. The group then spans exactly the pause; the
+   tokens of the word before that reach into the pause end where it starts, those of the
+   word after start where it ends (one frame each at least), and nothing else moves.
+4. A pause that no group can take without leaving a token less than one frame stays
+   where the aligner put it (counted as not placed).
+
+Leading silence (before the first word) has no token to go to; trimming (stage 2) keeps it
+to a margin. A silence of ``min_pause_frames`` or more inside a word (a long stop closure)
+would be taken for a pause at the nearest boundary: raise ``min_pause_ms`` for a speaker
+who has them.
+"""
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from prosody_plugin.tts.word_boundaries import WORD_BOUNDARY_TOKEN, is_punctuation_token
+
+EOS_TOKEN = "<sos/eos>"
+
+
+def is_boundary_token(token: str) -> bool:
+    """True for the tokens that stand between words: ``<space>``, punctuation and eos."""
+    return token in (WORD_BOUNDARY_TOKEN, EOS_TOKEN) or is_punctuation_token(token)
+
+
+@dataclass
+class BoundaryGroup:
+    """Tokens ``[start, end)`` between two words (or after the last word: ``final``)."""
+
+    start: int
+    end: int
+    carrier: int
+    final: bool = False
+
+
+def boundary_groups(tokens: Sequence[str]) -> List[BoundaryGroup]:
+    """The boundary groups of a token sequence that ends with eos.
+
+    Boundary tokens before the first word (leading punctuation) form no group: there is no
+    word before them to separate.
+
+    Args:
+        tokens: (T_text + 1,) token strings, FastSpeech2's eos last.
+
+    Returns:
+        The groups in order; the last one is final (it holds eos).
+    """
+    boundary = [is_boundary_token(t) for t in tokens]
+    groups: List[BoundaryGroup] = []
+    seen_word = False
+    i = 0
+    while i < len(tokens):
+        if not boundary[i]:
+            seen_word = True
+            i += 1
+            continue
+        j = i
+        while j < len(tokens) and boundary[j]:
+            j += 1
+        if seen_word:
+            spaces = [k for k in range(i, j) if tokens[k] == WORD_BOUNDARY_TOKEN]
+            groups.append(BoundaryGroup(i, j, spaces[0] if spaces else i, final=j == len(tokens)))
+        i = j
+    return groups
+
+
+def silent_runs(silent: np.ndarray, min_frames: int) -> List[Tuple[int, int]]:
+    """Runs ``[s, e)`` of silent frames: at least ``min_frames`` long, or touching the end.
+
+    Args:
+        silent: (T_feats,) bool, True for silent frames.
+        min_frames: Shortest inner pause, frames.
+    """
+    silent = np.asarray(silent, dtype=bool)
+    padded = np.concatenate([[False], silent, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    runs = []
+    for s, e in zip(edges[::2], edges[1::2]):
+        if e - s >= min_frames or (e == len(silent) and s > 0):
+            runs.append((int(s), int(e)))
+    return runs
+
+
+@dataclass
+class PausePlacement:
+    """The result of :func:`place_pauses` for one utterance.
+
+    Attributes:
+        durations: (T_text + 1,) new durations in frames (same sum as the input).
+        pauses: The pauses found, ``[s, e)`` frames (leading silence excluded).
+        placed: The pauses moved onto a boundary group (or already there).
+        moved_frames: Frames that changed token.
+    """
+
+    durations: np.ndarray
+    pauses: List[Tuple[int, int]] = field(default_factory=list)
+    placed: List[Tuple[int, int]] = field(default_factory=list)
+    moved_frames: int = 0
+
+
+def _frame_tokens(durations: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(durations)), durations)
+
+
+def place_pauses(
+    durations: Sequence[int], tokens: Sequence[str], silent: np.ndarray, min_pause_frames: int
+) -> PausePlacement:
+    """Move the pauses of one utterance onto its word-boundary tokens (see the module doc).
+
+    Args:
+        durations: (T_text + 1,) token durations in frames, eos last, summing to T_feats.
+        tokens: (T_text + 1,) token strings, eos last.
+        silent: (T_feats,) bool, True for silent frames.
+        min_pause_frames: Shortest inner pause, frames (>= 1).
+
+    Returns:
+        PausePlacement.
+    """
+    durations = np.asarray(durations, dtype=np.int64)
+    silent = np.asarray(silent, dtype=bool)
+    if len(durations) != len(tokens):
+        raise ValueError(f"{len(durations)} durations for {len(tokens)} tokens")
+    if durations.sum() != len(silent):
+        raise ValueError(f"durations sum to {durations.sum()} frames, the audio has {len(silent)}")
+    if np.any(durations < 0):
+        raise ValueError("negative duration")
+    if min_pause_frames < 1:
+        raise ValueError(f"min_pause_frames must be >= 1, got {min_pause_frames}")
+    total = len(silent)
+    groups = boundary_groups(tokens)
+    bounds = np.concatenate([[0], np.cumsum(durations)])  # token k spans [bounds[k], bounds[k+1])
+    result = PausePlacement(durations=durations.copy())
+    runs = [(s, e) for s, e in silent_runs(silent, min_pause_frames) if s > 0]  # leading: no token
+    result.pauses = list(runs)
+    if not groups or not runs:
+        return result
+
+    # the word spans around each group: from the first token after the previous group (or 0)
+    # to the last token before the next group (or the end)
+    def window(gi: int) -> Tuple[int, int]:
+        g = groups[gi]
+        lo = groups[gi - 1].end if gi > 0 else 0
+        hi = groups[gi + 1].start if gi + 1 < len(groups) else len(tokens)
+        return int(bounds[lo]), int(bounds[hi])
+
+    choices: List[Tuple[int, Tuple[int, int]]] = []
+    for s, e in runs:
+        if e == total:  # trailing silence: the final group
+            choices.append((len(groups) - 1, (s, e)))
+            continue
+        best, best_key = None, None
+        for gi, g in enumerate(groups):
+            if g.final:
+                continue
+            lo, hi = window(gi)
+            if e <= lo or s >= hi:
+                continue
+            g_lo, g_hi = int(bounds[g.start]), int(bounds[g.end])
+            distance = max(0, g_lo - e, s - g_hi)
+            key = (distance, -(min(e, g_hi) - max(s, g_lo)))
+            if best_key is None or key < best_key:
+                best, best_key = gi, key
+        if best is not None:
+            choices.append((best, (s, e)))
+    # one pause per group (the longest), in order
+    per_group = {}
+    for gi, (s, e) in choices:
+        if gi not in per_group or e - s > per_group[gi][1] - per_group[gi][0]:
+            per_group[gi] = (s, e)
+
+    new = bounds.copy()
+    anchor_idx, anchor_pos = 0, 0  # token boundary index and frame fixed so far
+    for gi in sorted(per_group):
+        g, (s, e) = groups[gi], per_group[gi]
+        n_before = g.carrier - g.start  # group tokens before / after the carrier: one frame each
+        n_after = g.end - g.carrier - 1
+        start, end = s - n_before, e + n_after
+        if g.final:
+            end = total
+        if start - anchor_pos < g.start - anchor_idx or total - end < len(tokens) - g.end:
+            continue  # the tokens before or after would get less than one frame
+        if end - start < g.end - g.start:
+            continue
+        # the tokens between the anchor and the group: clipped to end at `start`
+        for k in range(g.start - 1, anchor_idx, -1):
+            new[k] = min(new[k], start - (g.start - k))
+        for k in range(anchor_idx + 1, g.start):
+            new[k] = max(new[k], anchor_pos + (k - anchor_idx))
+        new[g.start] = start
+        for k in range(g.start + 1, g.carrier + 1):
+            new[k] = start + (k - g.start)
+        for k in range(g.carrier + 1, g.end + 1):
+            new[k] = end - (g.end - k)
+        # the tokens after: start at `end` at the earliest
+        for k in range(g.end + 1, len(tokens)):
+            new[k] = max(new[k], end + (k - g.end))
+        anchor_idx, anchor_pos = g.end, end
+        result.placed.append((s, e))
+    new_durations = np.diff(new)
+    assert new_durations.sum() == total and np.all(new_durations >= 0), new_durations
+    result.durations = new_durations
+    result.moved_frames = int(np.count_nonzero(_frame_tokens(new_durations) != _frame_tokens(durations)))
+    return result
+
+
+def last_word_end(durations: Sequence[int], tokens: Sequence[str]) -> Optional[int]:
+    """The frame where the last word ends (after its last in-word token); None if no word."""
+    inside = [k for k, t in enumerate(tokens) if not is_boundary_token(t)]
+    if not inside:
+        return None
+    return int(np.sum(np.asarray(durations)[: inside[-1] + 1]))
+
+
+def speech_end(silent: np.ndarray) -> int:
+    """The frame after the last non-silent frame (0 if every frame is silent)."""
+    loud = np.flatnonzero(~np.asarray(silent, dtype=bool))
+    return int(loud[-1]) + 1 if loud.size else 0
+
+
+@dataclass
+class PauseConfig:
+    """Silence and pause settings of :func:`refine_durations`.
+
+    Attributes:
+        threshold_db: Frames this many dB below the loudest frame are silent (as trimming).
+        min_pause_ms: Shortest inner pause, ms.
+        max_late_ms: Warn when the last word ends this long after the speech does, ms.
+        move: Move the pauses onto the boundary tokens (False: only check and report).
+    """
+
+    threshold_db: float = 35.0
+    min_pause_ms: float = 100.0
+    max_late_ms: float = 200.0
+    move: bool = True
+
+
+@dataclass
+class UtterancePauses:
+    """Pauses and the last word of one utterance, before and after :func:`refine_durations`."""
+
+    durations: np.ndarray
+    num_pauses: int
+    num_placed: int
+    moved_frames: int
+    late_before_ms: Optional[float]
+    late_after_ms: Optional[float]
+
+
+def silent_frames(wav: np.ndarray, n_shift: int, threshold_db: float) -> np.ndarray:
+    """(num_samples // n_shift + 1,) bool: the silent frames on ESPnet's feature frame grid.
+
+    Levels are measured over two frame shifts centred on each frame (finer than the STFT
+    window, so that short pauses are not smeared).
+    """
+    from prosody_plugin.data.silence import frame_levels_db
+
+    return frame_levels_db(wav, frame_length=2 * n_shift, hop_length=n_shift) < -threshold_db
+
+
+def refine_durations(
+    durations: Sequence[int], tokens: Sequence[str], wav: np.ndarray, fs: int, n_shift: int, config: PauseConfig
+) -> UtterancePauses:
+    """Place the pauses of one utterance (when ``config.move``) and measure its last word.
+
+    Args:
+        durations: (T_text + 1,) durations in frames, eos last.
+        tokens: (T_text + 1,) token strings, eos last.
+        wav: (num_samples,) the audio the durations count frames of.
+        fs: Its sampling rate, Hz.
+        n_shift: Feature frame shift, samples.
+        config: PauseConfig.
+
+    Returns:
+        UtterancePauses; ``late_*_ms``: how long after the speech's end the last word ends
+        (negative: before), before and after placing the pauses.
+    """
+    durations = np.asarray(durations, dtype=np.int64)
+    silent = silent_frames(wav, n_shift, config.threshold_db)
+    frame_ms = 1000.0 * n_shift / fs
+    placement = place_pauses(durations, tokens, silent, max(1, int(round(config.min_pause_ms / frame_ms))))
+    new = placement.durations if config.move else durations
+    end = speech_end(silent)
+
+    def late(d) -> Optional[float]:
+        word_end = last_word_end(d, tokens)
+        return None if word_end is None else (word_end - end) * frame_ms
+
+    return UtterancePauses(
+        durations=new, num_pauses=len(placement.pauses), num_placed=len(placement.placed) if config.move else 0,
+        moved_frames=placement.moved_frames if config.move else 0,
+        late_before_ms=late(durations), late_after_ms=late(new),
+    )  # fmt: skip
+
+
+__all__ = [
+    "BoundaryGroup", "PauseConfig", "PausePlacement", "UtterancePauses", "boundary_groups", "is_boundary_token",
+    "last_word_end", "place_pauses", "refine_durations", "silent_frames", "silent_runs", "speech_end",
+]  # fmt: skip
