@@ -368,7 +368,11 @@ def test_decodes_write_predicted_pitch_and_energy_per_token(recipe):
 def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
     out = recipe / "exp" / f"scores_{DECODE}" / "eval"
     scores = read_scores(out / "scores.csv")
-    assert {system for system, _ in scores} == SCORED_SYSTEMS
+    movement = "kathaka_oracle vs kathaka_prior"  # prosody.sh asks how far the oracle latent moves prosody
+    assert {system for system, _ in scores} == SCORED_SYSTEMS | {"(recordings)", movement}
+    assert {metric for system, metric in scores if system == "(recordings)"} == {"distillmos"}
+    assert 1.0 <= float(scores["(recordings)", "distillmos"]["value"]) <= 5.0
+    assert float(scores[movement, "word_duration_ms_rms_difference"]["value"]) >= 0
     for system in SCORED_SYSTEMS:
         for metric in ["mcd_db", "log_f0_rmse_cents", "f0_pearson", "vde"] + WORD_METRICS:
             row = scores[system, metric]
@@ -424,6 +428,8 @@ def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_pa
         assert abs(float(scores["recording", metric]["value"]) - expected) < 1e-3, metric  # float32 text
     # a system that is its own oracle closes 100% of the gap
     assert float(scores["recording", "word_duration_ms_rmse"]["gap_closure"]) == pytest.approx(1.0)
+    # the recordings scored as a system get the recordings' own naturalness
+    assert float(scores["recording", "distillmos"]["value"]) == pytest.approx(float(scores["(recordings)", "distillmos"]["value"]), abs=1e-4)
 
 
 def test_extra_baseline_from_an_espnet_packed_model(recipe):

@@ -80,6 +80,7 @@ WAV_METRICS = [
     ("f0_pearson", "F0 corr", "mean", 1.0, 3),
     ("vde", "VDE (%)", "mean", 100.0, 1),
 ]
+RECORDINGS_ROW = "(recordings)"  # scores.csv's row of the recordings' own scores; no --system may take it
 NATURALNESS_METRIC = ("distillmos", "distillMOS", "mean", 1.0, 2)
 # Metrics where a larger value is better (gap closure's sign handles both directions).
 HIGHER_IS_BETTER = {"f0_pearson", "distillmos"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
@@ -215,6 +216,8 @@ def parse_pairs(values: List[str], what: str) -> Dict[str, str]:
 
 def score(args) -> Dict[str, Dict[str, Comparison]]:
     systems = {name: DecodedSystem(name, Path(d)) for name, d in parse_pairs(args.system, "system").items()}
+    if RECORDINGS_ROW in systems:
+        raise SystemExit(f"--system {RECORDINGS_ROW}=...: that name is the recordings' own row in scores.csv")
     oracles = parse_pairs(args.oracle, "oracle")
     for name, oracle in oracles.items():
         if name not in systems or oracle not in systems:
@@ -244,7 +247,8 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
         from prosody_plugin.evaluation.naturalness import NaturalnessPredictor
 
         naturalness = NaturalnessPredictor()
-    mos: Dict[str, List[float]] = {name: [] for name in ["recording", *systems]}
+    mos: Dict[str, List[float]] = {name: [] for name in systems}
+    recordings_mos: List[float] = []  # apart from mos: a system may itself be called "recording"
     wav_scores: Dict[str, List[WavScores]] = {name: [] for name in systems}
     word_values: Dict[str, List[Optional[WordProsody]]] = {name: [] for name in systems}
     recording_words: List[WordProsody] = []
@@ -267,7 +271,7 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             rows = [("recording", ref_words)]
             ref_world = reference.world(ref_wav, name=f"{utt} (recording)")  # once for all systems
             if naturalness is not None:
-                mos["recording"].append(naturalness(ref_wav, reference.fs, name=f"{utt} (recording)"))
+                recordings_mos.append(naturalness(ref_wav, reference.fs, name=f"{utt} (recording)"))
             for name, system in systems.items():
                 try:
                     syn_wav = system.load_wav(utt, reference.fs)
@@ -336,7 +340,7 @@ def score(args) -> Dict[str, Dict[str, Comparison]]:
             }
     recording = {}
     if naturalness is not None:  # the recordings' own naturalness: the ceiling of the systems'
-        recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in mos["recording"]]))
+        recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in recordings_mos]))
     write_tables(args, results, oracles, utts, missing, sum(len(r.duration_ms) for r in recording_words), recording, movement)
     return results
 
@@ -359,7 +363,7 @@ def write_tables(args, results, oracles, utts, missing, num_words_total: int, re
             "relative_improvement", "relative_ci_low", "relative_ci_high", "num_utterances",
         ])  # fmt: skip
         rows = [(name, metric, c) for name, metrics in results.items() for metric, c in metrics.items()]
-        rows += [("recording", metric, c) for metric, c in recording.items()]
+        rows += [(RECORDINGS_ROW, metric, c) for metric, c in recording.items()]
         rows += [(pair, f"word_{key}_rms_difference", c) for pair, values in movement.items() for key, c in values.items()]
         for name, metric, c in rows:
             d, g, r = c.difference, c.gap_closure, c.relative_improvement
