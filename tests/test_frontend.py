@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from prosody_plugin.tts.word_boundaries import token_classes, word_ids_from_tokens
+from prosody_plugin.text.word_boundaries import token_classes, word_ids
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 for _parent in Path(__file__).resolve().parents:
@@ -111,10 +111,10 @@ def test_word_counts_agree(frontend, token_list, source):
         u = frontend.analyze(text, utt_id=f"{source}{i}")
         check_invariants(u)
         ids = torch.from_numpy(u.token_ids).unsqueeze(0)
-        word_ids, num_words = word_ids_from_tokens(
+        word_ids_, num_words = word_ids(
             ids, torch.tensor([ids.size(1)]), is_boundary, is_punct
         )
-        np.testing.assert_array_equal(u.token_word_ids, word_ids[0].numpy())
+        np.testing.assert_array_equal(u.token_word_ids, word_ids_[0].numpy())
         assert int(num_words[0]) == len(u.words)
 
 

@@ -4,27 +4,23 @@ import pytest
 import torch
 
 from conftest import TOKENS, ids
-from prosody_plugin.tts.word_boundaries import (
-    broadcast_words_to_tokens,
-    is_punctuation_token,
-    pool_frames_by_word,
-    token_classes,
-    word_ids_from_tokens,
-)
+from prosody_plugin.text.word_boundaries import is_punctuation_token, token_classes, word_ids
+from prosody_plugin.tts.word_boundaries import broadcast_words_to_tokens, pool_frames_by_word
 
 IS_BOUNDARY, IS_PUNCT = token_classes(TOKENS)
-IS_PUNCT[-1] = True  # eos attaches to the last word, as CAMP.set_token_list arranges
 
 
 def segment(tokens: str):
     x = ids(tokens)[None]
-    word_ids, num_words = word_ids_from_tokens(x, torch.tensor([x.size(1)]), IS_BOUNDARY, IS_PUNCT)
-    return word_ids[0].tolist(), int(num_words[0])
+    wids, num_words = word_ids(x, torch.tensor([x.size(1)]), IS_BOUNDARY, IS_PUNCT)
+    return wids[0].tolist(), int(num_words[0])
 
 
 def test_token_classes():
     assert IS_BOUNDARY.nonzero().flatten().tolist() == [TOKENS.index("<space>")]
-    assert [TOKENS[i] for i in token_classes(TOKENS)[1].nonzero().flatten()] == [".", ",", "?", "!"]
+    # punctuation, eos and the padding token join the preceding word
+    attached = [TOKENS[i] for i in token_classes(TOKENS)[1].nonzero().flatten()]
+    assert attached == ["<blank>", ".", ",", "?", "!", "<sos/eos>"]
     assert is_punctuation_token("…") and is_punctuation_token("?!")
     assert not is_punctuation_token("ˈ") and not is_punctuation_token("<space>")
 
@@ -57,9 +53,9 @@ def test_word_ids_of_padded_batch_match_single_sequences():
     a, b = ids("h ə <space> w ɜ . <sos/eos>"), ids("d o <sos/eos>")
     batch = torch.zeros(2, len(a), dtype=torch.long)
     batch[0], batch[1, : len(b)] = a, b
-    word_ids, num_words = word_ids_from_tokens(batch, torch.tensor([len(a), len(b)]), IS_BOUNDARY, IS_PUNCT)
-    assert word_ids[0].tolist() == [0, 0, 0, 1, 1, 1, 1]
-    assert word_ids[1].tolist() == [0, 0, 0, -1, -1, -1, -1]  # padding is -1
+    wids, num_words = word_ids(batch, torch.tensor([len(a), len(b)]), IS_BOUNDARY, IS_PUNCT)
+    assert wids[0].tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert wids[1].tolist() == [0, 0, 0, -1, -1, -1, -1]  # padding is -1
     assert num_words.tolist() == [2, 1]
 
 
@@ -92,3 +88,15 @@ def test_broadcast_words_to_tokens():
     words = torch.tensor([[[1.0], [2.0]]])
     out = broadcast_words_to_tokens(words, torch.tensor([[0, 0, 1, -1]]))
     assert out[0, :, 0].tolist() == [1.0, 1.0, 2.0, 0.0]
+
+
+def test_speech_only_word_spans_leave_the_pauses_out():
+    x = ids("h ə <space> , w ɜ . <sos/eos>")[None]
+    wids, num_words = word_ids(x, torch.tensor([x.size(1)]), IS_BOUNDARY, IS_PUNCT, pauses_in_words=False)
+    assert wids[0].tolist() == [0, 0, -1, -1, 1, 1, -1, -1]
+    assert int(num_words[0]) == 2
+
+
+def test_eos_joins_the_last_word_even_after_a_space():
+    # the eos rule is the token list's, for every caller (CAMP, scoring, front end)
+    assert segment("h ə <space> <sos/eos>") == ([0, 0, 0, 0], 1)

@@ -69,7 +69,7 @@ from tqdm import tqdm
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir, write_kaldi_map
 from prosody_plugin.data.silence import TrimConfig, silent_share, trim_span
 from prosody_plugin.data.transcripts import describe_character, lacks_final_punctuation, unusual_characters
-from prosody_plugin.tts.word_boundaries import WORD_BOUNDARY_TOKEN, is_pronounceable
+from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN, is_pronounceable
 
 SPACE_SYMBOL = WORD_BOUNDARY_TOKEN
 

@@ -42,7 +42,10 @@ from prosody_plugin.data.kaldi_dir import read_kaldi_map
 from prosody_plugin.evaluation.metrics import WORD_FEATURES, word_prosody
 from prosody_plugin.evaluation.statistics import Bootstrap, format_estimate, sufficient_stats
 from prosody_plugin.inference import Text2SpeechProsody
+from prosody_plugin.text.word_boundaries import token_classes
+from prosody_plugin.text.word_boundaries import word_ids as word_ids_of
 from prosody_plugin.tts.kathaka import Kathaka
+from prosody_plugin.tts.word_boundaries import append_eos
 
 # spreads are small: at least one decimal
 FEATURES = [(key, title, max(digits, 1)) for key, title, digits in WORD_FEATURES]
@@ -73,6 +76,7 @@ def main(argv=None) -> None:
     train_args = tts.text2speech.train_args
     frame_shift_s = train_args.feats_extract_conf["hop_length"] / train_args.feats_extract_conf["fs"]
     latent_dim = tts.tts.latent_dim
+    classes = token_classes(train_args.token_list)
     set_all_random_seed(args.seed)
 
     sources = {"sampler": None, "prior": None}
@@ -100,8 +104,9 @@ def main(argv=None) -> None:
         except ValueError as e:
             logging.warning(f"{utt}: skipped: {e}")
             continue
-        word_ids = np.append(utterance.token_word_ids, utterance.token_word_ids[-1])  # eos joins the last word
         tokens = torch.from_numpy(utterance.token_ids)
+        xs, ilens = append_eos(tokens[None], torch.tensor([len(tokens)]), tts.tts.eos, tts.tts.padding_idx)
+        word_ids = word_ids_of(xs, ilens, *classes)[0][0].numpy()
         utts.append(utt)
         for source in sources:
             renditions = []

@@ -71,7 +71,7 @@ from prosody_plugin.evaluation.metrics import (
 )
 from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
 from prosody_plugin.tasks.tts import ProsodyTTSTask
-from prosody_plugin.tts.word_boundaries import token_classes, word_ids_from_tokens
+from prosody_plugin.text.word_boundaries import token_classes, word_ids
 
 # (key, column title, kind, scale for the table, digits)
 WAV_METRICS = [
@@ -115,7 +115,6 @@ class Reference:
                 f"{train_config}: no F0 range (pitch_extract_conf f0min / f0max: {pitch_conf.get('f0min')} / "
                 f"{pitch_conf.get('f0max')}): pass --f0min and --f0max"
             )
-        self.pause_tokens = self.is_boundary | self.is_punct
         self.texts = read_kaldi_map(data_dir / "text")
         self.wavs = read_kaldi_map(data_dir / "wav.scp")
         self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
@@ -131,12 +130,8 @@ class Reference:
         """
         ids = torch.as_tensor(self.preprocess(utt, {"text": self.texts[utt]})["text"], dtype=torch.long)
         xs = torch.cat([ids, ids.new_tensor([self.model.tts.eos])])[None]
-        word_ids, num_words = word_ids_from_tokens(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct)
-        word_ids = word_ids[0].numpy().copy()
-        pause = self.pause_tokens[xs[0]].numpy()
-        pause[-1] = True  # eos
-        word_ids[pause] = -1
-        return word_ids, int(num_words[0])
+        ids, num_words = word_ids(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct, pauses_in_words=False)
+        return ids[0].numpy(), int(num_words[0])
 
     def world(self, wav: np.ndarray, name: str) -> Tuple[np.ndarray, np.ndarray]:
         """WORLD F0 and mel-cepstrum of a waveform at the reference's rate and F0 range."""

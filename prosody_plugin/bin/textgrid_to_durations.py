@@ -55,8 +55,8 @@ from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map, write_spk2utt
 from prosody_plugin.data.textgrid import Interval, TextGrid, load_textgrid
+from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN
 
-SPACE_SYMBOL = "<space>"
 #: Labels of silence intervals (compared in lower case) in the words and phones tiers.
 SILENCE_LABELS = frozenset(["", "sil", "sp", "<eps>", "<sil>"])
 #: The TextGrid may be longer than the audio by this many frames (MFA rounds its times).
@@ -125,7 +125,7 @@ def textgrid_to_tokens(
             if w != prev_word:
                 # the pause between two words (if any) is the <space> token's
                 ends.append(prev_end)
-                tokens.append(SPACE_SYMBOL)
+                tokens.append(WORD_BOUNDARY_TOKEN)
                 ends.append(start)
             else:
                 # silence inside a word: half to each side

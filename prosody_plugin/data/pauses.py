@@ -40,14 +40,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from prosody_plugin.tts.word_boundaries import WORD_BOUNDARY_TOKEN, is_punctuation_token
-
-EOS_TOKEN = "<sos/eos>"
-
-
-def is_boundary_token(token: str) -> bool:
-    """True for the tokens that stand between words: ``<space>``, punctuation and eos."""
-    return token in (WORD_BOUNDARY_TOKEN, EOS_TOKEN) or is_punctuation_token(token)
+from prosody_plugin.text.word_boundaries import EOS_TOKEN, WORD_BOUNDARY_TOKEN, is_boundary_token
 
 
 @dataclass

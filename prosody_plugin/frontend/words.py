@@ -4,8 +4,8 @@ The acoustic models (CAMP, word pooling in :mod:`prosody_plugin.tts.word_boundar
 phoneme tokens, exactly as ESPnet's ``CommonPreprocessor`` makes them: the text goes through
 ``TextCleaner(cleaner)`` and then ``PhonemeTokenizer(g2p)`` (G2P of the whole sentence,
 ``<space>`` between words). Their *words* are defined on that token stream by
-``word_ids_from_tokens``. :class:`TextFrontend` computes that token stream and word
-segmentation (reusing ``token_classes`` / ``word_ids_from_tokens``, never re-implementing
+``word_ids``. :class:`TextFrontend` computes that token stream and word
+segmentation (reusing ``token_classes`` / ``word_ids``, never re-implementing
 them) and gives every phoneme word a *surface* word from the normalized text, so that BERT
 vectors and syntax tags can be computed per phoneme word.
 
@@ -45,7 +45,7 @@ Then, chunk by chunk:
   repeated), which keeps one vector per phoneme word and is documented behaviour.
 
 Punctuation at the start of a chunk that is not the first goes to the previous word, like
-punctuation tokens belong to the preceding word in ``word_ids_from_tokens``.
+punctuation tokens belong to the preceding word in ``word_ids``.
 
 Case: ESPnet's ``tacotron`` cleaner upper-cases the text. Each chunk's core is looked up in
 the raw text (case-insensitively, left to right, skipping at most a few raw words that the
@@ -62,12 +62,13 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from prosody_plugin.tts.word_boundaries import (
+from prosody_plugin.text.word_boundaries import (
     WORD_BOUNDARY_TOKEN,
     is_pronounceable,
     is_punctuation_token,
     token_classes,
-    word_ids_from_tokens,
+    word_ids,
+    word_ids_of_tokens,
 )
 
 # Unicode punctuation that espeak reads aloud ("percent", "hash", "at", "slash", ...):
@@ -160,20 +161,6 @@ def _split_core(core: str, k: int) -> List[str]:
     return [core] * k
 
 
-def word_ids_of_tokens(tokens: Sequence[str]) -> Tuple[np.ndarray, int]:
-    """Word index per token string with the rules of ``word_ids_from_tokens``."""
-    if len(tokens) == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    vocab = sorted(set(tokens))
-    index = {t: i for i, t in enumerate(vocab)}
-    ids = torch.tensor([[index[t] for t in tokens]], dtype=torch.long)
-    is_boundary, is_punct = token_classes(vocab)
-    word_ids, num_words = word_ids_from_tokens(
-        ids, torch.tensor([len(tokens)]), is_boundary, is_punct
-    )
-    return word_ids[0].numpy().astype(np.int64), int(num_words[0])
-
-
 @dataclass
 class Utterance:
     """One utterance seen through the front end.
@@ -185,7 +172,7 @@ class Utterance:
         tokens: Phoneme tokens exactly as ESPnet's ``CommonPreprocessor`` makes them.
         token_ids: Token ids (int64, ``len(tokens)``) when a token list was given, else None.
         token_word_ids: Word index per token (int64, ``len(tokens)``), the rules of
-            ``word_boundaries.word_ids_from_tokens`` (on the token ids when a token list was
+            ``text.word_boundaries.word_ids`` (on the token ids when a token list was
             given).
         words: Surface word per phoneme word (W), punctuation removed; may hold a space when
             espeak merged several text words into one phoneme word ("of the").
@@ -334,7 +321,7 @@ class TextFrontend:
         if self.converter is not None:
             token_ids = np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
             ids_t = torch.from_numpy(token_ids).unsqueeze(0)
-            by_id, n_by_id = word_ids_from_tokens(
+            by_id, n_by_id = word_ids(
                 ids_t, torch.tensor([len(tokens)]), self._is_boundary, self._is_punct
             )
             by_id = by_id[0].numpy().astype(np.int64)

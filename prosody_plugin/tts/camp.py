@@ -35,12 +35,8 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
-from prosody_plugin.tts.word_boundaries import (
-    broadcast_words_to_tokens,
-    pool_frames_by_word,
-    token_classes,
-    word_ids_from_tokens,
-)
+from prosody_plugin.text.word_boundaries import token_classes, word_ids
+from prosody_plugin.tts.word_boundaries import broadcast_words_to_tokens, pool_frames_by_word
 
 WORD_ENCODERS = ("recurrent", "mean")
 
@@ -242,9 +238,6 @@ class CAMP(ProsodyFastSpeech2):
                 "CAMP needs word boundaries: the token list has no <space> token. Use a "
                 "G2P that marks them (e.g. espeak_ng_english_us_vits)."
             )
-        # padding and eos attach to the preceding word like punctuation
-        is_punct[self.padding_idx] = True
-        is_punct[self.eos] = True
         self.token_is_boundary.copy_(is_boundary)
         self.token_is_punctuation.copy_(is_punct)
 
@@ -255,7 +248,7 @@ class CAMP(ProsodyFastSpeech2):
                 "CAMP's word-boundary tokens are unset: build the model through "
                 "prosody_plugin's task (it calls set_token_list) or load a trained checkpoint"
             )
-        return word_ids_from_tokens(xs, ilens, self.token_is_boundary, self.token_is_punctuation)
+        return word_ids(xs, ilens, self.token_is_boundary, self.token_is_punctuation)
 
     # ---------------------------------------------------------------- prosody encoder
     def encode_prosody(

@@ -1,65 +1,13 @@
-"""Word segmentation of phoneme token sequences and per-word pooling.
+"""Tensor operations over words of phoneme token sequences: eos, pooling, broadcasting.
 
-CAMP works with one prosody embedding per word, while FastSpeech2 works with phoneme
-tokens. The phoneme sequences produced by ESPnet's G2P front ends mark word boundaries
-with a ``<space>`` token, e.g. ``h ə l ˈ o ʊ , <space> w ˈ ɜː l d .``. The rules that map
-tokens to words are:
-
-* ``<space>`` closes the current word and belongs to it;
-* punctuation tokens belong to the preceding word (leading punctuation to the first word);
-* a stretch between two ``<space>`` tokens that holds only punctuation is not a word: it
-  joins the preceding word;
-* FastSpeech2's appended ``<sos/eos>`` token belongs to the last word.
-
-Every utterance with at least one pronounceable token therefore has ``num_words >= 1``,
-and every token, padding excluded, belongs to exactly one word.
+Which token belongs to which word is decided in :mod:`prosody_plugin.text.word_boundaries`
+(``word_ids``); this module pools frames per word and copies word vectors to tokens.
 """
 
-import unicodedata
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
-
-WORD_BOUNDARY_TOKEN = "<space>"
-
-
-def is_punctuation_token(token: str) -> bool:
-    """Return True for tokens made only of punctuation characters (``.``, ``?!``, ``…``)."""
-    return len(token) > 0 and all(
-        unicodedata.category(ch).startswith("P") for ch in token
-    )
-
-
-# Phonetic modifiers that carry no sound on their own: stress and length marks (espeak emits
-# stress as separate tokens, e.g. ['h', 'ə', 'l', 'ˈ', 'o', 'ʊ']).
-NON_PHONETIC_MARKS = frozenset("ˈˌːˑ")
-
-
-def is_pronounceable(token: str) -> bool:
-    """True unless the token is ``<space>``, punctuation, or only stress/length marks."""
-    if token == WORD_BOUNDARY_TOKEN or not token.strip():
-        return False
-    return not all(
-        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
-        for c in token
-    )
-
-
-def token_classes(token_list: Sequence[str]) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Classify a token list into word-boundary and punctuation tokens.
-
-    Args:
-        token_list: ESPnet token list (index = token id).
-
-    Returns:
-        Tensor: Bool mask (V,), True for word-boundary tokens.
-        Tensor: Bool mask (V,), True for punctuation tokens.
-
-    """
-    is_boundary = torch.tensor([t == WORD_BOUNDARY_TOKEN for t in token_list])
-    is_punct = torch.tensor([is_punctuation_token(t) for t in token_list])
-    return is_boundary, is_punct
 
 
 def append_eos(
@@ -72,47 +20,6 @@ def append_eos(
     xs = F.pad(text, [0, 1], "constant", padding_idx)
     xs[torch.arange(len(text_lengths)), text_lengths] = eos
     return xs, text_lengths + 1
-
-
-def word_ids_from_tokens(
-    tokens: torch.Tensor,
-    lengths: torch.Tensor,
-    is_boundary: torch.Tensor,
-    is_punct: torch.Tensor,
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Assign every token of a padded batch to a word.
-
-    Args:
-        tokens (LongTensor): Padded token ids (B, T). Tokens past ``lengths`` are ignored,
-            so sequences may include FastSpeech2's trailing eos (it joins the last word).
-        lengths (LongTensor): Valid lengths (B,).
-        is_boundary (BoolTensor): Word-boundary mask over the vocabulary (V,).
-        is_punct (BoolTensor): Punctuation mask over the vocabulary (V,).
-
-    Returns:
-        LongTensor: Word index of each token (B, T); -1 for padding.
-        LongTensor: Number of words per sequence (B,); 0 when a sequence has no
-            pronounceable token.
-
-    """
-    boundary = is_boundary.to(tokens.device)[tokens.clamp(min=0)].tolist()
-    punct = is_punct.to(tokens.device)[tokens.clamp(min=0)].tolist()
-    word_ids = torch.full_like(tokens, -1)
-    num_words = []
-    for b, length in enumerate(lengths.tolist()):
-        ids = [0] * length
-        current = -1  # index of the word being built, -1 before the first word
-        open_word = False  # a pronounceable token was seen since the last boundary
-        for t in range(length):
-            if boundary[b][t]:
-                open_word = False
-            elif not punct[b][t] and not open_word:
-                current += 1
-                open_word = True
-            ids[t] = max(current, 0)
-        word_ids[b, :length] = torch.tensor(ids, dtype=tokens.dtype)
-        num_words.append(current + 1)
-    return word_ids, torch.tensor(num_words, dtype=torch.long, device=tokens.device)
 
 
 def pool_frames_by_word(

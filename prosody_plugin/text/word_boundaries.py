@@ -1,0 +1,150 @@
+"""Word boundaries of phoneme token sequences: the one place that knows the rules.
+
+CAMP works with one prosody embedding per word, FastSpeech2 with phoneme tokens, and the
+front end, the scoring and the pause placement all need to know which word a token belongs
+to. ESPnet's G2P front ends mark word boundaries with a ``<space>`` token, e.g.
+``h ə l ˈ o ʊ , <space> w ˈ ɜː l d .``. The rules that map tokens to words are:
+
+* ``<space>`` closes the current word and belongs to it;
+* punctuation tokens belong to the preceding word (leading punctuation to the first word);
+* a stretch between two ``<space>`` tokens that holds only punctuation is not a word: it
+  joins the preceding word;
+* FastSpeech2's appended ``<sos/eos>`` token (and ESPnet's ``<blank>`` padding token)
+  belongs to the preceding word, like punctuation.
+
+Every utterance with at least one pronounceable token therefore has ``num_words >= 1``,
+and every token, padding excluded, belongs to exactly one word. :func:`token_classes`
+classifies a token list once; :func:`word_ids` applies the rules to a padded batch of ids
+(with or without eos: eos is classified like punctuation, so both give the same words).
+This module imports nothing from the rest of the package.
+"""
+
+import unicodedata
+from typing import Sequence, Tuple
+
+import numpy as np
+import torch
+
+WORD_BOUNDARY_TOKEN = "<space>"
+EOS_TOKEN = "<sos/eos>"
+BLANK_TOKEN = "<blank>"  # ESPnet's padding id 0
+
+# Phonetic modifiers that carry no sound on their own: stress and length marks (espeak emits
+# stress as separate tokens, e.g. ['h', 'ə', 'l', 'ˈ', 'o', 'ʊ']).
+NON_PHONETIC_MARKS = frozenset("ˈˌːˑ")
+
+
+def is_punctuation_token(token: str) -> bool:
+    """Return True for tokens made only of punctuation characters (``.``, ``?!``, ``…``)."""
+    return len(token) > 0 and all(unicodedata.category(ch).startswith("P") for ch in token)
+
+
+def is_pronounceable(token: str) -> bool:
+    """True unless the token is ``<space>``, punctuation, or only stress/length marks."""
+    if token in (WORD_BOUNDARY_TOKEN, EOS_TOKEN, BLANK_TOKEN) or not token.strip():
+        return False
+    return not all(
+        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
+        for c in token
+    )
+
+
+def is_boundary_token(token: str) -> bool:
+    """True for the tokens that stand between words: ``<space>``, punctuation and eos."""
+    return token in (WORD_BOUNDARY_TOKEN, EOS_TOKEN) or is_punctuation_token(token)
+
+
+def attaches_to_previous_word(token: str) -> bool:
+    """True for tokens that join the preceding word: punctuation, eos and ``<blank>``."""
+    return token in (EOS_TOKEN, BLANK_TOKEN) or is_punctuation_token(token)
+
+
+def token_classes(token_list: Sequence[str]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Classify a token list into word-boundary and attached (punctuation-like) tokens.
+
+    Args:
+        token_list: ESPnet token list (index = token id).
+
+    Returns:
+        Tensor: Bool mask (V,), True for word-boundary tokens (``<space>``).
+        Tensor: Bool mask (V,), True for the tokens that join the preceding word
+            (punctuation, ``<sos/eos>``, ``<blank>``).
+
+    """
+    is_boundary = torch.tensor([t == WORD_BOUNDARY_TOKEN for t in token_list], dtype=torch.bool)
+    is_punct = torch.tensor([attaches_to_previous_word(t) for t in token_list], dtype=torch.bool)
+    return is_boundary, is_punct
+
+
+def word_ids(
+    tokens: torch.Tensor,
+    lengths: torch.Tensor,
+    is_boundary: torch.Tensor,
+    is_punct: torch.Tensor,
+    pauses_in_words: bool = True,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Assign every token of a padded batch to a word (the module's rules).
+
+    Args:
+        tokens (LongTensor): Padded token ids (B, T), with or without FastSpeech2's eos.
+            Tokens past ``lengths`` are ignored.
+        lengths (LongTensor): Valid lengths (B,).
+        is_boundary (BoolTensor): Word-boundary mask over the vocabulary (V,).
+        is_punct (BoolTensor): Mask of the tokens that join the preceding word (V,).
+        pauses_in_words (bool): False gives the boundary tokens (``<space>``, punctuation,
+            eos), which carry the pauses, the index -1: speech-only word spans, as the
+            word-level scoring measures them.
+
+    Returns:
+        LongTensor: Word index of each token (B, T); -1 for padding.
+        LongTensor: Number of words per sequence (B,); 0 when a sequence has no
+            pronounceable token.
+
+    """
+    index = tokens.clamp(min=0)
+    boundary = is_boundary.to(tokens.device)[index].tolist()
+    punct = is_punct.to(tokens.device)[index].tolist()
+    ids_out = torch.full_like(tokens, -1)
+    num_words = []
+    for b, length in enumerate(lengths.tolist()):
+        ids = [0] * length
+        current = -1  # index of the word being built, -1 before the first word
+        open_word = False  # a pronounceable token was seen since the last boundary
+        for t in range(length):
+            if boundary[b][t]:
+                open_word = False
+            elif not punct[b][t] and not open_word:
+                current += 1
+                open_word = True
+            pause = boundary[b][t] or punct[b][t]
+            ids[t] = -1 if pause and not pauses_in_words else max(current, 0)
+        ids_out[b, :length] = torch.tensor(ids, dtype=tokens.dtype)
+        num_words.append(current + 1)
+    return ids_out, torch.tensor(num_words, dtype=torch.long, device=tokens.device)
+
+
+def word_ids_of_tokens(tokens: Sequence[str]) -> Tuple[np.ndarray, int]:
+    """Word index per token string (``len(tokens)``,) and the word count, by :func:`word_ids`."""
+    if len(tokens) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    vocab = sorted(set(tokens))
+    index = {t: i for i, t in enumerate(vocab)}
+    ids = torch.tensor([[index[t] for t in tokens]], dtype=torch.long)
+    is_boundary, is_punct = token_classes(vocab)
+    ids_out, num_words = word_ids(ids, torch.tensor([len(tokens)]), is_boundary, is_punct)
+    return ids_out[0].numpy().astype(np.int64), int(num_words[0])
+
+
+__all__ = [
+    "BLANK_TOKEN",
+    "EOS_TOKEN",
+    "NON_PHONETIC_MARKS",
+    "WORD_BOUNDARY_TOKEN",
+    "attaches_to_previous_word",
+    "is_boundary_token",
+    "is_pronounceable",
+    "is_punctuation_token",
+    "token_classes",
+    "word_ids",
+    "word_ids_of_tokens",
+]
