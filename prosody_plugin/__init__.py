@@ -16,20 +16,12 @@ import importlib.abc
 import importlib.util
 import sys
 
+from prosody_plugin.systems import OTHER_TTS_CLASSES, SYSTEMS, load_class as _load
 from prosody_plugin.version import __version__
 
 _TTS_TASK_MODULE = "espnet2.tasks.tts"
 _PHONEME_TOKENIZER_MODULE = "espnet2.text.phoneme_tokenizer"
-_PLUGIN_TTS_CLASSES = {
-    "kathaka": "prosody_plugin.tts.kathaka:Kathaka",
-    "camp": "prosody_plugin.tts.camp:CAMP",
-    "aligner": "prosody_plugin.tts.aligner:ForwardSumAligner",
-}
-
-
-def _load(path: str):
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
+_PLUGIN_TTS_CLASSES = {**SYSTEMS, **OTHER_TTS_CLASSES}
 
 
 def _register(tts_task_module) -> None:

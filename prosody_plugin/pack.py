@@ -32,6 +32,7 @@ from typing import Any, Dict, List, Optional, Union
 import yaml
 from espnet2.main_funcs import pack_funcs
 
+from prosody_plugin.systems import check_pair
 from prosody_plugin.version import __version__
 
 PathLike = Union[str, Path]
@@ -115,14 +116,10 @@ def pack_model(
     outpath = Path(outpath).absolute()
     train_config = _load_yaml(tts_exp / "config.yaml")
     context_config = _load_yaml(context_exp / "config.yaml")
-    if train_config.get("tts") not in ("kathaka", "camp"):
-        raise PackedModelError(f"{tts_exp}: tts is {train_config.get('tts')!r}, not kathaka or camp")
-    expected = dict(kathaka="kathaka_sampler", camp="camp_predictor")[train_config["tts"]]
-    if context_config.get("predictor") != expected:
-        raise PackedModelError(
-            f"{context_exp}: predictor {context_config.get('predictor')!r} does not go with "
-            f"{train_config['tts']} ({tts_exp}); expected {expected}"
-        )
+    try:
+        check_pair(train_config, context_config)
+    except ValueError as e:
+        raise PackedModelError(f"{context_exp} for {tts_exp}: {e}") from None
     files = dict(
         model_file=tts_exp / inference_model,
         context_model_file=context_exp / (context_inference_model or inference_model),

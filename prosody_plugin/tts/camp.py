@@ -250,6 +250,11 @@ class CAMP(ProsodyFastSpeech2):
             )
         return word_ids(xs, ilens, self.token_is_boundary, self.token_is_punctuation)
 
+    predictor_name = "camp_predictor"
+    size_key = "word_embed_dim"
+    has_default_prosody = False
+    per_word = True
+
     # ---------------------------------------------------------------- prosody encoder
     def encode_prosody(
         self,
@@ -278,6 +283,44 @@ class CAMP(ProsodyFastSpeech2):
         flags = torch.stack([self.token_is_boundary[xs], self.token_is_punctuation[xs]], dim=-1)
         return self.word_encoder(feats, durations, pitch, energy, flags.float(), word_ids, num_words)
 
+    def prosody_target(self, xs, ilens, feats, feats_lengths, durations=None, pitch=None, energy=None):
+        """The word embeddings (num_words, word_embed_dim) of each recording."""
+        if durations is None:
+            raise ValueError("CAMP's targets are per word: pass the recordings' phone durations")
+        _, num_words = self.word_ids(xs, ilens)
+        embeddings = self.encode_prosody(xs, ilens, feats, durations, pitch, energy)
+        return [e[:n] for e, n in zip(embeddings, num_words.tolist())]
+
+    def check_text(self, xs: torch.Tensor, ilens: torch.Tensor) -> torch.Tensor:
+        """Word counts (B,) of a batch; ValueError naming the item whose tokens hold no word."""
+        _, num_words = self.word_ids(xs, ilens)
+        for i, n in enumerate(num_words.tolist()):
+            if n == 0:
+                raise ValueError(
+                    f"item {i}: its phoneme tokens hold no word (only spaces and punctuation): "
+                    "CAMP has nothing to condition"
+                )
+        return num_words
+
+    def conditioning(self, prosody, xs, ilens):
+        """Word embeddings (num_words, D) per utterance -> (B, T_text + 1, adim)."""
+        num_words = self.check_text(xs, ilens)
+        if prosody is None or len(prosody) != xs.size(0) or any(p is None for p in prosody):
+            raise ValueError(
+                "CAMP has no default prosody: give each utterance its (num_words, "
+                f"{self.word_embed_dim}) word embeddings (stage two's predictor gives them)"
+            )
+        embeddings = xs.new_zeros(xs.size(0), int(num_words.max()), self.word_embed_dim, dtype=torch.float32)
+        for i, (words, n) in enumerate(zip(prosody, num_words.tolist())):
+            words = torch.as_tensor(words).to(xs.device, torch.float32)
+            if tuple(words.shape) != (n, self.word_embed_dim):
+                raise ValueError(
+                    f"item {i}: CAMP prosody must be a (num_words, {self.word_embed_dim}) matrix; "
+                    f"the text has {n} words, got shape {tuple(words.shape)}"
+                )
+            embeddings[i, :n] = words
+        return self._word_conditioning(embeddings, xs, ilens)
+
     def _word_conditioning(self, word_embeddings: torch.Tensor, xs: torch.Tensor, ilens: torch.Tensor) -> torch.Tensor:
         word_ids, _ = self.word_ids(xs, ilens)
         return broadcast_words_to_tokens(self.word_projection(word_embeddings), word_ids)
@@ -297,17 +340,10 @@ class CAMP(ProsodyFastSpeech2):
 
     def _inference_conditioning(self, xs, feats, durations, pitch, energy, prosody):
         ilens = xs.new_tensor([xs.size(1)])
-        _, num_words = self.word_ids(xs, ilens)
-        n_words = int(num_words[0])
+        n_words = int(self.check_text(xs, ilens)[0])
         if prosody is not None:
-            prosody = prosody.to(xs.device, torch.float32)
-            if prosody.dim() != 2 or tuple(prosody.shape) != (n_words, self.word_embed_dim):
-                raise ValueError(
-                    f"CAMP prosody must be a (num_words, {self.word_embed_dim}) matrix; the "
-                    f"text has {n_words} words, got shape {tuple(prosody.shape)}"
-                )
-            embeddings = prosody[None]
-        elif feats is not None:
+            return self.conditioning([prosody], xs, ilens), prosody.to(xs.device, torch.float32)
+        if feats is not None:
             if durations is None:
                 raise ValueError(
                     "CAMP encodes a reference recording per word with its phone "

@@ -100,6 +100,33 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             out[key] = value[0]
         return out
 
+    def prosody_target(
+        self, text: torch.Tensor, speech: torch.Tensor, durations: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """Stage two's target of one recording: its stage-one representation.
+
+        Args:
+            text (LongTensor): Token ids (T_text,), without eos.
+            speech (Tensor): Its waveform (T_wav,).
+            durations (Optional[LongTensor]): Its token durations (T_text + 1,), for the
+                systems whose representation is per word.
+
+        Returns:
+            Tensor: What ``tts.prosody_target`` gives (Kathaka: (2 * latent_dim,); CAMP:
+                (num_words, word_embed_dim)).
+        """
+        feats = self.reference_feats(speech)
+        xs, ilens = self.tts._tokens_with_eos(text[None], text.new_tensor([len(text)]))
+        pitch = energy = None
+        if durations is not None:
+            variances = self.reference_variances(speech, durations, len(feats))
+            pitch, energy = (None if variances.get(k) is None else variances[k][None] for k in ("pitch", "energy"))
+            durations = durations[None]
+        targets = self.tts.prosody_target(
+            xs, ilens, feats[None], feats.new_tensor([len(feats)]).long(), durations, pitch, energy
+        )
+        return targets[0]
+
     def inference(
         self,
         text: torch.Tensor,

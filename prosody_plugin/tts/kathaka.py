@@ -63,6 +63,10 @@ class LengthAwareReferenceEncoder(ReferenceEncoder):
 class Kathaka(ProsodyFastSpeech2):
     """FastSpeech2 conditioned on a sample of an utterance-level Gaussian prosody latent.
 
+    Its representation is one latent vector per utterance (``latent_dim``); stage two's
+    target is the posterior ``[mu, logvar]`` of the recording, which the Kathaka sampler
+    learns; without a representation, it speaks with the prior mean.
+
     Args:
         idim (int): Vocabulary size.
         odim (int): Feature dimension (mel bins).
@@ -133,6 +137,11 @@ class Kathaka(ProsodyFastSpeech2):
         # Counts training forward steps; a buffer so that it is checkpointed and resumed.
         self.register_buffer("kl_anneal_step", torch.zeros((), dtype=torch.long))
 
+    predictor_name = "kathaka_sampler"
+    size_key = "latent_dim"
+    has_default_prosody = True
+    per_word = False
+
     # ---------------------------------------------------------------- prosody encoder
     def encode_prosody(
         self, feats: torch.Tensor, feats_lengths: torch.Tensor
@@ -151,6 +160,26 @@ class Kathaka(ProsodyFastSpeech2):
         ref_embs = self.reference_encoder(feats, feats_lengths)
         mu, logvar = self.posterior(ref_embs).chunk(2, dim=-1)
         return mu, logvar
+
+    def prosody_target(self, xs, ilens, feats, feats_lengths, durations=None, pitch=None, energy=None):
+        """The posterior ``[mu, logvar]`` (2 * latent_dim,) of each recording."""
+        mu, logvar = self.encode_prosody(feats, feats_lengths)
+        return list(torch.cat([mu, logvar], dim=-1))
+
+    def conditioning(self, prosody, xs, ilens):
+        """Latents (latent_dim,) per utterance, None for the prior mean -> (B, T_text + 1, adim)."""
+        z = xs.new_zeros(xs.size(0), self.latent_dim, dtype=torch.float32)
+        for i, latent in enumerate(prosody if prosody is not None else []):
+            if latent is None:
+                continue
+            latent = torch.as_tensor(latent).to(xs.device, torch.float32)
+            if latent.numel() != self.latent_dim:
+                raise ValueError(
+                    f"item {i}: Kathaka prosody must be a vector of latent_dim={self.latent_dim} "
+                    f"values, got shape {tuple(latent.shape)}"
+                )
+            z[i] = latent.reshape(-1)
+        return self._broadcast(z, xs.size(1))
 
     def current_kl_weight(self) -> float:
         """Beta at the current training step of the annealing schedule."""
@@ -193,13 +222,9 @@ class Kathaka(ProsodyFastSpeech2):
         self, xs, feats, durations, pitch, energy, prosody, temperature: float = 1.0
     ):
         if prosody is not None:
-            z = prosody.reshape(1, -1).to(xs.device, torch.float32)
-            if z.size(1) != self.latent_dim:
-                raise ValueError(
-                    f"Kathaka prosody must be a vector of latent_dim={self.latent_dim} "
-                    f"values, got shape {tuple(prosody.shape)}"
-                )
-        elif feats is not None:
+            conditioning = self.conditioning([prosody], xs, xs.new_tensor([xs.size(1)]))
+            return conditioning, prosody.reshape(-1).to(xs.device, torch.float32)
+        if feats is not None:
             mu, logvar = self.encode_prosody(feats, feats.new_tensor([feats.size(1)]).long())
             z = mu
             if self.reference_latent == "sample":

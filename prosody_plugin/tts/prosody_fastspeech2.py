@@ -29,7 +29,7 @@ initialised from a trained ESPnet FastSpeech2 checkpoint with ``--init_param``.
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from espnet2.torch_utils.device_funcs import force_gatherable
@@ -104,6 +104,55 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         raises StopIteration in ``torch.nn.DataParallel`` replicas (they hold no parameters).
         """
         return make_non_pad_mask(ilens).to(ilens.device).unsqueeze(-2)
+
+    # ------------------------------------------------------------------ the system
+    # What a stage-one class knows about its representation; the registry
+    # (prosody_plugin.systems) and every tool (stage 7 and 9, pack, inference, benchmark)
+    # ask the class instead of switching on its type.
+    #: Name of the stage-two model that predicts the representation from text (the
+    #: ``predictor`` choice of prosody_plugin.tasks.prosody_context).
+    predictor_name: str = ""
+    #: The config key (tts_conf) of the representation's size, which the predictor shares.
+    size_key: str = ""
+    #: Whether the model speaks without a representation (Kathaka: its prior mean).
+    has_default_prosody: bool = False
+    #: Whether the representation has one row per word of the text (else one per utterance).
+    per_word: bool = False
+
+    @property
+    def representation_size(self) -> int:
+        """Size of the representation (per utterance, or per word when ``per_word``)."""
+        return int(getattr(self, self.size_key))
+
+    @abstractmethod
+    def prosody_target(
+        self,
+        xs: torch.Tensor,
+        ilens: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        durations: Optional[torch.Tensor] = None,
+        pitch: Optional[torch.Tensor] = None,
+        energy: Optional[torch.Tensor] = None,
+    ) -> List[torch.Tensor]:
+        """Stage two's target of each recording of a batch: what its predictor learns.
+
+        ``xs`` (B, T_text + 1) are token ids with eos, ``feats`` (B, T_feats, odim) the
+        normalised mel-spectrograms, ``durations`` (B, T_text + 1), ``pitch`` and ``energy``
+        (B, T_text + 1, 1) their normalised token-level values (each None when the model
+        does not need it). Returns one tensor per recording.
+        """
+
+    @abstractmethod
+    def conditioning(
+        self, prosody: Optional[Sequence[Optional[torch.Tensor]]], xs: torch.Tensor, ilens: torch.Tensor
+    ) -> torch.Tensor:
+        """The conditioning (B, T_text + 1, adim) of a batch of representations.
+
+        ``prosody`` holds one representation per utterance (the shape stage two predicts;
+        None: the model's default), or is None for the default of every utterance. Raises
+        ValueError naming the batch item whose representation does not fit its text.
+        """
 
     # ------------------------------------------------------------------ conditioning
     def _tokens_with_eos(

@@ -241,15 +241,20 @@ if [ -z "${bert_model}" ]; then
     done
 fi
 targets_dir=${dumpdir}/prosody_targets
+# What each prosody system is (its predictor, size key, decoding sources) is known to the
+# plugin's registry (prosody_plugin/systems.py), read once: prosody_systems, system_*_<name>.
+_facts=$(${python} -m prosody_plugin.bin.systems --shell 2>/dev/null) \
+    || { log "Error: python -m prosody_plugin.bin.systems failed: is the plugin installed?"; exit 1; }
+eval "${_facts}"
+# fact <kind> <name>: one registry fact, e.g. fact system_sources camp -> "reference"
+fact() { local var="$1_$2"; echo "${!var-}"; }
 # context_system <context config>: the stage-one system its predictor belongs to
 context_system() {
-    local predictor
+    local predictor system
     predictor=$(conf_value "$1" predictor)
-    case "${predictor}" in
-        kathaka_sampler) echo kathaka ;;
-        camp_predictor) echo camp ;;
-        *) log "Error: $1: unknown predictor '${predictor}' (kathaka_sampler or camp_predictor)" >&2; return 1 ;;
-    esac
+    system=$(fact predictor_system "${predictor}")
+    [ -n "${system}" ] || { log "Error: $1: unknown predictor '${predictor}'" >&2; return 1; }
+    echo "${system}"
 }
 # stage_one_exp <kathaka|camp>: the experiment dir of the first train config of that type
 stage_one_exp() {
@@ -534,11 +539,8 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         _type=$(model_type "${tts_exp}")
         # prosody sources: "default" (baseline; Kathaka's prior mean) and "reference" (oracle:
         # the prosody representation of the utterance's own recording). CAMP has no default.
-        case "${_type}" in
-            kathaka) _sources="default reference" ;;
-            camp) _sources="reference" ;;
-            *) _sources="default" ;;
-        esac
+        _sources=$(fact system_sources "${_type}")
+        [ -n "${_sources}" ] || _sources=default
         for dset in ${test_sets}; do
             for source in ${_sources}; do
                 _data=${data_feats}/${dset}
@@ -603,8 +605,8 @@ if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
 fi
 
 if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
-    for system in kathaka camp; do
-        tts_exp=$(stage_one_exp "${system}") || continue
+    for system in ${prosody_systems}; do
+        tts_exp=$(stage_one_exp "${system}" 2>/dev/null) || continue
         _sets=()
         for dset in ${train_set} ${valid_set} ${test_sets}; do
             _sets+=(--set "${data_feats}/${dset}" "${durations_dir}/${dset}/durations"
@@ -623,7 +625,7 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
     for config in ${context_configs}; do
         system=$(context_system "${config}")
         _predictor=$(conf_value "${config}" predictor)
-        [ "${system}" = kathaka ] && _size_key=latent_dim || _size_key=word_embed_dim
+        _size_key=$(fact system_size_key "${system}")
         tts_exp=$(stage_one_exp "${system}")
         _size=$(conf_value "${tts_exp}/config.yaml" "${_size_key}")
         _exp=${expdir}/$(context_exp_name "${config}")

@@ -1,0 +1,127 @@
+"""The registry of prosody systems: system name -> stage-one class, and what follows from it.
+
+A *system* is a stage-one model class (a :class:`~prosody_plugin.tts.prosody_fastspeech2.ProsodyFastSpeech2`)
+together with what the class declares about its representation: the stage-two predictor
+that learns it from text (``predictor_name``), the config key of its size (``size_key``),
+whether the model speaks without one (``has_default_prosody``), whether it has a row per
+word (``per_word``). ESPnet's FastSpeech2 is the baseline: no representation.
+
+Every tool asks here instead of switching on types or names: ESPnet's model registration
+(``import prosody_plugin``), stage 7 (which prosody sources to decode), stage 9 (targets),
+stage 10 (the predictor's size), pack, inference and the benchmark. The shell recipe reads
+the same facts once through ``python -m prosody_plugin.bin.systems --shell``. Adding a
+system is one class and one line in :data:`SYSTEMS`.
+
+The classes are imported lazily: this module itself needs neither torch nor ESPnet.
+"""
+
+import importlib
+from typing import Any, Dict, List, Mapping, Optional
+
+#: The ESPnet baseline's ``tts`` name.
+BASELINE = "fastspeech2"
+
+#: System name (the ``tts`` value of a training config) -> its stage-one class.
+SYSTEMS: Dict[str, str] = {
+    "kathaka": "prosody_plugin.tts.kathaka:Kathaka",
+    "camp": "prosody_plugin.tts.camp:CAMP",
+}
+
+#: The plugin's other TTS classes that ESPnet's TTS task must know (no prosody system).
+OTHER_TTS_CLASSES: Dict[str, str] = {"aligner": "prosody_plugin.tts.aligner:ForwardSumAligner"}
+
+#: Decoding sources of stage 7: "default" (the model's own prosody: the baseline, Kathaka's
+#: prior mean) and "reference" (the utterance's own recording: the oracle).
+DEFAULT, REFERENCE = "default", "reference"
+
+
+def load_class(path: str) -> Any:
+    """Import ``"module:Name"``."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def system_class(name: str) -> Any:
+    """The stage-one class of a system name; ValueError naming the known ones."""
+    if name not in SYSTEMS:
+        raise ValueError(f"unknown prosody system {name!r}; known: {', '.join(SYSTEMS)}")
+    return load_class(SYSTEMS[name])
+
+
+def system_of_model(tts: Any) -> Optional[str]:
+    """The system name of a TTS module, None for the baseline or any other model."""
+    for name in SYSTEMS:
+        if isinstance(tts, system_class(name)):
+            return name
+    return None
+
+
+def system_of_predictor(predictor: str) -> str:
+    """The system whose representation a stage-two predictor (its config name) learns."""
+    for name in SYSTEMS:
+        if system_class(name).predictor_name == predictor:
+            return name
+    known = ", ".join(system_class(n).predictor_name for n in SYSTEMS)
+    raise ValueError(f"unknown predictor {predictor!r}; known: {known}")
+
+
+def check_pair(train_config: Mapping[str, Any], context_config: Mapping[str, Any]) -> str:
+    """Check that a stage-two config belongs to a stage-one config; return the system name."""
+    name = train_config.get("tts")
+    if name not in SYSTEMS:
+        raise ValueError(f"tts is {name!r}, not a prosody system ({', '.join(SYSTEMS)})")
+    expected = system_class(name).predictor_name
+    if context_config.get("predictor") != expected:
+        raise ValueError(
+            f"predictor {context_config.get('predictor')!r} does not go with {name}; expected {expected}"
+        )
+    return name
+
+
+def prosody_sources(name: str) -> List[str]:
+    """Stage 7's decoding sources of a system (``name`` may be the baseline)."""
+    if name == BASELINE:
+        return [DEFAULT]
+    cls = system_class(name)
+    return ([DEFAULT] if cls.has_default_prosody else []) + [REFERENCE]
+
+
+def representation_size(name: str, tts_conf: Mapping[str, Any]) -> int:
+    """The representation size of a system from its ``tts_conf`` (or the class default)."""
+    import inspect
+
+    cls = system_class(name)
+    if cls.size_key in tts_conf:
+        return int(tts_conf[cls.size_key])
+    return int(inspect.signature(cls.__init__).parameters[cls.size_key].default)
+
+
+def shell_facts() -> str:
+    """The facts the shell recipe needs, as ``name=value`` lines for ``eval``."""
+    lines = [f'prosody_systems="{" ".join(SYSTEMS)}"', f"baseline_system={BASELINE}"]
+    for name in [BASELINE, *SYSTEMS]:
+        lines.append(f'system_sources_{name}="{" ".join(prosody_sources(name))}"')
+    for name in SYSTEMS:
+        cls = system_class(name)
+        lines += [
+            f"system_predictor_{name}={cls.predictor_name}",
+            f"predictor_system_{cls.predictor_name}={name}",
+            f"system_size_key_{name}={cls.size_key}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "BASELINE",
+    "DEFAULT",
+    "REFERENCE",
+    "SYSTEMS",
+    "check_pair",
+    "load_class",
+    "prosody_sources",
+    "representation_size",
+    "shell_facts",
+    "system_class",
+    "system_of_model",
+    "system_of_predictor",
+]
