@@ -10,30 +10,41 @@ In the spirit of ESPnet's :class:`espnet2.bin.tts_inference.Text2Speech`::
     ...     context_model_file="exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth",
     ... )
     >>> out = tts("Please enter your agent number.")           # wav, feat_gen, duration, prosody
+    >>> outs = tts(["Thank you.", "Goodbye!"], batch_size=16)   # a list of texts: batched
     >>> outs = tts("Thank you.", num_samples=3, temperature=0.8)  # three renditions (Kathaka)
     >>> out = tts("Thank you.", reference_wav="recording.wav")    # prosody transfer (Kathaka)
     >>> tts = Text2SpeechProsody.from_pretrained("exp/packed/tts_train_kathaka_cpu.zip")  # packed
 
-Text goes through the same front end as training (cleaner, G2P, token list, words, BERT,
-spaCy); the stage-two model predicts the prosody representation, which replaces the
-reference encoder's; ESPnet's Text2Speech synthesises (Griffin-Lim, or ``vocoder_file``).
-Long text is split into sentences, synthesised one by one and joined with short pauses.
-Input that cannot be spoken (empty, punctuation or emoji only, ...) raises ValueError.
+The data path is one straight line::
+
+    text -> sentences -> words and phoneme tokens (TextFrontend)
+         -> BERT + syntax per word (ContextFeaturizer, on the batch)
+         -> prosody representation (stage two's predictor, or a reference recording)
+         -> mel (one masked batched forward of the acoustic model) -> wav (vocoder)
+
+Text goes through the same front end as training. Long text is split into sentences; the
+sentences of every text (and every rendition) are synthesised together in batches of
+``batch_size`` and each text's sentences are joined with short pauses. Batching changes
+nothing: each sentence gives the same mel and durations as alone (the padding is masked).
+The ESPnet FastSpeech2 baseline works through the same class (no stage two).
+Input that cannot be spoken (empty, punctuation or emoji only, ...) raises ValueError
+naming the item; with ``errors="return"`` the bad items' errors are returned in their
+place and the good items are synthesised.
 """
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import soundfile as sf
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 
-from prosody_plugin.bin.tts_inference import Text2Speech
-from prosody_plugin.frontend.words import TextFrontend, split_sentences
+from prosody_plugin.decode import Text2Speech
+from prosody_plugin.frontend.words import TextFrontend, Utterance, split_sentences
+from prosody_plugin.systems import check_pair, system_of_model
 from prosody_plugin.tasks.prosody_context import load_predictor
-from prosody_plugin.tts.camp import CAMP
-from prosody_plugin.tts.kathaka import Kathaka
 
 PathLike = Union[str, Path]
 
@@ -41,8 +52,11 @@ PathLike = Union[str, Path]
 class Text2SpeechProsody:
     """Kathaka / CAMP synthesis with prosody predicted from text (or taken from a recording).
 
+    Call it with one text (returns a dict) or a list of texts (returns a list, batched).
+
     Args:
-        train_config, model_file: The stage-one model (config.yaml and checkpoint).
+        train_config, model_file: The stage-one model (config.yaml and checkpoint); an
+            ESPnet FastSpeech2 baseline works too (no stage two).
         context_train_config, context_model_file: Its stage-two model (Kathaka's sampler or
             CAMP's predictor). Optional for Kathaka, which then uses its prior mean or a
             ``reference_wav``; required for CAMP.
@@ -80,8 +94,7 @@ class Text2SpeechProsody:
             self.text2speech.vocoder = None
         self.model = self.text2speech.model
         self.tts = self.model.tts
-        if not isinstance(self.tts, (Kathaka, CAMP)):
-            raise ValueError(f"{model_file} holds a {type(self.tts).__name__}, not Kathaka or CAMP")
+        self.system = system_of_model(self.tts)  # None: the baseline
         self.device = device
         self.sentence_pause = sentence_pause
         args = self.text2speech.train_args
@@ -91,7 +104,10 @@ class Text2SpeechProsody:
         if context_train_config is not None:
             from prosody_plugin.frontend.context import ContextFeaturizer
 
+            if self.system is None:
+                raise ValueError(f"{model_file} holds a {type(self.tts).__name__}, which has no stage two")
             self.predictor, context_args = load_predictor(str(context_train_config), context_model_file, device)
+            check_pair(dict(tts=self.system), dict(predictor=context_args.predictor))
             recorded = dict(getattr(context_args, "frontend_conf", None) or {})
             self.featurizer = ContextFeaturizer(
                 bert_model or recorded.get("bert_model"),
@@ -106,8 +122,8 @@ class Text2SpeechProsody:
                     f"the BERT model gives {self.featurizer.hidden_size}-dim vectors, the stage-two "
                     f"model was trained on {context_args.input_size}: pass the same bert_model"
                 )
-        elif isinstance(self.tts, CAMP):
-            raise ValueError("CAMP speaks from text only with its stage-two predictor: pass context_train_config")
+        elif self.system is not None and not self.tts.has_default_prosody:
+            raise ValueError(f"{self.system} speaks from text only with its stage-two predictor: pass context_train_config")
 
     @classmethod
     def from_pretrained(
@@ -160,10 +176,11 @@ class Text2SpeechProsody:
         return self.text2speech.fs
 
     def _reference_prosody(self, reference_wav: Union[PathLike, np.ndarray]) -> torch.Tensor:
-        if isinstance(self.tts, CAMP):
+        if self.system is None or self.tts.per_word:
             raise ValueError(
-                "CAMP transfers prosody word by word and needs the reference's phone durations: "
-                "use prosody_plugin.bin.tts_inference --use_reference_prosody with the data's durations"
+                f"reference_wav: {self.system or 'the baseline'} cannot take a whole recording's prosody "
+                "for another text (CAMP transfers word by word with the reference's phone durations: use "
+                "prosody_plugin.bin.tts_inference --use_reference_prosody with the data's durations)"
             )
         if isinstance(reference_wav, (str, Path)):
             speech, rate = sf.read(reference_wav, dtype="float32", always_2d=True)
@@ -180,73 +197,195 @@ class Text2SpeechProsody:
         mu, _ = self.tts.encode_prosody(feats, torch.tensor([feats.size(1)], device=self.device))
         return mu[0]
 
-    def predict_prosody(self, utterance, temperature: float = 1.0) -> torch.Tensor:
-        """Stage two's prosody representation of one front-end ``Utterance`` (see ``frontend``)."""
-        if self.predictor is None:  # Kathaka without stage two: the prior mean
-            return torch.zeros(self.tts.latent_dim, device=self.device)
-        bert, syntax = self.featurizer([utterance])
-        return self.predictor.predict(bert[0].to(self.device), torch.from_numpy(syntax[0]).to(self.device), temperature)
+    def predict_prosody(
+        self, utterances: Sequence[Utterance], temperature: float = 1.0
+    ) -> List[Optional[torch.Tensor]]:
+        """Stage two's representation of each front-end ``Utterance`` (None: the model's default).
+
+        BERT and the parser read the utterances as one batch. A ValueError names the
+        utterance (its ``utt_id``) that cannot be encoded.
+        """
+        if self.predictor is None:  # the baseline (None), or the model's default (Kathaka's prior mean)
+            return [None if self.system is None else self.tts.default_prosody() for _ in utterances]
+        try:
+            bert, syntax = self.featurizer(utterances)
+        except ValueError:  # find the culprit, one by one
+            for u in utterances:
+                self.featurizer([u])
+            raise
+        return [
+            self.predictor.predict(b.to(self.device), torch.from_numpy(s).to(self.device), temperature)
+            for b, s in zip(bert, syntax)
+        ]
 
     @torch.no_grad()
     def __call__(
         self,
-        text: str,
+        text: Union[str, Sequence[str]],
         temperature: float = 1.0,
         num_samples: int = 1,
         reference_wav: Union[PathLike, np.ndarray, None] = None,
         seed: Optional[int] = None,
-    ) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
-        """Synthesise ``text``.
+        batch_size: int = 16,
+        errors: str = "raise",
+    ) -> Any:
+        """Synthesise one text or a list of texts.
 
         Args:
-            text (str): Any length; split into sentences.
+            text: One text (any length; split into sentences) or a list of texts.
             temperature (float): Kathaka sampling temperature (0: the predicted mean).
-            num_samples (int): Renditions to return (a list when > 1).
+            num_samples (int): Renditions of each text (a list per text when > 1); the
+                renditions are items of the batches too.
             reference_wav: Take the prosody of this recording (path or waveform at ``fs``)
-                instead of predicting it (Kathaka).
-            seed (Optional[int]): Seed of the sampling, for reproducible renditions.
+                instead of predicting it (Kathaka), for every text.
+            seed (Optional[int]): Seed of the sampling, for reproducible renditions (the
+                draws follow the order of the texts, renditions and sentences).
+            batch_size (int): Sentences synthesised together (front end and acoustic model).
+            errors (str): "raise": the first text that cannot be spoken raises ValueError
+                naming its index; "return": its ValueError is returned in its place and the
+                other texts are synthesised.
 
         Returns:
-            Dict with ESPnet Text2Speech's keys ``wav`` (T_wav,; absent without vocoder),
-            ``feat_gen`` (T_feats, odim), ``duration``, ``pitch`` and ``energy`` (the
-            predicted token-level values, denormalised; T_text + 1 per sentence,
-            concatenated) and ``prosody`` (one representation per sentence); a list of
-            them when ``num_samples > 1``.
+            Per text, a dict with ESPnet Text2Speech's keys ``wav`` (T_wav,; absent without
+            vocoder), ``feat_gen`` (T_feats, odim), ``duration``, ``pitch`` and ``energy``
+            (the predicted token-level values, denormalised; T_text + 1 per sentence,
+            concatenated) and ``prosody`` (the representation; a list of one per sentence
+            when the text has several; None for the baseline); a list of such dicts when
+            ``num_samples > 1``. One text gives its result, a list of texts a list.
 
         """
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {num_samples}")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("empty text: nothing to say")
-        sentences = [s for s in split_sentences(text) if s.strip()]
-        utterances = [self.frontend.analyze(s, utt_id=f"sentence {i + 1}") for i, s in enumerate(sentences)]
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if errors not in ("raise", "return"):
+            raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        analysed: List[Union[List[Utterance], ValueError]] = [self._analyse(t, i, single) for i, t in enumerate(texts)]
+        bad = [a for a in analysed if isinstance(a, ValueError)]
+        if bad and (errors == "raise" or single):
+            raise bad[0]
         if seed is not None:  # the sampler draws from torch, Griffin-Lim's phases from numpy
             set_all_random_seed(seed)
         reference = None if reference_wav is None else self._reference_prosody(reference_wav)
-        renditions = [self._synthesize(utterances, temperature, reference) for _ in range(num_samples)]
-        return renditions[0] if num_samples == 1 else renditions
+        # every sentence of every rendition of every text is one item of the batches
+        jobs = [
+            (i, r, utterance)
+            for i, sentences in enumerate(analysed) if not isinstance(sentences, ValueError)
+            for r in range(num_samples) for utterance in sentences
+        ]  # fmt: skip
+        outputs: Dict[Tuple[int, int], List[Dict[str, torch.Tensor]]] = {}
+        failed: Dict[int, ValueError] = {}
+        for start in range(0, len(jobs), batch_size):
+            chunk = jobs[start : start + batch_size]
+            for (i, r, _), out in zip(chunk, self._synthesize_batch([u for _, _, u in chunk], temperature, reference, single, [i for i, _, _ in chunk])):
+                if isinstance(out, ValueError):
+                    failed.setdefault(i, out)
+                else:
+                    outputs.setdefault((i, r), []).append(out)
+        if failed and (errors == "raise" or single):
+            raise failed[min(failed)]
+        results: List[Any] = []
+        for i, sentences in enumerate(analysed):
+            if isinstance(sentences, ValueError) or i in failed:
+                results.append(sentences if isinstance(sentences, ValueError) else failed[i])
+                continue
+            renditions = [self._join(outputs[i, r]) for r in range(num_samples)]
+            results.append(renditions[0] if num_samples == 1 else renditions)
+        return results[0] if single else results
 
-    def _synthesize(self, utterances, temperature: float, reference: Optional[torch.Tensor]) -> Dict[str, Any]:
-        outputs = []
-        for utterance in utterances:
-            prosody = reference if reference is not None else self.predict_prosody(utterance, temperature)
-            out = self.text2speech(torch.from_numpy(utterance.token_ids).to(self.device), prosody=prosody)
-            outputs.append(out)
-        result = dict(
+    def _analyse(self, text: Any, index: int, single: bool) -> Union[List[Utterance], ValueError]:
+        """The front end's utterances of one text's sentences, or the ValueError saying why not."""
+        where = "" if single else f"item {index}: "
+        if not isinstance(text, str) or not text.strip():
+            return ValueError(f"{where}empty text: nothing to say")
+        try:
+            sentences = [s for s in split_sentences(text) if s.strip()]
+            return [self.frontend.analyze(s, utt_id=f"{where}sentence {k + 1}") for k, s in enumerate(sentences)]
+        except ValueError as e:
+            return ValueError(f"{where}{e}") if where and not str(e).startswith(where) else e
+
+    def _synthesize_batch(
+        self,
+        utterances: List[Utterance],
+        temperature: float,
+        reference: Optional[torch.Tensor],
+        single: bool,
+        indices: List[int],
+    ) -> List[Union[Dict[str, torch.Tensor], ValueError]]:
+        """Synthesise a batch of sentences; an item that fails gives its ValueError."""
+        results: List[Union[Dict[str, torch.Tensor], ValueError]] = [None] * len(utterances)  # type: ignore[list-item]
+        prosody: List[Optional[torch.Tensor]] = [reference] * len(utterances)
+        if reference is None:
+            try:
+                prosody = self.predict_prosody(utterances, temperature)
+            except ValueError:  # name the item(s): one by one
+                prosody = []
+                for k, u in enumerate(utterances):
+                    try:
+                        prosody.extend(self.predict_prosody([u], temperature))
+                    except ValueError as e:
+                        results[k] = self._item_error(e, indices[k], single)
+                        prosody.append(None)
+        todo = [k for k in range(len(utterances)) if results[k] is None]
+        while todo:
+            tokens = [torch.from_numpy(utterances[k].token_ids) for k in todo]
+            lengths = torch.tensor([len(t) for t in tokens], device=self.device)
+            padded = pad_sequence(tokens, batch_first=True, padding_value=0).to(self.device)
+            try:
+                batch = self.model.batch_inference(
+                    padded, lengths, None if self.system is None else [prosody[k] for k in todo],
+                    alpha=self.text2speech.decode_conf.get("alpha", 1.0),
+                )  # fmt: skip
+            except ValueError as e:  # the model names the bad item of the batch ("item k: ...")
+                bad = todo[_failed_item(e, len(todo))]
+                results[bad] = self._item_error(e, indices[bad], single)
+                todo.remove(bad)
+                continue
+            for k, out in zip(todo, batch):
+                if self.text2speech.vocoder is not None:
+                    feat = out["feat_gen"] if self.text2speech.prefer_normalized_feats else out["feat_gen_denorm"]
+                    out["wav"] = self.text2speech.vocoder(feat)
+                results[k] = out
+            todo = []
+        return results
+
+    @staticmethod
+    def _item_error(error: ValueError, index: int, single: bool) -> ValueError:
+        message = str(error)
+        if message.startswith("item "):  # the model's index within the batch: drop it
+            message = message.split(": ", 1)[-1]
+        return ValueError(message if single else f"item {index}: {message}")
+
+    def _join(self, outputs: List[Dict[str, torch.Tensor]]) -> Dict[str, Any]:
+        """One text's result from its sentences' outputs (joined with ``sentence_pause``)."""
+        prosody = [o["prosody"].cpu() if o.get("prosody") is not None else None for o in outputs]
+        result: Dict[str, Any] = dict(
             feat_gen=torch.cat([o["feat_gen"].cpu() for o in outputs]),
             duration=torch.cat([o["duration"].cpu() for o in outputs]),
             pitch=torch.cat([o["pitch_denorm"].cpu() for o in outputs]),
             energy=torch.cat([o["energy_denorm"].cpu() for o in outputs]),
-            prosody=[o["prosody"].cpu() for o in outputs] if len(outputs) > 1 else outputs[0]["prosody"].cpu(),
+            prosody=prosody if len(prosody) > 1 else prosody[0],
         )
         if self.text2speech.vocoder is not None:
             pause = torch.zeros(int(self.sentence_pause * (self.fs or 0)))
             wavs = []
-            for i, out in enumerate(outputs):
+            for k, out in enumerate(outputs):
                 wavs.append(out["wav"].view(-1).cpu())
-                if i < len(outputs) - 1:
+                if k < len(outputs) - 1:
                     wavs.append(pause)
             result["wav"] = torch.cat(wavs)
         return result
+
+
+def _failed_item(error: ValueError, batch_size: int) -> int:
+    """The batch index a model's ValueError names ("item k: ..."); 0 when it names none."""
+    message = str(error)
+    if message.startswith("item "):
+        index = message[5:].split(":", 1)[0]
+        if index.isdigit() and int(index) < batch_size:
+            return int(index)
+    return 0

@@ -90,7 +90,7 @@ def main(argv=None) -> None:
 
     def draw(source: str, utterance) -> torch.Tensor:
         if source == "sampler":
-            return tts.predict_prosody(utterance, args.temperature)
+            return tts.predict_prosody([utterance], args.temperature)[0]
         if source == "prior":
             return torch.randn(latent_dim)
         return torch.from_numpy(recorded[rng.integers(len(recorded))]).float()

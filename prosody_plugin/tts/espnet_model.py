@@ -10,27 +10,13 @@ This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
   teacher forcing.
 """
 
-from contextlib import contextmanager
-from functools import partial
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from espnet2.tts.espnet_model import ESPnetTTSModel
+from torch.amp import autocast
 
-
-@contextmanager
-def _extra_forward_kwargs(module: torch.nn.Module, **kwargs):
-    """Bind extra keyword arguments to ``module.forward`` while the block runs.
-
-    ESPnetTTSModel.forward ends with ``self.tts(**batch)`` over a fixed set of keys; binding
-    the extras to the TTS module's forward for that one call passes them without copying
-    ESPnet's feature extraction.
-    """
-    module.forward = partial(type(module).forward, module, **kwargs)
-    try:
-        yield
-    finally:
-        del module.forward
+from prosody_plugin.tts.word_boundaries import append_eos
 
 
 class ProsodyESPnetTTSModel(ESPnetTTSModel):
@@ -55,15 +41,73 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         text_lengths: torch.Tensor,
         speech: torch.Tensor,
         speech_lengths: torch.Tensor,
+        durations: Optional[torch.Tensor] = None,
+        durations_lengths: Optional[torch.Tensor] = None,
+        pitch: Optional[torch.Tensor] = None,
+        pitch_lengths: Optional[torch.Tensor] = None,
+        energy: Optional[torch.Tensor] = None,
+        energy_lengths: Optional[torch.Tensor] = None,
+        spembs: Optional[torch.Tensor] = None,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
         prosody: Optional[torch.Tensor] = None,
         prosody_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ):
-        """ESPnetTTSModel.forward, plus ``prosody`` (B, ...) for the TTS module."""
-        if prosody is None:
-            return super().forward(text, text_lengths, speech, speech_lengths, **kwargs)
-        with _extra_forward_kwargs(self.tts, prosody=prosody, prosody_lengths=prosody_lengths):
-            return super().forward(text, text_lengths, speech, speech_lengths, **kwargs)
+        """ESPnetTTSModel.forward, plus ``prosody`` (B, ...) and its lengths for the TTS module.
+
+        The features come from :meth:`features` (ESPnet's extraction and normalisation); the
+        batch handed to the TTS module is ESPnet's, plus the prosody when there is one.
+        """
+        feats = self.features(
+            speech, speech_lengths, durations, durations_lengths, pitch, pitch_lengths, energy, energy_lengths
+        )
+        batch = dict(text=text, text_lengths=text_lengths, **feats)
+        extras = dict(spembs=spembs, sids=sids, lids=lids, durations=durations, durations_lengths=durations_lengths,
+                      prosody=prosody, prosody_lengths=prosody_lengths)  # fmt: skip
+        batch.update({k: v for k, v in extras.items() if v is not None})
+        if self.tts.require_raw_speech:
+            batch.update(speech=speech, speech_lengths=speech_lengths)
+        return self.tts(**batch)
+
+    def features(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        durations: Optional[torch.Tensor] = None,
+        durations_lengths: Optional[torch.Tensor] = None,
+        pitch: Optional[torch.Tensor] = None,
+        pitch_lengths: Optional[torch.Tensor] = None,
+        energy: Optional[torch.Tensor] = None,
+        energy_lengths: Optional[torch.Tensor] = None,
+    ) -> Dict[str, torch.Tensor]:
+        """Normalised ``feats``, ``pitch`` and ``energy`` (with ``*_lengths``) of a batch.
+
+        The extraction and normalisation of ESPnetTTSModel.forward (espnet 202511), as a
+        method of its own so that :meth:`forward` can add the prosody to the TTS batch.
+        """
+        with autocast("cuda", enabled=False):
+            if self.feats_extract is not None:
+                feats, feats_lengths = self.feats_extract(speech, speech_lengths)
+            else:
+                feats, feats_lengths = speech, speech_lengths
+            lengths = dict(feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths)
+            if self.pitch_extract is not None and pitch is None:
+                pitch, pitch_lengths = self.pitch_extract(speech, speech_lengths, **lengths)
+            if self.energy_extract is not None and energy is None:
+                energy, energy_lengths = self.energy_extract(speech, speech_lengths, **lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
+            if self.pitch_normalize is not None:
+                pitch, pitch_lengths = self.pitch_normalize(pitch, pitch_lengths)
+            if self.energy_normalize is not None:
+                energy, energy_lengths = self.energy_normalize(energy, energy_lengths)
+        out = dict(feats=feats, feats_lengths=feats_lengths)
+        if self.pitch_extract is not None and pitch is not None:
+            out.update(pitch=pitch, pitch_lengths=pitch_lengths)
+        if self.energy_extract is not None and energy is not None:
+            out.update(energy=energy, energy_lengths=energy_lengths)
+        return out
 
     def reference_feats(self, speech: torch.Tensor) -> torch.Tensor:
         """Normalised features of one waveform (T_wav,) -> (T_feats, odim)."""
@@ -127,6 +171,71 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         )
         return targets[0]
 
+    @torch.no_grad()
+    def batch_inference(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        prosody: Optional[Sequence[Optional[torch.Tensor]]] = None,
+        alpha: float = 1.0,
+    ) -> List[Dict[str, torch.Tensor]]:
+        """Synthesise a padded batch of token sequences in one masked forward.
+
+        Each item gives what it gives alone (:func:`prosody_plugin.tts.batch_inference.batch_text_to_mel`
+        masks the padding of the shorter ones).
+
+        Args:
+            text (LongTensor): Token ids (B, T_text), without eos; padding 0.
+            text_lengths (LongTensor): (B,).
+            prosody: One representation per item for a prosody system (None: the model's
+                default, where it has one); must be None for the baseline.
+            alpha (float): FastSpeech2's speaking-rate control (>1: slower).
+
+        Returns:
+            List[Dict[str, Tensor]]: Per item, as :meth:`inference`: ``feat_gen``
+                (T_feats, odim) and ``feat_gen_denorm``, ``duration`` (T_text + 1,),
+                ``pitch`` and ``energy`` (T_text + 1, 1), ``pitch_denorm`` and
+                ``energy_denorm`` (T_text + 1,), and ``prosody`` for the prosody systems.
+        """
+        from prosody_plugin.tts.batch_inference import batch_text_to_mel
+
+        xs, ilens = append_eos(text, text_lengths, self.tts.eos, self.tts.padding_idx)
+        conditioning = None
+        if hasattr(self.tts, "conditioning"):
+            conditioning = self.tts.conditioning(prosody, xs, ilens)
+        elif prosody is not None and any(p is not None for p in prosody):
+            raise ValueError(f"{type(self.tts).__name__} takes no prosody representation")
+        out = batch_text_to_mel(self.tts, xs, ilens, conditioning=conditioning, alpha=alpha)
+        results = []
+        for i, (n_tokens, n_frames) in enumerate(zip(ilens.tolist(), out["feat_lengths"].tolist())):
+            item = dict(
+                feat_gen=out["feat_gen"][i, :n_frames],
+                duration=out["duration"][i, :n_tokens],
+                pitch=out["pitch"][i, :n_tokens],
+                energy=out["energy"][i, :n_tokens],
+            )
+            if prosody is not None and prosody[i] is not None:
+                item["prosody"] = torch.as_tensor(prosody[i])
+            results.append(self._denormalise(item))
+        return results
+
+    def _denormalise(self, outputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Add ``feat_gen_denorm``, ``pitch_denorm`` and ``energy_denorm`` to one item's outputs."""
+        if self.normalize is not None:
+            feats = outputs["feat_gen"][None]
+            outputs["feat_gen_denorm"] = self.normalize.inverse(feats.clone(), feats.new_tensor([feats.size(1)]).long())[0][0]
+        else:
+            outputs["feat_gen_denorm"] = outputs["feat_gen"]
+        # ESPnet denormalises only the mel; the scoring compares the token-level pitch and
+        # energy the model predicts with the recording's, so return them in natural units too.
+        for key, normalize in (("pitch", self.pitch_normalize), ("energy", self.energy_normalize)):
+            if outputs.get(key) is not None:
+                value = outputs[key].reshape(1, -1, 1)
+                if normalize is not None:
+                    value = normalize.inverse(value, value.new_tensor([value.size(1)]).long())[0]
+                outputs[f"{key}_denorm"] = value.reshape(-1)
+        return outputs
+
     def inference(
         self,
         text: torch.Tensor,
@@ -162,12 +271,6 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             elif durations is not None:
                 decode_config.update(reference_durations=durations)
         outputs = super().inference(text, speech=speech, durations=durations, **decode_config)
-        # ESPnet denormalises only the mel; the scoring compares the token-level pitch and
-        # energy the model predicts with the recording's, so return them in natural units too.
-        for key, normalize in (("pitch", self.pitch_normalize), ("energy", self.energy_normalize)):
-            if outputs.get(key) is not None:
-                value = outputs[key].reshape(1, -1, 1)
-                if normalize is not None:
-                    value = normalize.inverse(value, value.new_tensor([value.size(1)]).long())[0]
-                outputs[f"{key}_denorm"] = value.reshape(-1)
+        denormalised = self._denormalise(dict(feat_gen=outputs["feat_gen"], pitch=outputs.get("pitch"), energy=outputs.get("energy")))
+        outputs.update({k: v for k, v in denormalised.items() if k.endswith("_denorm") and k not in outputs})
         return outputs

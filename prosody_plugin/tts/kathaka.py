@@ -166,6 +166,10 @@ class Kathaka(ProsodyFastSpeech2):
         mu, logvar = self.encode_prosody(feats, feats_lengths)
         return list(torch.cat([mu, logvar], dim=-1))
 
+    def default_prosody(self) -> torch.Tensor:
+        """The prior mean (zeros)."""
+        return self.latent_projection.weight.new_zeros(self.latent_dim)
+
     def conditioning(self, prosody, xs, ilens):
         """Latents (latent_dim,) per utterance, None for the prior mean -> (B, T_text + 1, adim)."""
         z = xs.new_zeros(xs.size(0), self.latent_dim, dtype=torch.float32)

@@ -143,6 +143,10 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         does not need it). Returns one tensor per recording.
         """
 
+    def default_prosody(self) -> torch.Tensor:
+        """The representation the model speaks with when given none (``has_default_prosody``)."""
+        raise ValueError(f"{type(self).__name__} has no default prosody: give it a representation")
+
     @abstractmethod
     def conditioning(
         self, prosody: Optional[Sequence[Optional[torch.Tensor]]], xs: torch.Tensor, ilens: torch.Tensor

@@ -1,0 +1,163 @@
+"""Decoding of data dirs with prosody inputs: ESPnet's Text2Speech and inference loop, extended.
+
+:class:`Text2Speech` is ESPnet's class that passes prosody to the models; :func:`decode` is
+the loop of ``python -m prosody_plugin.bin.tts_inference`` (stages 7 and 11). Same
+options and outputs as ESPnet's (``--model_file``, ``--train_config``,
+``--data_path_and_name_and_type``, ``--vocoder_file``, Griffin-Lim when no vocoder is
+given, ``--use_teacher_forcing``, ...), plus:
+
+* ``--use_reference_prosody true``: read the prosody of each utterance's own recording
+  (the ``speech`` entry of the data; CAMP also needs its ``durations``): the "oracle";
+* a ``prosody`` entry in the data (npy scp of explicit representations) conditions the
+  models directly, e.g. stage two's predictions;
+* ``pitch/pitch`` and ``energy/energy`` beside ESPnet's ``durations/durations``: the
+  token-level pitch (log-F0) and energy the model predicted, denormalised, one line per
+  utterance (``<key> <value> ...``, T_text + 1 values), for the word-level scoring.
+"""
+
+import logging
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import espnet2.bin.tts_inference as espnet_tts_inference
+import numpy as np
+import soundfile as sf
+import torch
+from espnet2.fileio.npy_scp import NpyScpWriter
+from espnet2.torch_utils.device_funcs import to_device
+from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
+
+import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
+from prosody_plugin.tasks.tts import ProsodyTTSTask
+from prosody_plugin.tts.espnet_model import ProsodyESPnetTTSModel
+from prosody_plugin.vocoder_compat import enable_parallel_wavegan, make_griffin_lim_reproducible
+
+
+class Text2Speech(espnet_tts_inference.Text2Speech):
+    """ESPnet's Text2Speech that can condition the prosody models.
+
+    Args:
+        use_reference_prosody (bool): Pass ``speech`` (and ``durations``) as the prosody
+            reference of Kathaka / CAMP instead of using them for teacher forcing.
+        **kwargs: ESPnet's Text2Speech arguments.
+
+    """
+
+    def __init__(self, *args, use_reference_prosody: bool = False, **kwargs):
+        enable_parallel_wavegan()  # for --vocoder_file *.pkl
+        super().__init__(*args, **kwargs)
+        self.use_reference_prosody = use_reference_prosody
+        if not isinstance(self.model, ProsodyESPnetTTSModel):
+            self.model = ProsodyESPnetTTSModel.from_espnet_model(self.model)
+        make_griffin_lim_reproducible(self.vocoder)  # --seed / always_fix_seed reproduce wavs
+
+    @property
+    def use_speech(self) -> bool:
+        """Return whether the data's speech is needed (teacher forcing or reference)."""
+        return self.use_teacher_forcing or self.use_reference_prosody
+
+    def __call__(
+        self,
+        text: Union[str, torch.Tensor, np.ndarray],
+        prosody: Union[torch.Tensor, np.ndarray, None] = None,
+        decode_conf: Optional[Dict[str, Any]] = None,
+        **kwargs,
+    ) -> Dict[str, torch.Tensor]:
+        """Run text-to-speech; ``prosody`` is an explicit prosody representation."""
+        if prosody is not None:
+            prosody = to_device(torch.as_tensor(prosody, dtype=torch.float32), self.device)
+            decode_conf = dict(decode_conf or {}, prosody=prosody)
+        return super().__call__(text, decode_conf=decode_conf, **kwargs)
+
+
+def decode(
+    output_dir: Union[Path, str],
+    data_path_and_name_and_type: Sequence[Tuple[str, str, str]],
+    train_config: Optional[str],
+    model_file: Optional[str],
+    key_file: Optional[str] = None,
+    ngpu: int = 0,
+    seed: int = 0,
+    dtype: str = "float32",
+    num_workers: int = 1,
+    allow_variable_data_keys: bool = False,
+    use_reference_prosody: bool = False,
+    **text2speech_kwargs,
+) -> None:
+    """Decode a data dir as ``espnet2.bin.tts_inference.inference`` does, with prosody inputs.
+
+    ESPnet's loop (espnet 202511) builds its own ``Text2Speech`` and task, and writes only
+    the durations; this loop of the plugin's own reads the same data with the plugin's task,
+    calls the plugin's :class:`Text2Speech` and writes ESPnet's outputs (``norm/`` and
+    ``denorm/feats.scp``, ``speech_shape``, ``durations/durations``, ``wav/``) plus the
+    predicted token-level ``pitch/pitch`` and ``energy/energy`` (``<key> <value> ...``,
+    T_text + 1 values, denormalised), which the word-level scoring reads.
+
+    Args:
+        output_dir: Where the outputs go.
+        data_path_and_name_and_type: ESPnet's data triplets (``text``, and ``speech`` /
+            ``durations`` for the reference prosody, or ``prosody``).
+        train_config, model_file: The stage-one model.
+        key_file: Decode these keys only.
+        ngpu: 0 (CPU) or 1.
+        seed, dtype, num_workers, allow_variable_data_keys: As in ESPnet.
+        use_reference_prosody: Condition on each utterance's own recording (the oracle).
+        **text2speech_kwargs: The other arguments of ESPnet's Text2Speech (``vocoder_file``,
+            ``speed_control_alpha``, ``use_teacher_forcing``, ``always_fix_seed``, ...).
+
+    """
+    if ngpu > 1:
+        raise NotImplementedError("only single GPU decoding is supported")
+    set_all_random_seed(seed)
+    text2speech = Text2Speech(
+        train_config=train_config, model_file=model_file, device="cuda" if ngpu >= 1 else "cpu",
+        dtype=dtype, seed=seed, use_reference_prosody=use_reference_prosody, **text2speech_kwargs,
+    )  # fmt: skip
+    if not text2speech.use_speech:
+        data_path_and_name_and_type = [x for x in data_path_and_name_and_type if x[1] != "speech"]
+    loader = ProsodyTTSTask.build_streaming_iterator(
+        data_path_and_name_and_type,
+        dtype=dtype,
+        batch_size=1,
+        key_file=key_file,
+        num_workers=num_workers,
+        preprocess_fn=ProsodyTTSTask.build_preprocess_fn(text2speech.train_args, False),
+        collate_fn=ProsodyTTSTask.build_collate_fn(text2speech.train_args, False),
+        allow_variable_data_keys=allow_variable_data_keys,
+        inference=True,
+    )
+    output_dir = Path(output_dir)
+    for sub in ("norm", "denorm", "speech_shape", "durations", "pitch", "energy", "wav"):
+        (output_dir / sub).mkdir(parents=True, exist_ok=True)
+    with NpyScpWriter(output_dir / "norm", output_dir / "norm/feats.scp") as norm_writer, NpyScpWriter(
+        output_dir / "denorm", output_dir / "denorm/feats.scp"
+    ) as denorm_writer, ExitStack() as stack:
+        files = {
+            name: stack.enter_context(open(output_dir / name / name, "w"))
+            for name in ("speech_shape", "durations", "pitch", "energy")
+        }
+        for keys, batch in loader:
+            key = keys[0]
+            batch = {k: v[0] for k, v in batch.items() if not k.endswith("_lengths")}
+            start = time.perf_counter()
+            out = text2speech(**batch)
+            feat_gen = out["feat_gen"]
+            logging.info(f"{key}: {feat_gen.size(0)} frames, {feat_gen.size(0) / (time.perf_counter() - start):.1f} frames/s")
+            norm_writer[key] = feat_gen.cpu().numpy()
+            files["speech_shape"].write(f"{key} " + ",".join(map(str, feat_gen.shape)) + "\n")
+            if out.get("feat_gen_denorm") is not None:
+                denorm_writer[key] = out["feat_gen_denorm"].cpu().numpy()
+            if out.get("duration") is not None:
+                files["durations"].write(f"{key} " + " ".join(map(str, out["duration"].long().cpu().tolist())) + "\n")
+            for name in ("pitch", "energy"):
+                if out.get(f"{name}_denorm") is not None:
+                    values = out[f"{name}_denorm"].detach().cpu().numpy()
+                    files[name].write(f"{key} " + " ".join(f"{v:.5f}" for v in values) + "\n")
+            if out.get("wav") is not None:
+                sf.write(output_dir / "wav" / f"{key}.wav", out["wav"].cpu().numpy(), text2speech.fs, "PCM_16")
+    for name in ("pitch", "energy"):  # models without that extractor write none
+        if (output_dir / name / name).stat().st_size == 0:
+            (output_dir / name / name).unlink()
+            (output_dir / name).rmdir()
