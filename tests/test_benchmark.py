@@ -1,4 +1,4 @@
-"""prosody_plugin.bin.benchmark on tiny random models: structure, not timings.
+"""prosody_plugin.evaluation.benchmark (and its command line) on tiny random models: structure, not timings.
 
 The unit tests run the benchmark's pieces on the models of ``conftest.build_model``; the
 end-to-end test writes tiny experiments (config.yaml + checkpoint, built through the tasks
@@ -16,7 +16,8 @@ import torch
 
 from conftest import FS, TOKENS, build_model, ids, num_frames
 
-from prosody_plugin.bin import benchmark
+from prosody_plugin.bin import benchmark as benchmark_cli
+from prosody_plugin.evaluation import benchmark
 from prosody_plugin.context.abs_predictor import SYNTAX_COLUMNS
 from prosody_plugin.tasks.prosody_context import syntax_vocab_sizes
 
@@ -52,65 +53,52 @@ def word_features(num_words):
 
 
 def padded_tokens(model, batch):
-    return benchmark.tokens_with_eos(model.tts, batch["text"], batch["text_lengths"])
+    from prosody_plugin.tts.word_boundaries import append_eos
+
+    return append_eos(batch["text"], batch["text_lengths"], model.tts.eos, model.tts.padding_idx)
 
 
 def token_batch(*token_strings):
     """A padded batch (text, text_lengths) of space-separated token strings."""
-    text, lengths = benchmark.pad_tokens([ids(t).numpy() for t in token_strings])
-    return dict(text=text, text_lengths=lengths)
+    tokens = [ids(t) for t in token_strings]
+    return dict(text=torch.nn.utils.rnn.pad_sequence(tokens, batch_first=True), text_lengths=torch.tensor([len(t) for t in tokens]))
 
 
 # ------------------------------------------------------------------------------ unit tests
-@pytest.mark.parametrize("tts", ["fastspeech2", "kathaka", "camp"])
-def test_batched_forward_returns_one_mel_per_sentence(tts, batch):
-    model = build_model(tts).eval()
-    # an untrained model may predict no frame at all, which ESPnet's length regulator
-    # replaces by one frame per token, padding included: predict about two frames a token
-    torch.nn.init.constant_(model.tts.duration_predictor.linear.bias, 1.0)
-    xs, ilens = padded_tokens(model, batch)
-    assert xs.shape == (2, batch["text"].size(1) + 1)
-    assert [int(xs[b, n - 1]) for b, n in enumerate(ilens.tolist())] == [model.tts.eos] * 2
-    conditioning = None
-    if tts != "fastspeech2":
-        bert, syntax = word_features([2, 2])  # both fixture utterances have two words
-        conditioning = benchmark.prosody_conditioning(model.tts, tiny_predictor(tts), xs, ilens, bert, syntax)
-        assert conditioning.shape == (2, xs.size(1), model.tts.feat_out.in_features)  # (B, T_text + 1, adim)
-    with torch.no_grad():
-        mel, durations = benchmark.batched_text_to_mel(model.tts, xs, ilens, conditioning)
-    assert mel.size(0) == 2 and mel.size(2) == model.tts.odim
-    assert durations.shape == xs.shape
-    assert int(durations[1, int(ilens[1]) :].abs().sum()) == 0  # no frames for padding
-    mels = benchmark.split_mels(mel, durations)
-    assert len(mels) == 2
-    assert [m.size(0) for m in mels] == durations.sum(1).tolist()
-
-
 @pytest.mark.parametrize("tts", ["kathaka", "camp"])
 def test_batched_conditioning_matches_one_sentence_at_a_time(tts):
-    """Padding tokens and words of the stage-two inputs changes nothing for the real tokens."""
+    """The models' public conditioning of a padded batch equals each item's alone."""
     model = build_model(tts).eval()
     predictor = tiny_predictor(tts)
     tokens = token_batch("h ə <space> l o , <space> w ɜ .", "h ɪ z ?")  # 3 words, 1 word
     xs, ilens = padded_tokens(model, tokens)
     bert, syntax = word_features([3, 1])
     with torch.no_grad():
-        together = benchmark.prosody_conditioning(model.tts, predictor, xs, ilens, bert, syntax, temperature=0.0)
+        prosody = [predictor.predict(b, s, temperature=0.0) for b, s in zip(bert, syntax)]
+        together = model.tts.conditioning(prosody, xs, ilens)
         for b, n in enumerate(ilens.tolist()):
-            alone = benchmark.prosody_conditioning(
-                model.tts, predictor, xs[b : b + 1, :n], ilens[b : b + 1], bert[b : b + 1], syntax[b : b + 1], 0.0
-            )
+            alone = model.tts.conditioning(prosody[b : b + 1], xs[b : b + 1, :n], ilens[b : b + 1])
             torch.testing.assert_close(together[b, :n], alone[0], rtol=1e-5, atol=1e-6)
     if tts == "camp":  # padded tokens get no word's embedding
         assert int(together[1, int(ilens[1]) :].abs().sum()) == 0
 
 
-def test_camp_conditioning_rejects_word_count_mismatch(batch):
+def test_camp_conditioning_names_the_item_whose_word_count_differs(batch):
     model = build_model("camp").eval()
     xs, ilens = padded_tokens(model, batch)
-    bert, syntax = word_features([3, 2])
-    with pytest.raises(ValueError, match="words"):
-        benchmark.prosody_conditioning(model.tts, tiny_predictor("camp"), xs, ilens, bert, syntax)
+    prosody = [torch.zeros(2, 3), torch.zeros(3, 3)]  # both fixture utterances have two words
+    with pytest.raises(ValueError, match=r"item 1: .* the text has 2 words, got shape \(3, 3\)"):
+        model.tts.conditioning(prosody, xs, ilens)
+
+
+def test_camp_rejects_a_text_without_words_clearly():
+    model = build_model("camp").eval()
+    tokens = token_batch("h ə .", "<space> .")
+    xs, ilens = padded_tokens(model, tokens)
+    with pytest.raises(ValueError, match="item 1: its phoneme tokens hold no word"):
+        model.tts.conditioning([torch.zeros(1, 3), torch.zeros(0, 3)], xs, ilens)
+    with torch.no_grad(), pytest.raises(ValueError, match="hold no word"):
+        model.tts.inference(ids("<space> ."), prosody=torch.zeros(0, 3))
 
 
 @pytest.mark.parametrize("tts", ["fastspeech2", "kathaka", "camp"])
@@ -285,7 +273,7 @@ def tiny_recipe(tmp_path, monkeypatch):
 def test_cli_end_to_end_on_tiny_experiments(tiny_recipe):
     root, texts = tiny_recipe
     exp = root / "exp"
-    report = benchmark.main([
+    report = benchmark_cli.main([
         "--tts_exps", str(exp / "tts_fastspeech2"), str(exp / "tts_kathaka"), str(exp / "tts_camp"),
         "--context_exps", str(exp / "context_kathaka_sampler"), str(exp / "context_camp_predictor"),
         "--inference_model", "model.pth", "--context_inference_model", "model.pth",
@@ -326,21 +314,21 @@ def test_kind_of_an_experiment_comes_from_its_config(tmp_path, monkeypatch):
     for name, line in (("a", "tts: camp"), ("b", "tts: fastspeech2"), ("c", "predictor: camp_predictor")):
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.yaml").write_text(line + "\n")
-    parse = benchmark.get_parser().parse_args
+    parse = benchmark_cli.get_parser().parse_args
     args = parse(["--tts_exps", str(tmp_path / "a"), str(tmp_path / "b"), "--context_exps", str(tmp_path / "c"),
                   "--systems", "baseline", "camp"])  # fmt: skip
-    assert benchmark.resolve_exps(args) == {
+    assert benchmark_cli.exps_of(args) == {
         "baseline": (tmp_path / "b", None),
         "camp": (tmp_path / "a", tmp_path / "c"),
     }
     args = parse(["--tts_exps", str(tmp_path / "a"), "--context_exps", str(tmp_path / "c"),
                   "--camp_exp", str(tmp_path / "b"), "--baseline_exp", str(tmp_path / "a"), "--systems", "baseline", "camp"])  # fmt: skip
-    assert benchmark.resolve_exps(args)["baseline"] == (tmp_path / "a", None)  # explicit options win
+    assert benchmark_cli.exps_of(args)["baseline"] == (tmp_path / "a", None)  # explicit options win
     args = parse(["--baseline_exp", "b", "--camp_exp", "a", "--camp_context_exp", "c", "--systems", "baseline", "camp"])
-    assert benchmark.resolve_exps(args) == {"baseline": (Path("b"), None), "camp": (Path("a"), Path("c"))}
+    assert benchmark_cli.exps_of(args) == {"baseline": (Path("b"), None), "camp": (Path("a"), Path("c"))}
     args = parse(["--tts_exps", str(tmp_path / "a"), "--context_exps", str(tmp_path / "c"), "--systems", "baseline", "camp"])
     with pytest.raises(ValueError, match="baseline"):
-        benchmark.resolve_exps(args)
+        benchmark_cli.exps_of(args)
     args = parse(["--tts_exps", str(tmp_path / "a"), str(tmp_path / "a")])
     with pytest.raises(ValueError, match="two camp"):
-        benchmark.resolve_exps(args)
+        benchmark_cli.exps_of(args)
