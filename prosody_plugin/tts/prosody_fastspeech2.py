@@ -36,6 +36,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.fastspeech2 import FastSpeech2
 from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask, make_pad_mask
 
+from prosody_plugin.tts.batch_inference import batch_text_to_mel
 from prosody_plugin.tts.word_boundaries import append_eos
 
 DECODER_VARIANCE_INPUTS = ("ground_truth", "predicted", "none")
@@ -388,6 +389,29 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         else:
             after_outs = before_outs + self.postnet(before_outs.transpose(1, 2)).transpose(1, 2)
         return before_outs, after_outs, d_outs, p_outs, e_outs
+
+    def batch_inference(
+        self,
+        xs: torch.Tensor,
+        ilens: torch.Tensor,
+        conditioning: Optional[torch.Tensor] = None,
+        alpha: float = 1.0,
+        spembs: Optional[torch.Tensor] = None,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
+    ) -> Dict[str, torch.Tensor]:
+        """Synthesise a padded batch, each utterance as :meth:`_forward` would alone.
+
+        ``xs`` (B, T_text + 1) token ids with eos appended, ``ilens`` (B,), ``conditioning``
+        (B, T_text + 1, adim), e.g. each utterance's ``_inference_conditioning`` padded.
+        Returns ``feat_gen`` (B, T_feats_max, odim), ``feat_lengths``, ``duration``,
+        ``pitch`` and ``energy``: see
+        :func:`prosody_plugin.tts.batch_inference.batch_text_to_mel`.
+        """
+        return batch_text_to_mel(
+            self, xs, ilens, conditioning=conditioning, alpha=alpha,
+            spembs=spembs, sids=sids, lids=lids,
+        )  # fmt: skip
 
     def inference(
         self,

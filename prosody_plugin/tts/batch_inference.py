@@ -1,0 +1,462 @@
+"""Batched text-to-mel inference for ESPnet's FastSpeech2 and the plugin's subclasses.
+
+ESPnet's ``FastSpeech2._forward(..., is_inference=True)`` is written for one utterance: run
+on a padded batch, it gives each utterance a different mel than when it is synthesised
+alone, because
+
+* the decoder gets no mask (``h_masks=None``): it attends to the padded frames;
+* every convolution over the time axis reads the padded positions of the shorter
+  utterances, where alone it reads zeros (its own zero padding): the ``conv1d`` and
+  ``conv1d-linear`` feed-forward blocks of the transformer and conformer layers (macaron
+  ones included), the conformer's depthwise convolution, the duration, pitch and energy
+  predictors and the postnet. The padded positions hold non-zero values there (the
+  encoder's states, a LayerNorm of anything -- even of zeros -- is its bias, a BatchNorm
+  of zeros is its shift), so masking the input of a block is not enough;
+* ``LengthRegulator`` fills an all-zero duration sequence with ones only when the whole
+  batch sums to zero, and then fills the padded tokens too.
+
+:func:`batch_text_to_mel` is a small loop of our own over the model's ESPnet modules that
+zeroes the padded positions right before each convolution that reads them, masks the
+decoder's self-attention and regulates each utterance's lengths as it would be alone. Each
+utterance of a batch then gets the same integer durations as alone and the same mel up to
+float rounding (the batch of one equals ``FastSpeech2.inference``). Nothing is patched,
+wrapped or stored on the modules; the function only calls them (and their submodules) with
+tensors, so ``torch.nn.DataParallel`` replicas work as the original.
+
+The ``masked_*`` functions each mirror one ESPnet forward at inference (eval mode: no
+dropout, no stochastic depth), as of espnet 202511; a layer variant whose forward they do
+not mirror raises ``ValueError`` naming the option that chose it.
+"""
+
+from typing import Dict, Optional
+
+import torch
+from espnet.nets.pytorch_backend.conformer.convolution import ConvolutionModule
+from espnet.nets.pytorch_backend.conformer.encoder_layer import (
+    EncoderLayer as ConformerEncoderLayer,
+)
+from espnet.nets.pytorch_backend.fastspeech.duration_predictor import DurationPredictor
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+from espnet.nets.pytorch_backend.tacotron2.decoder import Postnet
+from espnet.nets.pytorch_backend.transformer.attention import (
+    LegacyRelPositionMultiHeadedAttention,
+    MultiHeadedAttention,
+    RelPositionMultiHeadedAttention,
+)
+from espnet.nets.pytorch_backend.transformer.embedding import LegacyRelPositionalEncoding
+from espnet.nets.pytorch_backend.transformer.encoder_layer import (
+    EncoderLayer as TransformerEncoderLayer,
+)
+from espnet.nets.pytorch_backend.transformer.multi_layer_conv import (
+    Conv1dLinear,
+    MultiLayeredConv1d,
+)
+from espnet.nets.pytorch_backend.transformer.positionwise_feed_forward import (
+    PositionwiseFeedForward,
+)
+from espnet2.tts.fastspeech2 import FastSpeech2
+from espnet2.tts.fastspeech2.variance_predictor import VariancePredictor
+
+ESPNET_VERSION = "202511"  # the version whose forwards the masked_* functions mirror
+
+
+def _zero(x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """``x`` with the padded positions set to zero (``pad`` broadcasts to ``x``)."""
+    return x.masked_fill(pad, 0.0)
+
+
+# ------------------------------------------------------------------ transformer / conformer
+def masked_feed_forward(ff: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """The position-wise feed-forward block of a transformer or conformer layer.
+
+    Mirrors ``MultiLayeredConv1d.forward`` (``positionwise_layer_type: conv1d``),
+    ``Conv1dLinear.forward`` (``conv1d-linear``) and ``PositionwiseFeedForward.forward``
+    (``linear``) of espnet/nets/pytorch_backend/transformer/{multi_layer_conv,
+    positionwise_feed_forward}.py, with the padded positions zeroed before each conv.
+
+    Args:
+        ff: The block.
+        x (Tensor): Input (B, T, adim).
+        pad (BoolTensor): True at padded positions (B, T, 1).
+    """
+    if type(ff) is PositionwiseFeedForward:
+        return ff(x)  # position-wise: padded positions do not reach the others
+    if type(ff) is MultiLayeredConv1d:
+        x = torch.relu(ff.w_1(_zero(x, pad).transpose(-1, 1))).transpose(-1, 1)
+        return ff.w_2(_zero(ff.dropout(x), pad).transpose(-1, 1)).transpose(-1, 1)
+    if type(ff) is Conv1dLinear:
+        x = torch.relu(ff.w_1(_zero(x, pad).transpose(-1, 1))).transpose(-1, 1)
+        return ff.w_2(ff.dropout(x))
+    raise ValueError(
+        f"batched inference does not support the feed-forward block {type(ff).__name__} "
+        "(positionwise_layer_type: use linear, conv1d or conv1d-linear)"
+    )
+
+
+def masked_convolution_module(
+    conv: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor
+) -> torch.Tensor:
+    """Mirrors ``ConvolutionModule.forward`` (espnet/nets/pytorch_backend/conformer/
+    convolution.py): the GLU output is zeroed at padded positions before the depthwise
+    conv (``conformer_{enc,dec}_kernel_size``), as the conv's own zero padding is alone.
+
+    Args:
+        conv: The conformer's convolution module (``use_cnn_in_conformer``).
+        x (Tensor): Input (B, T, adim).
+        pad (BoolTensor): True at padded positions (B, T, 1).
+    """
+    if type(conv) is not ConvolutionModule:
+        raise ValueError(
+            f"batched inference does not support the conformer convolution module "
+            f"{type(conv).__name__} (use_cnn_in_conformer)"
+        )
+    x = x.transpose(1, 2)
+    x = torch.nn.functional.glu(conv.pointwise_conv1(x), dim=1)
+    x = conv.depthwise_conv(_zero(x, pad.transpose(1, 2)))
+    x = conv.activation(conv.norm(x))
+    return conv.pointwise_conv2(x).transpose(1, 2)
+
+
+# The legacy relative attention's scores depend on the padded length (its relative shift
+# and reversed encoding), so a padded batch cannot give each utterance its result alone.
+def _legacy_rel_pos_error() -> ValueError:
+    return ValueError(
+        "batched inference does not support the legacy relative positional encoding "
+        "(conformer_rel_pos_type: legacy / conformer_pos_enc_layer_type: legacy_rel_pos); "
+        "use conformer_rel_pos_type: latest"
+    )
+
+
+def _check_attention(attn: torch.nn.Module) -> None:
+    if isinstance(attn, LegacyRelPositionMultiHeadedAttention):
+        raise _legacy_rel_pos_error()
+    if type(attn) not in (MultiHeadedAttention, RelPositionMultiHeadedAttention):
+        raise ValueError(
+            f"batched inference does not support the self-attention {type(attn).__name__} "
+            "(conformer_self_attn_layer_type: use selfattn or rel_selfattn)"
+        )
+
+
+def masked_transformer_layer(
+    layer: TransformerEncoderLayer, x: torch.Tensor, mask: torch.Tensor, pad: torch.Tensor
+) -> torch.Tensor:
+    """Mirrors ``EncoderLayer.forward`` of espnet/nets/pytorch_backend/transformer/
+    encoder_layer.py at inference (no cache, no stochastic depth), with the feed-forward
+    block of :func:`masked_feed_forward`.
+
+    Args:
+        x (Tensor): Input (B, T, adim).
+        mask (BoolTensor): Self-attention mask, True at valid positions (B, 1, T).
+        pad (BoolTensor): True at padded positions (B, T, 1).
+    """
+    _check_attention(layer.self_attn)
+    residual = x
+    if layer.normalize_before:
+        x = layer.norm1(x)
+    if layer.concat_after:
+        x = residual + layer.concat_linear(torch.cat((x, layer.self_attn(x, x, x, mask)), dim=-1))
+    else:
+        x = residual + layer.dropout(layer.self_attn(x, x, x, mask))
+    if not layer.normalize_before:
+        x = layer.norm1(x)
+
+    residual = x
+    if layer.normalize_before:
+        x = layer.norm2(x)
+    x = residual + layer.dropout(masked_feed_forward(layer.feed_forward, x, pad))
+    if not layer.normalize_before:
+        x = layer.norm2(x)
+    return x
+
+
+def masked_conformer_layer(
+    layer: ConformerEncoderLayer,
+    x: torch.Tensor,
+    pos_emb: Optional[torch.Tensor],
+    mask: torch.Tensor,
+    pad: torch.Tensor,
+) -> torch.Tensor:
+    """Mirrors ``EncoderLayer.forward`` of espnet/nets/pytorch_backend/conformer/
+    encoder_layer.py at inference (no cache, no stochastic depth): macaron feed-forward,
+    self-attention (relative positions when ``pos_emb`` is given), convolution module and
+    feed-forward, with :func:`masked_feed_forward` and :func:`masked_convolution_module`.
+
+    Args:
+        x (Tensor): Input (B, T, adim).
+        pos_emb (Optional[Tensor]): Relative positional embedding (1, 2T - 1, adim).
+        mask (BoolTensor): Self-attention mask, True at valid positions (B, 1, T).
+        pad (BoolTensor): True at padded positions (B, T, 1).
+    """
+    _check_attention(layer.self_attn)
+    if layer.feed_forward_macaron is not None:
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm_ff_macaron(x)
+        x = residual + layer.ff_scale * layer.dropout(
+            masked_feed_forward(layer.feed_forward_macaron, x, pad)
+        )
+        if not layer.normalize_before:
+            x = layer.norm_ff_macaron(x)
+
+    residual = x
+    if layer.normalize_before:
+        x = layer.norm_mha(x)
+    if pos_emb is not None:
+        x_att = layer.self_attn(x, x, x, pos_emb, mask)
+    else:
+        x_att = layer.self_attn(x, x, x, mask)
+    if layer.concat_after:
+        x = residual + layer.concat_linear(torch.cat((x, x_att), dim=-1))
+    else:
+        x = residual + layer.dropout(x_att)
+    if not layer.normalize_before:
+        x = layer.norm_mha(x)
+
+    if layer.conv_module is not None:
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm_conv(x)
+        x = residual + layer.dropout(masked_convolution_module(layer.conv_module, x, pad))
+        if not layer.normalize_before:
+            x = layer.norm_conv(x)
+
+    residual = x
+    if layer.normalize_before:
+        x = layer.norm_ff(x)
+    x = residual + layer.ff_scale * layer.dropout(masked_feed_forward(layer.feed_forward, x, pad))
+    if not layer.normalize_before:
+        x = layer.norm_ff(x)
+
+    if layer.conv_module is not None:
+        x = layer.norm_final(x)
+    return x
+
+
+def masked_encoder(encoder: torch.nn.Module, xs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mirrors ``Encoder.forward`` of espnet/nets/pytorch_backend/{transformer,conformer}/
+    encoder.py as FastSpeech2 builds it (``encoder_type`` / ``decoder_type``: the text
+    encoder with an embedding input layer, the decoder with none), layer by layer with
+    :func:`masked_transformer_layer` / :func:`masked_conformer_layer`.
+
+    Args:
+        encoder: ``model.encoder`` or ``model.decoder``.
+        xs (Tensor): Token ids (B, T) or decoder input (B, T, adim).
+        lengths (LongTensor): Valid lengths (B,).
+
+    Returns:
+        Tensor: Output (B, T, adim); padded positions hold arbitrary values.
+    """
+    if getattr(encoder, "intermediate_layers", None) is not None:
+        raise ValueError("batched inference does not support intermediate_layers in the encoder")
+    if not isinstance(encoder.embed, torch.nn.Sequential):
+        raise ValueError(
+            f"batched inference does not support the input layer {type(encoder.embed).__name__}"
+        )
+    if any(isinstance(m, LegacyRelPositionalEncoding) for m in encoder.embed):
+        raise _legacy_rel_pos_error()
+    pad = make_pad_mask(lengths, maxlen=xs.size(1)).to(xs.device).unsqueeze(-1)  # (B, T, 1)
+    mask = ~pad.transpose(1, 2)  # (B, 1, T)
+    xs = encoder.embed(xs)
+    xs, pos_emb = xs if isinstance(xs, tuple) else (xs, None)
+    for layer in encoder.encoders:
+        if type(layer) is ConformerEncoderLayer:
+            xs = masked_conformer_layer(layer, xs, pos_emb, mask, pad)
+        elif type(layer) is TransformerEncoderLayer and pos_emb is None:
+            xs = masked_transformer_layer(layer, xs, mask, pad)
+        else:
+            raise ValueError(
+                f"batched inference does not support the encoder layer {type(layer).__name__} "
+                "(encoder_type / decoder_type: use transformer or conformer)"
+            )
+    if encoder.normalize_before:
+        xs = encoder.after_norm(xs)
+    return xs
+
+
+# ------------------------------------------------------------------ variance adaptor, postnet
+def _masked_conv_stack(predictor: torch.nn.Module, xs: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """Conv blocks then linear of a duration or variance predictor: (B, T, C) -> (B, T, 1).
+
+    Each block is ``Sequential(Conv1d, ReLU, LayerNorm(dim=1), Dropout)``: its conv is
+    its only operation across time, so zeroing the block's input suffices.
+    """
+    pad_cf = pad.transpose(1, 2)  # (B, 1, T)
+    xs = xs.transpose(1, -1)  # (B, C, T)
+    for block in predictor.conv:
+        if any(isinstance(m, torch.nn.Conv1d) for m in list(block)[1:]):
+            raise ValueError(f"unexpected block in {type(predictor).__name__}: {block}")
+        xs = block(_zero(xs, pad_cf))
+    return predictor.linear(xs.transpose(1, -1))  # (B, T, 1)
+
+
+def masked_duration_inference(
+    predictor: DurationPredictor, xs: torch.Tensor, pad: torch.Tensor
+) -> torch.Tensor:
+    """Mirrors ``DurationPredictor.inference`` (espnet/nets/pytorch_backend/fastspeech/
+    duration_predictor.py): integer durations round(exp(log d) - offset) clamped at 0,
+    padded tokens 0 (B, T).
+    """
+    if type(predictor) is not DurationPredictor:
+        raise ValueError(f"batched inference does not support {type(predictor).__name__}")
+    xs = _masked_conv_stack(predictor, xs, pad).squeeze(-1)  # log domain (B, T)
+    xs = torch.clamp(torch.round(xs.exp() - predictor.offset), min=0).long()
+    return xs.masked_fill(pad.squeeze(-1), 0)
+
+
+def masked_variance_predictor(
+    predictor: VariancePredictor, xs: torch.Tensor, pad: torch.Tensor
+) -> torch.Tensor:
+    """Mirrors ``VariancePredictor.forward`` (espnet2/tts/fastspeech2/variance_predictor.py):
+    token-level pitch or energy, padded tokens 0 (B, T, 1)."""
+    if type(predictor) is not VariancePredictor:
+        raise ValueError(f"batched inference does not support {type(predictor).__name__}")
+    return _masked_conv_stack(predictor, xs, pad).masked_fill(pad, 0.0)
+
+
+def masked_postnet(postnet: Postnet, xs: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """Mirrors ``Postnet.forward`` (espnet/nets/pytorch_backend/tacotron2/decoder.py):
+    each block is Conv1d, (BatchNorm1d), (Tanh), Dropout, with its input zeroed at padded
+    frames. ``xs`` (B, odim, T), ``pad`` (B, T, 1); returns (B, odim, T)."""
+    if type(postnet) is not Postnet:
+        raise ValueError(f"batched inference does not support the postnet {type(postnet).__name__}")
+    pad_cf = pad.transpose(1, 2)
+    for block in postnet.postnet:
+        xs = block(_zero(xs, pad_cf))
+    return xs
+
+
+def regulated_durations(
+    durations: torch.Tensor, ilens: torch.Tensor, alpha: float = 1.0
+) -> torch.Tensor:
+    """The durations ``LengthRegulator.forward`` (espnet/nets/pytorch_backend/fastspeech/
+    length_regulator.py) expands each utterance by, as it would alone.
+
+    ``round(d * alpha)`` (half to even) when ``alpha != 1``; an utterance whose durations
+    are all zero gets one frame per token. ESPnet fills such a sequence in place when
+    ``alpha == 1``, so then ``durations`` itself is changed (as ESPnet returns it).
+
+    Args:
+        durations (LongTensor): Predicted durations (B, T), padded tokens 0.
+        ilens (LongTensor): Token lengths (B,).
+
+    Returns:
+        LongTensor: Durations to expand by (B, T), padded tokens 0.
+    """
+    if alpha != 1.0:
+        if not alpha > 0:
+            raise ValueError(f"alpha must be positive, got {alpha}")
+        ds = torch.round(durations.float() * alpha).long()
+    else:
+        ds = durations
+    empty = ds.sum(dim=1).eq(0)
+    if bool(empty.any()):
+        valid = ~make_pad_mask(ilens, maxlen=ds.size(1)).to(ds.device)
+        ds[empty] = valid[empty].long()
+    return ds
+
+
+# ------------------------------------------------------------------ the whole model
+def batch_text_to_mel(
+    model: FastSpeech2,
+    xs: torch.Tensor,
+    ilens: torch.Tensor,
+    conditioning: Optional[torch.Tensor] = None,
+    alpha: float = 1.0,
+    spembs: Optional[torch.Tensor] = None,
+    sids: Optional[torch.Tensor] = None,
+    lids: Optional[torch.Tensor] = None,
+) -> Dict[str, torch.Tensor]:
+    """Synthesise a padded batch as ``FastSpeech2._forward(..., is_inference=True)`` would
+    each utterance alone (the plugin's ``ProsodyFastSpeech2._forward`` with its conditioning).
+
+    Args:
+        model: ``espnet2.tts.fastspeech2.FastSpeech2`` or a ``ProsodyFastSpeech2`` (Kathaka,
+            CAMP), in eval mode.
+        xs (LongTensor): Token ids with eos appended, padded with 0 (B, T_text + 1)
+            (``prosody_plugin.tts.word_boundaries.append_eos``).
+        ilens (LongTensor): Their lengths, eos included (B,).
+        conditioning (Optional[Tensor]): The prosody conditioning of a ``ProsodyFastSpeech2``
+            (B, T_text + 1, adim), e.g. each utterance's ``_inference_conditioning``
+            padded; None: none (zeros). Not accepted for a plain FastSpeech2.
+        alpha (float): Speed control of the length regulator (durations * alpha, rounded).
+        spembs (Optional[Tensor]): Speaker embeddings (B, spk_embed_dim).
+        sids (Optional[LongTensor]): Speaker ids (B,) or (B, 1).
+        lids (Optional[LongTensor]): Language ids (B,) or (B, 1).
+
+    Returns:
+        Dict[str, Tensor]:
+            * feat_gen (Tensor): Mel-spectrograms after the postnet (B, T_feats_max, odim),
+              padded frames 0.
+            * feat_lengths (LongTensor): Their lengths (B,): the regulated durations'
+              sums times the reduction factor.
+            * duration (LongTensor): Predicted token durations (B, T_text + 1), padded 0;
+              as ESPnet returns them: before alpha.
+            * pitch, energy (Tensor): Predicted token-level values (B, T_text + 1, 1),
+              padded 0.
+    """
+    if model.training:
+        raise ValueError(
+            "batched inference needs model.eval(): in training mode dropout and BatchNorm "
+            "make an utterance's result depend on the batch"
+        )
+    if getattr(model, "use_gst", False):
+        raise ValueError("batched inference does not support use_gst (it needs reference feats)")
+    prosody = hasattr(model, "decoder_variance_input")  # a ProsodyFastSpeech2
+    if conditioning is not None and not prosody:
+        raise ValueError(f"{type(model).__name__} takes no prosody conditioning")
+    if xs.dim() != 2 or ilens.dim() != 1 or xs.size(0) != ilens.size(0):
+        raise ValueError(f"expected xs (B, T) and ilens (B,), got {tuple(xs.shape)} and {tuple(ilens.shape)}")
+    ilens = ilens.to(xs.device)
+    t_text = int(ilens.max())
+    xs = xs[:, :t_text]
+    pad = make_pad_mask(ilens, maxlen=t_text).to(xs.device).unsqueeze(-1)  # (B, T_text, 1)
+
+    # encoder and speaker / language embeddings (FastSpeech2._forward)
+    hs = masked_encoder(model.encoder, xs, ilens)  # (B, T_text, adim)
+    if model.spks is not None:
+        hs = hs + model.sid_emb(sids.view(-1)).unsqueeze(1)
+    if model.langs is not None:
+        hs = hs + model.lid_emb(lids.view(-1)).unsqueeze(1)
+    if model.spk_embed_dim is not None:
+        hs = model._integrate_with_spk_embed(hs, spembs)
+    if conditioning is not None:
+        hs = hs + conditioning[:, :t_text]
+
+    # variance adaptor (stop_gradient_* change no value at inference)
+    p_outs = masked_variance_predictor(model.pitch_predictor, hs, pad)  # (B, T_text, 1)
+    e_outs = masked_variance_predictor(model.energy_predictor, hs, pad)
+    d_outs = masked_duration_inference(model.duration_predictor, hs, pad)  # (B, T_text)
+
+    def embed(layer: torch.nn.Module, values: torch.Tensor) -> torch.Tensor:
+        return layer(_zero(values, pad).transpose(1, 2)).transpose(1, 2)
+
+    if not prosody:  # FastSpeech2's order of the sums
+        hs = hs + embed(model.energy_embed, e_outs) + embed(model.pitch_embed, p_outs)
+    elif model.decoder_variance_input != "none":  # ProsodyFastSpeech2's
+        hs = hs + embed(model.pitch_embed, p_outs)
+        hs = hs + embed(model.energy_embed, e_outs)
+
+    # length regulator, per utterance as alone
+    ds = regulated_durations(d_outs, ilens, alpha)
+    olens = ds.sum(dim=1)  # decoder frames (B,)
+    hs = model.length_regulator(hs, ds)  # (B, T_frames_max, adim), padded 0
+
+    # decoder with its self-attention mask, feat_out, postnet
+    zs = masked_encoder(model.decoder, hs, olens)
+    r = model.reduction_factor
+    before_outs = model.feat_out(zs).view(zs.size(0), -1, model.odim)  # (B, T_feats_max, odim)
+    feat_lengths = olens * r
+    frame_pad = make_pad_mask(feat_lengths, maxlen=before_outs.size(1)).to(xs.device).unsqueeze(-1)
+    if model.postnet is None:
+        after_outs = before_outs
+    else:
+        after_outs = before_outs + masked_postnet(
+            model.postnet, before_outs.transpose(1, 2), frame_pad
+        ).transpose(1, 2)
+    return dict(
+        feat_gen=_zero(after_outs, frame_pad),
+        feat_lengths=feat_lengths,
+        duration=d_outs,
+        pitch=p_outs,
+        energy=e_outs,
+    )
