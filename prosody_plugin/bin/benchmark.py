@@ -4,7 +4,6 @@
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 

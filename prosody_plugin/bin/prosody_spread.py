@@ -1,19 +1,7 @@
 #!/usr/bin/env python3
 """One-to-many: how much Kathaka's word-level prosody varies over samples of the same text.
 
-For every sentence, ``--num_samples`` latents are drawn from each source and decoded by the
-stage-one model (no vocoder); the word durations, mean log-F0, F0 range and energy of the
-renditions are compared word by word:
-
-* ``sampler``: stage two's predicted Gaussian at ``--temperature`` (what text-only
-  synthesis draws from);
-* ``prior``: the stage-one prior N(0, I);
-* ``recordings``: posterior means of random training recordings (``--latents``, stage 9's
-  targets): the prosodic range the latent space covers on real speech.
-
-The spread of a word is the standard deviation over the renditions; an utterance's spread
-the mean over its words; the table gives the mean over sentences with 95% bootstrap
-intervals. A sampler whose spread is near zero has collapsed to one rendition per text::
+The measurement is :func:`prosody_plugin.evaluation.spread.measure_spread`::
 
     python -m prosody_plugin.bin.prosody_spread \\
         --train_config exp/tts_train_kathaka_cpu/config.yaml \\
@@ -25,132 +13,13 @@ intervals. A sampler whose spread is near zero has collapsed to one rendition pe
 """
 
 import argparse
-import csv
 import logging
 import sys
-import warnings
 from pathlib import Path
-from typing import Dict, List
-
-import numpy as np
-import torch
-from espnet2.fileio.npy_scp import NpyScpReader
-from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
-from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
-from prosody_plugin.evaluation.metrics import WORD_FEATURES, word_prosody
-from prosody_plugin.evaluation.statistics import Bootstrap, format_estimate, sufficient_stats
+from prosody_plugin.evaluation.spread import measure_spread
 from prosody_plugin.inference import Text2SpeechProsody
-from prosody_plugin.text.word_boundaries import token_classes
-from prosody_plugin.text.word_boundaries import word_ids as word_ids_of
-from prosody_plugin.tts.kathaka import Kathaka
-from prosody_plugin.tts.word_boundaries import append_eos
-
-# spreads are small: at least one decimal
-FEATURES = [(key, title, max(digits, 1)) for key, title, digits in WORD_FEATURES]
-
-
-def word_spread(renditions: List) -> Dict[str, float]:
-    """Mean over words of the std over renditions, per feature (nan-aware)."""
-    spread = {}
-    for key, _, _ in FEATURES:
-        values = np.stack([getattr(r, key) for r in renditions])  # (N, W)
-        with warnings.catch_warnings():  # words unvoiced in every rendition: nan, left out
-            warnings.simplefilter("ignore", RuntimeWarning)
-            per_word = np.nanstd(values, axis=0, ddof=1)
-        spread[key] = float(np.nanmean(per_word)) if np.isfinite(per_word).any() else float("nan")
-    return spread
-
-
-def main(argv=None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
-    args = get_parser().parse_args(argv)
-    if args.num_samples < 2:
-        raise SystemExit("--num_samples must be >= 2 to measure a spread")
-    tts = Text2SpeechProsody(
-        args.train_config, args.model_file, args.context_train_config, args.context_model_file, use_vocoder=False
-    )
-    if not isinstance(tts.tts, Kathaka):
-        raise SystemExit(f"{args.model_file} is no Kathaka model: the spread is measured over Kathaka's latents")
-    train_args = tts.text2speech.train_args
-    frame_shift_s = train_args.feats_extract_conf["hop_length"] / train_args.feats_extract_conf["fs"]
-    latent_dim = tts.tts.latent_dim
-    classes = token_classes(train_args.token_list)
-    set_all_random_seed(args.seed)
-
-    sources = {"sampler": None, "prior": None}
-    recorded = None
-    if args.latents is not None:
-        reader = NpyScpReader(str(args.latents))
-        recorded = np.stack([reader[k][:latent_dim] for k in reader.keys()])  # posterior means
-        sources["recordings"] = None
-        logging.info(f"{len(recorded)} recorded latents from {args.latents}")
-    rng = np.random.default_rng(args.seed)
-
-    def draw(source: str, utterance) -> torch.Tensor:
-        if source == "sampler":
-            return tts.predict_prosody([utterance], args.temperature)[0]
-        if source == "prior":
-            return torch.randn(latent_dim)
-        return torch.from_numpy(recorded[rng.integers(len(recorded))]).float()
-
-    texts = read_kaldi_map(args.text)
-    per_utt: Dict[str, List[Dict[str, float]]] = {s: [] for s in sources}
-    utts = []
-    for utt, text in tqdm(list(texts.items())[: args.max_utterances or None], desc="one-to-many"):
-        try:
-            utterance = tts.frontend.analyze(text, utt_id=utt)
-        except ValueError as e:
-            logging.warning(f"{utt}: skipped: {e}")
-            continue
-        tokens = torch.from_numpy(utterance.token_ids)
-        xs, ilens = append_eos(tokens[None], torch.tensor([len(tokens)]), tts.tts.eos, tts.tts.padding_idx)
-        word_ids = word_ids_of(xs, ilens, *classes)[0][0].numpy()
-        utts.append(utt)
-        for source in sources:
-            renditions = []
-            for _ in range(args.num_samples):
-                with torch.no_grad():
-                    out = tts.text2speech(tokens, prosody=draw(source, utterance))
-                renditions.append(word_prosody(
-                    out["duration"].numpy().astype(np.int64), out["pitch_denorm"].numpy(),
-                    out["energy_denorm"].numpy(), word_ids, utterance.num_words, frame_shift_s,
-                ))  # fmt: skip
-            per_utt[source].append(word_spread(renditions))
-    if not utts:
-        raise SystemExit(f"no sentence of {args.text} could be analysed")
-
-    bootstrap = Bootstrap(len(utts), args.num_resamples, args.seed)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    estimates = {}
-    with open(args.output_dir / "spread.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["source", "feature", "mean_std", "ci_low", "ci_high", "num_utterances", "num_samples", "temperature"])
-        for source in sources:
-            for key, _, _ in FEATURES:
-                stats = np.stack([sufficient_stats("mean", s[key]) for s in per_utt[source]])
-                estimates[source, key] = est = bootstrap.compare("mean", stats).estimate
-                writer.writerow([source, key, est.value, est.low, est.high, len(utts), args.num_samples, args.temperature])
-    lines = [
-        f"# One-to-many: Kathaka renditions of the same text ({args.text})",
-        "",
-        f"{len(utts)} sentences x {args.num_samples} renditions per source; sampler temperature "
-        f"{args.temperature}. Mean over sentences of the per-word standard deviation across renditions "
-        "(95% bootstrap intervals). `recordings`: latents of real training recordings, the range the "
-        "latent space covers; `prior`: N(0, I).",
-        "",
-        "| source | " + " | ".join(t for _, t, _ in FEATURES) + " |",
-        "|---" * (len(FEATURES) + 1) + "|",
-    ]
-    for source in sources:
-        lines.append(f"| {source} | " + " | ".join(format_estimate(estimates[source, k], 1.0, d) for k, _, d in FEATURES) + " |")
-    if recorded is not None:
-        ratios = [estimates["sampler", k].value / estimates["recordings", k].value for k, _, _ in FEATURES]
-        lines += ["", "Sampler spread relative to the recordings' latents: " + ", ".join(
-            f"{t} {r:.0%}" for (_, t, _), r in zip(FEATURES, ratios)) + "."]  # fmt: skip
-    (args.output_dir / "spread.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -171,6 +40,24 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output_dir", type=Path, required=True)
     return parser
+
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    args = get_parser().parse_args(argv)
+    tts = Text2SpeechProsody(
+        args.train_config, args.model_file, args.context_train_config, args.context_model_file, use_vocoder=False
+    )
+    try:
+        table = measure_spread(
+            tts, read_kaldi_map(args.text), args.output_dir, latents=args.latents, num_samples=args.num_samples,
+            temperature=args.temperature, max_utterances=args.max_utterances, num_resamples=args.num_resamples,
+            seed=args.seed,
+        )  # fmt: skip
+    except ValueError as e:
+        raise SystemExit(f"{args.model_file}: {e}") from None
+    print(table)
 
 
 if __name__ == "__main__":

@@ -299,7 +299,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 def batch_once(system: "System", sentences: Sequence[str]) -> Dict[str, float]:
     """One call of the public batched API on ``sentences``: ``Text2SpeechProsody(list)``."""
     ms, outs = time_call(lambda: system.batch_synthesize(sentences, batch_size=len(sentences)), system.device)
-    return dict(total_ms=ms, frames=int(sum(o["feat_gen"].size(0) for o in outs)), batch_size=len(sentences))
+    return dict(
+        total_ms=ms, frames=int(sum(o["feat_gen"].size(0) for o in outs)), batch_size=len(sentences), outputs=len(outs)
+    )
 
 
 # ---------------------------------------------------------------------------- training
@@ -736,7 +738,6 @@ def run_benchmark(
     for device in devices:
         if torch.device(device).type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {device}: CUDA is not available")
-    systems = [name for name in SYSTEMS if name in exps]
     started = time.perf_counter()
     all_sizes = {"": exps, **(sizes or {})}
     report: Dict[str, Any] = dict(
