@@ -32,7 +32,7 @@ from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.tts.espnet_model import ProsodyESPnetTTSModel
-from prosody_plugin.vocoder_compat import enable_parallel_wavegan, make_griffin_lim_reproducible
+from prosody_plugin.vocoder_compat import enable_parallel_wavegan, reproducible_vocoder
 
 
 class Text2Speech(espnet_tts_inference.Text2Speech):
@@ -51,7 +51,7 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
         self.use_reference_prosody = use_reference_prosody
         if not isinstance(self.model, ProsodyESPnetTTSModel):
             self.model = ProsodyESPnetTTSModel.from_espnet_model(self.model)
-        make_griffin_lim_reproducible(self.vocoder)  # --seed / always_fix_seed reproduce wavs
+        self.vocoder = reproducible_vocoder(self.vocoder)  # --seed / always_fix_seed reproduce wavs
 
     @property
     def use_speech(self) -> bool:

@@ -8,8 +8,11 @@ last release (0.6.1) imports ``scipy.signal.kaiser``. SciPy 1.13 removed that al
 alias is restored before a vocoder is loaded; the function is the same one.
 """
 
+from functools import partial
+
 import scipy.signal
 import scipy.signal.windows
+from espnet2.utils.griffin_lim import Spectrogram2Waveform
 
 
 def enable_parallel_wavegan() -> None:
@@ -35,18 +38,33 @@ def _seeded_griffin_lim(spc, n_fft, n_shift, win_length=None, window="hann", n_i
     )
 
 
-def make_griffin_lim_reproducible(vocoder) -> None:
-    """Let a seed reproduce ESPnet's Griffin-Lim waveforms.
+class SeededSpectrogram2Waveform(Spectrogram2Waveform):
+    """ESPnet's Griffin-Lim vocoder whose random initial phases a seed reproduces.
 
     librosa draws Griffin-Lim's random initial phases from a fresh ``np.random.default_rng()``
     on every call, which no seed reaches; ESPnet's ``Spectrogram2Waveform`` passes no
     ``random_state``. Here the phases come from numpy's global generator, which
-    ``set_all_random_seed`` seeds. Other vocoders are left as they are.
+    ``set_all_random_seed`` seeds.
     """
-    from functools import partial
 
-    from espnet2.utils.griffin_lim import Spectrogram2Waveform
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        params = {k: self.params[k] for k in ("n_fft", "n_shift", "win_length", "window", "n_iter")}
+        self.griffin_lim = partial(_seeded_griffin_lim, **params)
 
-    if isinstance(vocoder, Spectrogram2Waveform):
-        params = {k: vocoder.params[k] for k in ("n_fft", "n_shift", "win_length", "window", "n_iter")}
-        vocoder.griffin_lim = partial(_seeded_griffin_lim, **params)
+    @classmethod
+    def like(cls, vocoder: Spectrogram2Waveform) -> "SeededSpectrogram2Waveform":
+        """The same vocoder (same parameters), seeded."""
+        p = vocoder.params
+        return cls(
+            n_fft=p["n_fft"], n_shift=p["n_shift"], fs=p.get("fs"), n_mels=p.get("n_mels"),
+            win_length=p["win_length"], window=p["window"], fmin=p.get("fmin"), fmax=p.get("fmax"),
+            griffin_lim_iters=p["n_iter"],
+        )  # fmt: skip
+
+
+def reproducible_vocoder(vocoder):
+    """ESPnet's Griffin-Lim vocoder as a :class:`SeededSpectrogram2Waveform`; others as they are."""
+    if type(vocoder) is Spectrogram2Waveform:
+        return SeededSpectrogram2Waveform.like(vocoder)
+    return vocoder
