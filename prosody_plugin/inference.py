@@ -197,6 +197,7 @@ class Text2SpeechProsody:
         mu, _ = self.tts.encode_prosody(feats, torch.tensor([feats.size(1)], device=self.device))
         return mu[0]
 
+    @torch.no_grad()
     def predict_prosody(
         self, utterances: Sequence[Utterance], temperature: float = 1.0
     ) -> List[Optional[torch.Tensor]]:

@@ -11,6 +11,7 @@ import torch
 
 from prosody_plugin.evaluation.benchmark import (
     BASELINE,
+    BASELINE_TTS,
     DEFAULT_CONTEXT_EXPS,
     DEFAULT_TTS_EXPS,
     SYSTEMS,
@@ -97,10 +98,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         exps = exps_of(args)
         sizes = None
         if args.full_size:
-            from prosody_plugin.evaluation.full_size import build_full_size_exps
+            from prosody_plugin.evaluation.full_size import build_full_size_exps, inputs_for
 
-            sizes = {"full size": build_full_size_exps(exps, args.full_size_configs, args.full_size_dir,
-                                                       args.inference_model, args.context_inference_model)}  # fmt: skip
+            names = {n: BASELINE_TTS if n == BASELINE else n for n in exps}
+            built = build_full_size_exps(*inputs_for(exps, names, args.full_size_configs), args.full_size_dir,
+                                         model_file=args.inference_model, context_model_file=args.context_inference_model)  # fmt: skip
+            sizes = {"full size": built}
         report = run_benchmark(
             exps, read_sentences(args.text_file, args.num_sentences),
             devices=args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]),

@@ -117,6 +117,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import torch
 import yaml
 
+from prosody_plugin.systems import BASELINE, SYSTEMS, system_class
+
 logger = logging.getLogger("prosody_plugin.full_size")
 
 PathLike = Union[str, Path]
@@ -790,24 +792,46 @@ def _calibrate(
 
 
 # ---------------------------------------------------------------------------- the recipe's exps
-RECIPE_SYSTEMS = ("fastspeech2", "kathaka", "camp")
+RECIPE_SYSTEMS = (BASELINE, *SYSTEMS)
 
 
 def recipe_inputs(recipe_dir: PathLike = ".") -> Tuple[Dict[str, Path], Dict[str, Path], Dict[str, Path], Dict[str, Path]]:
     """The four mappings of :func:`build_full_size_exps` for the recipe's CPU exps and GPU
     configs (labels "fastspeech2", "kathaka", "camp"): ``exp/tts_train_<system>_cpu``,
     ``exp/context_train_<predictor>_cpu``, ``conf/tuning/train_<name>_gpu.yaml``."""
-    from prosody_plugin.systems import system_class
-
     recipe_dir = Path(recipe_dir)
-    trained, context, configs, context_configs = {}, {}, {}, {}
+    exps = {}
     for system in RECIPE_SYSTEMS:
-        trained[system] = recipe_dir / "exp" / f"tts_train_{system}_cpu"
-        configs[system] = recipe_dir / "conf" / "tuning" / f"train_{system}_gpu.yaml"
-        if system != "fastspeech2":
+        context = None
+        if system != BASELINE:
+            context = recipe_dir / "exp" / f"context_train_{system_class(system).predictor_name}_cpu"
+        exps[system] = (recipe_dir / "exp" / f"tts_train_{system}_cpu", context)
+    return inputs_for(exps, {s: s for s in RECIPE_SYSTEMS}, recipe_dir / "conf" / "tuning")
+
+
+def inputs_for(
+    exps: Mapping[str, Tuple[Path, Optional[Path]]], systems: Mapping[str, str], configs_dir: Path
+) -> Tuple[Dict[str, Path], Dict[str, Path], Dict[str, Path], Dict[str, Path]]:
+    """The four mappings of :func:`build_full_size_exps` for trained exps under any labels.
+
+    Args:
+        exps: {label: (stage-one exp, stage-two exp or None)}.
+        systems: {label: system name} (the registry's, or the baseline's ``fastspeech2``).
+        configs_dir: Where the full-size configs are, as in the recipes' ``conf/tuning``:
+            ``train_<system>_gpu.yaml`` and ``train_<predictor>_gpu.yaml``.
+    """
+    trained, context, configs, context_configs = {}, {}, {}, {}
+    for label, (tts_exp, context_exp) in exps.items():
+        system = systems[label]
+        trained[label] = Path(tts_exp)
+        configs[label] = Path(configs_dir) / f"train_{system}_gpu.yaml"
+        if system != BASELINE:
             predictor = system_class(system).predictor_name
-            context[system] = recipe_dir / "exp" / f"context_train_{predictor}_cpu"
-            context_configs[system] = recipe_dir / "conf" / "tuning" / f"train_{predictor}_gpu.yaml"
+            context[label] = Path(context_exp)
+            context_configs[label] = Path(configs_dir) / f"train_{predictor}_gpu.yaml"
+    for path in [*configs.values(), *context_configs.values()]:
+        if not path.is_file():
+            raise ValueError(f"no full-size config {path}")
     return trained, context, configs, context_configs
 
 
