@@ -59,7 +59,7 @@ def word_end_frames(durations: np.ndarray, word_ids: np.ndarray, num_words: int)
 
 def plot_f0_contours(args, output_dir: Path) -> List[Path]:
     """One figure per utterance: recording and systems, F0 over time with word boundaries."""
-    from prosody_plugin.bin.score_prosody import DecodedSystem, Reference, parse_pairs
+    from prosody_plugin.evaluation.scoring import DecodedSystem, Reference, parse_pairs
 
     reference = Reference(args.train_config, args.model_file, args.data_dir, args.durations, args.words,
                           getattr(args, "f0_floor", None), getattr(args, "f0_ceil", None))  # fmt: skip
