@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 from prosody_plugin.evaluation.plots import plot_f0_contours, plot_latent_space, plot_training_curves
-from prosody_plugin.evaluation.scoring import parse_pairs
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -61,6 +60,8 @@ def main(argv=None) -> None:
         missing = [n for n in ("data_dir", "durations", "train_config", "model_file") if getattr(args, n) is None]
         if missing:
             raise SystemExit(f"F0 contours need --{', --'.join(missing)}")
+        from prosody_plugin.evaluation.scoring import parse_pairs  # ESPnet's TTS task: only for F0 contours
+
         written += plot_f0_contours(
             args.data_dir, args.durations, args.train_config, args.model_file,
             {name: Path(d) for name, d in parse_pairs(args.system, "system").items()}, args.output_dir,
