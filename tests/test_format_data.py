@@ -1,4 +1,4 @@
-"""Tests of prosody_plugin.bin.format_data on real tiny wav files and real espeak G2P."""
+"""Tests of prosody_plugin.data.validation (and its CLI, bin/format_data) on real tiny wav files and real espeak G2P."""
 
 from pathlib import Path
 from typing import Dict, Optional
@@ -7,14 +7,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from prosody_plugin.bin.format_data import (
-    UtteranceValidator,
-    ValidationConfig,
-    format_data_dir,
-    is_pronounceable,
-    main,
-)
+from prosody_plugin.bin.format_data import main
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
+from prosody_plugin.data.validation import UtteranceValidator, ValidationConfig, format_data_dir
+from prosody_plugin.text.word_boundaries import is_pronounceable
 
 FS = 16000
 GOOD_TEXT = "Hello, world."

@@ -264,7 +264,7 @@ def test_upload_dry_run_prepares_a_complete_model_repo(recipe_dir, tmp_path):
 
 
 def test_upload_license_for_public_domain_and_unknown_corpora(recipe_dir, tmp_path):
-    from prosody_plugin.bin.upload import prepare_folder
+    from prosody_plugin.upload import prepare_folder
 
     archive = pack(recipe_dir, tmp_path / "kathaka.zip")
     readme = (prepare_folder(archive, tmp_path / "lj", "ljspeech") / "README.md").read_text()
@@ -281,7 +281,7 @@ def test_upload_license_for_public_domain_and_unknown_corpora(recipe_dir, tmp_pa
 
 
 def test_model_repo_includes_the_samples_page_and_mushra_scores(recipe_dir, tmp_path, ljspeech_mini):
-    from prosody_plugin.bin.upload import prepare_folder
+    from prosody_plugin.upload import prepare_folder
     from prosody_plugin.listening.samples import build_samples_page
     from prosody_plugin.listening.selection import Recordings, parse_systems
 
@@ -308,7 +308,8 @@ def test_model_repo_includes_the_samples_page_and_mushra_scores(recipe_dir, tmp_
 
 def test_upload_refuses_a_model_whose_license_is_not_given(recipe_dir, tmp_path, caplog):
     """Nothing reaches the hub: the CLI stops first, and upload() itself checks the card."""
-    from prosody_plugin.bin.upload import LicenseNotGiven, main, prepare_folder, upload
+    from prosody_plugin.bin.upload import main
+    from prosody_plugin.upload import LicenseNotGiven, prepare_folder, upload
 
     archive = pack(recipe_dir, tmp_path / "kathaka.zip")
     out = tmp_path / "hf"

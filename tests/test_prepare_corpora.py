@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 
-from prosody_plugin.bin.prepare_ljspeech import prepare_ljspeech
+from prosody_plugin.data.ljspeech import prepare_ljspeech
 from prosody_plugin.data.asterisk import (
     is_full_sentence,
     name_to_utt_id,

@@ -442,7 +442,8 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
 
 def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_path):
     """The recordings scored as a system: MCD 0, every word-level RMSE 0 and correlation 1."""
-    from prosody_plugin.bin.score_prosody import Reference, main as score_main
+    from prosody_plugin.bin.score_prosody import main as score_main
+    from prosody_plugin.evaluation.scoring import Reference
 
     exp = recipe / "exp" / "tts_train_fastspeech2_cpu"
     with contextlib.chdir(recipe):

@@ -38,7 +38,7 @@ def reference_files(tmp_path_factory):
 
 
 def test_word_spans_are_speech_only_and_the_f0_range_is_the_models(reference_files):
-    from prosody_plugin.bin.score_prosody import Reference
+    from prosody_plugin.evaluation.scoring import Reference
 
     root, data = reference_files
     tokens = "h ə l ˈ o ʊ , <space> w ˈ ɜ ː l d . <sos/eos>".split()
@@ -66,7 +66,7 @@ def test_word_spans_are_speech_only_and_the_f0_range_is_the_models(reference_fil
 
 
 def test_no_f0_range_in_the_config_is_an_error(reference_files, tmp_path):
-    from prosody_plugin.bin.score_prosody import Reference
+    from prosody_plugin.evaluation.scoring import Reference
 
     root, data = reference_files
     config = yaml.safe_load((root / "config.yaml").read_text())

@@ -1,21 +1,10 @@
 #!/usr/bin/env python3
 """Check phone durations against the tokens and frames training will see.
 
-FastSpeech2 needs, for every utterance, one duration per token plus one for eos, summing
-to the number of feature frames; a mismatch would stop training halfway. This runs before
-training with the recipe's own text processing (ESPnet's CommonPreprocessor: cleaner, G2P,
-token list) and the feature frame count (``num_samples // n_shift + 1``, ESPnet's centred
-STFT), names every failing utterance, and either drops it from the data dir (wav.scp, text,
-utt2spk, spk2utt, utt2num_samples; listed in ``dropped``) or stops.
-
-Then, with ``--pauses true`` (the recipe's default), the pauses of every recording move onto the
-word-boundary tokens (``<space>``, punctuation, eos) instead of the phones around them
-(:mod:`prosody_plugin.data.pauses`: silence ``--silence_threshold_db`` below the loudest
-frame, pauses of ``--min_pause_ms`` or more, trailing silence to the final punctuation or
-eos), and an utterance whose last word ends more than ``--max_late_ms`` after the speech
-does is named (``DURATIONS_OUT``'s dir: ``warnings``). The durations as checked, before the
-pauses moved, stay in ``DURATIONS_OUT.checked``; ``pauses`` lists per utterance the pauses
-found and placed, the frames moved and how late the last word ended before and after.
+Recipe stage 4: every failing utterance is named and dropped from its data dir, or stops
+the run; then, with ``--pauses true`` (the recipe's default), the pauses of every recording
+move onto the word-boundary tokens and late last words are named
+(:mod:`prosody_plugin.data.duration_check` says what is checked and written).
 
     python -m prosody_plugin.bin.check_durations --n_shift 256 --token_type phn \\
         --token_list tokens.txt --cleaner tacotron --g2p espeak_ng_english_us_vits \\
@@ -28,148 +17,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
 
-import numpy as np
-import soundfile as sf
 from espnet2.train.preprocessor import CommonPreprocessor
 from espnet2.utils.types import str2bool
-from tqdm import tqdm
 
-from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map, write_spk2utt
-from prosody_plugin.data.pauses import EOS_TOKEN, PauseConfig, refine_durations
-
-
-def duration_problem(
-    durations: Optional[List[int]], num_tokens: int, num_samples: int, n_shift: int
-) -> Optional[str]:
-    """Return what is wrong with one utterance's durations, or None."""
-    if durations is None:
-        return "no durations"
-    if len(durations) != num_tokens + 1:
-        return f"{len(durations)} durations for {num_tokens} tokens + eos"
-    if any(d < 0 for d in durations):
-        return "negative duration"
-    num_frames = num_samples // n_shift + 1
-    if sum(durations) != num_frames:
-        return f"durations sum to {sum(durations)} frames, the audio has {num_frames}"
-    return None
-
-
-def check_durations(
-    data_dir: Path,
-    durations_in: Path,
-    durations_out: Path,
-    preprocessor: CommonPreprocessor,
-    n_shift: int,
-    on_error: str = "drop",
-    pauses: Optional[PauseConfig] = None,
-) -> Dict[str, str]:
-    """Write the durations of the valid utterances; drop or stop on the others.
-
-    With ``pauses``, the written durations have the recordings' pauses on the word-boundary
-    tokens (:func:`place_pauses_of_set`).
-
-    Returns:
-        Dict[str, str]: Dropped utterance -> reason.
-
-    """
-    texts = read_kaldi_map(data_dir / "text")
-    num_samples = {k: int(v) for k, v in read_kaldi_map(data_dir / "utt2num_samples").items()}
-    all_durations = {
-        k: [int(d) for d in v.split()] for k, v in read_kaldi_map(durations_in).items()
-    }
-    good: Dict[str, str] = {}
-    dropped: Dict[str, str] = {}
-    for utt, text in tqdm(texts.items(), desc=f"check durations {data_dir.name}", leave=False):
-        tokens = preprocessor(utt, {"text": text})["text"]
-        problem = duration_problem(all_durations.get(utt), len(tokens), num_samples[utt], n_shift)
-        if problem is None:
-            good[utt] = " ".join(map(str, all_durations[utt]))
-            continue
-        if on_error == "stop":
-            raise SystemExit(f"{data_dir}: utterance {utt}: {problem} ({durations_in})")
-        logging.warning(f"{data_dir}: dropping {utt}: {problem}")
-        dropped[utt] = problem
-    if not good:
-        raise SystemExit(f"{data_dir}: no utterance has usable durations in {durations_in}")
-    write_kaldi_map(durations_out, good)
-    if dropped:
-        for name in ("wav.scp", "text", "utt2spk", "utt2num_samples"):
-            entries = read_kaldi_map(data_dir / name)
-            write_kaldi_map(data_dir / name, {k: v for k, v in entries.items() if k in good})
-        write_spk2utt(data_dir / "spk2utt", read_kaldi_map(data_dir / "utt2spk"))
-        with open(data_dir / "dropped", "a", encoding="utf-8") as f:
-            for utt, reason in sorted(dropped.items()):
-                f.write(f"{utt}\tdurations: {reason}\n")
-        logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances")
-    logging.info(f"{data_dir}: {len(good)} utterances with valid durations -> {durations_out}")
-    if pauses is not None:
-        place_pauses_of_set(data_dir, durations_out, preprocessor, n_shift, pauses)
-    return dropped
-
-
-def place_pauses_of_set(
-    data_dir: Path, durations_path: Path, preprocessor: CommonPreprocessor, n_shift: int, config: PauseConfig
-) -> Dict[str, float]:
-    """Move the pauses of a set's durations onto its word-boundary tokens; check the last words.
-
-    Rewrites ``durations_path`` (the input stays in ``<durations_path>.checked`` ), writes
-    ``pauses`` (``utt num_pauses num_placed moved_frames late_before_ms late_after_ms``) and
-    ``warnings`` (``<utt><TAB>late_last_word<TAB><details>``) beside it.
-
-    Returns:
-        Dict[str, float]: The utterances whose last word ends more than ``config.max_late_ms``
-        after the speech (with the durations written), and by how much (ms).
-    """
-    durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations_path).items()}
-    texts = read_kaldi_map(data_dir / "text")
-    wavs = read_kaldi_map(data_dir / "wav.scp")
-    converter = preprocessor.token_id_converter
-    new, rows, late = {}, {}, {}
-    late_before = []
-    totals = np.zeros(3, dtype=np.int64)
-    for utt, d in tqdm(durations.items(), desc=f"pauses {data_dir.name}", leave=False):
-        tokens = converter.ids2tokens(preprocessor(utt, {"text": texts[utt]})["text"]) + [EOS_TOKEN]
-        try:
-            wav, fs = sf.read(wavs[utt], dtype="float32", always_2d=True)
-        except (RuntimeError, OSError) as e:  # soundfile's LibsndfileError is a RuntimeError
-            raise SystemExit(f"{data_dir}: utterance {utt}: cannot read {wavs[utt]}: {e}") from None
-        result = refine_durations(d, tokens, wav[:, 0], fs, n_shift, config)
-        new[utt] = " ".join(map(str, result.durations))
-        totals += (result.num_pauses, result.num_placed, result.moved_frames)
-        rows[utt] = " ".join([
-            str(result.num_pauses), str(result.num_placed), str(result.moved_frames),
-            *("nan" if v is None else f"{v:.0f}" for v in (result.late_before_ms, result.late_after_ms)),
-        ])  # fmt: skip
-        if result.late_before_ms is not None and result.late_before_ms > config.max_late_ms:
-            late_before.append(utt)
-        if result.late_after_ms is not None and result.late_after_ms > config.max_late_ms:
-            late[utt] = result.late_after_ms
-    out_dir = durations_path.parent
-    checked = durations_path.with_name(durations_path.name + ".checked")
-    durations_path.replace(checked)
-    write_kaldi_map(durations_path, new)
-    write_kaldi_map(out_dir / "pauses", rows)
-    with open(out_dir / "warnings", "w", encoding="utf-8") as f:
-        for utt, ms in sorted(late.items()):
-            f.write(f"{utt}\tlate_last_word\tthe last word ends {ms:.0f} ms after the speech\n")
-    name = data_dir.name
-    if config.move:
-        logging.info(
-            f"{name}: {totals[0]} pauses (>= {config.min_pause_ms:.0f} ms, or trailing silence) in {len(new)} "
-            f"utterances, {totals[1]} placed on word boundaries, {totals[2]} frames moved "
-            f"(before: {checked}); last word more than {config.max_late_ms:.0f} ms after the speech: "
-            f"{len(late_before)} utterances before, {len(late)} after"
-        )
-    if late:
-        logging.warning(
-            f"{name}: in {len(late)} utterances the aligned last word ends more than {config.max_late_ms:.0f} ms "
-            f"after the speech (trailing silence or noise taken for speech; listed in {out_dir / 'warnings'}): "
-            + ", ".join(f"{u} ({ms:.0f} ms)" for u, ms in sorted(late.items())[:20])
-            + (" ..." if len(late) > 20 else "")
-        )
-    return late
+from prosody_plugin.data.duration_check import check_durations
+from prosody_plugin.data.pauses import PauseConfig
 
 
 def get_parser() -> argparse.ArgumentParser:

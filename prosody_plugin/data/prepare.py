@@ -28,6 +28,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 from prosody_plugin.data.asterisk import split_train_dev_eval
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir
+from prosody_plugin.data.ljspeech import read_metadata
 
 PathLike = Union[str, Path]
 
@@ -78,8 +79,6 @@ def read_wav_txt(wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = "
 
 def read_ljspeech(db_root: PathLike) -> Dict[str, Tuple[str, str]]:
     """``ljspeech`` layout: utt id -> (audio path, normalized transcript)."""
-    from prosody_plugin.bin.prepare_ljspeech import read_metadata
-
     db_root = Path(db_root).resolve()
     return _with_audio({utt: text for utt, text in read_metadata(db_root)}, db_root / "wavs", "metadata.csv")
 

@@ -12,7 +12,7 @@ utterance:
   recording, over the words of this utterance);
 * Kathaka's one-to-many: several renditions of the same text, sampled by stage two with
   different seeds;
-* the F0 contours with word boundaries (``prosody_plugin.bin.plot_prosody``);
+* the F0 contours with word boundaries (:mod:`prosody_plugin.evaluation.plots`);
 * the word-level values of every system and the recording (collapsed).
 """
 
@@ -324,7 +324,7 @@ def make_samples_page(
 
     Args:
         systems: ``NAME=DECODE_DIR`` strings, in page order.
-        plot_model: For the F0 plots (``plot_prosody``): ``train_config``, ``model_file``
+        plot_model: For the F0 plots (:func:`~prosody_plugin.evaluation.plots.plot_f0_contours`): ``train_config``, ``model_file``
             (a stage-one model: its token list gives the word boundaries), ``durations``
             (the recordings' phone durations) and optionally ``words``; None: no plots.
         kathaka: For the renditions: ``train_config``, ``model_file``, ``context_train_config``,
@@ -334,8 +334,6 @@ def make_samples_page(
         The path of ``index.html``.
 
     """
-    from argparse import Namespace
-
     from prosody_plugin.listening.selection import choose_utterances, parse_systems
 
     recordings = Recordings(data_dir)
@@ -352,15 +350,15 @@ def make_samples_page(
     logging.info(f"samples page of {len(chosen)} utterances ({', '.join(chosen)}) and {len(decodes)} systems")
     plots: Dict[str, Path] = {}
     if plot_model:
-        from prosody_plugin.bin.plot_prosody import plot_f0_contours
+        from prosody_plugin.evaluation.plots import plot_f0_contours
 
         (output_dir / "plots").mkdir()
-        args = Namespace(
-            data_dir=Path(data_dir), durations=Path(plot_model["durations"]), words=plot_model.get("words"),
-            train_config=Path(plot_model["train_config"]), model_file=Path(plot_model["model_file"]),
-            system=list(systems), f0_utts=list(chosen), num_f0_utts=len(chosen), f0_floor=None, f0_ceil=None,
+        figures = plot_f0_contours(
+            Path(data_dir), Path(plot_model["durations"]), Path(plot_model["train_config"]),
+            Path(plot_model["model_file"]), {name: system.directory for name, system in decodes.items()},
+            output_dir / "plots", words=plot_model.get("words"), utts=list(chosen),
         )  # fmt: skip
-        for utt, path in zip(chosen, plot_f0_contours(args, output_dir / "plots")):
+        for utt, path in zip(chosen, figures):
             plots[utt] = path
     renditions: Dict[str, List[Rendition]] = {}
     note = ""

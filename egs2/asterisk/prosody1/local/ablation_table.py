@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 from typing import Dict, Optional
 
-from prosody_plugin.bin.plot_prosody import read_curves
+from prosody_plugin.evaluation.plots import read_curves
 
 METRICS = (("word_mean_log_f0_cents_rmse", "log-F0", "cents"), ("word_duration_ms_rmse", "duration", "ms"))
 SYSTEMS = (

@@ -1,0 +1,547 @@
+"""Objective prosody scores of decoded systems against the recordings (recipe stage 12).
+
+Every system is a decode directory of ``prosody_plugin.bin.tts_inference`` (``wav.scp``,
+``durations/durations``, ``pitch/pitch``, ``energy/energy``) for the same data dir;
+:func:`score` scores them all and writes the tables (``prosody_plugin.bin.score_prosody``
+is its command line).
+
+Scores (``metrics.py`` defines them):
+
+* wav level, through the vocoder: MCD with DTW (c0 excluded), log-F0 RMSE (cents) and F0
+  Pearson correlation over frames voiced in both after DTW, voicing decision error, and
+  an automatic naturalness score, DistillMOS's predicted MOS
+  (:mod:`prosody_plugin.evaluation.naturalness` says what it can and cannot tell);
+* word level, independent of the vocoder: the model's own predicted token durations,
+  pitch and energy against the recording's (its phone durations, and pitch and energy
+  extracted by the model's own Dio / Energy exactly as for training), aggregated per word
+  over the same token-to-word map: RMSE and Pearson correlation of word duration, word
+  mean log-F0, word F0 range and word energy, pooled over all words. Words are their
+  speech only: a word's span is its phones, without the word-boundary tokens after it
+  (``<space>``, punctuation, eos), which carry the pauses (stage 4 puts the recordings'
+  pauses there), so a pause or trailing silence never counts as part of a word.
+
+The F0 range of the wav-level analysis is the baseline model's (its config's
+``pitch_extract_conf`` f0min / f0max: the voice's range, which the recipe measures on the
+training set) unless ``f0min`` / ``f0max`` (``--f0min`` / ``--f0max``) are given.
+
+Each value has a 95% bootstrap interval over utterances; each system's difference from the
+baseline a paired bootstrap p-value and, in the papers' framing, the fraction of the
+baseline's error it removes, ``(baseline - system) / baseline`` (the relative gain where
+higher is better); a system with an oracle its gap closure
+``(baseline - system) / (baseline - oracle)`` (0% = baseline, 100% = oracle).
+
+Outputs in ``output_dir``: ``scores.md`` (tables), ``scores.csv`` (one row per system and
+metric), ``utterances.csv`` (wav-level scores per utterance), ``words.csv`` (word-level
+values of every system and the recording).
+"""
+
+import csv
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import soundfile as sf
+import torch
+from tqdm import tqdm
+
+import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
+from prosody_plugin.data.kaldi_dir import read_kaldi_map
+from prosody_plugin.evaluation.metrics import (
+    WORD_FEATURES,
+    WavScores,
+    WordProsody,
+    score_world_features,
+    word_prosody,
+    world_analysis,
+)
+from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
+from prosody_plugin.tasks.tts import ProsodyTTSTask
+from prosody_plugin.text.word_boundaries import token_classes, word_ids
+
+# (key, column title, kind, scale for the table, digits)
+WAV_METRICS = [
+    ("mcd_db", "MCD (dB)", "mean", 1.0, 2),
+    ("log_f0_rmse_cents", "log-F0 RMSE (cents)", "mean", 1.0, 0),
+    ("f0_pearson", "F0 corr", "mean", 1.0, 3),
+    ("vde", "VDE (%)", "mean", 100.0, 1),
+]
+RECORDINGS_ROW = "(recordings)"  # scores.csv's row of the recordings' own scores; no --system may take it
+NATURALNESS_METRIC = ("distillmos", "distillMOS", "mean", 1.0, 2)
+# Metrics where a larger value is better (gap closure's sign handles both directions).
+HIGHER_IS_BETTER = {"f0_pearson", "distillmos"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
+
+
+class Reference:
+    """The recordings' side: token ids, word map, phone durations, pitch and energy."""
+
+    def __init__(
+        self,
+        train_config: Path,
+        model_file: Path,
+        data_dir: Path,
+        durations: Path,
+        words: Optional[Path],
+        f0min: Optional[float] = None,
+        f0max: Optional[float] = None,
+    ):
+        self.model, self.train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
+        self.model.eval()
+        self.preprocess = ProsodyTTSTask.build_preprocess_fn(self.train_args, False)
+        self.is_boundary, self.is_punct = token_classes(self.train_args.token_list)
+        conf = self.train_args.feats_extract_conf or {}
+        self.fs = int(conf.get("fs", 22050))
+        self.frame_shift_s = int(conf.get("hop_length", 256)) / self.fs
+        # the F0 range of the wav-level analysis: the model's pitch extraction's (the voice's)
+        pitch_conf = self.train_args.pitch_extract_conf or {}
+        self.f0_floor = float(f0min if f0min is not None else pitch_conf.get("f0min", 0) or 0)
+        self.f0_ceil = float(f0max if f0max is not None else pitch_conf.get("f0max", 0) or 0)
+        if not 0 < self.f0_floor < self.f0_ceil:
+            raise SystemExit(
+                f"{train_config}: no F0 range (pitch_extract_conf f0min / f0max: {pitch_conf.get('f0min')} / "
+                f"{pitch_conf.get('f0max')}): pass --f0min and --f0max"
+            )
+        self.texts = read_kaldi_map(data_dir / "text")
+        self.wavs = read_kaldi_map(data_dir / "wav.scp")
+        self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
+        self.words = {}
+        if words is not None and words.exists():
+            self.words = {k: v.split() for k, v in read_kaldi_map(words).items()}
+
+    def token_word_ids(self, utt: str) -> Tuple[np.ndarray, int]:
+        """Word index of every token with FastSpeech2's eos (T_text + 1,), and the word count.
+
+        Speech-only word spans: the word-boundary tokens (``<space>``, punctuation, eos), which
+        carry the pauses, get -1 (in no word).
+        """
+        ids = torch.as_tensor(self.preprocess(utt, {"text": self.texts[utt]})["text"], dtype=torch.long)
+        xs = torch.cat([ids, ids.new_tensor([self.model.tts.eos])])[None]
+        ids, num_words = word_ids(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct, pauses_in_words=False)
+        return ids[0].numpy(), int(num_words[0])
+
+    def world(self, wav: np.ndarray, name: str) -> Tuple[np.ndarray, np.ndarray]:
+        """WORLD F0 and mel-cepstrum of a waveform at the reference's rate and F0 range."""
+        return world_analysis(wav, self.fs, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil, name=name)
+
+    def load_wav(self, utt: str) -> np.ndarray:
+        try:
+            wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
+        except (RuntimeError, OSError) as e:  # soundfile's LibsndfileError is a RuntimeError
+            raise SystemExit(f"{utt}: cannot read the recording {self.wavs[utt]}: {e}") from e
+        if rate != self.fs:
+            raise ValueError(f"{utt}: the recording is at {rate} Hz, the models at {self.fs} Hz")
+        return wav[:, 0]
+
+    @torch.no_grad()
+    def token_pitch_energy(self, utt: str, wav: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The recording's token-level log-F0 and energy, extracted as for training."""
+        durations = torch.from_numpy(self.durations[utt])[None]
+        speech = torch.from_numpy(wav.astype(np.float32))[None]
+        lengths = torch.tensor([speech.size(1)])
+        kwargs = dict(feats_lengths=durations.sum(1), durations=durations, durations_lengths=torch.tensor([durations.size(1)]))
+        pitch, _ = self.model.pitch_extract(speech, lengths, **kwargs)
+        energy, _ = self.model.energy_extract(speech, lengths, **kwargs)
+        return pitch.reshape(-1).numpy(), energy.reshape(-1).numpy()
+
+
+class DecodedSystem:
+    """One decode directory: wavs and (for FastSpeech2-family models) predicted variances."""
+
+    def __init__(self, name: str, directory: Path):
+        self.name, self.directory = name, directory
+        if not (directory / "wav.scp").exists():
+            raise FileNotFoundError(f"system {name}: {directory}/wav.scp is missing (decode it first)")
+        self.wavs = read_kaldi_map(directory / "wav.scp")
+        self.variances: Dict[str, Dict[str, np.ndarray]] = {}
+        files = {k: directory / k / k for k in ("durations", "pitch", "energy")}
+        if all(f.exists() for f in files.values()):
+            for key, f in files.items():
+                self.variances[key] = {u: np.array(v.split(), dtype=np.float64) for u, v in read_kaldi_map(f).items()}
+        else:
+            logging.warning(f"system {name}: no predicted durations/pitch/energy in {directory}: wav-level scores only")
+
+    def load_wav(self, utt: str, fs: int) -> np.ndarray:
+        wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
+        wav = wav[:, 0]
+        if rate != fs:  # e.g. a model-zoo baseline at another rate
+            import librosa
+
+            wav = librosa.resample(wav, orig_sr=rate, target_sr=fs)
+        return wav
+
+    def word_prosody(self, utt: str, word_ids: np.ndarray, num_words: int, frame_shift_s: float) -> Optional[WordProsody]:
+        if not self.variances or utt not in self.variances["durations"]:
+            return None
+        durations = self.variances["durations"][utt]
+        if len(durations) != len(word_ids):
+            logging.warning(
+                f"{self.name} / {utt}: {len(durations)} predicted durations for {len(word_ids)} tokens "
+                "(another token set?): no word-level scores"
+            )
+            return None
+        return word_prosody(
+            durations.astype(np.int64), self.variances["pitch"][utt], self.variances["energy"][utt],
+            word_ids, num_words, frame_shift_s,
+        )  # fmt: skip
+
+
+def parse_pairs(values: Sequence[str], what: str) -> Dict[str, str]:
+    """``NAME=VALUE`` strings (of the option ``--<what>``) -> {NAME: VALUE}, in order."""
+    pairs = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise SystemExit(f"--{what} expects NAME=VALUE, got {value!r}")
+        pairs[name] = rest
+    return pairs
+
+
+def score(
+    data_dir: Path,
+    durations: Path,
+    train_config: Path,
+    model_file: Path,
+    systems: Mapping[str, Path],
+    baseline: str,
+    output_dir: Path,
+    words: Optional[Path] = None,
+    oracles: Optional[Mapping[str, str]] = None,
+    movements: Optional[Mapping[str, str]] = None,
+    f0min: Optional[float] = None,
+    f0max: Optional[float] = None,
+    naturalness: bool = True,
+    num_resamples: int = 1000,
+    seed: int = 0,
+) -> Dict[str, Dict[str, Comparison]]:
+    """Score every system against the recordings and write the tables to ``output_dir``.
+
+    Args:
+        data_dir: Data dir of the recordings (``text``, ``wav.scp``).
+        durations: The recordings' phone durations (T_text + 1 per line).
+        train_config: A stage-one ``config.yaml``: its token list, pitch and energy
+            extractors define the recordings' side.
+        model_file: Its checkpoint (the statistics of its extractors).
+        systems: Name -> decode dir, in table order.
+        baseline: The name of the baseline among ``systems``.
+        output_dir: Where ``scores.md``, ``scores.csv``, ``utterances.csv`` and
+            ``words.csv`` go.
+        words: Word labels for ``words.csv`` (the context dir's ``words`` file).
+        oracles: System -> its oracle system, for gap closure.
+        movements: System -> another system: RMS difference of their word prosody.
+        f0min: Lowest F0 of the wav-level analysis (Hz); default: the model's
+            ``pitch_extract_conf`` f0min.
+        f0max: Highest F0 (Hz); default: its f0max.
+        naturalness: Score every wav (and the recordings) with DistillMOS.
+        num_resamples: Bootstrap resamples.
+        seed: Seed of the bootstrap.
+
+    Returns:
+        System -> metric -> its comparison with the baseline (and oracle).
+
+    """
+    output_dir = Path(output_dir)
+    systems = {name: DecodedSystem(name, Path(d)) for name, d in systems.items()}
+    if RECORDINGS_ROW in systems:
+        raise SystemExit(f"--system {RECORDINGS_ROW}=...: that name is the recordings' own row in scores.csv")
+    oracles = dict(oracles or {})
+    for name, oracle in oracles.items():
+        if name not in systems or oracle not in systems:
+            raise SystemExit(f"--oracle {name}={oracle}: both must be among --system ({', '.join(systems)})")
+    movements = dict(movements or {})
+    for name, other in movements.items():
+        if name not in systems or other not in systems:
+            raise SystemExit(f"--movement {name}={other}: both must be among --system ({', '.join(systems)})")
+    if baseline not in systems:
+        raise SystemExit(f"--baseline {baseline} is not among --system ({', '.join(systems)})")
+    reference = Reference(train_config, model_file, data_dir, durations, words, f0min, f0max)
+    logging.info(f"wav-level F0 analysis over {reference.f0_floor:g}-{reference.f0_ceil:g} Hz")
+
+    utts = sorted(reference.texts)
+    missing = {u: [s.name for s in systems.values() if u not in s.wavs] for u in utts}
+    missing.update({u: ["durations"] for u in utts if u not in reference.durations})
+    missing = {u: names for u, names in missing.items() if names}
+    for utt, names in missing.items():
+        logging.warning(f"{utt}: not scored, missing in {', '.join(names)}")
+    utts = [u for u in utts if u not in missing]
+    if not utts:
+        raise SystemExit("no utterance is decoded by every system")
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    predictor = None
+    if naturalness:
+        from prosody_plugin.evaluation.naturalness import NaturalnessPredictor
+
+        predictor = NaturalnessPredictor()
+    mos: Dict[str, List[float]] = {name: [] for name in systems}
+    recordings_mos: List[float] = []  # apart from mos: a system may itself be called "recording"
+    wav_scores: Dict[str, List[WavScores]] = {name: [] for name in systems}
+    word_values: Dict[str, List[Optional[WordProsody]]] = {name: [] for name in systems}
+    recording_words: List[WordProsody] = []
+    with open(output_dir / "words.csv", "w", newline="") as f:
+        word_writer = csv.writer(f)
+        word_writer.writerow(["utt", "word_index", "word", "source"] + [k for k, _, _ in WORD_FEATURES])
+        for utt in tqdm(utts, desc="scoring"):
+            ref_wav = reference.load_wav(utt)
+            word_ids, num_words = reference.token_word_ids(utt)
+            if len(word_ids) != len(reference.durations[utt]):
+                raise SystemExit(
+                    f"{utt}: {len(reference.durations[utt])} durations for {len(word_ids)} tokens: "
+                    "the durations and the model's token list disagree"
+                )
+            pitch, energy = reference.token_pitch_energy(utt, ref_wav)
+            ref_words = word_prosody(reference.durations[utt], pitch, energy, word_ids, num_words, reference.frame_shift_s)
+            recording_words.append(ref_words)
+            labels = reference.words.get(utt, [])
+            labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
+            rows = [("recording", ref_words)]
+            ref_world = reference.world(ref_wav, name=f"{utt} (recording)")  # once for all systems
+            if predictor is not None:
+                recordings_mos.append(predictor(ref_wav, reference.fs, name=f"{utt} (recording)"))
+            for name, system in systems.items():
+                try:
+                    syn_wav = system.load_wav(utt, reference.fs)
+                    syn_world = reference.world(syn_wav, name="synthesized")
+                    wav_scores[name].append(score_world_features(ref_world, syn_world))
+                    if predictor is not None:
+                        mos[name].append(predictor(syn_wav, reference.fs, name=f"{name} / {utt}"))
+                except (ValueError, RuntimeError) as e:  # e.g. a silent synthesis: no score would flatter it
+                    raise SystemExit(f"{name} / {utt}: cannot score {system.wavs[utt]}: {e}") from e
+                values = system.word_prosody(utt, word_ids, num_words, reference.frame_shift_s)
+                word_values[name].append(values)
+                if values is not None:
+                    rows.append((name, values))
+            for source, values in rows:
+                for i in range(num_words):
+                    word_writer.writerow(
+                        [utt, i, labels[i], source] + [f"{getattr(values, k)[i]:.3f}" for k, _, _ in WORD_FEATURES]
+                    )
+
+    with open(output_dir / "utterances.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        keys = list(asdict(wav_scores[baseline][0]))
+        writer.writerow(["utt", "system"] + keys + (["distillmos"] if predictor else []))
+        for name in systems:
+            for i, (utt, s) in enumerate(zip(utts, wav_scores[name])):
+                extra = [f"{mos[name][i]:.5f}"] if predictor else []
+                writer.writerow([utt, name] + [f"{v:.5f}" if isinstance(v, float) else v for v in asdict(s).values()] + extra)
+
+    # per-utterance sufficient statistics of every metric and system
+    stats: Dict[str, Dict[str, Tuple[str, np.ndarray]]] = {name: {} for name in systems}
+    for name in systems:
+        for key, _, kind, _, _ in WAV_METRICS:
+            stats[name][key] = (kind, np.stack([sufficient_stats(kind, getattr(s, key)) for s in wav_scores[name]]))
+        if predictor is not None:
+            stats[name]["distillmos"] = ("mean", np.stack([sufficient_stats("mean", v) for v in mos[name]]))
+        if all(v is not None for v in word_values[name]):
+            for key, _, _ in WORD_FEATURES:
+                for kind, suffix in (("rmse", "rmse"), ("pearson", "corr")):
+                    stats[name][f"word_{key}_{suffix}"] = (kind, np.stack([
+                        sufficient_stats(kind, getattr(v, key), getattr(r, key))
+                        for v, r in zip(word_values[name], recording_words)
+                    ]))  # fmt: skip
+
+    bootstrap = Bootstrap(len(utts), num_resamples, seed)
+    results: Dict[str, Dict[str, Comparison]] = {}
+    for name in systems:
+        results[name] = {}
+        oracle = oracles.get(name)
+        for metric, (kind, system_stats) in stats[name].items():
+            baseline_stats = None if name == baseline else stats[baseline].get(metric, (None, None))[1]
+            oracle_stats = None if oracle is None else stats[oracle].get(metric, (None, None))[1]
+            results[name][metric] = bootstrap.compare(
+                kind, system_stats, baseline_stats, oracle_stats, higher_is_better=metric in HIGHER_IS_BETTER
+            )
+    # how far one system's word prosody lies from another's (e.g. Kathaka's oracle latent
+    # against its prior mean): RMS difference of their word values, with intervals
+    movement: Dict[str, Dict[str, Comparison]] = {}
+    for name, other in movements.items():
+        if all(v is not None for v in word_values[name] + word_values[other]):
+            movement[f"{name} vs {other}"] = {
+                key: bootstrap.compare("rmse", np.stack([
+                    sufficient_stats("rmse", getattr(a, key), getattr(b, key))
+                    for a, b in zip(word_values[name], word_values[other])
+                ]))  # fmt: skip
+                for key, _, _ in WORD_FEATURES
+            }
+    recording = {}
+    if predictor is not None:  # the recordings' own naturalness: the ceiling of the systems'
+        recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in recordings_mos]))
+    write_tables(
+        output_dir, results, oracles, utts, missing, sum(len(r.duration_ms) for r in recording_words), recording, movement,
+        data_dir=data_dir, baseline=baseline, num_resamples=num_resamples, seed=seed,
+    )  # fmt: skip
+    return results
+
+
+def oracle_improves(oracle: Optional[Comparison], metric: str) -> bool:
+    """Whether the oracle is significantly better than the baseline on ``metric``."""
+    if oracle is None or oracle.difference is None or not oracle.significant:
+        return False
+    return oracle.difference.value > 0 if metric in HIGHER_IS_BETTER else oracle.difference.value < 0
+
+
+def write_tables(
+    output_dir: Path,
+    results: Dict[str, Dict[str, Comparison]],
+    oracles: Mapping[str, str],
+    utts: Sequence[str],
+    missing: Mapping[str, List[str]],
+    num_words_total: int,
+    recording: Optional[Dict[str, Comparison]] = None,
+    movement: Optional[Dict[str, Dict[str, Comparison]]] = None,
+    *,
+    data_dir: Path,
+    baseline: str,
+    num_resamples: int,
+    seed: int,
+) -> None:
+    """Write ``scores.csv`` and ``scores.md`` to ``output_dir`` and print the tables.
+
+    ``data_dir``, ``baseline``, ``num_resamples`` and ``seed`` are named in the tables' text.
+    """
+    output_dir = Path(output_dir)
+    recording, movement = recording or {}, movement or {}
+    wav_metrics = WAV_METRICS + ([NATURALNESS_METRIC] if "distillmos" in recording else [])
+    with open(output_dir / "scores.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([
+            "system", "metric", "value", "ci_low", "ci_high", "diff_vs_baseline", "diff_ci_low",
+            "diff_ci_high", "p_value", "significant", "oracle", "gap_closure", "gap_ci_low", "gap_ci_high",
+            "relative_improvement", "relative_ci_low", "relative_ci_high", "num_utterances",
+        ])  # fmt: skip
+        rows = [(name, metric, c) for name, metrics in results.items() for metric, c in metrics.items()]
+        rows += [(RECORDINGS_ROW, metric, c) for metric, c in recording.items()]
+        rows += [(pair, f"word_{key}_rms_difference", c) for pair, values in movement.items() for key, c in values.items()]
+        for name, metric, c in rows:
+            d, g, r = c.difference, c.gap_closure, c.relative_improvement
+            writer.writerow([
+                name, metric, c.estimate.value, c.estimate.low, c.estimate.high,
+                *(("", "", "") if d is None else (d.value, d.low, d.high)),
+                "" if d is None else c.p_value, "" if d is None else c.significant,
+                oracles.get(name, ""), *(("", "", "") if g is None else (g.value, g.low, g.high)),
+                *(("", "", "") if r is None else (r.value, r.low, r.high)),
+                len(utts),
+            ])  # fmt: skip
+
+    def cell(c: Optional[Comparison], scale: float, digits: int) -> str:
+        if c is None:
+            return "n/a"
+        text = format_estimate(c.estimate, scale, digits)
+        return text + (" *" if c.difference is not None and c.significant else "")
+
+    lines = [
+        f"# Prosody scores: {data_dir}",
+        "",
+        f"{len(utts)} utterances ({num_words_total} words); 95% bootstrap intervals over utterances "
+        f"({num_resamples} resamples, seed {seed}); `*`: differs from the baseline "
+        f"`{baseline}` with paired bootstrap p < 0.05.",
+    ]
+    if missing:
+        lines.append(f"Not scored (missing outputs): {', '.join(sorted(missing))}.")
+    lines += [
+        "",
+        "## Waveform level (through the vocoder)",
+        "",
+        "MCD: mel-cepstral distortion over the DTW path, c0 (energy) excluded; log-F0 RMSE, F0 "
+        "correlation: frames voiced in both after DTW; VDE: voicing decision error."
+        + (
+            " distillMOS: DistillMOS's predicted MOS (1-5), an offline stand-in for a listening "
+            "test that hears overall quality (vocoder, blur), not whether the prosody fits the text."
+            if "distillmos" in recording
+            else ""
+        ),
+        "",
+        "| system | " + " | ".join(t for _, t, _, _, _ in wav_metrics) + " |",
+        "|---" * (len(wav_metrics) + 1) + "|",
+    ]
+    for name, metrics in results.items():
+        lines.append(f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in wav_metrics) + " |")
+    if "distillmos" in recording:
+        lines.append(
+            "| recordings | " + " | ".join(["—"] * len(WAV_METRICS))
+            + f" | {format_estimate(recording['distillmos'].estimate, 1.0, 2)} |"
+        )
+    lines += [
+        "",
+        "## Word level (the model's own durations, pitch and energy; vocoder-independent)",
+        "",
+        "RMSE (lower is better) and Pearson correlation (higher is better) against the recording, "
+        "pooled over words; a word is its phones (speech only: the pauses on the word-boundary tokens "
+        "after it are not part of it).",
+        "",
+        "| system | " + " | ".join(f"{t.removeprefix('word ')} RMSE | {t.removeprefix('word ')} corr" for _, t, _ in WORD_FEATURES) + " |",
+        "|---" * (2 * len(WORD_FEATURES) + 1) + "|",
+    ]
+    for name, metrics in results.items():
+        cells = []
+        for key, _, digits in WORD_FEATURES:
+            cells += [cell(metrics.get(f"word_{key}_rmse"), 1.0, digits), cell(metrics.get(f"word_{key}_corr"), 1.0, 3)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if oracles:
+        gap_metrics = [(f"word_{k}_rmse", f"{t} RMSE") for k, t, _ in WORD_FEATURES]
+        gap_metrics += [(f"word_{k}_corr", f"{t} corr") for k, t, _ in WORD_FEATURES[:2]]
+        gap_metrics += [(k, t) for k, t, _, _, _ in WAV_METRICS[:2]]
+        lines += [
+            "",
+            "## Gap closure",
+            "",
+            f"(baseline - system) / (baseline - oracle): 0% = `{baseline}`, 100% = the system's oracle "
+            "(same stage-one model, prosody from the recording itself). `†`: the oracle is not "
+            "significantly better than the baseline on that metric, so there is no gap to close and "
+            "the ratio is not meaningful.",
+            "",
+            "| system | oracle | " + " | ".join(t for _, t in gap_metrics) + " |",
+            "|---" * (len(gap_metrics) + 2) + "|",
+        ]
+        for name, oracle in oracles.items():
+            cells = []
+            for key, _ in gap_metrics:
+                comparison = results[name].get(key)
+                text = format_estimate(getattr(comparison, "gap_closure", None), 1.0, 0, percent=True)
+                if comparison is not None and not oracle_improves(results[oracle].get(key), key):
+                    text += " †"
+                cells.append(text)
+            lines.append(f"| {name} | {oracle} | " + " | ".join(cells) + " |")
+    relative_metrics = [(f"word_{k}_rmse", f"{t} RMSE") for k, t, _ in WORD_FEATURES]
+    relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[:2]]
+    relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[4:]]
+    lines += [
+        "",
+        "## Relative to the baseline",
+        "",
+        f"The papers' framing: (baseline - system) / baseline, the fraction of `{baseline}`'s "
+        "error the system removes (for distillMOS, where higher is better, the relative gain); "
+        "`*`: the difference from the baseline has paired bootstrap p < 0.05.",
+        "",
+        "| system | " + " | ".join(t for _, t in relative_metrics) + " |",
+        "|---" * (len(relative_metrics) + 1) + "|",
+    ]
+    for name, metrics in results.items():
+        if name == baseline:
+            continue
+        cells = []
+        for key, _ in relative_metrics:
+            c = metrics.get(key)
+            text = format_estimate(getattr(c, "relative_improvement", None), 1.0, 0, percent=True)
+            cells.append(text + (" *" if c is not None and c.difference is not None and c.significant else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if movement:
+        lines += [
+            "",
+            "## Movement",
+            "",
+            "How far the first system's word prosody lies from the second's: RMS difference of "
+            "their word values (e.g. Kathaka's oracle, the recording's own latent, against its prior "
+            "mean: how much the latent moves the prosody). An interval clear of 0 is a significant move.",
+            "",
+            "| systems | " + " | ".join(t for _, t, _ in WORD_FEATURES) + " |",
+            "|---" * (len(WORD_FEATURES) + 1) + "|",
+        ]
+        for pair, values in movement.items():
+            lines.append(
+                f"| {pair} | " + " | ".join(format_estimate(values[k].estimate, 1.0, d) for k, _, d in WORD_FEATURES) + " |"
+            )
+    (output_dir / "scores.md").write_text("\n".join(lines) + "\n")
+    logging.info(f"wrote {output_dir}/scores.md and scores.csv")
+    print("\n".join(lines))
