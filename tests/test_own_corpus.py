@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
-from prosody_plugin.data.pauses import is_boundary_token
+from prosody_plugin.text.word_boundaries import is_boundary_token
 
 REPO = Path(__file__).resolve().parents[1]
 SETUP = "egs2/TEMPLATE/prosody1/setup.sh"

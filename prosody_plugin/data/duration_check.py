@@ -31,7 +31,8 @@ from espnet2.train.preprocessor import CommonPreprocessor
 from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map, write_spk2utt
-from prosody_plugin.data.pauses import EOS_TOKEN, PauseConfig, refine_durations
+from prosody_plugin.data.pauses import PauseConfig, refine_durations
+from prosody_plugin.text.word_boundaries import EOS_TOKEN
 
 
 def duration_problem(

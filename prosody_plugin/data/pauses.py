@@ -40,7 +40,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from prosody_plugin.text.word_boundaries import EOS_TOKEN, WORD_BOUNDARY_TOKEN, is_boundary_token
+from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN, is_boundary_token
 
 
 @dataclass

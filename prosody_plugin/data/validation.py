@@ -63,8 +63,6 @@ from prosody_plugin.data.silence import TrimConfig, silent_share, trim_span
 from prosody_plugin.data.transcripts import describe_character, lacks_final_punctuation, unusual_characters
 from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN, is_pronounceable
 
-SPACE_SYMBOL = WORD_BOUNDARY_TOKEN
-
 
 class DataDirError(Exception):
     """A problem with one utterance; ``reason`` is a short key, ``str()`` the details."""
@@ -141,7 +139,7 @@ class UtteranceValidator:
         self.tokenizer = build_tokenizer(
             token_type=config.token_type,
             g2p_type=config.g2p,
-            space_symbol=SPACE_SYMBOL,
+            space_symbol=WORD_BOUNDARY_TOKEN,
         )
 
     def tokenize(self, text: str) -> List[str]:
