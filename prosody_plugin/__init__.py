@@ -77,9 +77,9 @@ if _pending and not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path)
 
 def __getattr__(name):
     """Lazy access to the model classes: ``prosody_plugin.Kathaka`` etc."""
-    classes = {"Kathaka": "kathaka", "CAMP": "camp", "ForwardSumAligner": "aligner"}
+    classes = {path.split(":")[1]: path for path in _PLUGIN_TTS_CLASSES.values()}
     if name in classes:
-        return _load(_PLUGIN_TTS_CLASSES[classes[name]])
+        return _load(classes[name])
     raise AttributeError(f"module 'prosody_plugin' has no attribute {name!r}")
 
 

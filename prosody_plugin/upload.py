@@ -62,10 +62,13 @@ def _summary(train_config: Dict[str, Any], context_config: Dict[str, Any], front
     tts_conf = train_config.get("tts_conf") or {}
     feats = train_config.get("feats_extract_conf") or {}
     predictor_conf = {k: v for k, v in (context_config.get("predictor_conf") or {}).items() if k != "vocab_sizes"}
-    size_key = "latent_dim" if train_config.get("tts") == "kathaka" else "word_embed_dim"
+    from prosody_plugin.systems import representation_size, system_class
+
+    system = train_config.get("tts")
+    size_key = system_class(system).size_key
     rows = [
-        ("stage one", f"{train_config.get('tts')} (ESPnet FastSpeech2 + prosody), "
-                      f"{size_key} {tts_conf.get(size_key)}"),
+        ("stage one", f"{system} (ESPnet FastSpeech2 + prosody), "
+                      f"{size_key} {representation_size(system, tts_conf)}"),
         ("encoder / decoder", f"{tts_conf.get('encoder_type', 'transformer')} x {tts_conf.get('elayers')} / "
                               f"{tts_conf.get('decoder_type', 'transformer')} x {tts_conf.get('dlayers')}, "
                               f"adim {tts_conf.get('adim')}"),
