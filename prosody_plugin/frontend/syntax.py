@@ -6,8 +6,8 @@ sentence splitting is switched off so that every utterance gets one tree). Each 
 text pieces (``"of the"``, merged by espeak into one phoneme word, is two pieces) and each
 punctuation mark are spaCy tokens; the parse is mapped back to exactly one row per word:
 
-* a word's tags and label are those of its *representative* piece, the first piece whose
-  head lies outside the word (the root of the word's span);
+* a word's tags and label are those of its *representative* piece, the piece nearest the
+  root of the parse (none of its ancestors lies in the word; the root of the word's span);
 * a word's head is the word of the nearest ancestor of that piece that belongs to another
   word (punctuation tokens are passed through); the result is one tree over the words;
 * a noun chunk covers the words whose pieces it contains.
@@ -277,11 +277,16 @@ class SyntaxAnalyzer:
         for i, w in enumerate(owner):
             if w >= 0:
                 tokens_of[w].append(i)
-        representative = []
-        for w, tokens in enumerate(tokens_of):
-            span = set(tokens)
-            roots = [i for i in tokens if doc[i].head.i not in span or doc[i].head.i == i]
-            representative.append(roots[0] if roots else tokens[0])
+        def depth(i: int) -> int:
+            steps = 0
+            while doc[i].head.i != i and steps <= len(doc):
+                i, steps = doc[i].head.i, steps + 1
+            return steps
+
+        # The token of the word nearest the root: none of its ancestors is in the word, so the
+        # words' heads form a tree (the first token whose head is outside could loop back, e.g.
+        # "three point fourteen _" when "_" is the root).
+        representative = [min(tokens, key=lambda i: (depth(i), i)) for tokens in tokens_of]
         heads = np.arange(num_words, dtype=np.int64)
         for w in range(num_words):
             j, seen = representative[w], set()
