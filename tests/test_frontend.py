@@ -4,20 +4,11 @@ Real components only: ESPnet's cleaner and espeak G2P, the packaged all-MiniLM-L
 spaCy's small English model. Models are loaded once per module.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from prosody_plugin.text.word_boundaries import token_classes, word_ids
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-for _parent in Path(__file__).resolve().parents:
-    if (_parent / "shared" / "corpora" / "ljspeech_mini").is_dir():
-        SHARED = _parent / "shared"
-        break
-METADATA = SHARED / "corpora" / "ljspeech_mini" / "metadata.csv"
 
 PROMPTS = [
     "Please enter your agent number followed by the pound key.",
@@ -34,19 +25,20 @@ PROMPTS = [
 ]
 
 
-def ljspeech_texts():
-    with open(METADATA, encoding="utf-8") as f:
-        return [line.rstrip("\n").split("|")[2] for line in f if line.strip()]
+@pytest.fixture(scope="module")
+def ljspeech_texts(ljspeech_metadata):
+    """The normalized transcripts of ljspeech_mini (or of its spoken stand-in, conftest.py)."""
+    return [normalized for _, _, normalized in ljspeech_metadata]
 
 
 @pytest.fixture(scope="module")
-def token_list():
+def token_list(ljspeech_texts):
     """A token list as ESPnet's stage would build it from these texts."""
     from prosody_plugin.frontend.words import TextFrontend
 
     fe = TextFrontend()
     tokens = set()
-    for text in ljspeech_texts() + PROMPTS:
+    for text in ljspeech_texts + PROMPTS:
         tokens.update(fe.tokenize(fe.normalize(text)))
     return ["<blank>", "<unk>"] + sorted(tokens) + ["<sos/eos>"]
 
@@ -86,7 +78,7 @@ def check_invariants(u):
 
 
 # ---------------------------------------------------------------------------- words
-def test_tokens_are_espnet_common_preprocessor_tokens(frontend, token_list):
+def test_tokens_are_espnet_common_preprocessor_tokens(frontend, token_list, ljspeech_texts):
     from espnet2.train.preprocessor import CommonPreprocessor
 
     pre = CommonPreprocessor(
@@ -96,7 +88,7 @@ def test_tokens_are_espnet_common_preprocessor_tokens(frontend, token_list):
         text_cleaner=["tacotron"],
         g2p_type="espeak_ng_english_us_vits",
     )
-    for i, text in enumerate(ljspeech_texts()[:8] + PROMPTS):
+    for i, text in enumerate(ljspeech_texts[:8] + PROMPTS):
         u = frontend.analyze(text, utt_id=f"u{i}")
         ids = pre(f"u{i}", {"text": text})["text"]
         np.testing.assert_array_equal(u.token_ids, ids)
@@ -104,8 +96,8 @@ def test_tokens_are_espnet_common_preprocessor_tokens(frontend, token_list):
 
 
 @pytest.mark.parametrize("source", ["ljspeech", "prompts"])
-def test_word_counts_agree(frontend, token_list, source):
-    texts = ljspeech_texts() if source == "ljspeech" else PROMPTS
+def test_word_counts_agree(frontend, token_list, ljspeech_texts, source):
+    texts = ljspeech_texts if source == "ljspeech" else PROMPTS
     is_boundary, is_punct = token_classes(token_list)
     for i, text in enumerate(texts):
         u = frontend.analyze(text, utt_id=f"{source}{i}")
@@ -215,10 +207,10 @@ def test_alignment_mismatch_is_an_error(frontend):
         frontend._align(u.text, u.normalized, 3, u.word_phonemes + [["x"]], "utt7")
 
 
-def test_long_text_and_split_sentences(frontend):
+def test_long_text_and_split_sentences(frontend, ljspeech_texts):
     from prosody_plugin.frontend.words import split_sentences
 
-    text = " ".join(ljspeech_texts()) * 2
+    text = " ".join(ljspeech_texts) * 2
     with pytest.raises(ValueError, match="split_sentences"):
         frontend.analyze(text, utt_id="long")
     sentences = split_sentences(text)
@@ -281,10 +273,10 @@ def test_bert_gradients_and_errors(embedder):
 
 
 # ---------------------------------------------------------------------------- syntax
-def test_syntax_tree(frontend, syntax):
+def test_syntax_tree(frontend, syntax, ljspeech_texts):
     from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS, num_classes
 
-    for i, text in enumerate(ljspeech_texts()[:12] + PROMPTS):
+    for i, text in enumerate(ljspeech_texts[:12] + PROMPTS):
         u = frontend.analyze(text, utt_id=f"s{i}")
         s = syntax.analyze(u.words, u.word_punctuation)
         W = len(u.words)
@@ -345,14 +337,14 @@ def test_edge_index_function():
 
 
 # ---------------------------------------------------------------------------- CLI
-def test_extract_context_features_cli(tmp_path, token_list):
+def test_extract_context_features_cli(tmp_path, token_list, ljspeech_texts):
     from espnet2.fileio.npy_scp import NpyScpReader
 
     from prosody_plugin.bin.extract_context_features import main
 
     data = tmp_path / "data"
     data.mkdir()
-    lines = [f"lj{i:02d} {t}" for i, t in enumerate(ljspeech_texts()[:5])]
+    lines = [f"lj{i:02d} {t}" for i, t in enumerate(ljspeech_texts[:5])]
     lines += ["p1 Wait... what?!", "z_bad1 ...", "z_bad2 🙂🙂", "z_bad3"]
     (data / "text").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "tokens.txt").write_text("\n".join(token_list) + "\n", encoding="utf-8")

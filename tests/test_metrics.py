@@ -4,6 +4,10 @@ The waveform metrics are checked on real LJSpeech speech re-synthesised with WOR
 the reference and the "synthesized" signal share a vocoder and differ only by a known change
 (a 2-semitone pitch shift, a 1.5x slower tempo), and on a synthetic harmonic signal whose F0
 contour is known exactly. The math (freqt, sp2mc, word pooling) is checked against exact values.
+
+Outside CI, where ljspeech_mini is absent, the same utterance ids are espeak-ng speech
+(conftest.py); DIO re-analyses its formant-synthesis contours less consistently and
+DistillMOS hears it as synthetic, so a few bounds are those measured on that corpus.
 """
 
 import math
@@ -39,8 +43,34 @@ FRAME_PERIOD = 5.0
 
 @pytest.fixture(scope="module")
 def ljspeech_wavs(ljspeech_mini) -> Path:
-    """Real speech, 22.05 kHz (the conftest fixture skips only outside CI)."""
+    """Real speech, 22.05 kHz (LJSpeech, or espeak-ng's outside CI when it is absent)."""
     return ljspeech_mini / "wavs"
+
+
+# Bounds that depend on the speech: LJSpeech's, and the espeak-ng stand-in's (measured
+# values on LJ001-0002 in the comments).
+BOUNDS = {
+    "ljspeech": dict(
+        shift_cents_tol=10,  # measured 199.96 cents
+        shift_pearson=0.99,  # measured 0.9998
+        stretch_pearson=0.99,  # measured 0.996
+        noise_std=0.05, clean_mos=3.8, noise_mos_drop=1.5,
+    ),
+    # espeak-ng: its F0 steps and fast glides move DIO's frames at voicing edges, more than
+    # in human speech, and DistillMOS hears robotic speech (about 2.5) that 0.05 of noise
+    # does not push much lower
+    "espeak": dict(
+        shift_cents_tol=15,  # measured 207.9 cents
+        shift_pearson=0.95,  # measured 0.963
+        stretch_pearson=0.97,  # measured 0.999
+        noise_std=0.1, clean_mos=2.2, noise_mos_drop=0.8,  # measured 2.56 -> 1.38 (LJ001-0001)
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bounds(ljspeech_mini_is_spoken) -> dict:
+    return BOUNDS["espeak" if ljspeech_mini_is_spoken else "ljspeech"]
 
 
 def world_resynthesis(wav: np.ndarray, fs: int, semitones: float = 0.0, stretch: float = 1.0):
@@ -219,16 +249,16 @@ def test_identical_signals_score_perfectly(source, request):
     assert 0 < scores.voiced_frames < scores.frames
 
 
-def test_pitch_shift_is_measured_in_cents(resynthesized):
+def test_pitch_shift_is_measured_in_cents(resynthesized, bounds):
     scores = score_wav_pair(resynthesized["plain"], resynthesized["shifted"], resynthesized["fs"], **F0_RANGE)
     # Both signals are re-analysed by DIO/StoneMask; its error on WORLD speech is a few cents
     # per frame, so 10 cents (5 %) bounds the deviation from 200 (measured: 199.96).
-    assert scores.log_f0_rmse_cents == pytest.approx(100 * SEMITONES, abs=10)
-    assert scores.f0_pearson > 0.99  # a constant ratio: perfectly correlated (measured 0.9998)
+    assert scores.log_f0_rmse_cents == pytest.approx(100 * SEMITONES, abs=bounds["shift_cents_tol"])
+    assert scores.f0_pearson > bounds["shift_pearson"]  # a constant ratio: perfectly correlated
     assert scores.vde < 0.1  # only voicing edges move (measured 0.055)
 
 
-def test_time_stretch_is_absorbed_by_dtw(resynthesized):
+def test_time_stretch_is_absorbed_by_dtw(resynthesized, bounds):
     fs, plain, stretched = resynthesized["fs"], resynthesized["plain"], resynthesized["stretched"]
     scores = score_wav_pair(plain, stretched, fs, **F0_RANGE)
     different = score_wav_pair(plain, resynthesized["other"], fs, **F0_RANGE)
@@ -243,7 +273,7 @@ def test_time_stretch_is_absorbed_by_dtw(resynthesized):
     # is dominated by a few frames at voicing edges and fast glides that DIO re-analyses
     # differently at the slower tempo (even the exact linear time map gives 35 cents).
     assert scores.log_f0_rmse_cents < 60
-    assert scores.f0_pearson > 0.99  # measured 0.996
+    assert scores.f0_pearson > bounds["stretch_pearson"]
     assert scores.vde < 0.1  # measured 0.025
 
     i, j = dtw_path(mcep_plain[:, 1:], mcep_slow[:, 1:])
@@ -361,9 +391,10 @@ def test_pearson_known_values_and_undefined_cases():
 
 
 # ---------------------------------------------------------------------------- naturalness
-def test_naturalness_hears_noise_and_is_rate_independent(ljspeech_wavs):
+def test_naturalness_hears_noise_and_is_rate_independent(ljspeech_wavs, bounds):
     """DistillMOS on real speech: clean LJSpeech scores high, the same with noise low, and the
-    score does not depend on the sampling rate the waveform arrives at."""
+    score does not depend on the sampling rate the waveform arrives at (espeak-ng's speech,
+    outside CI without the corpus: scores as synthetic speech, lower again with noise)."""
     import librosa
 
     from prosody_plugin.evaluation.naturalness import NaturalnessPredictor
@@ -371,8 +402,8 @@ def test_naturalness_hears_noise_and_is_rate_independent(ljspeech_wavs):
     predictor = NaturalnessPredictor()
     wav, fs = sf.read(sorted(ljspeech_wavs.glob("*.wav"))[0], dtype="float32")
     clean = predictor(wav, fs)
-    noisy = predictor(wav + np.random.default_rng(0).normal(0, 0.05, wav.shape).astype(np.float32), fs)
-    assert clean > 3.8 and noisy < clean - 1.5
+    noisy = predictor(wav + np.random.default_rng(0).normal(0, bounds["noise_std"], wav.shape).astype(np.float32), fs)
+    assert clean > bounds["clean_mos"] and noisy < clean - bounds["noise_mos_drop"]
     at_16k = predictor(librosa.resample(wav, orig_sr=fs, target_sr=16000), 16000)
     assert at_16k == pytest.approx(clean, abs=0.05)
     with pytest.raises(ValueError, match="utt1"):

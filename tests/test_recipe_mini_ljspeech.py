@@ -19,8 +19,6 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from conftest import find_shared_dir
-
 REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ("fastspeech2", "kathaka", "camp")
 
@@ -35,22 +33,22 @@ def recipe_env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def recipe(tmp_path_factory):
-    """Run the whole mini recipe once; return its directory.
+def recipe(tmp_path_factory, ljspeech_mini):
+    """Run the whole mini recipe once on ljspeech_mini (conftest.py: the real corpus, or its
+    spoken stand-in outside CI); return its directory.
 
     For development, PROSODY_PLUGIN_TEST_RECIPE_DIR may name a mini recipe dir that has
     already run (CI never sets it; the tests then check that run's artefacts).
     """
     if os.environ.get("PROSODY_PLUGIN_TEST_RECIPE_DIR"):
         return Path(os.environ["PROSODY_PLUGIN_TEST_RECIPE_DIR"])
-    corpus = find_shared_dir(REPO) / "corpora" / "ljspeech_mini"
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(REPO / "egs2", root / "egs2", symlinks=True)
     recipe_dir = root / "egs2" / "mini_ljspeech" / "prosody1"
     log = recipe_dir / "run.log"
     with open(log, "w") as f:
         proc = subprocess.run(
-            ["./run.sh", "--local_data_opts", f"--db_root {corpus}"],
+            ["./run.sh", "--local_data_opts", f"--db_root {ljspeech_mini}"],
             cwd=recipe_dir, env=recipe_env(), stdout=f, stderr=subprocess.STDOUT, timeout=1800,
         )  # fmt: skip
     if proc.returncode != 0:
@@ -210,7 +208,7 @@ def kathaka_tts(recipe):
         )  # fmt: skip
 
 
-def test_text2speech_prosody_speaks_arbitrary_text(kathaka_tts):
+def test_text2speech_prosody_speaks_arbitrary_text(kathaka_tts, ljspeech_mini):
     import torch
 
     out = kathaka_tts("Printing, in the only sense with which we are at present concerned.")
@@ -226,7 +224,7 @@ def test_text2speech_prosody_speaks_arbitrary_text(kathaka_tts):
     mean = [kathaka_tts("Thank you.", temperature=0.0)["prosody"] for _ in range(2)]
     assert torch.equal(mean[0], mean[1])
     # prosody transfer from a recording
-    reference = find_shared_dir(REPO) / "corpora" / "ljspeech_mini" / "wavs" / "LJ001-0001.wav"
+    reference = ljspeech_mini / "wavs" / "LJ001-0001.wav"
     assert kathaka_tts("Thank you.", reference_wav=reference)["prosody"].shape == (8,)
     # long text is split into sentences and joined
     long_text = " ".join(f"This is sentence number {i} of a long text." for i in range(40))
