@@ -35,32 +35,7 @@ from prosody_plugin.context.abs_predictor import (
     SyntaxEmbedding,
     word_mask,
 )
-
-
-def dependency_edges(heads: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Edges of a batch of dependency trees, both directions, nodes numbered batch-wise.
-
-    Args:
-        heads (LongTensor): Head index of every word (B, W); the root points to itself,
-            padding is -1.
-        lengths (LongTensor): Words per sentence (B,).
-
-    Returns:
-        LongTensor: edge_index (2, E) over sum(lengths) nodes.
-
-    """
-    edges = []
-    offset = 0
-    for b, n in enumerate(lengths.tolist()):
-        child = torch.arange(n, device=heads.device)
-        head = heads[b, :n]
-        if ((head < 0) | (head >= n)).any():
-            raise ValueError(f"dependency heads out of range in batch item {b}: {head.tolist()}")
-        arcs = child != head  # the root's self-arc is not an edge
-        c, h = child[arcs] + offset, head[arcs] + offset
-        edges.append(torch.stack([torch.cat([c, h]), torch.cat([h, c])]))
-        offset += n
-    return torch.cat(edges, dim=1) if edges else heads.new_zeros(2, 0)
+from prosody_plugin.frontend.syntax import dependency_edges  # the one builder of the arcs
 
 
 def gaussian_kl(
