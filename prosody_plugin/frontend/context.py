@@ -35,6 +35,9 @@ class ContextFeaturizer:
         device: Torch device of the encoder.
         embedder: Use this WordEmbedder instead of loading ``bert_model`` (a stage-two model
             that fine-tuned its own BERT).
+        quantize: Run the (frozen, CPU) BERT in dynamic int8 (``WordEmbedder.quantize_``):
+            faster, but its vectors differ from the fp32 ones the stage-two models were
+            trained on, so it is opt-in (an inference setting, not recorded by ``conf``).
     """
 
     def __init__(
@@ -45,9 +48,12 @@ class ContextFeaturizer:
         bert_layer: int = -1,
         device: str = "cpu",
         embedder: Optional[WordEmbedder] = None,
+        quantize: bool = False,
     ):
         self.punctuation = bool(punctuation)
         self.embedder = embedder or WordEmbedder(bert_model, layer=bert_layer, device=device)
+        if quantize:
+            self.embedder.quantize_()
         self.syntax = SyntaxAnalyzer(spacy_model, parse_punctuation=self.punctuation)
 
     @property
