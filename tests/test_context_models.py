@@ -86,6 +86,22 @@ def test_padded_batch_equals_single_sentences(parsed):
         assert torch.allclose(mu[i], mu_i[0], atol=1e-5) and torch.allclose(logvar[i], logvar_i[0], atol=1e-5)
 
 
+def test_camp_padded_batch_equals_single_sentences(parsed):
+    """A sentence alone runs the LSTM unpacked (no padding), a padded batch packed: same output."""
+    torch.manual_seed(0)
+    model = CAMPPredictor(input_size=12, word_embed_dim=3, vocab_sizes=VOCAB, hidden_size=16).eval()
+    bert = [torch.randn(len(s), 12) for s in parsed]
+    lengths = torch.tensor([len(s) for s in parsed])
+    batch = model.embeddings(pad(bert, 0.0), lengths, pad(parsed, -1))
+    for i in range(len(parsed)):
+        alone = model.predict(bert[i], parsed[i])
+        torch.testing.assert_close(alone, batch[i, : lengths[i]], atol=1e-5, rtol=1e-5)
+        assert not batch[i, lengths[i] :].any()
+    same = torch.tensor([len(parsed[0])] * 2)  # equal lengths: unpacked, also in a batch
+    two = model.embeddings(pad([bert[0], bert[0]], 0.0), same, pad([parsed[0], parsed[0]], -1))
+    torch.testing.assert_close(two[1], model.predict(bert[0], parsed[0]), atol=1e-5, rtol=1e-5)
+
+
 def overfit(model, batch, steps=200):
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
