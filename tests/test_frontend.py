@@ -557,3 +557,23 @@ def test_quantized_bert_is_opt_in(frontend):
         assert v.shape == (u.num_words, 384) and torch.isfinite(v).all() and len(m) == u.num_words
     with pytest.raises(ValueError, match="quantized"):
         featurizer.embedder.set_trainable(True)
+
+
+def test_parallel_featurizer_gives_the_same_features(frontend, featurizers):
+    import dataclasses
+
+    from prosody_plugin.frontend.context import ContextFeaturizer
+
+    serial = featurizers[0]
+    parallel = ContextFeaturizer(embedder=serial.embedder, parallel=True)
+    utts = [frontend.analyze(t, utt_id=f"p{i}") for i, t in enumerate(PROMPTS)]
+    for batch in (utts, utts[:1]):
+        (v1, m1), (v2, m2) = serial(batch), parallel(batch)
+        for a, b in zip(v1, v2):
+            assert torch.equal(a, b)
+        for a, b in zip(m1, m2):
+            np.testing.assert_array_equal(a, b)
+    too_long = dataclasses.replace(utts[0], utt_id="long1", words=["word"] * 600, word_punctuation=[""] * 600)
+    with pytest.raises(ValueError, match="long1"):
+        parallel([utts[0], too_long])
+    assert parallel(utts[:2])[1][0].shape == m1[0].shape  # usable after an error

@@ -109,10 +109,10 @@ class WordEmbedder(torch.nn.Module):
         device: Torch device.
         max_length: Most wordpieces per utterance, special tokens included; longer
             utterances raise ValueError (nothing is truncated silently).
-        trainable: False (default): frozen encoder in eval mode, :meth:`embed` runs under
-            ``torch.no_grad``. True: parameters require grad, dropout is active in training
-            mode and :meth:`embed` keeps the graph (fine-tuning). :meth:`set_trainable`
-            switches later.
+        trainable: False (default): frozen encoder in eval mode, :meth:`embed` runs
+            without autograd (``torch.inference_mode``). True: parameters require grad,
+            dropout is active in training mode and :meth:`embed` keeps the graph
+            (fine-tuning). :meth:`set_trainable` switches later.
         quantize: Dynamic int8 ``Linear`` layers for a frozen encoder on the CPU (opt-in:
             faster, but the vectors differ from the fp32 ones; module docstring).
     """
@@ -198,8 +198,10 @@ class WordEmbedder(torch.nn.Module):
         """Vectors of a batch of word lists: a list of (num_words, hidden_size) tensors."""
         if self.trainable:
             return self.embed_with_grad(words_batch, utt_ids)
-        with torch.no_grad():
-            return self._embed(words_batch, utt_ids)
+        with torch.inference_mode():  # a few % faster than no_grad at batch 1
+            vectors = self._embed(words_batch, utt_ids)
+        # plain tensors again: inference tensors could not be saved for a backward later
+        return [v.clone() for v in vectors]
 
     forward = embed
 
