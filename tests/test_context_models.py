@@ -115,7 +115,7 @@ def test_dense_graph_layers_equal_torch_geometric(parsed):
 
     torch.manual_seed(0)
     graphs = [dependency_edges(s[None, :, 0], torch.tensor([len(s)])) for s in parsed]
-    for n in (1, 2, 7, 30):  # random trees, and one with a self-arc in the edge list
+    for n in (1, 2, 7, 30, 60):  # random trees (dense sums: broadcast and bmm), one with a self-arc
         heads = torch.tensor([0] + [int(torch.randint(0, i, (1,))) for i in range(1, n)])
         graphs.append(dependency_edges(heads[None], torch.tensor([n])))
     graphs.append(torch.tensor([[0, 1, 1], [1, 0, 1]]))

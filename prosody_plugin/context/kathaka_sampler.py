@@ -81,7 +81,11 @@ def dense_gatv2(conv: GATv2Conv, x: torch.Tensor, adjacency: torch.Tensor) -> to
     scores = torch.nn.functional.leaky_relu(x_r[:, None] + x_l[None, :], conv.negative_slope)
     alpha = (scores * conv.att).sum(dim=-1)  # (N_target, N_source, H)
     alpha = alpha.masked_fill(~adjacency[..., None], float("-inf")).softmax(dim=1)
-    out = torch.einsum("ijh,jhc->ihc", alpha, x_l).reshape(-1, H * C)
+    if alpha.size(0) <= 40:  # sum_j alpha_ijh x_jhc: broadcasting beats einsum for few nodes
+        out = (alpha[..., None] * x_l[None]).sum(dim=1)
+    else:
+        out = torch.bmm(alpha.permute(2, 0, 1), x_l.transpose(0, 1)).transpose(0, 1)
+    out = out.reshape(-1, H * C)
     return out if conv.bias is None else out + conv.bias
 
 
