@@ -86,6 +86,58 @@ def test_padded_batch_equals_single_sentences(parsed):
         assert torch.allclose(mu[i], mu_i[0], atol=1e-5) and torch.allclose(logvar[i], logvar_i[0], atol=1e-5)
 
 
+def test_camp_padded_batch_equals_single_sentences(parsed):
+    """A sentence alone runs the LSTM unpacked (no padding), a padded batch packed: same output."""
+    torch.manual_seed(0)
+    model = CAMPPredictor(input_size=12, word_embed_dim=3, vocab_sizes=VOCAB, hidden_size=16).eval()
+    bert = [torch.randn(len(s), 12) for s in parsed]
+    lengths = torch.tensor([len(s) for s in parsed])
+    batch = model.embeddings(pad(bert, 0.0), lengths, pad(parsed, -1))
+    for i in range(len(parsed)):
+        alone = model.predict(bert[i], parsed[i])
+        torch.testing.assert_close(alone, batch[i, : lengths[i]], atol=1e-5, rtol=1e-5)
+        assert not batch[i, lengths[i] :].any()
+    same = torch.tensor([len(parsed[0])] * 2)  # equal lengths: unpacked, also in a batch
+    two = model.embeddings(pad([bert[0], bert[0]], 0.0), same, pad([parsed[0], parsed[0]], -1))
+    torch.testing.assert_close(two[1], model.predict(bert[0], parsed[0]), atol=1e-5, rtol=1e-5)
+
+
+def test_dense_graph_layers_equal_torch_geometric(parsed):
+    """One sentence at inference runs GATv2 and the attention pooling densely: same output."""
+    from torch_geometric.nn import AttentionalAggregation, GATv2Conv
+
+    from prosody_plugin.context.kathaka_sampler import (
+        dense_adjacency,
+        dense_attention_pool,
+        dense_gatv2,
+        supports_dense,
+    )
+
+    torch.manual_seed(0)
+    graphs = [dependency_edges(s[None, :, 0], torch.tensor([len(s)])) for s in parsed]
+    for n in (1, 2, 7, 30, 60):  # random trees (dense sums: broadcast and bmm), one with a self-arc
+        heads = torch.tensor([0] + [int(torch.randint(0, i, (1,))) for i in range(1, n)])
+        graphs.append(dependency_edges(heads[None], torch.tensor([n])))
+    graphs.append(torch.tensor([[0, 1, 1], [1, 0, 1]]))
+    for share in (False, True):
+        conv = GATv2Conv(16, 4, heads=3, dropout=0.5, share_weights=share).eval()
+        torch.nn.init.normal_(conv.att)
+        pool = AttentionalAggregation(gate_nn=torch.nn.Linear(12, 1))
+        for edges in graphs:
+            num_nodes = int(edges.max()) + 1 if edges.numel() else 1
+            x = torch.randn(num_nodes, 16)
+            adjacency = dense_adjacency(edges, num_nodes)
+            assert supports_dense(conv) and adjacency is not None
+            torch.testing.assert_close(dense_gatv2(conv, x, adjacency), conv(x, edges), atol=1e-5, rtol=1e-5)
+            h = torch.randn(num_nodes, 12)
+            torch.testing.assert_close(
+                dense_attention_pool(pool, h), pool(h, torch.zeros(num_nodes, dtype=torch.long), dim_size=1),
+                atol=1e-5, rtol=1e-5,
+            )  # fmt: skip
+    assert dense_adjacency(torch.tensor([[0, 0], [1, 1]]), 2) is None  # a repeated edge: sparse path
+    assert not supports_dense(conv.train())  # attention dropout in training: torch_geometric
+
+
 def overfit(model, batch, steps=200):
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []

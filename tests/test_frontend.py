@@ -418,3 +418,154 @@ def test_punctuated_parse_maps_back_to_the_words(frontend, featurizers):
     bare = featurizers[1].syntax.analyze(u.words, u.word_punctuation)
     assert u.words[int(np.flatnonzero(bare.heads == np.arange(W))[0])] == "Most"
     assert sx.punctuation_marks('?!...",') == ["?", "!", "...", '"', ","]
+
+
+# ---------------------------------------------------------------------------- speed: same features
+def _same_utterance(a, b):
+    assert (a.normalized, a.tokens, a.words, a.word_punctuation, a.leading_punctuation) == (
+        b.normalized, b.tokens, b.words, b.word_punctuation, b.leading_punctuation,
+    )  # fmt: skip
+    assert a.chunk_word_counts == b.chunk_word_counts and a.word_phonemes == b.word_phonemes
+    np.testing.assert_array_equal(a.token_word_ids, b.token_word_ids)
+    np.testing.assert_array_equal(a.token_ids, b.token_ids)
+
+
+def test_g2p_cache_gives_the_same_utterances(token_list):
+    """The chunk-count cache (and its eviction) changes no word, token or punctuation."""
+    from prosody_plugin.frontend.words import TextFrontend
+
+    uncached = TextFrontend(token_list=token_list, g2p_cache_size=0)
+    tiny = TextFrontend(token_list=token_list, g2p_cache_size=3)  # evicts all the time
+    cached = TextFrontend(token_list=token_list)
+    assert uncached.g2p_cache_info() is None
+    texts = PROMPTS + ljspeech_texts()[:8] + ["Most of the time, of the art."]
+    for _ in range(2):  # the second pass reads the cache
+        for i, text in enumerate(texts):
+            reference = uncached.analyze(text, utt_id=f"u{i}")
+            _same_utterance(tiny.analyze(text, utt_id=f"u{i}"), reference)
+            _same_utterance(cached.analyze(text, utt_id=f"u{i}"), reference)
+    info = cached.g2p_cache_info()
+    assert info["hits"] > info["misses"] > 0 and info["size"] <= info["maxsize"]
+    assert tiny.g2p_cache_info()["size"] <= 3
+    cached.clear_g2p_cache()
+    assert cached.g2p_cache_info()["size"] == 0
+    with pytest.raises(ValueError, match="g2p_cache_size"):
+        TextFrontend(g2p_cache_size=-1)
+
+
+def test_batched_word_ids_equal_one_by_one(frontend):
+    from prosody_plugin.text.word_boundaries import word_ids_of_token_lists, word_ids_of_tokens
+
+    lists = [frontend.tokenize(frontend.normalize(t)) for t in PROMPTS] + [[], [","], ["<space>"]]
+    for tokens, (ids, n) in zip(lists, word_ids_of_token_lists(lists)):
+        ref_ids, ref_n = word_ids_of_tokens(tokens)
+        assert n == ref_n and ids.dtype == np.int64
+        np.testing.assert_array_equal(ids, ref_ids)
+        if tokens:
+            vocab = sorted(set(tokens))
+            by_torch, num = word_ids(
+                torch.tensor([[vocab.index(t) for t in tokens]]), torch.tensor([len(tokens)]),
+                *token_classes(vocab),
+            )  # fmt: skip
+            np.testing.assert_array_equal(ids, by_torch[0].numpy())
+            assert int(num[0]) == n
+    assert word_ids_of_token_lists([]) == []
+
+
+def test_spacy_without_unused_components_gives_the_same_matrices(frontend, syntax):
+    """The analyzer loads spaCy without ner/lemmatizer; the full pipeline parses the same."""
+    import spacy
+
+    from prosody_plugin.frontend.syntax import SyntaxAnalyzer
+
+    assert not {"ner", "lemmatizer"} & set(syntax.nlp.pipe_names)
+    full = SyntaxAnalyzer(syntax.model)
+    full.nlp = spacy.load(syntax.model)
+    assert {"ner", "lemmatizer"} <= set(full.nlp.pipe_names)
+    utts = [frontend.analyze(t, utt_id=f"s{i}") for i, t in enumerate(ljspeech_texts() + PROMPTS)]
+    args = ([u.words for u in utts], [u.word_punctuation for u in utts], [u.leading_punctuation for u in utts])
+    ours = [s.as_matrix() for s in syntax.analyze_batch(*args)]
+    for a, b in zip(ours, full.analyze_batch(*args)):
+        np.testing.assert_array_equal(a, b.as_matrix())
+    # one utterance at a time (nlp(doc), not nlp.pipe) parses the same as in a batch
+    for u, m in zip(utts, ours):
+        np.testing.assert_array_equal(syntax.analyze(u.words, u.word_punctuation, u.leading_punctuation).as_matrix(), m)
+
+
+def test_one_edge_builder():
+    """Kathaka's graph layer and the front end build dependency arcs with the same function."""
+    from prosody_plugin.context import kathaka_sampler
+    from prosody_plugin.frontend import syntax as sx
+
+    assert kathaka_sampler.dependency_edges is sx.dependency_edges
+    heads = [np.array([1, 1, 1]), np.array([0]), np.array([2, 2, 2, 1])]
+    padded = torch.full((3, 4), -1, dtype=torch.long)
+    for b, h in enumerate(heads):
+        padded[b, : len(h)] = torch.from_numpy(h)
+    batch = sx.dependency_edges(padded, torch.tensor([3, 1, 4]))
+    offsets = [0, 3, 4]
+    singles = torch.cat([sx.edge_index(h) + o for h, o in zip(heads, offsets)], dim=1)
+    assert torch.equal(batch, singles)  # same arcs, same order
+    assert sx.dependency_edges(padded[:0], torch.tensor([], dtype=torch.long)).shape == (2, 0)
+    with pytest.raises(ValueError, match="batch item 1"):
+        sx.dependency_edges(torch.tensor([[0, 0], [0, 2]]), torch.tensor([2, 2]))
+
+
+def test_bert_speedups_keep_the_vectors(frontend, embedder):
+    """Transposed Linear storage, unpadded / length-grouped batches: float rounding only."""
+    import copy
+
+    from prosody_plugin.frontend.bert import length_groups
+
+    linears = [m for m in embedder.encoder.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(m.weight.stride() == (1, m.weight.size(0)) for m in linears)
+    plain = copy.deepcopy(embedder)
+    for m in plain.encoder.modules():
+        if isinstance(m, torch.nn.Linear):
+            m.weight.data = m.weight.data.contiguous()
+    words = [frontend.analyze(t).punctuated_words() for t in PROMPTS + ljspeech_texts()[:5]]
+    ours = embedder.embed(words)
+    for w, v in zip(words, ours):
+        torch.testing.assert_close(v, plain.embed([w])[0], atol=5e-5, rtol=1e-4)
+        torch.testing.assert_close(v, embedder.embed([w])[0], atol=5e-5, rtol=1e-4)
+    assert embedder.state_dict().keys() == plain.state_dict().keys()
+    # the grouping covers every item once; one item is one group
+    lengths = [5, 40, 6, 7, 41, 120, 5]
+    groups = length_groups(lengths, call_cost=16)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert 1 < len(groups) < len(lengths)
+    assert length_groups([9]) == [[0]] and length_groups([]) == []
+    assert length_groups(lengths, call_cost=10**9) == [sorted(range(7), key=lambda i: lengths[i])]
+
+
+def test_quantized_bert_is_opt_in(frontend):
+    from prosody_plugin.frontend.context import ContextFeaturizer
+
+    utts = [frontend.analyze(t, utt_id=f"q{i}") for i, t in enumerate(PROMPTS[:4])]
+    featurizer = ContextFeaturizer(quantize=True)
+    assert featurizer.embedder.quantized and "quantize" not in featurizer.conf()
+    vectors, matrices = featurizer(utts)
+    for u, v, m in zip(utts, vectors, matrices):
+        assert v.shape == (u.num_words, 384) and torch.isfinite(v).all() and len(m) == u.num_words
+    with pytest.raises(ValueError, match="quantized"):
+        featurizer.embedder.set_trainable(True)
+
+
+def test_parallel_featurizer_gives_the_same_features(frontend, featurizers):
+    import dataclasses
+
+    from prosody_plugin.frontend.context import ContextFeaturizer
+
+    serial = featurizers[0]
+    parallel = ContextFeaturizer(embedder=serial.embedder, parallel=True)
+    utts = [frontend.analyze(t, utt_id=f"p{i}") for i, t in enumerate(PROMPTS)]
+    for batch in (utts, utts[:1]):
+        (v1, m1), (v2, m2) = serial(batch), parallel(batch)
+        for a, b in zip(v1, v2):
+            assert torch.equal(a, b)
+        for a, b in zip(m1, m2):
+            np.testing.assert_array_equal(a, b)
+    too_long = dataclasses.replace(utts[0], utt_id="long1", words=["word"] * 600, word_punctuation=[""] * 600)
+    with pytest.raises(ValueError, match="long1"):
+        parallel([utts[0], too_long])
+    assert parallel(utts[:2])[1][0].shape == m1[0].shape  # usable after an error

@@ -71,8 +71,13 @@ class CAMPPredictor(AbsProsodyPredictor):
     def embeddings(self, bert: torch.Tensor, lengths: torch.Tensor, syntax: torch.Tensor) -> torch.Tensor:
         """Predicted word embeddings (B, W, D); padded words are zero."""
         xs = self.input_layer(torch.cat([bert, self.syntax_embedding(syntax)], dim=-1))
-        packed = pack_padded_sequence(xs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        hs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=xs.size(1))
+        if bool((lengths == xs.size(1)).all()):
+            # no padding (e.g. one sentence): the same LSTM without packing, about 2x faster
+            # at batch 1 on a CPU (float rounding differs by ~1e-7)
+            hs = self.lstm(xs)[0]
+        else:
+            packed = pack_padded_sequence(xs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            hs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=xs.size(1))
         return self.output_layer(hs) * word_mask(lengths, xs.size(1)).unsqueeze(-1)
 
     def forward(

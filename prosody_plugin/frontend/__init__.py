@@ -19,6 +19,7 @@ _EXPORTS = {
     "SyntaxAnalyzer": "syntax",
     "WordSyntax": "syntax",
     "edge_index": "syntax",
+    "dependency_edges": "syntax",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -35,7 +35,9 @@ CAMP word-level tags (one int per word):
   dash, ...) 6; 0 none;
 * ``position``: 0 first word, 1 middle, 2 last, 3 only word.
 
-:func:`edge_index` turns heads into a graph for GNNs: child->head and head->child arcs.
+:func:`edge_index` (one sentence) and :func:`dependency_edges` (a padded batch, nodes
+numbered batch-wise) turn heads into a graph for GNNs: child->head and head->child arcs.
+They are the one place where dependency arcs are built (Kathaka's sampler uses them).
 """
 
 import re
@@ -118,17 +120,50 @@ def position_classes(num_words: int) -> np.ndarray:
     return pos
 
 
+def dependency_edges(heads: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Edges of a batch of dependency trees, both directions, nodes numbered batch-wise.
+
+    Args:
+        heads (LongTensor): Head index of every word (B, W); the root points to itself,
+            padding is ignored (-1 by convention).
+        lengths (LongTensor): Words per sentence (B,).
+
+    Returns:
+        LongTensor: edge_index (2, E) over sum(lengths) nodes: row 0 sources, row 1 targets;
+        per sentence, in batch order, its child->head arcs then its head->child arcs (a
+        root's self-arc is no edge). Raises ValueError for a head outside its sentence.
+
+    """
+    heads = torch.as_tensor(heads, dtype=torch.long)
+    lengths = torch.as_tensor(lengths, dtype=torch.long, device=heads.device)
+    if heads.dim() != 2 or lengths.shape != heads.shape[:1]:
+        raise ValueError(f"heads (B, W) and lengths (B,) expected, got {tuple(heads.shape)} and {tuple(lengths.shape)}")
+    steps = torch.arange(heads.size(1), device=heads.device)[None]
+    real = steps < lengths[:, None]
+    bad = real & ((heads < 0) | (heads >= lengths[:, None]))
+    if bool(bad.any()):
+        b = int(bad.any(dim=1).nonzero()[0])
+        raise ValueError(
+            f"dependency heads out of range in batch item {b}: {heads[b, : int(lengths[b])].tolist()}"
+        )
+    offsets = (torch.cumsum(lengths, 0) - lengths)[:, None]
+    child = steps.expand_as(heads)
+    arcs = real & (heads != child)
+    keep = torch.cat([arcs, arcs], dim=1)
+    sources = (torch.cat([child, heads], dim=1) + offsets)[keep]
+    targets = (torch.cat([heads, child], dim=1) + offsets)[keep]
+    return torch.stack([sources, targets])
+
+
 def edge_index(heads) -> torch.Tensor:
-    """Dependency arcs in both directions as a (2, E) LongTensor (E = 2 * (W - roots)).
+    """Dependency arcs of one sentence in both directions as a (2, E) LongTensor
+    (E = 2 * (W - roots)); :func:`dependency_edges` of a batch of one.
 
     Row 0 holds sources, row 1 targets: child->head arcs first, then head->child arcs. A root
     (head == itself) adds no self loop.
     """
     heads = torch.as_tensor(np.asarray(heads), dtype=torch.long).flatten()
-    child = torch.arange(heads.numel())
-    keep = heads != child
-    child, head = child[keep], heads[keep]
-    return torch.stack([torch.cat([child, head]), torch.cat([head, child])])
+    return dependency_edges(heads[None], torch.tensor([heads.numel()]))
 
 
 @dataclass
@@ -264,7 +299,8 @@ class SyntaxAnalyzer:
             docs.append(doc)
             owners.append(owner)
             puncts.append(punct)
-        parsed = self.nlp.pipe(docs, batch_size=batch_size)
+        # one Doc: nlp(doc) skips pipe()'s batching machinery (the same components)
+        parsed = [self.nlp(docs[0])] if len(docs) == 1 else self.nlp.pipe(docs, batch_size=batch_size)
         return [
             self._to_syntax(doc, list(words), owner, punct)
             for doc, words, owner, punct in zip(parsed, words_batch, owners, puncts)

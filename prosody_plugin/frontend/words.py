@@ -54,7 +54,9 @@ all-upper-case core is lower-cased. This only affects case, never the word seque
 """
 
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
@@ -68,6 +70,7 @@ from prosody_plugin.text.word_boundaries import (
     is_punctuation_token,
     token_classes,
     word_ids,
+    word_ids_of_token_lists,
     word_ids_of_tokens,
 )
 
@@ -161,6 +164,41 @@ def _split_core(core: str, k: int) -> List[str]:
     return [core] * k
 
 
+class _LRU:
+    """A small thread-safe least-recently-used map (text -> int)."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self.hits = self.misses = 0
+        self._data: "OrderedDict[str, int]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Optional[int]:
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: int) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 @dataclass
 class Utterance:
     """One utterance seen through the front end.
@@ -227,6 +265,10 @@ class TextFrontend:
             :func:`split_sentences` on long text).
         restore_case: Take each word's casing from the raw text when it can be found there.
         non_linguistic_symbols: As ESPnet's ``--non_linguistic_symbols`` (file or list).
+        g2p_cache_size: Phoneme-word counts of text chunks kept (least recently used out)
+            for the word alignment, which phonemizes every chunk of a sentence alone
+            (``0``: no cache). A chunk's count depends on its text only, so the cache
+            changes no result; the sentence itself is always phonemized afresh.
     """
 
     def __init__(
@@ -237,6 +279,7 @@ class TextFrontend:
         max_tokens: int = 1000,
         restore_case: bool = True,
         non_linguistic_symbols: Union[None, str, Path, Sequence[str]] = None,
+        g2p_cache_size: int = 65536,
     ):
         # Imported here: espnet2's tokenizer imports take seconds (g2p_en, nltk).
         from espnet2.text.build_tokenizer import build_tokenizer
@@ -267,6 +310,9 @@ class TextFrontend:
                 raise ValueError("the token list has no <unk> token (ESPnet needs one)")
             self.converter = TokenIDConverter(self.token_list, unk_symbol="<unk>")
             self._is_boundary, self._is_punct = token_classes(self.token_list)
+        if g2p_cache_size < 0:
+            raise ValueError(f"g2p_cache_size must be >= 0, got {g2p_cache_size}")
+        self._count_cache = _LRU(g2p_cache_size) if g2p_cache_size else None
 
     # ------------------------------------------------------------------ G2P helpers
     def normalize(self, text: str) -> str:
@@ -278,13 +324,40 @@ class TextFrontend:
 
     def _count_words(self, text: str) -> int:
         """Phoneme words of ``text`` alone (0 when the G2P yields nothing)."""
-        if not text.strip():
-            return 0
-        try:
-            tokens = self.tokenize(text)
-        except IndexError:  # phonemizer on a line that comes back empty
-            return 0
-        return word_ids_of_tokens(tokens)[1]
+        return self._count_words_batch([text])[0]
+
+    def _count_words_batch(self, texts: Sequence[str]) -> List[int]:
+        """:meth:`_count_words` of each text: cached counts, the others phonemized one by
+        one (each text alone, as before) and counted in one batch."""
+        counts: List[Optional[int]] = []
+        todo: "OrderedDict[str, List[str]]" = OrderedDict()  # text -> its tokens
+        for text in texts:
+            count = 0 if not text.strip() else None
+            if count is None and self._count_cache is not None:
+                count = self._count_cache.get(text)
+            if count is None and text not in todo:
+                try:
+                    todo[text] = self.tokenize(text)
+                except IndexError:  # phonemizer on a line that comes back empty
+                    todo[text] = []
+            counts.append(count)
+        if todo:
+            found = dict(zip(todo, (n for _, n in word_ids_of_token_lists(list(todo.values())))))
+            if self._count_cache is not None:
+                for text, n in found.items():
+                    self._count_cache.put(text, n)
+            counts = [found[t] if c is None else c for t, c in zip(texts, counts)]
+        return counts
+
+    def clear_g2p_cache(self) -> None:
+        """Forget the cached chunk counts (``g2p_cache_size``)."""
+        if self._count_cache is not None:
+            self._count_cache.clear()
+
+    def g2p_cache_info(self) -> Optional[dict]:
+        """Hits, misses, size and maxsize of the chunk-count cache; None without one."""
+        c = self._count_cache
+        return None if c is None else dict(hits=c.hits, misses=c.misses, size=len(c), maxsize=c.maxsize)
 
     # ------------------------------------------------------------------ main entry
     def analyze(self, text: str, utt_id: str = "<text>") -> Utterance:
@@ -358,12 +431,12 @@ class TextFrontend:
     # ------------------------------------------------------------------ alignment
     def _chunk_counts(self, chunks: List[str], num_words: int) -> Optional[List[int]]:
         """Phoneme words per chunk (module docstring, steps 1-2); None if inconsistent."""
-        alone = [self._count_words(c) for c in chunks]
+        alone = self._count_words_batch(chunks)
         if sum(alone) == num_words:
             return alone
+        prefixes = self._count_words_batch([" ".join(chunks[: i + 1]) for i in range(len(chunks))])
         counts, previous = [], 0
-        for i in range(len(chunks)):
-            n = self._count_words(" ".join(chunks[: i + 1]))
+        for n in prefixes:
             counts.append(n - previous)
             previous = n
         if previous != num_words or any(k < 0 for k in counts):

@@ -20,7 +20,7 @@ This module imports nothing from the rest of the package.
 """
 
 import unicodedata
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -125,14 +125,28 @@ def word_ids(
 
 def word_ids_of_tokens(tokens: Sequence[str]) -> Tuple[np.ndarray, int]:
     """Word index per token string (``len(tokens)``,) and the word count, by :func:`word_ids`."""
-    if len(tokens) == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    vocab = sorted(set(tokens))
+    return word_ids_of_token_lists([tokens])[0]
+
+
+def word_ids_of_token_lists(token_lists: Sequence[Sequence[str]]) -> List[Tuple[np.ndarray, int]]:
+    """:func:`word_ids_of_tokens` of several token lists in one :func:`word_ids` call
+    (a padded batch: the torch overhead is paid once, not once per list)."""
+    out: List[Tuple[np.ndarray, int]] = [(np.zeros(0, dtype=np.int64), 0)] * len(token_lists)
+    rows = [i for i, tokens in enumerate(token_lists) if len(tokens) > 0]
+    if not rows:
+        return out
+    vocab = sorted({t for i in rows for t in token_lists[i]})
     index = {t: i for i, t in enumerate(vocab)}
-    ids = torch.tensor([[index[t] for t in tokens]], dtype=torch.long)
+    lengths = [len(token_lists[i]) for i in rows]
+    ids = torch.zeros(len(rows), max(lengths), dtype=torch.long)
+    for b, i in enumerate(rows):
+        ids[b, : lengths[b]] = torch.tensor([index[t] for t in token_lists[i]], dtype=torch.long)
     is_boundary, is_punct = token_classes(vocab)
-    ids_out, num_words = word_ids(ids, torch.tensor([len(tokens)]), is_boundary, is_punct)
-    return ids_out[0].numpy().astype(np.int64), int(num_words[0])
+    ids_out, num_words = word_ids(ids, torch.tensor(lengths), is_boundary, is_punct)
+    ids_out, counts = ids_out.numpy(), num_words.tolist()
+    for b, i in enumerate(rows):
+        out[i] = ids_out[b, : lengths[b]].astype(np.int64), int(counts[b])
+    return out
 
 
 __all__ = [
@@ -146,5 +160,6 @@ __all__ = [
     "is_punctuation_token",
     "token_classes",
     "word_ids",
+    "word_ids_of_token_lists",
     "word_ids_of_tokens",
 ]
