@@ -430,7 +430,7 @@ def _same_utterance(a, b):
     np.testing.assert_array_equal(a.token_ids, b.token_ids)
 
 
-def test_g2p_cache_gives_the_same_utterances(token_list):
+def test_g2p_cache_gives_the_same_utterances(token_list, ljspeech_texts):
     """The chunk-count cache (and its eviction) changes no word, token or punctuation."""
     from prosody_plugin.frontend.words import TextFrontend
 
@@ -438,7 +438,7 @@ def test_g2p_cache_gives_the_same_utterances(token_list):
     tiny = TextFrontend(token_list=token_list, g2p_cache_size=3)  # evicts all the time
     cached = TextFrontend(token_list=token_list)
     assert uncached.g2p_cache_info() is None
-    texts = PROMPTS + ljspeech_texts()[:8] + ["Most of the time, of the art."]
+    texts = PROMPTS + ljspeech_texts[:8] + ["Most of the time, of the art."]
     for _ in range(2):  # the second pass reads the cache
         for i, text in enumerate(texts):
             reference = uncached.analyze(text, utt_id=f"u{i}")
@@ -472,7 +472,7 @@ def test_batched_word_ids_equal_one_by_one(frontend):
     assert word_ids_of_token_lists([]) == []
 
 
-def test_spacy_without_unused_components_gives_the_same_matrices(frontend, syntax):
+def test_spacy_without_unused_components_gives_the_same_matrices(frontend, syntax, ljspeech_texts):
     """The analyzer loads spaCy without ner/lemmatizer; the full pipeline parses the same."""
     import spacy
 
@@ -482,7 +482,7 @@ def test_spacy_without_unused_components_gives_the_same_matrices(frontend, synta
     full = SyntaxAnalyzer(syntax.model)
     full.nlp = spacy.load(syntax.model)
     assert {"ner", "lemmatizer"} <= set(full.nlp.pipe_names)
-    utts = [frontend.analyze(t, utt_id=f"s{i}") for i, t in enumerate(ljspeech_texts() + PROMPTS)]
+    utts = [frontend.analyze(t, utt_id=f"s{i}") for i, t in enumerate(ljspeech_texts + PROMPTS)]
     args = ([u.words for u in utts], [u.word_punctuation for u in utts], [u.leading_punctuation for u in utts])
     ours = [s.as_matrix() for s in syntax.analyze_batch(*args)]
     for a, b in zip(ours, full.analyze_batch(*args)):
@@ -511,7 +511,7 @@ def test_one_edge_builder():
         sx.dependency_edges(torch.tensor([[0, 0], [0, 2]]), torch.tensor([2, 2]))
 
 
-def test_bert_speedups_keep_the_vectors(frontend, embedder):
+def test_bert_speedups_keep_the_vectors(frontend, embedder, ljspeech_texts):
     """Transposed Linear storage, unpadded / length-grouped batches: float rounding only."""
     import copy
 
@@ -523,7 +523,7 @@ def test_bert_speedups_keep_the_vectors(frontend, embedder):
     for m in plain.encoder.modules():
         if isinstance(m, torch.nn.Linear):
             m.weight.data = m.weight.data.contiguous()
-    words = [frontend.analyze(t).punctuated_words() for t in PROMPTS + ljspeech_texts()[:5]]
+    words = [frontend.analyze(t).punctuated_words() for t in PROMPTS + ljspeech_texts[:5]]
     ours = embedder.embed(words)
     for w, v in zip(words, ours):
         torch.testing.assert_close(v, plain.embed([w])[0], atol=5e-5, rtol=1e-4)
