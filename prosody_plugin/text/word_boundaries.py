@@ -138,9 +138,11 @@ def word_ids_of_token_lists(token_lists: Sequence[Sequence[str]]) -> List[Tuple[
     vocab = sorted({t for i in rows for t in token_lists[i]})
     index = {t: i for i, t in enumerate(vocab)}
     lengths = [len(token_lists[i]) for i in rows]
-    ids = torch.zeros(len(rows), max(lengths), dtype=torch.long)
-    for b, i in enumerate(rows):
-        ids[b, : lengths[b]] = torch.tensor([index[t] for t in token_lists[i]], dtype=torch.long)
+    longest = max(lengths)
+    ids = torch.tensor(
+        [[index[t] for t in token_lists[i]] + [0] * (longest - n) for i, n in zip(rows, lengths)],
+        dtype=torch.long,
+    )  # padding is ignored (past the lengths)
     is_boundary, is_punct = token_classes(vocab)
     ids_out, num_words = word_ids(ids, torch.tensor(lengths), is_boundary, is_punct)
     ids_out, counts = ids_out.numpy(), num_words.tolist()
