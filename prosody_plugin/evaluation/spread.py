@@ -14,15 +14,7 @@ The spread of a word is the standard deviation over the renditions; an utterance
 the mean over its words; the table gives the mean over sentences with 95% bootstrap
 intervals. A sampler whose spread is near zero has collapsed to one rendition per text.
 The renditions of a sentence are one batch of the acoustic model
-(``ProsodyESPnetTTSModel.batch_inference``). Command line::
-
-    python -m prosody_plugin.bin.prosody_spread \\
-        --train_config exp/tts_train_kathaka_cpu/config.yaml \\
-        --model_file exp/tts_train_kathaka_cpu/valid.loss.ave.pth \\
-        --context_train_config exp/context_train_kathaka_sampler_cpu/config.yaml \\
-        --context_model_file exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth \\
-        --text dump/raw/eval/text --latents dump/prosody_targets/tts_train_kathaka_cpu/train/target.scp \\
-        --output_dir exp/scores_decode_valid.loss.ave/eval
+(``ProsodyESPnetTTSModel.batch_inference``). Command line: ``python -m prosody_plugin.bin.prosody_spread``.
 """
 
 import csv
