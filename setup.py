@@ -15,6 +15,12 @@ install_requires = [
     "torch==2.11.0",
     "torchaudio==2.11.0",
     "espnet==202511",
+    # typeguard 4 instruments each of ESPnet's (and inflect 7's) @typechecked functions by
+    # recompiling its source at import: 12 s of every process's start on a 2-core machine.
+    # ESPnet pinned 2.13.3 for years; its checks are the same at call time. inflect 7 needs
+    # typeguard 4, inflect 6 does not (g2p_en needs any inflect).
+    "typeguard==2.13.3",
+    "inflect>=6,<7",
     "transformers>=4.40",
     "torch-geometric>=2.5",
     "sentencepiece",

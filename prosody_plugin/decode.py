@@ -32,7 +32,7 @@ from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.tts.espnet_model import ProsodyESPnetTTSModel
-from prosody_plugin.vocoder_compat import enable_parallel_wavegan, reproducible_vocoder
+from prosody_plugin.vocoder_compat import download_vocoder, enable_parallel_wavegan, reproducible_vocoder
 
 
 class Text2Speech(espnet_tts_inference.Text2Speech):
@@ -52,6 +52,28 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
         if not isinstance(self.model, ProsodyESPnetTTSModel):
             self.model = ProsodyESPnetTTSModel.from_espnet_model(self.model)
         self.vocoder = reproducible_vocoder(self.vocoder)  # --seed / always_fix_seed reproduce wavs
+
+    @classmethod
+    def from_pretrained(
+        cls, model_tag: Optional[str] = None, vocoder_tag: Optional[str] = None, **kwargs
+    ) -> "Text2Speech":
+        """Build from ESPnet model-zoo tags, as ESPnet's ``Text2Speech.from_pretrained``.
+
+        Args:
+            model_tag: Anything ``espnet_model_zoo``'s ``ModelDownloader().download_and_unpack``
+                takes: a tag, a Hugging Face repo, or a local packed ``.zip`` (ESPnet's pack or
+                the plugin's).
+            vocoder_tag: ``parallel_wavegan/<tag>``.
+            **kwargs: The other arguments of :class:`Text2Speech`.
+
+        """
+        if model_tag is not None:
+            from espnet_model_zoo.downloader import ModelDownloader
+
+            kwargs.update(ModelDownloader().download_and_unpack(model_tag))
+        if vocoder_tag is not None:
+            kwargs.update(download_vocoder(vocoder_tag))
+        return cls(**kwargs)
 
     @property
     def use_speech(self) -> bool:
@@ -75,8 +97,10 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
 def decode(
     output_dir: Union[Path, str],
     data_path_and_name_and_type: Sequence[Tuple[str, str, str]],
-    train_config: Optional[str],
-    model_file: Optional[str],
+    train_config: Optional[str] = None,
+    model_file: Optional[str] = None,
+    model_tag: Optional[str] = None,
+    vocoder_tag: Optional[str] = None,
     key_file: Optional[str] = None,
     ngpu: int = 0,
     seed: int = 0,
@@ -100,6 +124,8 @@ def decode(
         data_path_and_name_and_type: ESPnet's data triplets (``text``, and ``speech`` /
             ``durations`` for the reference prosody, or ``prosody``).
         train_config, model_file: The stage-one model.
+        model_tag, vocoder_tag: Instead, a packed model or model-zoo tag and a
+            ``parallel_wavegan/<tag>`` vocoder (see :meth:`Text2Speech.from_pretrained`).
         key_file: Decode these keys only.
         ngpu: 0 (CPU) or 1.
         seed, dtype, num_workers, allow_variable_data_keys: As in ESPnet.
@@ -111,8 +137,9 @@ def decode(
     if ngpu > 1:
         raise NotImplementedError("only single GPU decoding is supported")
     set_all_random_seed(seed)
-    text2speech = Text2Speech(
-        train_config=train_config, model_file=model_file, device="cuda" if ngpu >= 1 else "cpu",
+    text2speech = Text2Speech.from_pretrained(
+        model_tag=model_tag, vocoder_tag=vocoder_tag, train_config=train_config, model_file=model_file,
+        device="cuda" if ngpu >= 1 else "cpu",
         dtype=dtype, seed=seed, use_reference_prosody=use_reference_prosody, **text2speech_kwargs,
     )  # fmt: skip
     if not text2speech.use_speech:

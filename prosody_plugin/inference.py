@@ -159,15 +159,11 @@ class Text2SpeechProsody:
             paths = ModelDownloader().download_and_unpack(str(model_tag_or_zip))
             check_unpacked(paths)
         if vocoder_tag is not None:
-            if not vocoder_tag.startswith("parallel_wavegan/"):
-                raise ValueError(f"{vocoder_tag} is unsupported format (expected parallel_wavegan/<tag>)")
-            from prosody_plugin.vocoder_compat import enable_parallel_wavegan
+            from prosody_plugin.vocoder_compat import download_vocoder
 
-            enable_parallel_wavegan()
-            from parallel_wavegan.utils import download_pretrained_model
-
-            vocoder_file = download_pretrained_model(vocoder_tag.replace("parallel_wavegan/", "", 1))
-            kwargs.setdefault("vocoder_config", Path(vocoder_file).parent / "config.yml")
+            vocoder = download_vocoder(vocoder_tag)
+            vocoder_file = vocoder["vocoder_file"]
+            kwargs.setdefault("vocoder_config", vocoder["vocoder_config"])
         return cls(**paths, vocoder_file=vocoder_file, **kwargs)
 
     @property

@@ -4,11 +4,13 @@ A *system* is a stage-one model class (a :class:`~prosody_plugin.tts.prosody_fas
 together with what the class declares about its representation: the stage-two predictor
 that learns it from text (``predictor_name``), the config key of its size (``size_key``),
 whether the model speaks without one (``has_default_prosody``), whether it has a row per
-word (``per_word``). ESPnet's FastSpeech2 is the baseline: no representation.
+word (``per_word``), whether stage two samples it (``one_to_many``), and what its decodes
+are called (``decodes``). ESPnet's FastSpeech2 is the baseline: no representation.
 
 Every tool asks here instead of switching on types or names: ESPnet's model registration
 (``import prosody_plugin``), stage 7 (which prosody sources to decode), stage 9 (targets),
-stage 10 (the predictor's size), pack, inference and the benchmark. The shell recipe reads
+stage 10 (the predictor's size), stages 12-13 (decode names, oracles, the one-to-many
+spread and renditions), pack, inference, the listening pages and the benchmark. The shell recipe reads
 the same facts once through ``python -m prosody_plugin.bin.systems --shell``. Adding a
 system is one class and one line in :data:`SYSTEMS`.
 
@@ -16,7 +18,7 @@ The classes are imported lazily: this module itself needs neither torch nor ESPn
 """
 
 import importlib
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 #: The ESPnet baseline's ``tts`` name.
 BASELINE = "fastspeech2"
@@ -30,9 +32,13 @@ SYSTEMS: Dict[str, str] = {
 #: The plugin's other TTS classes that ESPnet's TTS task must know (no prosody system).
 OTHER_TTS_CLASSES: Dict[str, str] = {"aligner": "prosody_plugin.tts.aligner:ForwardSumAligner"}
 
-#: Decoding sources of stage 7: "default" (the model's own prosody: the baseline, Kathaka's
-#: prior mean) and "reference" (the utterance's own recording: the oracle).
-DEFAULT, REFERENCE = "default", "reference"
+#: Decoding sources: "default" (the model's own prosody: the baseline, Kathaka's prior
+#: mean) and "reference" (the utterance's own recording: the oracle) in stage 7,
+#: "predicted" (stage two's, from text) in stage 11.
+DEFAULT, REFERENCE, PREDICTED = "default", "reference", "predicted"
+
+#: The baseline's one decode, as the classes' ``decodes``: (name suffix, description).
+BASELINE_DECODES = {DEFAULT: ("", "FastSpeech2 (ESPnet), the baseline")}
 
 
 def load_class(path: str) -> Any:
@@ -78,12 +84,31 @@ def check_pair(train_config: Mapping[str, Any], context_config: Mapping[str, Any
     return name
 
 
+def decodes(name: str) -> Dict[str, Tuple[str, str]]:
+    """A system's decodes by prosody source: (decode name, description), as stage 12 names them.
+
+    ``name`` may be the baseline; the decode name is ``<system>_<suffix>`` (the baseline's
+    is its system name).
+    """
+    declared = BASELINE_DECODES if name == BASELINE else system_class(name).decodes
+    return {
+        source: (f"{name}_{suffix}" if suffix else name, description)
+        for source, (suffix, description) in declared.items()
+    }
+
+
+def describe_decode(decode_name: str) -> Optional[str]:
+    """What a decode name of stage 12 is (e.g. ``kathaka_sampled``), None for other names."""
+    for name in [BASELINE, *SYSTEMS]:
+        for label, description in decodes(name).values():
+            if label == decode_name:
+                return description
+    return None
+
+
 def prosody_sources(name: str) -> List[str]:
     """Stage 7's decoding sources of a system (``name`` may be the baseline)."""
-    if name == BASELINE:
-        return [DEFAULT]
-    cls = system_class(name)
-    return ([DEFAULT] if cls.has_default_prosody else []) + [REFERENCE]
+    return [source for source in decodes(name) if source != PREDICTED]
 
 
 def representation_size(name: str, tts_conf: Mapping[str, Any]) -> int:
@@ -101,22 +126,30 @@ def shell_facts() -> str:
     lines = [f'prosody_systems="{" ".join(SYSTEMS)}"', f"baseline_system={BASELINE}"]
     for name in [BASELINE, *SYSTEMS]:
         lines.append(f'system_sources_{name}="{" ".join(prosody_sources(name))}"')
+        lines += [f"decode_name_{name}_{source}={label}" for source, (label, _) in decodes(name).items()]
     for name in SYSTEMS:
         cls = system_class(name)
         lines += [
             f"system_predictor_{name}={cls.predictor_name}",
             f"predictor_system_{cls.predictor_name}={name}",
             f"system_size_key_{name}={cls.size_key}",
+            f"system_title_{name}={cls.title}",
+            f"system_one_to_many_{name}={int(cls.one_to_many)}",
+            f"system_per_word_{name}={int(cls.per_word)}",
         ]
     return "\n".join(lines) + "\n"
 
 
 __all__ = [
     "BASELINE",
+    "BASELINE_DECODES",
     "DEFAULT",
+    "PREDICTED",
     "REFERENCE",
     "SYSTEMS",
     "check_pair",
+    "decodes",
+    "describe_decode",
     "load_class",
     "prosody_sources",
     "representation_size",

@@ -9,6 +9,8 @@ alias is restored before a vocoder is loaded; the function is the same one.
 """
 
 from functools import partial
+from pathlib import Path
+from typing import Dict
 
 import scipy.signal
 import scipy.signal.windows
@@ -19,6 +21,17 @@ def enable_parallel_wavegan() -> None:
     """Make ``parallel_wavegan`` importable on SciPy >= 1.13."""
     if not hasattr(scipy.signal, "kaiser"):
         scipy.signal.kaiser = scipy.signal.windows.kaiser
+
+
+def download_vocoder(vocoder_tag: str) -> Dict[str, Path]:
+    """``vocoder_file`` and ``vocoder_config`` of ``parallel_wavegan/<tag>``, as ESPnet's Text2Speech.from_pretrained."""
+    if not vocoder_tag.startswith("parallel_wavegan/"):
+        raise ValueError(f"vocoder_tag {vocoder_tag!r}: unsupported format (expected parallel_wavegan/<tag>)")
+    enable_parallel_wavegan()
+    from parallel_wavegan.utils import download_pretrained_model
+
+    vocoder_file = Path(download_pretrained_model(vocoder_tag.replace("parallel_wavegan/", "", 1)))
+    return dict(vocoder_file=vocoder_file, vocoder_config=vocoder_file.parent / "config.yml")
 
 
 def _seeded_griffin_lim(spc, n_fft, n_shift, win_length=None, window="hann", n_iter=100):

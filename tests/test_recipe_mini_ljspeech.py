@@ -426,7 +426,7 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
     assert scores["kathaka_sampled", "word_duration_ms_rmse"]["gap_closure"] != ""
     table = (out / "scores.md").read_text()
     assert "c0 (energy) excluded" in table and "## Gap closure" in table
-    spread = (out / "spread.md").read_text()
+    spread = (out / "spread_kathaka" / "spread.md").read_text()
     for source in ("sampler", "prior", "recordings"):
         assert f"| {source} |" in spread
     plots = {p.name for p in (out / "plots").glob("*.png")}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One-to-many: how much Kathaka's word-level prosody varies over samples of the same text.
+"""One-to-many: how much a system's word-level prosody varies over samples of the same text (Kathaka).
 
 The measurement is :func:`prosody_plugin.evaluation.spread.measure_spread`::
 
@@ -24,7 +24,7 @@ from prosody_plugin.inference import Text2SpeechProsody
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Spread of Kathaka's word-level prosody over samples of the same text",
+        description="Spread of a one-to-many system's (Kathaka's) word-level prosody over samples of the same text",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--train_config", type=Path, required=True, help="Kathaka's config.yaml")

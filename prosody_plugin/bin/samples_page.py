@@ -8,7 +8,7 @@
         --train_config exp/tts_train_fastspeech2_cpu/config.yaml \\
         --model_file exp/tts_train_fastspeech2_cpu/valid.loss.ave.pth \\
         --durations dump/durations/eval/durations --words dump/context/eval/words \\
-        --kathaka_train_config exp/tts_train_kathaka_cpu/config.yaml ... --num_renditions 3 \\
+        --renditions_train_config exp/tts_train_kathaka_cpu/config.yaml ... --num_renditions 3 \\
         --output_dir exp/samples_decode_valid.loss.ave/eval
 
 Writes ``<output_dir>/index.html`` with the audio and plots beside it (a self-contained
@@ -25,7 +25,7 @@ from prosody_plugin.listening.samples import make_samples_page
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="A static samples page: recordings, every system's decodes, scores, F0 plots, Kathaka renditions",
+        description="A static samples page: recordings, every system's decodes, scores, F0 plots, renditions of one text",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--data_dir", type=Path, required=True, help="Data dir of the recordings (text, wav.scp)")
@@ -41,11 +41,11 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--model_file", type=Path, default=None, help="Its checkpoint")
     group.add_argument("--durations", type=Path, default=None, help="The recordings' phone durations")
     group.add_argument("--words", type=Path, default=None, help="Word labels (the context dir's words)")
-    group = parser.add_argument_group("Kathaka renditions (given --kathaka_train_config)")
-    group.add_argument("--kathaka_train_config", type=Path, default=None)
-    group.add_argument("--kathaka_model_file", type=Path, default=None)
-    group.add_argument("--kathaka_context_train_config", type=Path, default=None, help="The sampler's config.yaml")
-    group.add_argument("--kathaka_context_model_file", type=Path, default=None, help="The sampler's checkpoint")
+    group = parser.add_argument_group("Renditions of a one-to-many system, e.g. Kathaka (given --renditions_train_config)")
+    group.add_argument("--renditions_train_config", type=Path, default=None, help="Its stage-one config.yaml")
+    group.add_argument("--renditions_model_file", type=Path, default=None, help="Its stage-one checkpoint")
+    group.add_argument("--renditions_context_train_config", type=Path, default=None, help="Its sampler's config.yaml")
+    group.add_argument("--renditions_context_model_file", type=Path, default=None, help="Its sampler's checkpoint")
     group.add_argument("--num_renditions", type=int, default=3, help="Renditions per text (0: none)")
     group.add_argument("--temperature", type=float, default=1.0, help="Sampling temperature")
     group.add_argument("--seed", type=int, default=0, help="Seed of the first rendition (then seed + 1, ...)")
@@ -57,21 +57,22 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
-    plot_model = kathaka = None
+    plot_model = renditions_system = None
     if args.train_config is not None:
         if args.model_file is None or args.durations is None:
             raise SystemExit("F0 plots need --train_config, --model_file and --durations")
         plot_model = dict(train_config=args.train_config, model_file=args.model_file,
                           durations=args.durations, words=args.words)  # fmt: skip
-    if args.kathaka_train_config is not None:
-        names = ("kathaka_train_config", "kathaka_model_file", "kathaka_context_train_config", "kathaka_context_model_file")
+    if args.renditions_train_config is not None:
+        names = ("renditions_train_config", "renditions_model_file", "renditions_context_train_config",
+                 "renditions_context_model_file")  # fmt: skip
         if any(getattr(args, n) is None for n in names):
-            raise SystemExit("Kathaka renditions need --" + ", --".join(names))
-        kathaka = {n.removeprefix("kathaka_"): getattr(args, n) for n in names}
+            raise SystemExit("renditions need --" + ", --".join(names))
+        renditions_system = {n.removeprefix("renditions_"): getattr(args, n) for n in names}
     try:
         index = make_samples_page(
             args.output_dir, args.data_dir, args.system, args.utts, args.num_utts, args.spacy_model,
-            args.scores_dir, plot_model, kathaka, args.num_renditions, args.temperature, args.seed,
+            args.scores_dir, plot_model, renditions_system, args.num_renditions, args.temperature, args.seed,
             args.vocoder_file, args.vocoder_config, args.title,
         )  # fmt: skip
     except (FileNotFoundError, ValueError) as e:

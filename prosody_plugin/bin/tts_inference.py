@@ -42,9 +42,6 @@ def main(cmd=None):
     )
     if kwargs.pop("batch_size") > 1:
         raise SystemExit("--batch_size: batch decoding of a data dir is not implemented (use Text2SpeechProsody)")
-    for name in ("model_tag", "vocoder_tag"):
-        if kwargs.pop(name) is not None:
-            raise SystemExit(f"--{name}: give local files (--train_config/--model_file, --vocoder_file)")
     decode(**kwargs)
 
 

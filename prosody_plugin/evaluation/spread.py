@@ -1,14 +1,16 @@
-"""One-to-many: how much Kathaka's word-level prosody varies over samples of the same text.
+"""One-to-many: how much a system's word-level prosody varies over samples of the same text.
 
-For every sentence, ``--num_samples`` latents are drawn from each source and decoded by the
-stage-one model (no vocoder); the word durations, mean log-F0, F0 range and energy of the
-renditions are compared word by word:
+For a system whose stage two samples its representation (``one_to_many`` in the registry:
+Kathaka), ``--num_samples`` representations of every sentence are drawn from each source
+and decoded by the stage-one model (no vocoder); the word durations, mean log-F0, F0 range
+and energy of the renditions are compared word by word:
 
-* ``sampler``: stage two's predicted Gaussian at ``--temperature`` (what text-only
-  synthesis draws from);
-* ``prior``: the stage-one prior N(0, I);
-* ``recordings``: posterior means of random training recordings (``--latents``, stage 9's
-  targets): the prosodic range the latent space covers on real speech.
+* ``sampler``: stage two's samples at ``--temperature`` (what text-only synthesis draws
+  from; Kathaka: its predicted Gaussian);
+* ``prior``: the stage-one prior (Kathaka: N(0, I)), for sentence-level systems;
+* ``recordings``: the representations of random training recordings (``--latents``, stage
+  9's targets; Kathaka: posterior means), for sentence-level systems: the prosodic range the
+  representation covers on real speech.
 
 The spread of a word is the standard deviation over the renditions; an utterance's spread
 the mean over its words; the table gives the mean over sentences with 95% bootstrap
@@ -66,29 +68,33 @@ def measure_spread(
     """Measure the one-to-many spread (module docstring); write spread.{csv,md}, return the table."""
     if num_samples < 2:
         raise ValueError("num_samples must be >= 2 to measure a spread")
-    if tts.system != "kathaka":
-        raise ValueError(f"the model is {tts.system or 'the baseline'}, not Kathaka: the spread is measured over Kathaka's latents")
+    if tts.system is None or not tts.tts.one_to_many:
+        raise ValueError(
+            f"the model is {tts.system or 'the baseline'}, whose stage two does not sample: the spread is measured "
+            "over the samples of a one-to-many system (Kathaka)"
+        )
     train_args = tts.text2speech.train_args
     frame_shift_s = train_args.feats_extract_conf["hop_length"] / train_args.feats_extract_conf["fs"]
-    latent_dim = tts.tts.latent_dim
+    model = tts.tts
     classes = token_classes(train_args.token_list)
     set_all_random_seed(seed)
 
-    sources = {"sampler": None, "prior": None}
+    # a prior and other recordings' representations fit any text only at the sentence level
+    sources = ["sampler"] if model.per_word else ["sampler", "prior"]
     recorded = None
-    if latents is not None:
+    if latents is not None and not model.per_word:
         reader = NpyScpReader(str(latents))
-        recorded = np.stack([reader[k][:latent_dim] for k in reader.keys()])  # posterior means
-        sources["recordings"] = None
-        logging.info(f"{len(recorded)} recorded latents from {latents}")
+        recorded = [model.representation_of_target(torch.from_numpy(reader[k]).float()) for k in reader.keys()]
+        sources.append("recordings")
+        logging.info(f"{len(recorded)} recorded representations from {latents}")
     rng = np.random.default_rng(seed)
 
     def draw(source: str, utterance) -> torch.Tensor:
         if source == "sampler":
             return tts.predict_prosody([utterance], temperature)[0]
         if source == "prior":
-            return torch.randn(latent_dim)
-        return torch.from_numpy(recorded[rng.integers(len(recorded))]).float()
+            return model.sample_prior()
+        return recorded[rng.integers(len(recorded))]
 
     per_utt: Dict[str, List[Dict[str, float]]] = {s: [] for s in sources}
     utts = []
@@ -99,7 +105,7 @@ def measure_spread(
             logging.warning(f"{utt}: skipped: {e}")
             continue
         tokens = torch.from_numpy(utterance.token_ids)
-        xs, ilens = append_eos(tokens[None], torch.tensor([len(tokens)]), tts.tts.eos, tts.tts.padding_idx)
+        xs, ilens = append_eos(tokens[None], torch.tensor([len(tokens)]), model.eos, model.padding_idx)
         word_ids = word_ids_of(xs, ilens, *classes)[0][0].numpy()
         utts.append(utt)
         for source in sources:
@@ -128,12 +134,12 @@ def measure_spread(
                 estimates[source, key] = est = bootstrap.compare("mean", stats).estimate
                 writer.writerow([source, key, est.value, est.low, est.high, len(utts), num_samples, temperature])
     lines = [
-        "# One-to-many: Kathaka renditions of the same text",
+        f"# One-to-many: {model.title} renditions of the same text",
         "",
         f"{len(utts)} sentences x {num_samples} renditions per source; sampler temperature "
         f"{temperature}. Mean over sentences of the per-word standard deviation across renditions "
-        "(95% bootstrap intervals). `recordings`: latents of real training recordings, the range the "
-        "latent space covers; `prior`: N(0, I).",
+        "(95% bootstrap intervals). `recordings`: representations of real training recordings, the range "
+        "the representation covers; `prior`: the stage-one prior.",
         "",
         "| source | " + " | ".join(t for _, t, _ in FEATURES) + " |",
         "|---" * (len(FEATURES) + 1) + "|",

@@ -42,10 +42,12 @@ WAV_COLUMNS = [
 
 @dataclass
 class Rendition:
-    """One synthesis of a text: a label (e.g. its seed) and its wav."""
+    """One synthesis of a text by a one-to-many system: a label (e.g. its seed), its wav, the system."""
 
     label: str
     path: Path
+    system: str  # the registry's name, e.g. "kathaka"
+    title: str  # its name for readers, e.g. "Kathaka"
 
 
 def _float(value: str) -> float:
@@ -192,14 +194,15 @@ def build_samples_page(
             "</table>",
         ]
         if renditions.get(utt):
-            parts += [f"<h3>Kathaka: {len(renditions[utt])} renditions of this text</h3>"]
+            title = renditions[utt][0].title
+            parts += [f"<h3>{esc(title)}: {len(renditions[utt])} renditions of this text</h3>"]
             if renditions_note:
                 parts.append(f'<p class="muted">{esc(renditions_note)}</p>')
             parts.append('<div class="renditions">')
             for i, rendition in enumerate(renditions[utt]):
-                src = copy(Path(rendition.path), f"audio/{sid}/kathaka_rendition{i + 1}.wav")
+                src = copy(Path(rendition.path), f"audio/{sid}/{safe_name(rendition.system)}_rendition{i + 1}.wav")
                 parts.append(f"<figure><figcaption>{esc(rendition.label)}</figcaption>"
-                             f"{_audio(src, f'Kathaka rendition {i + 1}, {utt}')}</figure>")  # fmt: skip
+                             f"{_audio(src, f'{title} rendition {i + 1}, {utt}')}</figure>")  # fmt: skip
             parts.append("</div>")
         if utt in plots:
             src = copy(Path(plots[utt]), f"plots/f0_{sid}.png")
@@ -259,7 +262,7 @@ def build_samples_page(
     return index
 
 
-def kathaka_renditions(
+def sampled_renditions(
     texts: Mapping[str, str],
     output_dir: Path,
     train_config: Path,
@@ -272,11 +275,12 @@ def kathaka_renditions(
     vocoder_file: Optional[Path] = None,
     vocoder_config: Optional[Path] = None,
 ) -> Dict[str, List[Rendition]]:
-    """``num`` renditions of each text from Kathaka, the latent sampled by stage two.
+    """``num`` renditions of each text from a one-to-many system, its prosody sampled by stage two.
 
-    Rendition ``i`` of every text uses seed ``seed + i`` (the sampler draws from torch,
-    Griffin-Lim's phases from numpy; both are seeded), so the page is reproducible.
-    Writes ``output_dir/audio/<utt>/kathaka_rendition<i>.wav``.
+    The system (Kathaka) is any whose registry entry is ``one_to_many``. Rendition ``i`` of
+    every text uses seed ``seed + i`` (the sampler draws from torch, Griffin-Lim's phases
+    from numpy; both are seeded), so the page is reproducible. Writes
+    ``output_dir/audio/<utt>/<system>_rendition<i>.wav``.
     """
     import soundfile as sf
 
@@ -286,18 +290,20 @@ def kathaka_renditions(
         train_config, model_file, context_train_config, context_model_file,
         vocoder_file=vocoder_file, vocoder_config=vocoder_config,
     )  # fmt: skip
+    if tts.system is None or not tts.tts.one_to_many:
+        raise ValueError(f"renditions: {train_config} is {tts.system or 'the baseline'}, whose stage two does not sample")
     written: Dict[str, List[Rendition]] = {}
     for utt, text in texts.items():
         for i in range(num):
             try:
                 out = tts(text, temperature=temperature, seed=seed + i)
             except ValueError as e:  # text the front end cannot speak: named, page without it
-                logging.warning(f"{utt}: no Kathaka renditions: {e}")
+                logging.warning(f"{utt}: no {tts.tts.title} renditions: {e}")
                 break
-            path = Path(output_dir) / "audio" / safe_name(utt) / f"kathaka_rendition{i + 1}.wav"
+            path = Path(output_dir) / "audio" / safe_name(utt) / f"{tts.system}_rendition{i + 1}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, out["wav"].numpy(), tts.fs)
-            written.setdefault(utt, []).append(Rendition(f"seed {seed + i}", path))
+            written.setdefault(utt, []).append(Rendition(f"seed {seed + i}", path, tts.system, tts.tts.title))
     return written
 
 
@@ -312,7 +318,7 @@ def make_samples_page(
     spacy_model: Optional[str] = None,
     scores_dir: Optional[Path] = None,
     plot_model: Optional[Mapping[str, Path]] = None,
-    kathaka: Optional[Mapping[str, Path]] = None,
+    renditions_system: Optional[Mapping[str, Path]] = None,
     num_renditions: int = 3,
     temperature: float = 1.0,
     seed: int = 0,
@@ -327,8 +333,9 @@ def make_samples_page(
         plot_model: For the F0 plots (:func:`~prosody_plugin.evaluation.plots.plot_f0_contours`): ``train_config``, ``model_file``
             (a stage-one model: its token list gives the word boundaries), ``durations``
             (the recordings' phone durations) and optionally ``words``; None: no plots.
-        kathaka: For the renditions: ``train_config``, ``model_file``, ``context_train_config``,
-            ``context_model_file``; None or ``num_renditions`` 0: none.
+        renditions_system: For the renditions, a one-to-many system (Kathaka): ``train_config``,
+            ``model_file``, ``context_train_config``, ``context_model_file``; None or
+            ``num_renditions`` 0: none.
 
     Returns:
         The path of ``index.html``.
@@ -362,15 +369,16 @@ def make_samples_page(
             plots[utt] = path
     renditions: Dict[str, List[Rendition]] = {}
     note = ""
-    if kathaka and num_renditions > 0:
-        renditions = kathaka_renditions(
-            {u: recordings.texts[u] for u in chosen}, output_dir, kathaka["train_config"], kathaka["model_file"],
-            kathaka["context_train_config"], kathaka["context_model_file"], num_renditions, temperature, seed,
+    if renditions_system and num_renditions > 0:
+        system = renditions_system
+        renditions = sampled_renditions(
+            {u: recordings.texts[u] for u in chosen}, output_dir, system["train_config"], system["model_file"],
+            system["context_train_config"], system["context_model_file"], num_renditions, temperature, seed,
             vocoder_file, vocoder_config,
         )  # fmt: skip
-        note = (f"Text only: each rendition draws its own prosody latent from stage two's predicted distribution "
+        note = (f"Text only: each rendition draws its own prosody from stage two's predicted distribution "
                 f"(temperature {temperature:g}); one text, many valid readings.")  # fmt: skip
     return build_samples_page(output_dir, recordings, decodes, chosen, types, scores_dir, plots, renditions, note, title)
 
 
-__all__ = ["Rendition", "build_samples_page", "kathaka_renditions", "make_samples_page", "read_stage12_scores", "word_rmse"]
+__all__ = ["Rendition", "build_samples_page", "make_samples_page", "read_stage12_scores", "sampled_renditions", "word_rmse"]

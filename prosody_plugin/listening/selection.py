@@ -13,22 +13,13 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
 from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES, sentence_type
-
-# What the recipe's system names mean (stage 12 names them so); any other name is an extra baseline.
-SYSTEM_DESCRIPTIONS = {
-    "recording": "the utterance's own recording",
-    "fastspeech2": "FastSpeech2 (ESPnet), the baseline",
-    "kathaka_oracle": "Kathaka, prosody latent encoded from the utterance's own recording (oracle)",
-    "kathaka_prior": "Kathaka, the prior's mean latent (no stage two)",
-    "kathaka_sampled": "Kathaka, latent sampled by stage two from the text (BERT + syntax)",
-    "camp_oracle": "CAMP, word prosody embeddings encoded from the utterance's own recording (oracle)",
-    "camp_predicted": "CAMP, word prosody embeddings predicted by stage two from the text",
-}
-
+from prosody_plugin.systems import describe_decode
 
 def describe(name: str) -> str:
-    """A line saying what a system is."""
-    return SYSTEM_DESCRIPTIONS.get(name, "extra baseline")
+    """A line saying what a system is: a decode of the recipe (the registry names them), else an extra baseline."""
+    if name == "recording":
+        return "the utterance's own recording"
+    return describe_decode(name) or "extra baseline"
 
 
 def safe_name(text: str) -> str:
@@ -167,7 +158,6 @@ def choose_utterances(
 
 __all__ = [
     "Recordings",
-    "SYSTEM_DESCRIPTIONS",
     "System",
     "choose_utterances",
     "describe",

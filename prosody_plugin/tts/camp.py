@@ -254,6 +254,11 @@ class CAMP(ProsodyFastSpeech2):
     size_key = "word_embed_dim"
     has_default_prosody = False
     per_word = True
+    title = "CAMP"
+    decodes = {
+        "reference": ("oracle", "CAMP, word prosody embeddings encoded from the utterance's own recording (oracle)"),
+        "predicted": ("predicted", "CAMP, word prosody embeddings predicted by stage two from the text"),
+    }
 
     # ---------------------------------------------------------------- prosody encoder
     def encode_prosody(

@@ -141,6 +141,13 @@ class Kathaka(ProsodyFastSpeech2):
     size_key = "latent_dim"
     has_default_prosody = True
     per_word = False
+    title = "Kathaka"
+    one_to_many = True
+    decodes = {
+        "reference": ("oracle", "Kathaka, prosody latent encoded from the utterance's own recording (oracle)"),
+        "default": ("prior", "Kathaka, the prior's mean latent (no stage two)"),
+        "predicted": ("sampled", "Kathaka, latent sampled by stage two from the text (BERT + syntax)"),
+    }
 
     # ---------------------------------------------------------------- prosody encoder
     def encode_prosody(
@@ -169,6 +176,14 @@ class Kathaka(ProsodyFastSpeech2):
     def default_prosody(self) -> torch.Tensor:
         """The prior mean (zeros)."""
         return self.latent_projection.weight.new_zeros(self.latent_dim)
+
+    def sample_prior(self) -> torch.Tensor:
+        """A latent drawn from the prior N(0, I) (latent_dim,)."""
+        return torch.randn(self.latent_dim, device=self.latent_projection.weight.device)
+
+    def representation_of_target(self, target: torch.Tensor) -> torch.Tensor:
+        """The posterior mean of a ``[mu, logvar]`` target (latent_dim,)."""
+        return target[: self.latent_dim]
 
     def conditioning(self, prosody, xs, ilens):
         """Latents (latent_dim,) per utterance, None for the prior mean -> (B, T_text + 1, adim)."""

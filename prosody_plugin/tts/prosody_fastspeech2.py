@@ -119,6 +119,16 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
     has_default_prosody: bool = False
     #: Whether the representation has one row per word of the text (else one per utterance).
     per_word: bool = False
+    #: The system's name for readers (tables, pages).
+    title: str = ""
+    #: Whether stage two samples the representation (several renditions of one text: the
+    #: recipe measures their spread and puts renditions on the samples page).
+    one_to_many: bool = False
+    #: The decodes of the system by prosody source, as (name suffix, description): "default"
+    #: (the model's own prosody, when ``has_default_prosody``), "reference" (the
+    #: recording's own: the oracle) and "predicted" (stage two's, from text). Stage 12 names
+    #: a decode ``<system>_<suffix>``.
+    decodes: Dict[str, Tuple[str, str]] = {}
 
     @property
     def representation_size(self) -> int:
@@ -147,6 +157,14 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
     def default_prosody(self) -> torch.Tensor:
         """The representation the model speaks with when given none (``has_default_prosody``)."""
         raise ValueError(f"{type(self).__name__} has no default prosody: give it a representation")
+
+    def sample_prior(self) -> torch.Tensor:
+        """One representation drawn from the model's prior (one-to-many systems with a prior)."""
+        raise ValueError(f"{type(self).__name__} has no prior to sample from")
+
+    def representation_of_target(self, target: torch.Tensor) -> torch.Tensor:
+        """The representation a stage-two target (:meth:`prosody_target`) stands for."""
+        return target
 
     @abstractmethod
     def conditioning(

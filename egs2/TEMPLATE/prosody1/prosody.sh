@@ -256,7 +256,7 @@ context_system() {
     [ -n "${system}" ] || { log "Error: $1: unknown predictor '${predictor}'" >&2; return 1; }
     echo "${system}"
 }
-# stage_one_exp <kathaka|camp>: the experiment dir of the first train config of that type
+# stage_one_exp <system>: the experiment dir of the first train config of that system
 stage_one_exp() {
     local config exp
     for config in ${train_configs}; do
@@ -265,28 +265,49 @@ stage_one_exp() {
     done
     log "Error: no trained $1 system among --train_configs (${train_configs})"; return 1
 }
-# decoded_systems <set>: the decoded systems of a test set, "name=decode dir" per line, named
-# as stage 12 names them (extra baselines once stage 12 has decoded them)
+# context_exp_of <system>: the stage-two experiment dir of the first context config of that
+# system (nothing when it has none)
+context_exp_of() {
+    local config
+    for config in ${context_configs}; do
+        if [ "$(context_system "${config}")" = "$1" ]; then echo "${expdir}/$(context_exp_name "${config}")"; return; fi
+    done
+    return 0
+}
+# recipe_decodes <set>: the decodes of a test set by the recipe's systems, "name=decode dir"
+# per line, named by the registry (fact decode_name): fastspeech2, kathaka_oracle, ...
+recipe_decodes() {
+    local dset=$1 system exp source name
+    for system in ${baseline_system} ${prosody_systems}; do
+        exp=$(stage_one_exp "${system}" 2>/dev/null) || continue
+        for source in $(fact system_sources "${system}") predicted; do
+            name=$(fact decode_name "${system}_${source}")
+            if [ -n "${name}" ] && [ -f "${exp}/${inference_tag}/${dset}/${source}/wav.scp" ]; then
+                echo "${name}=${exp}/${inference_tag}/${dset}/${source}"
+            fi
+        done
+    done
+    return 0
+}
+# decoded_systems <set>: recipe_decodes and the extra baselines that stage 12 has decoded
 decoded_systems() {
-    local dset=$1 exp d extra
-    if exp=$(stage_one_exp fastspeech2 2>/dev/null); then
-        d=${exp}/${inference_tag}/${dset}
-        [ -f "${d}/default/wav.scp" ] && echo "fastspeech2=${d}/default"
-    fi
-    if exp=$(stage_one_exp kathaka 2>/dev/null); then
-        d=${exp}/${inference_tag}/${dset}
-        [ -f "${d}/reference/wav.scp" ] && echo "kathaka_oracle=${d}/reference"
-        [ -f "${d}/default/wav.scp" ] && echo "kathaka_prior=${d}/default"
-        [ -f "${d}/predicted/wav.scp" ] && echo "kathaka_sampled=${d}/predicted"
-    fi
-    if exp=$(stage_one_exp camp 2>/dev/null); then
-        d=${exp}/${inference_tag}/${dset}
-        [ -f "${d}/reference/wav.scp" ] && echo "camp_oracle=${d}/reference"
-        [ -f "${d}/predicted/wav.scp" ] && echo "camp_predicted=${d}/predicted"
-    fi
+    local dset=$1 extra d
+    recipe_decodes "${dset}"
     for extra in ${extra_baselines}; do
         d=${expdir}/extra_${extra%%=*}/${inference_tag}/${dset}
         [ -f "${d}/wav.scp" ] && echo "${extra%%=*}=${d}"
+    done
+    return 0
+}
+# one_to_many_system: the first trained system whose stage two samples (the registry's
+# one_to_many: Kathaka) and has a stage-two experiment, as "system stage-one-exp context-exp"
+one_to_many_system() {
+    local system exp context
+    for system in ${prosody_systems}; do
+        [ "$(fact system_one_to_many "${system}")" = 1 ] || continue
+        exp=$(stage_one_exp "${system}" 2>/dev/null) || continue
+        context=$(context_exp_of "${system}")
+        [ -n "${context}" ] && { echo "${system} ${exp} ${context}"; return; }
     done
     return 0
 }
@@ -702,13 +723,8 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
     # Every decoded system against the recordings: wav-level and word-level prosody, bootstrap
     # intervals, significance against the FastSpeech2 baseline, gap closure towards each
     # system's oracle; Kathaka's one-to-many spread; F0, latent-space and training plots.
-    baseline_exp=$(stage_one_exp fastspeech2) || { log "Error: scoring needs a FastSpeech2 baseline among --train_configs"; exit 1; }
-    kathaka_exp=$(stage_one_exp kathaka 2>/dev/null) || kathaka_exp=""
-    camp_exp=$(stage_one_exp camp 2>/dev/null) || camp_exp=""
-    kathaka_context=""
-    for config in ${context_configs}; do
-        [ "$(context_system "${config}")" = kathaka ] && kathaka_context=${expdir}/$(context_exp_name "${config}") && break
-    done
+    baseline_exp=$(stage_one_exp "${baseline_system}") || { log "Error: scoring needs a FastSpeech2 baseline among --train_configs"; exit 1; }
+    read -r _spread_system _spread_exp _spread_context <<< "$(one_to_many_system)" || true
     _score_root=${expdir}/scores_${inference_tag}${tag_suffix}
     _results=${expdir}/RESULTS${tag_suffix}.md
     {
@@ -719,24 +735,24 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
     for dset in ${test_sets}; do
         _out=${_score_root}/${dset}
         mkdir -p "${_out}"
-        _systems=(--system "fastspeech2=${baseline_exp}/${inference_tag}/${dset}/default")
+        mapfile -t _decoded < <(recipe_decodes "${dset}")
+        _systems=()
+        for _s in "${_decoded[@]}"; do _systems+=(--system "${_s}"); done
+        # each system against its oracle (the recording's own representation): gap closure of
+        # stage two's prediction and of the model's default; and how far the oracle moves the
+        # prosody away from the default
         _oracles=()
-        if [ -n "${kathaka_exp}" ]; then
-            _d=${kathaka_exp}/${inference_tag}/${dset}
-            _systems+=(--system "kathaka_oracle=${_d}/reference" --system "kathaka_prior=${_d}/default")
-            # the oracle against the prior mean: how much the recording's own latent moves the prosody
-            _oracles+=(--oracle kathaka_prior=kathaka_oracle --movement kathaka_oracle=kathaka_prior)
-            if [ -f "${_d}/predicted/wav.scp" ]; then
-                _systems+=(--system "kathaka_sampled=${_d}/predicted"); _oracles+=(--oracle kathaka_sampled=kathaka_oracle)
+        _names=" ${_decoded[*]%%=*} "
+        for _system in ${prosody_systems}; do
+            _oracle=$(fact decode_name "${_system}_reference")
+            [[ -n "${_oracle}" && "${_names}" == *" ${_oracle} "* ]] || continue
+            _default=$(fact decode_name "${_system}_default")
+            if [[ -n "${_default}" && "${_names}" == *" ${_default} "* ]]; then
+                _oracles+=(--oracle "${_default}=${_oracle}" --movement "${_oracle}=${_default}")
             fi
-        fi
-        if [ -n "${camp_exp}" ]; then
-            _d=${camp_exp}/${inference_tag}/${dset}
-            _systems+=(--system "camp_oracle=${_d}/reference")
-            if [ -f "${_d}/predicted/wav.scp" ]; then
-                _systems+=(--system "camp_predicted=${_d}/predicted"); _oracles+=(--oracle camp_predicted=camp_oracle)
-            fi
-        fi
+            _predicted=$(fact decode_name "${_system}_predicted")
+            [[ "${_names}" == *" ${_predicted} "* ]] && _oracles+=(--oracle "${_predicted}=${_oracle}")
+        done
         # extra baselines: packed ESPnet models or model-zoo tags, decoded here (wav-level
         # scores; word-level too when they share the token set)
         for _extra in ${extra_baselines}; do
@@ -748,10 +764,18 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
                 _nj=$(min "${inference_nj}" "$(wc -l < "${data_feats}/${dset}/wav.scp")")
                 split_scp "${data_feats}/${dset}/wav.scp" "${_nj}" "${_logdir}" keys
                 log "Stage 12: Decoding ${dset} with the extra baseline ${_name} (${_tag}): log in ${_logdir}"
+                # unpacked once, as ESPnet's recipes do: parallel jobs unpacking one tag race in its cache
+                espnet_model_zoo_download --unpack true "${_tag}" > "${_logdir}/unpacked.txt"
+                _model_args=()
+                for _key in train_config model_file; do
+                    _path=$(sed -n "s/.*'${_key}': '\([^']*\)'.*/\1/p" "${_logdir}/unpacked.txt")
+                    [ -n "${_path}" ] || { log "Error: ${_tag} unpacks without a ${_key}: ${_logdir}/unpacked.txt"; exit 1; }
+                    _model_args+=("--${_key}" "${_path}")
+                done
                 # shellcheck disable=SC2086
                 run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
                     ${python} -m prosody_plugin.bin.tts_inference \
-                        --ngpu "${_inference_ngpu}" --model_tag "${_tag}" \
+                        --ngpu "${_inference_ngpu}" "${_model_args[@]}" \
                         --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
                         --key_file "${_logdir}/keys.JOB.scp" --output_dir "${_logdir}/output.JOB" \
                         "${decode_opts[@]}" ${inference_args}
@@ -764,35 +788,41 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
               --train_config "${baseline_exp}/config.yaml" --model_file "${baseline_exp}/${inference_model}")
         log "Stage 12: Scoring ${dset}: ${_out}/scores.md (log: ${_out}/score.log)"
         ${python} -m prosody_plugin.bin.score_prosody "${_ref[@]}" "${_systems[@]}" "${_oracles[@]}" \
-            --baseline fastspeech2 --num_resamples "${score_resamples}" --output_dir "${_out}" > "${_out}/score.log" 2>&1 \
+            --baseline "${baseline_system}" --num_resamples "${score_resamples}" --output_dir "${_out}" > "${_out}/score.log" 2>&1 \
             || { log "Error: see ${_out}/score.log"; tail -n 20 "${_out}/score.log" >&2; exit 1; }
         { echo; sed 's/^#/##/' "${_out}/scores.md"; } >> "${_results}"
 
-        if [ -n "${kathaka_exp}" ] && [ -n "${kathaka_context}" ] && [ "${spread_samples}" -gt 1 ]; then
-            log "Stage 12: Kathaka one-to-many spread over ${spread_samples} samples: ${_out}/spread.md"
-            _latents=${targets_dir}/$(basename "${kathaka_exp}")/${train_set}/target.scp
+        if [ -n "${_spread_system}" ] && [ "${spread_samples}" -gt 1 ]; then
+            _spread_dir=${_out}/spread_${_spread_system}
+            log "Stage 12: $(fact system_title "${_spread_system}") one-to-many spread over ${spread_samples} samples: ${_spread_dir}/spread.md"
+            _latents=${targets_dir}/$(basename "${_spread_exp}")/${train_set}/target.scp
             _spread_opts=()
-            [ -f "${_latents}" ] && _spread_opts+=(--latents "${_latents}")  # stage 9's recorded latents
+            [ -f "${_latents}" ] && _spread_opts+=(--latents "${_latents}")  # stage 9's recorded representations
             ${python} -m prosody_plugin.bin.prosody_spread "${_spread_opts[@]}" \
-                --train_config "${kathaka_exp}/config.yaml" --model_file "${kathaka_exp}/${inference_model}" \
-                --context_train_config "${kathaka_context}/config.yaml" \
-                --context_model_file "${kathaka_context}/${inference_model}" \
+                --train_config "${_spread_exp}/config.yaml" --model_file "${_spread_exp}/${inference_model}" \
+                --context_train_config "${_spread_context}/config.yaml" \
+                --context_model_file "${_spread_context}/${inference_model}" \
                 --text "${data_feats}/${dset}/text" --num_samples "${spread_samples}" \
                 --temperature "${context_temperature}" --num_resamples "${score_resamples}" \
-                --output_dir "${_out}" > "${_out}/spread.log" 2>&1 \
+                --output_dir "${_spread_dir}" > "${_out}/spread.log" 2>&1 \
                 || { log "Error: see ${_out}/spread.log"; tail -n 20 "${_out}/spread.log" >&2; exit 1; }
-            { echo; sed 's/^#/##/' "${_out}/spread.md"; } >> "${_results}"
+            { echo; sed 's/^#/##/' "${_spread_dir}/spread.md"; } >> "${_results}"
         fi
 
+        # F0 contours of stage two's decodes beside the baseline's; the latent space of the
+        # first sentence-level system (one representation per utterance: Kathaka's latents)
         _plots=(--output_dir "${_out}/plots" "${_ref[@]}" --num_f0_utts "${score_f0_plots}"
-                --system "fastspeech2=${baseline_exp}/${inference_tag}/${dset}/default")
-        [ -n "${kathaka_exp}" ] && [ -f "${kathaka_exp}/${inference_tag}/${dset}/predicted/wav.scp" ] \
-            && _plots+=(--system "kathaka=${kathaka_exp}/${inference_tag}/${dset}/predicted")
-        [ -n "${camp_exp}" ] && [ -f "${camp_exp}/${inference_tag}/${dset}/predicted/wav.scp" ] \
-            && _plots+=(--system "camp=${camp_exp}/${inference_tag}/${dset}/predicted")
-        if [ -n "${kathaka_exp}" ]; then
+                --system "${baseline_system}=${baseline_exp}/${inference_tag}/${dset}/default")
+        _latent_exp=""
+        for _system in ${prosody_systems}; do
+            _exp=$(stage_one_exp "${_system}" 2>/dev/null) || continue
+            [ -f "${_exp}/${inference_tag}/${dset}/predicted/wav.scp" ] \
+                && _plots+=(--system "${_system}=${_exp}/${inference_tag}/${dset}/predicted")
+            [ -z "${_latent_exp}" ] && [ "$(fact system_per_word "${_system}")" = 0 ] && _latent_exp=${_exp}
+        done
+        if [ -n "${_latent_exp}" ]; then
             for _set in ${train_set} ${valid_set} ${test_sets}; do
-                _scp=${targets_dir}/$(basename "${kathaka_exp}")/${_set}/target.scp
+                _scp=${targets_dir}/$(basename "${_latent_exp}")/${_set}/target.scp
                 [ -f "${_scp}" ] && _plots+=(--latents "${_scp}" --latent_text "${data_feats}/${_set}/text")
             done
         fi
@@ -817,12 +847,8 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
     # side by side, stage 12's scores, F0 plots, Kathaka's renditions of one text) and a MUSHRA
     # test (ITU-R BS.1534: hidden reference, 3.5 kHz anchor, the systems; an HTML page and a
     # webMUSHRA configuration). Self-contained folders: zip them, serve them, or open them.
-    baseline_exp=$(stage_one_exp fastspeech2) || { log "Error: listening needs a FastSpeech2 baseline among --train_configs"; exit 1; }
-    kathaka_exp=$(stage_one_exp kathaka 2>/dev/null) || kathaka_exp=""
-    kathaka_context=""
-    for config in ${context_configs}; do
-        [ "$(context_system "${config}")" = kathaka ] && kathaka_context=${expdir}/$(context_exp_name "${config}") && break
-    done
+    baseline_exp=$(stage_one_exp "${baseline_system}") || { log "Error: listening needs a FastSpeech2 baseline among --train_configs"; exit 1; }
+    read -r _renditions_system _renditions_exp _renditions_context <<< "$(one_to_many_system)" || true
     _recipe=$(basename "$(dirname "$(pwd)")")
     for dset in ${test_sets}; do
         mapfile -t _decoded < <(decoded_systems "${dset}")
@@ -840,10 +866,11 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
         _scores=${expdir}/scores_${inference_tag}${tag_suffix}/${dset}
         [ -f "${_scores}/utterances.csv" ] && _opts+=(--scores_dir "${_scores}")
         [ -f "${context_dir}/${dset}/words" ] && _opts+=(--words "${context_dir}/${dset}/words")
-        if [ -n "${kathaka_exp}" ] && [ -n "${kathaka_context}" ] && [ "${samples_renditions}" -gt 0 ]; then
-            _opts+=(--kathaka_train_config "${kathaka_exp}/config.yaml" --kathaka_model_file "${kathaka_exp}/${inference_model}"
-                    --kathaka_context_train_config "${kathaka_context}/config.yaml"
-                    --kathaka_context_model_file "${kathaka_context}/${inference_model}"
+        if [ -n "${_renditions_system}" ] && [ "${samples_renditions}" -gt 0 ]; then
+            _opts+=(--renditions_train_config "${_renditions_exp}/config.yaml"
+                    --renditions_model_file "${_renditions_exp}/${inference_model}"
+                    --renditions_context_train_config "${_renditions_context}/config.yaml"
+                    --renditions_context_model_file "${_renditions_context}/${inference_model}"
                     --num_renditions "${samples_renditions}" --temperature "${context_temperature}")
             [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
             [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
@@ -869,7 +896,7 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
         mkdir -p "${_mushra}"
         log "Stage 13: MUSHRA test ${_test_id}: ${_mushra}/index.html, webMUSHRA: ${_mushra}/webmushra (log: ${_mushra}.log)"
         ${python} -m prosody_plugin.bin.mushra_test --data_dir "${data_feats}/${dset}" "${_opts[@]}" "${_utt_opts[@]}" \
-            --baseline fastspeech2 --test_id "${_test_id}" --num_trials "${mushra_num_trials}" --seed "${mushra_seed}" \
+            --baseline "${baseline_system}" --test_id "${_test_id}" --num_trials "${mushra_num_trials}" --seed "${mushra_seed}" \
             --output_dir "${_mushra}" > "${_mushra}.log" 2>&1 \
             || { log "Error: see ${_mushra}.log"; tail -n 20 "${_mushra}.log" >&2; exit 1; }
     done
