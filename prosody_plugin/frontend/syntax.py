@@ -137,7 +137,9 @@ def dependency_edges(heads: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor
     heads = torch.as_tensor(heads, dtype=torch.long)
     lengths = torch.as_tensor(lengths, dtype=torch.long, device=heads.device)
     if heads.dim() != 2 or lengths.shape != heads.shape[:1]:
-        raise ValueError(f"heads (B, W) and lengths (B,) expected, got {tuple(heads.shape)} and {tuple(lengths.shape)}")
+        raise ValueError(
+            f"heads (B, W) and lengths (B,) expected, got {tuple(heads.shape)} and {tuple(lengths.shape)}"
+        )
     steps = torch.arange(heads.size(1), device=heads.device)[None]
     real = steps < lengths[:, None]
     bad = real & ((heads < 0) | (heads >= lengths[:, None]))

@@ -389,22 +389,26 @@ class TextFrontend:
                 "prosody_plugin.frontend.words.split_sentences() and analyze each sentence"
             )
 
-        token_word_ids, num_words = word_ids_of_tokens(tokens)
         token_ids = None
-        if self.converter is not None:
+        if self.converter is None:
+            token_word_ids, num_words = word_ids_of_tokens(tokens)
+        else:
             token_ids = np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
             ids_t = torch.from_numpy(token_ids).unsqueeze(0)
             by_id, n_by_id = word_ids(
                 ids_t, torch.tensor([len(tokens)]), self._is_boundary, self._is_punct
             )
-            by_id = by_id[0].numpy().astype(np.int64)
-            if n_by_id[0] != num_words or not np.array_equal(by_id, token_word_ids):
-                unknown = sorted({t for t in tokens if t not in self.converter.token2id})
-                raise ValueError(
-                    f"{utt_id}: tokens missing from the token list ({unknown}) map to "
-                    "<unk> and change the word segmentation; rebuild the token list"
-                )
-            token_word_ids = by_id
+            token_word_ids, num_words = by_id[0].numpy().astype(np.int64), int(n_by_id[0])
+            # Known tokens are classified alike by string and by id (token_classes); only
+            # tokens that become <unk> can change the segmentation: then compare.
+            unknown = sorted({t for t in tokens if t not in self.converter.token2id})
+            if unknown:
+                by_string, n_by_string = word_ids_of_tokens(tokens)
+                if n_by_string != num_words or not np.array_equal(token_word_ids, by_string):
+                    raise ValueError(
+                        f"{utt_id}: tokens missing from the token list ({unknown}) map to "
+                        "<unk> and change the word segmentation; rebuild the token list"
+                    )
 
         word_phonemes: List[List[str]] = [[] for _ in range(num_words)]
         for tok, w in zip(tokens, token_word_ids.tolist()):
