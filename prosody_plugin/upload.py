@@ -28,6 +28,7 @@ import yaml
 from espnet2.main_funcs.pack_funcs import Archiver
 
 from prosody_plugin.pack import FRONTEND_YAML, check_archive, check_version
+from prosody_plugin.systems import system_class
 from prosody_plugin.version import __version__
 
 # corpus -> (license of the front matter, the corpus as the card names it, its license in words)
@@ -136,7 +137,7 @@ def make_model_card(
     model_ref = hf_repo or "path/to/packed.zip"
     lines = [
         "---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
-        f"# {system.upper() if system == 'camp' else system.capitalize()}: prosody from text context, ESPnet TTS",
+        f"# {system_class(system).title}: prosody from text context, ESPnet TTS",
         "",
         f"A two-stage {system} model of the ESPnet plugin prosody_plugin, trained on "
         f"{corpus_text}: stage one is ESPnet's FastSpeech2 with a learned prosody representation, "
@@ -170,8 +171,8 @@ def make_model_card(
         lines += [
             "## Samples", "",
             f"[`{samples}`]({samples}): the recordings and every system of the recipe side by side on chosen "
-            "eval sentences, with their scores, F0 contours and Kathaka's renditions of one text. The folder "
-            "is self-contained: download the repo (or the folder) and open the page in a browser.", "",
+            "eval sentences, with their scores, F0 contours and several renditions of one text (Kathaka). "
+            "The folder is self-contained: download the repo (or the folder) and open the page in a browser.", "",
         ]  # fmt: skip
     lines += [
         "## License", "", license_text, "",
