@@ -33,7 +33,7 @@ place and the good items are synthesised.
 """
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import soundfile as sf
@@ -45,8 +45,12 @@ from prosody_plugin.decode import Text2Speech
 from prosody_plugin.frontend.words import TextFrontend, Utterance, split_sentences
 from prosody_plugin.systems import check_pair, system_of_model
 from prosody_plugin.tasks.prosody_context import load_predictor
+from prosody_plugin.text.word_boundaries import is_boundary_token, is_punctuation_token
+from prosody_plugin.tts.variance_controls import NEUTRAL, token_controls
 
 PathLike = Union[str, Path]
+#: Word index -> prosody controls of that word (``rate``, ``pitch_semitones``, ``pitch_range``, ``energy_db``).
+WordControls = Mapping[int, Mapping[str, float]]
 
 
 class Text2SpeechProsody:
@@ -215,6 +219,13 @@ class Text2SpeechProsody:
             for b, s in zip(bert, syntax)
         ]
 
+    def words(self, text: str) -> List[str]:
+        """The words of a text as the front end sees them: what ``word_controls`` indexes."""
+        sentences = self._analyse(text, 0, True)
+        if isinstance(sentences, ValueError):
+            raise sentences
+        return [word for utterance in sentences for word in utterance.words]
+
     @torch.no_grad()
     def __call__(
         self,
@@ -225,6 +236,11 @@ class Text2SpeechProsody:
         seed: Optional[int] = None,
         batch_size: int = 16,
         errors: str = "raise",
+        rate: float = 1.0,
+        pitch_semitones: float = 0.0,
+        pitch_range: float = 1.0,
+        energy_db: float = 0.0,
+        word_controls: Union[WordControls, Sequence[Optional[WordControls]], None] = None,
     ) -> Any:
         """Synthesise one text or a list of texts.
 
@@ -241,6 +257,17 @@ class Text2SpeechProsody:
             errors (str): "raise": the first text that cannot be spoken raises ValueError
                 naming its index; "return": its ValueError is returned in its place and the
                 other texts are synthesised.
+            rate (float): Speaking rate (0.8: durations 1.25x), on top of ``speed_control_alpha``.
+            pitch_semitones (float): Pitch shift (+12: one octave up).
+            pitch_range (float): Scaling of the pitch's excursions around the utterance's
+                mean (0: monotone, 2: twice as wide).
+            energy_db (float): Energy change in dB.
+            word_controls: Word index (the front end's words of the whole text, from 0) ->
+                controls of that word's phones (names as the four above), composed with
+                the global ones; for a list of texts, a list with one mapping (or None) per
+                text. The four controls act on the variance adaptor's predictions
+                (:mod:`prosody_plugin.tts.variance_controls`), for every system and the
+                baseline; ``words(text)`` shows the word indices.
 
         Returns:
             Per text, a dict with ESPnet Text2Speech's keys ``wav`` (T_wav,; absent without
@@ -261,7 +288,25 @@ class Text2SpeechProsody:
             raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
         single = isinstance(text, str)
         texts = [text] if single else list(text)
+        global_controls = dict(rate=rate, pitch_semitones=pitch_semitones, pitch_range=pitch_range, energy_db=energy_db)
+        if not rate > 0 or not pitch_range >= 0:
+            raise ValueError(f"rate must be > 0 and pitch_range >= 0, got {rate} and {pitch_range}")
+        if single or word_controls is None or isinstance(word_controls, Mapping):
+            per_text = [word_controls] * len(texts) if single or word_controls is None else None
+            if per_text is None:
+                raise ValueError("word_controls: give a list with one mapping (or None) per text for a list of texts")
+        else:
+            per_text = list(word_controls)
+            if len(per_text) != len(texts):
+                raise ValueError(f"word_controls: {len(per_text)} mappings for {len(texts)} texts")
         analysed: List[Union[List[Utterance], ValueError]] = [self._analyse(t, i, single) for i, t in enumerate(texts)]
+        controls: Dict[int, List[Optional[Dict[str, torch.Tensor]]]] = {}
+        for i, sentences in enumerate(analysed):
+            if not isinstance(sentences, ValueError):
+                try:
+                    controls[i] = sentence_controls(sentences, global_controls, per_text[i])
+                except ValueError as e:
+                    analysed[i] = e if single else ValueError(f"item {i}: {e}")
         bad = [a for a in analysed if isinstance(a, ValueError)]
         if bad and (errors == "raise" or single):
             raise bad[0]
@@ -270,15 +315,18 @@ class Text2SpeechProsody:
         reference = None if reference_wav is None else self._reference_prosody(reference_wav)
         # every sentence of every rendition of every text is one item of the batches
         jobs = [
-            (i, r, utterance)
+            (i, r, utterance, controls[i][k])
             for i, sentences in enumerate(analysed) if not isinstance(sentences, ValueError)
-            for r in range(num_samples) for utterance in sentences
+            for r in range(num_samples) for k, utterance in enumerate(sentences)
         ]  # fmt: skip
         outputs: Dict[Tuple[int, int], List[Dict[str, torch.Tensor]]] = {}
         failed: Dict[int, ValueError] = {}
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start : start + batch_size]
-            for (i, r, _), out in zip(chunk, self._synthesize_batch([u for _, _, u in chunk], temperature, reference, single, [i for i, _, _ in chunk])):
+            synthesized = self._synthesize_batch(
+                [job[2] for job in chunk], temperature, reference, single, [job[0] for job in chunk], [job[3] for job in chunk]
+            )  # fmt: skip
+            for (i, r, _, _), out in zip(chunk, synthesized):
                 if isinstance(out, ValueError):
                     failed.setdefault(i, out)
                 else:
@@ -312,6 +360,7 @@ class Text2SpeechProsody:
         reference: Optional[torch.Tensor],
         single: bool,
         indices: List[int],
+        controls: Optional[List[Optional[Dict[str, torch.Tensor]]]] = None,
     ) -> List[Union[Dict[str, torch.Tensor], ValueError]]:
         """Synthesise a batch of sentences; an item that fails gives its ValueError."""
         results: List[Union[Dict[str, torch.Tensor], ValueError]] = [None] * len(utterances)  # type: ignore[list-item]
@@ -336,6 +385,7 @@ class Text2SpeechProsody:
                 batch = self.model.batch_inference(
                     padded, lengths, None if self.system is None else [prosody[k] for k in todo],
                     alpha=self.text2speech.decode_conf.get("alpha", 1.0),
+                    controls=None if controls is None else [controls[k] for k in todo],
                 )  # fmt: skip
             except ValueError as e:  # the model names the bad item of the batch ("item k: ...")
                 bad = todo[_failed_item(e, len(todo))]
@@ -376,6 +426,37 @@ class Text2SpeechProsody:
                     wavs.append(pause)
             result["wav"] = torch.cat(wavs)
         return result
+
+
+def sentence_controls(
+    sentences: Sequence[Utterance],
+    global_controls: Mapping[str, float],
+    word_controls: Optional[WordControls] = None,
+) -> List[Optional[Dict[str, torch.Tensor]]]:
+    """Per sentence of one text, its per-token controls (None where all are neutral).
+
+    ``word_controls`` index the words of the whole text (the sentences' words in order).
+    """
+    neutral = all(global_controls[name] == value for name, value in NEUTRAL.items())
+    if neutral and not word_controls:
+        return [None] * len(sentences)
+    total = sum(u.num_words for u in sentences)
+    by_sentence: List[Dict[int, Mapping[str, float]]] = [{} for _ in sentences]
+    for word, values in (word_controls or {}).items():
+        if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
+            raise ValueError(f"word_controls: word {word!r} is not one of the text's {total} words (0..{total - 1})")
+        k, offset = 0, int(word)
+        while offset >= sentences[k].num_words:
+            offset -= sentences[k].num_words
+            k += 1
+        by_sentence[k][offset] = values
+    return [
+        token_controls(
+            len(u.tokens), global_controls, words, u.token_word_ids,
+            [not is_boundary_token(t) and not is_punctuation_token(t) for t in u.tokens],
+        )  # fmt: skip
+        for u, words in zip(sentences, by_sentence)
+    ]
 
 
 def _failed_item(error: ValueError, batch_size: int) -> int:

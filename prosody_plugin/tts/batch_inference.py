@@ -57,6 +57,8 @@ from espnet.nets.pytorch_backend.transformer.positionwise_feed_forward import (
 from espnet2.tts.fastspeech2 import FastSpeech2
 from espnet2.tts.fastspeech2.variance_predictor import VariancePredictor
 
+from prosody_plugin.tts.variance_controls import VarianceControls
+
 ESPNET_VERSION = "202511"  # the version whose forwards the masked_* functions mirror
 
 
@@ -326,12 +328,13 @@ def masked_postnet(postnet: Postnet, xs: torch.Tensor, pad: torch.Tensor) -> tor
 
 
 def regulated_durations(
-    durations: torch.Tensor, ilens: torch.Tensor, alpha: float = 1.0
+    durations: torch.Tensor, ilens: torch.Tensor, alpha: float = 1.0, scale: Optional[torch.Tensor] = None
 ) -> torch.Tensor:
     """The durations ``LengthRegulator.forward`` (espnet/nets/pytorch_backend/fastspeech/
     length_regulator.py) expands each utterance by, as it would alone.
 
-    ``round(d * alpha)`` (half to even) when ``alpha != 1``; an utterance whose durations
+    ``round(d * alpha)`` (half to even) when ``alpha != 1``, ``round(d * scale * alpha)``
+    with a per-token ``scale`` (B, T) of the prosody controls; an utterance whose durations
     are all zero gets one frame per token. ESPnet fills such a sequence in place when
     ``alpha == 1``, so then ``durations`` itself is changed (as ESPnet returns it).
 
@@ -342,9 +345,11 @@ def regulated_durations(
     Returns:
         LongTensor: Durations to expand by (B, T), padded tokens 0.
     """
-    if alpha != 1.0:
-        if not alpha > 0:
-            raise ValueError(f"alpha must be positive, got {alpha}")
+    if not alpha > 0:
+        raise ValueError(f"alpha must be positive, got {alpha}")
+    if scale is not None:
+        ds = torch.round(durations.float() * scale * alpha).long()
+    elif alpha != 1.0:
         ds = torch.round(durations.float() * alpha).long()
     else:
         ds = durations
@@ -365,6 +370,7 @@ def batch_text_to_mel(
     spembs: Optional[torch.Tensor] = None,
     sids: Optional[torch.Tensor] = None,
     lids: Optional[torch.Tensor] = None,
+    controls: Optional[VarianceControls] = None,
 ) -> Dict[str, torch.Tensor]:
     """Synthesise a padded batch as ``FastSpeech2._forward(..., is_inference=True)`` would
     each utterance alone (the plugin's ``ProsodyFastSpeech2._forward`` with its conditioning).
@@ -382,6 +388,9 @@ def batch_text_to_mel(
         spembs (Optional[Tensor]): Speaker embeddings (B, spk_embed_dim).
         sids (Optional[LongTensor]): Speaker ids (B,) or (B, 1).
         lids (Optional[LongTensor]): Language ids (B,) or (B, 1).
+        controls (Optional[VarianceControls]): Edits of the predicted durations, pitch and
+            energy before the decoder (rate, pitch, pitch range, energy per token;
+            :mod:`prosody_plugin.tts.variance_controls`).
 
     Returns:
         Dict[str, Tensor]:
@@ -390,9 +399,9 @@ def batch_text_to_mel(
             * feat_lengths (LongTensor): Their lengths (B,): the regulated durations'
               sums times the reduction factor.
             * duration (LongTensor): Predicted token durations (B, T_text + 1), padded 0;
-              as ESPnet returns them: before alpha.
+              as ESPnet returns them: before alpha (after the controls' rate).
             * pitch, energy (Tensor): Predicted token-level values (B, T_text + 1, 1),
-              padded 0.
+              padded 0 (after the controls: what the decoder got).
     """
     if model.training:
         raise ValueError(
@@ -426,6 +435,9 @@ def batch_text_to_mel(
     p_outs = masked_variance_predictor(model.pitch_predictor, hs, pad)  # (B, T_text, 1)
     e_outs = masked_variance_predictor(model.energy_predictor, hs, pad)
     d_outs = masked_duration_inference(model.duration_predictor, hs, pad)  # (B, T_text)
+    duration_scale = None
+    if controls is not None:
+        duration_scale, p_outs, e_outs = controls.apply(d_outs, p_outs, e_outs, pad)
 
     def embed(layer: torch.nn.Module, values: torch.Tensor) -> torch.Tensor:
         return layer(_zero(values, pad).transpose(1, 2)).transpose(1, 2)
@@ -437,7 +449,9 @@ def batch_text_to_mel(
         hs = hs + embed(model.energy_embed, e_outs)
 
     # length regulator, per utterance as alone
-    ds = regulated_durations(d_outs, ilens, alpha)
+    ds = regulated_durations(d_outs, ilens, alpha, duration_scale)
+    if duration_scale is not None:  # the durations the controls asked for, before alpha
+        d_outs = ds if alpha == 1.0 else torch.round(d_outs.float() * duration_scale).long()
     olens = ds.sum(dim=1)  # decoder frames (B,)
     hs = model.length_regulator(hs, ds)  # (B, T_frames_max, adim), padded 0
 

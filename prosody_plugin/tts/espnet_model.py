@@ -10,12 +10,14 @@ This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
   teacher forcing.
 """
 
-from typing import Dict, List, Optional, Sequence
+from dataclasses import fields
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 from espnet2.tts.espnet_model import ESPnetTTSModel
 from torch.amp import autocast
 
+from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls
 from prosody_plugin.tts.word_boundaries import append_eos
 
 
@@ -178,6 +180,7 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         text_lengths: torch.Tensor,
         prosody: Optional[Sequence[Optional[torch.Tensor]]] = None,
         alpha: float = 1.0,
+        controls: Optional[Sequence[Optional[Mapping[str, torch.Tensor]]]] = None,
     ) -> List[Dict[str, torch.Tensor]]:
         """Synthesise a padded batch of token sequences in one masked forward.
 
@@ -190,6 +193,10 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             prosody: One representation per item for a prosody system (None: the model's
                 default, where it has one); must be None for the baseline.
             alpha (float): FastSpeech2's speaking-rate control (>1: slower).
+            controls: Per item (None: none), prosody controls in natural units per token,
+                eos included ((T_text + 1,) each: ``rate``, ``pitch_semitones``,
+                ``pitch_range``, ``energy_db``; :func:`prosody_plugin.tts.variance_controls.token_controls`
+                builds them), applied to the variance adaptor's predictions.
 
         Returns:
             List[Dict[str, Tensor]]: Per item, as :meth:`inference`: ``feat_gen``
@@ -205,7 +212,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             conditioning = self.tts.conditioning(prosody, xs, ilens)
         elif prosody is not None and any(p is not None for p in prosody):
             raise ValueError(f"{type(self.tts).__name__} takes no prosody representation")
-        out = batch_text_to_mel(self.tts, xs, ilens, conditioning=conditioning, alpha=alpha)
+        out = batch_text_to_mel(
+            self.tts, xs, ilens, conditioning=conditioning, alpha=alpha, controls=self._variance_controls(controls, ilens)
+        )
         results = []
         for i, (n_tokens, n_frames) in enumerate(zip(ilens.tolist(), out["feat_lengths"].tolist())):
             item = dict(
@@ -218,6 +227,33 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
                 item["prosody"] = torch.as_tensor(prosody[i])
             results.append(self._denormalise(item))
         return results
+
+    def _variance_controls(
+        self, controls: Optional[Sequence[Optional[Mapping[str, torch.Tensor]]]], ilens: torch.Tensor
+    ) -> Optional[VarianceControls]:
+        """Natural-unit controls per item -> the batch's :class:`VarianceControls` (None: none)."""
+        if controls is None or all(c is None for c in controls):
+            return None
+        if len(controls) != len(ilens):
+            raise ValueError(f"controls: {len(controls)} items for a batch of {len(ilens)}")
+        t_max = int(ilens.max())
+        natural = {name: torch.full((len(ilens), t_max), value) for name, value in NEUTRAL.items()}
+        for i, (item, n) in enumerate(zip(controls, ilens.tolist())):
+            for name, value in (item or {}).items():
+                if name not in NEUTRAL:
+                    raise ValueError(f"item {i}: unknown control {name!r}; known: {', '.join(NEUTRAL)}")
+                value = torch.as_tensor(value, dtype=torch.float32).reshape(-1)
+                if value.numel() != n:
+                    raise ValueError(f"item {i}: control {name} has {value.numel()} values for {n} tokens (eos included)")
+                natural[name][i, :n] = value
+        try:
+            edits = VarianceControls.from_natural(
+                **natural, pitch_normalize=self.pitch_normalize, energy_normalize=self.energy_normalize
+            )
+        except ValueError as e:
+            raise ValueError(f"controls: {e}") from None
+        device = ilens.device
+        return VarianceControls(*(getattr(edits, f.name).to(device) for f in fields(edits)))
 
     def _denormalise(self, outputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Add ``feat_gen_denorm``, ``pitch_denorm`` and ``energy_denorm`` to one item's outputs."""

@@ -1,0 +1,180 @@
+"""Prosody controls on FastSpeech2's variance adaptor: speaking rate, pitch, pitch range, energy.
+
+FastSpeech2 predicts, for every token, a duration (frames), a pitch (token-averaged log-F0)
+and an energy (token-averaged frame magnitude, ESPnet's ``Energy``), the last two
+normalised with the training set's statistics (``GlobalMVN``); the decoder renders what it
+is given. A control edits these predictions before the decoder sees them, so the mel (and
+the wav) carry the change as far as the decoder learnt to follow its inputs. Units, per
+token (a global control is the same value on every token; the recipe measures how well the
+output follows, see ``prosody_plugin.evaluation.controls``):
+
+* ``rate``: speaking-rate multiplier. Durations are divided by it (rate 0.8: 1.25x longer),
+  then rounded to frames; FastSpeech2's ``alpha`` (``speed_control_alpha``) multiplies on top.
+* ``pitch_semitones``: added to log-F0 (``+ st * ln(2) / 12``): +12 doubles F0.
+* ``pitch_range``: the deviation of log-F0 from the utterance's mean (over its tokens, eos
+  included, before any shift) is multiplied by it: 0 flattens the melody, 2 doubles its
+  excursions.
+* ``energy_db``: the energy (an amplitude) is multiplied by ``10 ** (dB / 20)``.
+
+:class:`VarianceControls` holds the same edits in the model's normalised units, the form
+:func:`prosody_plugin.tts.batch_inference.batch_text_to_mel` applies: both normalisations
+are affine, so a shift of log-F0 is a shift of the normalised pitch, a range around the
+mean is the same range around the normalised mean, and a gain of the energy is an affine
+map of the normalised energy.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Dict, Mapping, Optional, Sequence, Tuple
+
+import torch
+
+#: The neutral value of each control in natural units.
+NEUTRAL = dict(rate=1.0, pitch_semitones=0.0, pitch_range=1.0, energy_db=0.0)
+
+
+def _stats(normalize: Optional[torch.nn.Module]) -> Tuple[float, float]:
+    """(mean, std) of a ``GlobalMVN`` of one feature dimension; (0, 1) for none."""
+    if normalize is None:
+        return 0.0, 1.0
+    mean = float(normalize.mean.reshape(-1)[0]) if normalize.norm_means else 0.0
+    std = float(normalize.std.reshape(-1)[0]) if normalize.norm_vars else 1.0
+    return mean, std
+
+
+@dataclass
+class VarianceControls:
+    """Edits of a batch's variance predictions, each (B, T_text + 1), in normalised units.
+
+    Applied by :meth:`apply` as::
+
+        durations  d' = d * duration_scale                       (then alpha, rounding)
+        pitch      p' = m + pitch_range * (p - m) + pitch_shift  (m: the utterance's mean)
+        energy     e' = energy_scale * e + energy_shift
+
+    Build it from natural units with :meth:`from_natural`.
+    """
+
+    duration_scale: torch.Tensor
+    pitch_range: torch.Tensor
+    pitch_shift: torch.Tensor
+    energy_scale: torch.Tensor
+    energy_shift: torch.Tensor
+
+    @classmethod
+    def from_natural(
+        cls,
+        rate: torch.Tensor,
+        pitch_semitones: torch.Tensor,
+        pitch_range: torch.Tensor,
+        energy_db: torch.Tensor,
+        pitch_normalize: Optional[torch.nn.Module] = None,
+        energy_normalize: Optional[torch.nn.Module] = None,
+    ) -> "VarianceControls":
+        """The edits of controls in natural units (module docstring), each (B, T_text + 1).
+
+        Args:
+            rate, pitch_semitones, pitch_range, energy_db (Tensor): Per token.
+            pitch_normalize, energy_normalize: The model's ``GlobalMVN`` of pitch and
+                energy (None: the model predicts natural values).
+
+        """
+        if not bool((rate > 0).all()):
+            raise ValueError(f"rate must be positive, got {rate.min().item():g}")
+        if not bool((pitch_range >= 0).all()):
+            raise ValueError(f"pitch_range must be >= 0, got {pitch_range.min().item():g}")
+        for name, value in (("pitch_semitones", pitch_semitones), ("energy_db", energy_db)):
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f"{name} must be finite")
+        _, pitch_std = _stats(pitch_normalize)
+        energy_mean, energy_std = _stats(energy_normalize)
+        gain = torch.pow(10.0, energy_db / 20.0)
+        return cls(
+            duration_scale=1.0 / rate,
+            pitch_range=pitch_range,
+            pitch_shift=pitch_semitones * (math.log(2.0) / 12.0) / pitch_std,
+            energy_scale=gain,
+            # e_norm = (e - mu) / sd  ->  (g e - mu) / sd = g e_norm + (g - 1) mu / sd
+            energy_shift=(gain - 1.0) * energy_mean / energy_std,
+        )
+
+    @classmethod
+    def neutral(cls, batch: int, length: int, device: Optional[torch.device] = None) -> "VarianceControls":
+        """No edit, for ``batch`` items of ``length`` tokens."""
+        ones = torch.ones(batch, length, device=device)
+        return cls(ones, ones.clone(), ones.new_zeros(batch, length), ones.clone(), ones.new_zeros(batch, length))
+
+    def apply(
+        self, durations: torch.Tensor, pitch: torch.Tensor, energy: torch.Tensor, pad: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Edit predictions of a padded batch.
+
+        Args:
+            durations (LongTensor): Predicted durations (B, T_text).
+            pitch, energy (Tensor): Normalised predictions (B, T_text, 1).
+            pad (BoolTensor): True at padded tokens (B, T_text, 1).
+
+        Returns:
+            Tensor: Duration scale (B, T_text) for the length regulator (the durations
+                themselves stay integers until it rounds them).
+            Tensor: Pitch (B, T_text, 1), padded tokens 0.
+            Tensor: Energy (B, T_text, 1), padded tokens 0.
+
+        """
+        t = durations.size(1)
+        valid = (~pad).float()
+        mean = (pitch * valid).sum(dim=1, keepdim=True) / valid.sum(dim=1, keepdim=True).clamp(min=1.0)
+        pitch_range = self.pitch_range[:, :t, None]
+        pitch = mean + pitch_range * (pitch - mean) + self.pitch_shift[:, :t, None]
+        energy = self.energy_scale[:, :t, None] * energy + self.energy_shift[:, :t, None]
+        return self.duration_scale[:, :t], pitch.masked_fill(pad, 0.0), energy.masked_fill(pad, 0.0)
+
+
+def token_controls(
+    num_tokens: int,
+    global_controls: Optional[Mapping[str, float]] = None,
+    word_controls: Optional[Mapping[int, Mapping[str, float]]] = None,
+    token_word_ids: Optional[Sequence[int]] = None,
+    is_phone: Optional[Sequence[bool]] = None,
+) -> Dict[str, torch.Tensor]:
+    """Per-token controls in natural units of one utterance, eos included: (num_tokens + 1,) each.
+
+    Args:
+        num_tokens: Tokens of the text (without eos).
+        global_controls: Name -> value for every token (NEUTRAL's names; others refused).
+        word_controls: Word index -> controls of that word's phones; they compose with the
+            global ones (rates and ranges multiply, semitones and dB add).
+        token_word_ids: Word index of each token (needed with ``word_controls``).
+        is_phone: Whether each token is a phone (not a word boundary or punctuation): a
+            word's controls act on its phones only.
+
+    Returns:
+        Dict[str, Tensor]: ``rate``, ``pitch_semitones``, ``pitch_range``, ``energy_db``.
+
+    """
+    values = {name: torch.full((num_tokens + 1,), neutral) for name, neutral in NEUTRAL.items()}
+    for name, value in (global_controls or {}).items():
+        if name not in NEUTRAL:
+            raise ValueError(f"unknown control {name!r}; known: {', '.join(NEUTRAL)}")
+        values[name].fill_(float(value))
+    if word_controls:
+        if token_word_ids is None or is_phone is None or len(token_word_ids) != num_tokens:
+            raise ValueError("word controls need each token's word index and phone flag")
+        word_ids = torch.as_tensor(token_word_ids)
+        phones = torch.as_tensor(is_phone, dtype=torch.bool)
+        num_words = int(word_ids.max()) + 1 if num_tokens else 0
+        for word, controls in word_controls.items():
+            if not 0 <= int(word) < num_words:
+                raise ValueError(f"word {word}: the text has {num_words} words (0..{num_words - 1})")
+            where = torch.cat([(word_ids == int(word)) & phones, torch.zeros(1, dtype=torch.bool)])
+            for name, value in controls.items():
+                if name not in NEUTRAL:
+                    raise ValueError(f"word {word}: unknown control {name!r}; known: {', '.join(NEUTRAL)}")
+                if name in ("rate", "pitch_range"):
+                    values[name][where] *= float(value)
+                else:
+                    values[name][where] += float(value)
+    return values
+
+
+__all__ = ["NEUTRAL", "VarianceControls", "token_controls"]
