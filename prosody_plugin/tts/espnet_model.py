@@ -264,13 +264,29 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             outputs["feat_gen_denorm"] = outputs["feat_gen"]
         # ESPnet denormalises only the mel; the scoring compares the token-level pitch and
         # energy the model predicts with the recording's, so return them in natural units too.
-        for key, normalize in (("pitch", self.pitch_normalize), ("energy", self.energy_normalize)):
-            if outputs.get(key) is not None:
-                value = outputs[key].reshape(1, -1, 1)
+        natural = self.natural_variances(outputs.get("pitch"), outputs.get("energy"))
+        outputs.update({f"{key}_denorm": value for key, value in natural.items()})
+        return outputs
+
+    def natural_variances(
+        self, pitch: Optional[torch.Tensor] = None, energy: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        """Token-level pitch (log-F0) and energy in natural units, from normalised ones.
+
+        Args:
+            pitch, energy (Optional[Tensor]): Normalised values of one utterance, (T,) or (T, 1).
+
+        Returns:
+            Dict[str, Tensor]: ``pitch`` and ``energy`` (T,) for those given.
+        """
+        natural = {}
+        for key, value, normalize in (("pitch", pitch, self.pitch_normalize), ("energy", energy, self.energy_normalize)):
+            if value is not None:
+                value = value.reshape(1, -1, 1).clone()
                 if normalize is not None:
                     value = normalize.inverse(value, value.new_tensor([value.size(1)]).long())[0]
-                outputs[f"{key}_denorm"] = value.reshape(-1)
-        return outputs
+                natural[key] = value.reshape(-1)
+        return natural
 
     def inference(
         self,
