@@ -32,6 +32,7 @@ naming the item; with ``errors="return"`` the bad items' errors are returned in 
 place and the good items are synthesised.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -41,12 +42,15 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 
+from prosody_plugin.control.emphasis import FALLBACK_CONTROLS, EmphasisDirection, check_level
+from prosody_plugin.control.ssml_controls import WordMarkup, ssml_markup
 from prosody_plugin.decode import Text2Speech
 from prosody_plugin.frontend.words import TextFrontend, Utterance, split_sentences
 from prosody_plugin.systems import check_pair, system_of_model
 from prosody_plugin.tasks.prosody_context import load_predictor
+from prosody_plugin.text.ssml import is_ssml, parse_ssml
 from prosody_plugin.text.word_boundaries import is_boundary_token, is_punctuation_token
-from prosody_plugin.tts.variance_controls import NEUTRAL, token_controls
+from prosody_plugin.tts.variance_controls import NEUTRAL, compose_controls, token_controls
 
 PathLike = Union[str, Path]
 #: Word index -> prosody controls of that word (``rate``, ``pitch_semitones``, ``pitch_range``, ``energy_db``).
@@ -72,6 +76,9 @@ class Text2SpeechProsody:
         sentence_pause (float): Seconds of silence between sentences of a long text.
         use_vocoder (bool): False stops at the mel-spectrogram (no ``wav`` in the output):
             text-to-mel only, e.g. for scoring the model's own prosody or benchmarking.
+        emphasis_file: The emphasis direction of a per-word system (CAMP;
+            :mod:`prosody_plugin.control.emphasis`), default ``emphasis.npz`` beside
+            ``model_file`` when it is there (recipe stage 9 writes it, pack packs it).
 
     """
 
@@ -89,6 +96,7 @@ class Text2SpeechProsody:
         speed_control_alpha: float = 1.0,
         sentence_pause: float = 0.2,
         use_vocoder: bool = True,
+        emphasis_file: Optional[PathLike] = None,
     ):
         self.text2speech = Text2Speech(
             train_config=train_config, model_file=model_file, vocoder_config=vocoder_config,
@@ -103,6 +111,18 @@ class Text2SpeechProsody:
         self.sentence_pause = sentence_pause
         args = self.text2speech.train_args
         self.frontend = TextFrontend(cleaner=args.cleaner, g2p=args.g2p, token_list=args.token_list)
+        self.emphasis: Optional[EmphasisDirection] = None  # None: emphasis by the variance fallback
+        if self.system is not None and self.tts.per_word:
+            path = Path(emphasis_file) if emphasis_file is not None else Path(model_file).parent / "emphasis.npz"
+            if path.is_file():
+                self.emphasis = EmphasisDirection.load(path)
+            elif emphasis_file is not None:
+                raise FileNotFoundError(f"emphasis_file: no such file: {emphasis_file}")
+        elif emphasis_file is not None:
+            raise ValueError(
+                f"emphasis_file: {self.system or 'the baseline'} has no per-word representation to move "
+                "(its emphasis uses per-word variance controls)"
+            )
 
         self.predictor = None
         if context_train_config is not None:
@@ -221,10 +241,10 @@ class Text2SpeechProsody:
 
     def words(self, text: str) -> List[str]:
         """The words of a text as the front end sees them: what ``word_controls`` indexes."""
-        sentences = self._analyse(text, 0, True)
-        if isinstance(sentences, ValueError):
-            raise sentences
-        return [word for utterance in sentences for word in utterance.words]
+        analysed = self._analyse(text, 0, True)
+        if isinstance(analysed, ValueError):
+            raise analysed
+        return [word for utterance in analysed[0] for word in utterance.words]
 
     @torch.no_grad()
     def __call__(
@@ -241,6 +261,8 @@ class Text2SpeechProsody:
         pitch_range: float = 1.0,
         energy_db: float = 0.0,
         word_controls: Union[WordControls, Sequence[Optional[WordControls]], None] = None,
+        emphasis: Union[Mapping[int, str], Sequence[Optional[Mapping[int, str]]], None] = None,
+        ssml: Union[str, bool] = "auto",
     ) -> Any:
         """Synthesise one text or a list of texts.
 
@@ -268,6 +290,14 @@ class Text2SpeechProsody:
                 text. The four controls act on the variance adaptor's predictions
                 (:mod:`prosody_plugin.tts.variance_controls`), for every system and the
                 baseline; ``words(text)`` shows the word indices.
+            emphasis: Word index -> level ("reduced", "none", "moderate", "strong"); per text
+                for a list. CAMP moves the word along its learnt emphasis direction
+                (``emphasis_file``); Kathaka and the baseline have no word-level
+                representation and apply the per-word variance controls of
+                :data:`prosody_plugin.control.emphasis.FALLBACK_CONTROLS` instead.
+            ssml: "auto": a text that starts with ``<speak`` is SSML (:mod:`prosody_plugin.text.ssml`:
+                emphasis, prosody rate/pitch/range/volume, break, s, p); True: every text
+                must be SSML; False: never parsed. SSML controls compose with the arguments.
 
         Returns:
             Per text, a dict with ESPnet Text2Speech's keys ``wav`` (T_wav,; absent without
@@ -286,25 +316,22 @@ class Text2SpeechProsody:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if errors not in ("raise", "return"):
             raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+        if ssml not in ("auto", True, False):
+            raise ValueError(f"ssml must be 'auto', True or False, got {ssml!r}")
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         global_controls = dict(rate=rate, pitch_semitones=pitch_semitones, pitch_range=pitch_range, energy_db=energy_db)
         if not rate > 0 or not pitch_range >= 0:
             raise ValueError(f"rate must be > 0 and pitch_range >= 0, got {rate} and {pitch_range}")
-        if single or word_controls is None or isinstance(word_controls, Mapping):
-            per_text = [word_controls] * len(texts) if single or word_controls is None else None
-            if per_text is None:
-                raise ValueError("word_controls: give a list with one mapping (or None) per text for a list of texts")
-        else:
-            per_text = list(word_controls)
-            if len(per_text) != len(texts):
-                raise ValueError(f"word_controls: {len(per_text)} mappings for {len(texts)} texts")
-        analysed: List[Union[List[Utterance], ValueError]] = [self._analyse(t, i, single) for i, t in enumerate(texts)]
-        controls: Dict[int, List[Optional[Dict[str, torch.Tensor]]]] = {}
-        for i, sentences in enumerate(analysed):
-            if not isinstance(sentences, ValueError):
+        word_controls_per_text = _per_text(word_controls, len(texts), single, "word_controls")
+        emphasis_per_text = _per_text(emphasis, len(texts), single, "emphasis")
+        analysed = [self._analyse(t, i, single, ssml) for i, t in enumerate(texts)]
+        plans: Dict[int, List[SentencePlan]] = {}
+        for i, item in enumerate(analysed):
+            if not isinstance(item, ValueError):
+                sentences, markup = item
                 try:
-                    controls[i] = sentence_controls(sentences, global_controls, per_text[i])
+                    plans[i] = self._plan(sentences, markup, global_controls, word_controls_per_text[i], emphasis_per_text[i])
                 except ValueError as e:
                     analysed[i] = e if single else ValueError(f"item {i}: {e}")
         bad = [a for a in analysed if isinstance(a, ValueError)]
@@ -315,18 +342,18 @@ class Text2SpeechProsody:
         reference = None if reference_wav is None else self._reference_prosody(reference_wav)
         # every sentence of every rendition of every text is one item of the batches
         jobs = [
-            (i, r, utterance, controls[i][k])
-            for i, sentences in enumerate(analysed) if not isinstance(sentences, ValueError)
-            for r in range(num_samples) for k, utterance in enumerate(sentences)
+            (i, r, plan)
+            for i in sorted(plans) if not isinstance(analysed[i], ValueError)
+            for r in range(num_samples) for plan in plans[i]
         ]  # fmt: skip
         outputs: Dict[Tuple[int, int], List[Dict[str, torch.Tensor]]] = {}
         failed: Dict[int, ValueError] = {}
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start : start + batch_size]
             synthesized = self._synthesize_batch(
-                [job[2] for job in chunk], temperature, reference, single, [job[0] for job in chunk], [job[3] for job in chunk]
+                [plan for _, _, plan in chunk], temperature, reference, single, [i for i, _, _ in chunk]
             )  # fmt: skip
-            for (i, r, _, _), out in zip(chunk, synthesized):
+            for (i, r, _), out in zip(chunk, synthesized):
                 if isinstance(out, ValueError):
                     failed.setdefault(i, out)
                 else:
@@ -334,35 +361,90 @@ class Text2SpeechProsody:
         if failed and (errors == "raise" or single):
             raise failed[min(failed)]
         results: List[Any] = []
-        for i, sentences in enumerate(analysed):
-            if isinstance(sentences, ValueError) or i in failed:
-                results.append(sentences if isinstance(sentences, ValueError) else failed[i])
+        for i, item in enumerate(analysed):
+            if isinstance(item, ValueError) or i in failed:
+                results.append(item if isinstance(item, ValueError) else failed[i])
                 continue
             renditions = [self._join(outputs[i, r]) for r in range(num_samples)]
             results.append(renditions[0] if num_samples == 1 else renditions)
         return results[0] if single else results
 
-    def _analyse(self, text: Any, index: int, single: bool) -> Union[List[Utterance], ValueError]:
-        """The front end's utterances of one text's sentences, or the ValueError saying why not."""
+    def _analyse(
+        self, text: Any, index: int, single: bool, ssml: Union[str, bool] = "auto"
+    ) -> Union[Tuple[List[Utterance], Optional[WordMarkup]], ValueError]:
+        """The front end's utterances of one text's sentences and the SSML's word markup
+        (None for plain text), or the ValueError saying why not."""
         where = "" if single else f"item {index}: "
         if not isinstance(text, str) or not text.strip():
             return ValueError(f"{where}empty text: nothing to say")
         try:
+            document = None
+            if ssml is True or (ssml == "auto" and is_ssml(text)):
+                document = parse_ssml(text)
+                text = document.text
             sentences = [s for s in split_sentences(text) if s.strip()]
-            return [self.frontend.analyze(s, utt_id=f"{where}sentence {k + 1}") for k, s in enumerate(sentences)]
+            utterances = [self.frontend.analyze(s, utt_id=f"{where}sentence {k + 1}") for k, s in enumerate(sentences)]
+            markup = None if document is None else ssml_markup(document, sentences, utterances, self.frontend.normalize)
+            return utterances, markup
         except ValueError as e:
             return ValueError(f"{where}{e}") if where and not str(e).startswith(where) else e
 
+    def _plan(
+        self,
+        sentences: List[Utterance],
+        markup: Optional[WordMarkup],
+        global_controls: Mapping[str, float],
+        word_controls: Optional[WordControls],
+        emphasis: Optional[Mapping[int, str]],
+    ) -> List["SentencePlan"]:
+        """What to synthesise for each sentence of a text: its controls, emphasis and breaks.
+
+        The SSML's markup and the arguments compose (the arguments' word controls after
+        the SSML's). Emphasis moves CAMP's word embedding along :attr:`emphasis`; without
+        a direction (Kathaka, the baseline) it becomes the word's fallback variance controls.
+        """
+        total = sum(u.num_words for u in sentences)
+        markup = markup or WordMarkup()
+        words: Dict[int, Dict[str, float]] = {}
+        for source in (markup.word_controls, word_controls or {}):
+            for word, values in source.items():
+                words[word] = compose_controls(words.get(word, {}), values)
+        levels = {**markup.emphasis, **(emphasis or {})}
+        for word, level in levels.items():
+            check_level(level)
+            if self.system is not None and self.tts.per_word and self.emphasis is None:
+                raise ValueError(
+                    f"emphasis: {self.system} moves words along its emphasis direction, and none was found beside "
+                    "the model: pass emphasis_file (recipe stage 9 writes emphasis.npz)"
+                )
+            if self.emphasis is None:
+                words[word] = compose_controls(words.get(word, {}), FALLBACK_CONTROLS[level])
+        for name, mapping in (("word_controls", words), ("emphasis", levels)):
+            for word in mapping:
+                if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
+                    raise ValueError(f"{name}: word {word!r} is not one of the text's {total} words (0..{total - 1})")
+        controls = sentence_controls(sentences, global_controls, words)
+        plans, offset = [], 0
+        for k, (utterance, sentence_controls_) in enumerate(zip(sentences, controls)):
+            local = range(offset, offset + utterance.num_words)
+            plans.append(SentencePlan(
+                utterance, sentence_controls_,
+                {w - offset: level for w, level in levels.items() if w in local} if self.emphasis is not None else {},
+                {w - offset: s for w, s in markup.breaks.items() if w in local or (w == -1 and k == 0)},
+            ))  # fmt: skip
+            offset += utterance.num_words
+        return plans
+
     def _synthesize_batch(
         self,
-        utterances: List[Utterance],
+        plans: List["SentencePlan"],
         temperature: float,
         reference: Optional[torch.Tensor],
         single: bool,
         indices: List[int],
-        controls: Optional[List[Optional[Dict[str, torch.Tensor]]]] = None,
     ) -> List[Union[Dict[str, torch.Tensor], ValueError]]:
         """Synthesise a batch of sentences; an item that fails gives its ValueError."""
+        utterances = [plan.utterance for plan in plans]
         results: List[Union[Dict[str, torch.Tensor], ValueError]] = [None] * len(utterances)  # type: ignore[list-item]
         prosody: List[Optional[torch.Tensor]] = [reference] * len(utterances)
         if reference is None:
@@ -376,6 +458,12 @@ class Text2SpeechProsody:
                     except ValueError as e:
                         results[k] = self._item_error(e, indices[k], single)
                         prosody.append(None)
+        for k, plan in enumerate(plans):  # emphasis: the words move along the learnt direction
+            if plan.emphasis and prosody[k] is not None:
+                moved = prosody[k].clone()
+                for word, level in plan.emphasis.items():
+                    moved[word] = self.emphasis.emphasize(moved[word], level)
+                prosody[k] = moved
         todo = [k for k in range(len(utterances)) if results[k] is None]
         while todo:
             tokens = [torch.from_numpy(utterances[k].token_ids) for k in todo]
@@ -385,7 +473,7 @@ class Text2SpeechProsody:
                 batch = self.model.batch_inference(
                     padded, lengths, None if self.system is None else [prosody[k] for k in todo],
                     alpha=self.text2speech.decode_conf.get("alpha", 1.0),
-                    controls=None if controls is None else [controls[k] for k in todo],
+                    controls=[plans[k].controls for k in todo],
                 )  # fmt: skip
             except ValueError as e:  # the model names the bad item of the batch ("item k: ...")
                 bad = todo[_failed_item(e, len(todo))]
@@ -393,6 +481,8 @@ class Text2SpeechProsody:
                 todo.remove(bad)
                 continue
             for k, out in zip(todo, batch):
+                if plans[k].breaks:
+                    out = insert_breaks(out, plans[k], self.fs, self.model.feats_extract.hop_length)
                 if self.text2speech.vocoder is not None:
                     feat = out["feat_gen"] if self.text2speech.prefer_normalized_feats else out["feat_gen_denorm"]
                     out["wav"] = self.text2speech.vocoder(feat)
@@ -428,6 +518,69 @@ class Text2SpeechProsody:
         return result
 
 
+@dataclass
+class SentencePlan:
+    """One sentence to synthesise: its front-end analysis, per-token controls (None: none),
+    emphasis levels of its words (moved in the representation) and breaks after its words
+    (seconds; word -1: before the first word)."""
+
+    utterance: Utterance
+    controls: Optional[Dict[str, torch.Tensor]]
+    emphasis: Dict[int, str]
+    breaks: Dict[int, float]
+
+
+def insert_breaks(out: Dict[str, torch.Tensor], plan: SentencePlan, fs: int, hop_length: int) -> Dict[str, torch.Tensor]:
+    """A sentence's outputs with the silence of its breaks inserted in the mel, before the vocoder.
+
+    A break after word ``w`` goes after the tokens of ``w`` (its pause tokens included: the
+    word boundary and punctuation that follow it), before word ``w + 1``; its frames are
+    copies of the sentence's quietest frame, and the duration of the token before them
+    (the first token for a break before the first word) grows by as many frames, so that
+    the durations still add up to the mel's length.
+    """
+    word_ids = torch.as_tensor(plan.utterance.token_word_ids)
+    duration = out["duration"].clone()
+    quietest = int(out["feat_gen_denorm"].mean(dim=1).argmin())
+    inserts = []  # (frame, number of frames)
+    for word, seconds in sorted(plan.breaks.items()):
+        frames = int(round(seconds * fs / hop_length))
+        if frames <= 0:
+            continue
+        if word < 0:
+            token = 0
+            at = 0
+        else:
+            token = int((word_ids <= word).nonzero().max())
+            at = int(duration[: token + 1].sum())
+        inserts.append((at, frames))
+        duration[token] += frames
+    for key in ("feat_gen", "feat_gen_denorm"):
+        feat, pieces, previous = out[key], [], 0
+        for at, frames in inserts:  # frames of the original mel, in order
+            pieces += [feat[previous:at], feat[quietest : quietest + 1].expand(frames, -1)]
+            previous = at
+        out[key] = torch.cat(pieces + [feat[previous:]])
+    out["duration"] = duration
+    return out
+
+
+def _per_text(value: Any, num_texts: int, single: bool, name: str) -> List[Any]:
+    """A per-word argument for each text: one mapping for one text, a list for a list."""
+    if value is None:
+        return [None] * num_texts
+    if single:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name}: a mapping word index -> value for one text")
+        return [value]
+    if isinstance(value, Mapping):
+        raise ValueError(f"{name}: give a list with one mapping (or None) per text for a list of texts")
+    value = list(value)
+    if len(value) != num_texts:
+        raise ValueError(f"{name}: {len(value)} mappings for {num_texts} texts")
+    return value
+
+
 def sentence_controls(
     sentences: Sequence[Utterance],
     global_controls: Mapping[str, float],
@@ -445,6 +598,9 @@ def sentence_controls(
     for word, values in (word_controls or {}).items():
         if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
             raise ValueError(f"word_controls: word {word!r} is not one of the text's {total} words (0..{total - 1})")
+        unknown = set(values) - set(NEUTRAL)
+        if unknown:
+            raise ValueError(f"word_controls: word {word}: unknown control {sorted(unknown)[0]!r}; known: {', '.join(NEUTRAL)}")
         k, offset = 0, int(word)
         while offset >= sentences[k].num_words:
             offset -= sentences[k].num_words

@@ -140,7 +140,7 @@ def word_measures(
 
 
 def fit_emphasis_direction(
-    embeddings: np.ndarray, measures: Mapping[str, np.ndarray], ridge: float = 1.0
+    embeddings: np.ndarray, measures: Mapping[str, np.ndarray], ridge: float = 0.01
 ) -> EmphasisDirection:
     """Fit the direction (module docstring) on N words.
 
@@ -148,7 +148,7 @@ def fit_emphasis_direction(
         embeddings: Word embeddings (N, D).
         measures: :data:`MEASURES` -> (N,) values; words with a nan (e.g. unvoiced, no F0
             range) are left out.
-        ridge: L2 penalty of the regression (on standardised embeddings' scale).
+        ridge: L2 penalty of the regression, relative to the embeddings' mean variance.
 
     """
     embeddings = np.asarray(embeddings, dtype=np.float64)
@@ -163,7 +163,9 @@ def fit_emphasis_direction(
         raise ValueError(f"emphasis: a measure does not vary over the words ({dict(zip(MEASURES, spread))})")
     prominence = ((values - values.mean(axis=0)) / spread).sum(axis=1)
     centred = embeddings - embeddings.mean(axis=0)
-    weights = np.linalg.solve(centred.T @ centred + ridge * n * np.eye(d), centred.T @ (prominence - prominence.mean()))
+    gram = centred.T @ centred
+    # the penalty scales with the embeddings' variance: the same ridge suits any model
+    weights = np.linalg.solve(gram + ridge * np.trace(gram) / d * np.eye(d), centred.T @ (prominence - prominence.mean()))
     norm = np.linalg.norm(weights)
     if not norm > 0:
         raise ValueError("emphasis: the embeddings carry no trace of prominence (zero direction)")
@@ -177,7 +179,7 @@ def fit_emphasis_direction(
 @torch.no_grad()
 def emphasis_from_recordings(
     model, preprocess, texts: Mapping[str, str], wavs: Mapping[str, str], durations: Mapping[str, str],
-    targets: Mapping[str, np.ndarray], ridge: float = 1.0,
+    targets: Mapping[str, np.ndarray], ridge: float = 0.01,
 ) -> EmphasisDirection:
     """Fit the direction of a trained per-word system on recordings and their stage-one targets.
 

@@ -130,6 +130,18 @@ class VarianceControls:
         return self.duration_scale[:, :t], pitch.masked_fill(pad, 0.0), energy.masked_fill(pad, 0.0)
 
 
+def compose_controls(first: Mapping[str, float], second: Mapping[str, float]) -> Dict[str, float]:
+    """Two sets of controls applied together: rates and ranges multiply, semitones and dB add."""
+    composed = dict(first)
+    for name, value in second.items():
+        if name not in NEUTRAL:
+            raise ValueError(f"unknown control {name!r}; known: {', '.join(NEUTRAL)}")
+        if name in composed:
+            value = composed[name] * value if name in ("rate", "pitch_range") else composed[name] + value
+        composed[name] = float(value)
+    return composed
+
+
 def token_controls(
     num_tokens: int,
     global_controls: Optional[Mapping[str, float]] = None,
@@ -177,4 +189,4 @@ def token_controls(
     return values
 
 
-__all__ = ["NEUTRAL", "VarianceControls", "token_controls"]
+__all__ = ["NEUTRAL", "VarianceControls", "compose_controls", "token_controls"]
