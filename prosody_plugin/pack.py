@@ -4,7 +4,8 @@
 (exactly as ``espnet2.bin.pack`` does), a zip holding ``meta.yaml`` and, at their paths
 relative to the recipe dir::
 
-    files:       model_file (stage one), context_model_file (stage two)
+    files:       model_file (stage one), context_model_file (stage two), emphasis_file
+                 (CAMP's emphasis direction, <tts exp>/emphasis.npz, when stage 9 wrote one)
     yaml_files:  train_config, context_train_config
     option:      the feature / pitch / energy statistics the stage-one config reads, its token
                  list when it is a file, and <context exp>/frontend.yaml (the front end and
@@ -124,6 +125,8 @@ def pack_model(
         model_file=tts_exp / inference_model,
         context_model_file=context_exp / (context_inference_model or inference_model),
     )
+    if (tts_exp / "emphasis.npz").is_file():  # a per-word system's emphasis direction (recipe stage 9)
+        files["emphasis_file"] = tts_exp / "emphasis.npz"
     yaml_files = dict(train_config=tts_exp / "config.yaml", context_train_config=context_exp / "config.yaml")
     option = []
     for ref in referenced_files(train_config):

@@ -282,6 +282,99 @@ def test_a_batch_gives_each_text_what_it_gives_alone(recipe, system):
         assert not torch.equal(renditions[0][0]["prosody"], renditions[0][1]["prosody"])
 
 
+def system_tts(recipe, system, **kwargs):
+    """Text2SpeechProsody of a trained mini-recipe system (stage two for Kathaka and CAMP)."""
+    from prosody_plugin.inference import Text2SpeechProsody
+
+    exp = recipe / "exp"
+    context = {}
+    if system != "fastspeech2":
+        predictor = dict(kathaka="kathaka_sampler", camp="camp_predictor")[system]
+        context = dict(context_train_config=exp / f"context_train_{predictor}_cpu" / "config.yaml",
+                       context_model_file=exp / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth")  # fmt: skip
+    with contextlib.chdir(recipe):
+        return Text2SpeechProsody(exp / f"tts_train_{system}_cpu" / "config.yaml",
+                                  exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth", **context, **kwargs)  # fmt: skip
+
+
+def word_phones(utterance, word):
+    """Token positions of a word's phones (no boundary, no punctuation)."""
+    from prosody_plugin.text.word_boundaries import is_boundary_token, is_punctuation_token
+
+    return [t for t, (tok, w) in enumerate(zip(utterance.tokens, utterance.token_word_ids))
+            if w == word and not is_boundary_token(tok) and not is_punctuation_token(tok)]  # fmt: skip
+
+
+CONTROL_TEXT = "Printing differs from most arts and crafts."
+
+
+@pytest.mark.parametrize("system", ["fastspeech2", "kathaka", "camp"])
+def test_global_word_and_ssml_controls_reach_every_system(recipe, system):
+    """Known answers on what the decoder gets (the predictions after the controls), per system."""
+    import math
+
+    import torch
+
+    tts = system_tts(recipe, system)
+    plain = tts(CONTROL_TEXT, temperature=0.0)
+    octave = tts(CONTROL_TEXT, temperature=0.0, pitch_semitones=12.0)
+    torch.testing.assert_close(octave["pitch"] - plain["pitch"], torch.full_like(plain["pitch"], math.log(2.0)))
+    louder = tts(CONTROL_TEXT, temperature=0.0, energy_db=20.0)
+    torch.testing.assert_close(louder["energy"], 10.0 * plain["energy"], rtol=1e-4, atol=1e-3)  # +20 dB: x10
+    slow = tts(CONTROL_TEXT, temperature=0.0, rate=0.5)
+    assert torch.equal(slow["duration"], plain["duration"] * 2)
+    assert len(slow["wav"]) == pytest.approx(2 * len(plain["wav"]), rel=0.01)
+    # one word: only its phones change
+    utterance = tts.frontend.analyze(CONTROL_TEXT)
+    assert tts.words(CONTROL_TEXT)[1] == "differs"
+    word = tts(CONTROL_TEXT, temperature=0.0, word_controls={1: {"pitch_semitones": 12.0, "rate": 0.5}})
+    phones = word_phones(utterance, 1)
+    changed = (word["pitch"] - plain["pitch"]).abs() > 1e-5
+    assert changed.nonzero().view(-1).tolist() == phones
+    assert torch.equal(word["duration"][phones], plain["duration"][phones] * 2)
+    # SSML: the same word by markup, and a break of 0.5 s after it
+    ssml = tts('<speak>Printing <prosody pitch="+12st" rate="50%">differs</prosody><break time="500ms"/> from most '
+               "arts and crafts.</speak>", temperature=0.0)  # fmt: skip
+    torch.testing.assert_close(ssml["pitch"], word["pitch"])
+    hop = tts.model.feats_extract.hop_length
+    break_frames = round(0.5 * tts.fs / hop)
+    assert int(ssml["duration"].sum()) == int(word["duration"].sum()) + break_frames
+    assert len(ssml["wav"]) == pytest.approx(len(word["wav"]) + break_frames * hop, abs=hop)
+    with pytest.raises(ValueError, match="unsupported tag <audio>"):
+        tts('<speak>Hello <audio src="x.wav"/></speak>')
+    with pytest.raises(ValueError, match="word 99 is not one of the text's 7 words"):
+        tts(CONTROL_TEXT, word_controls={99: {"rate": 2.0}})
+
+
+@pytest.mark.parametrize("system", ["fastspeech2", "kathaka", "camp"])
+def test_emphasis_raises_the_predicted_f0_range_of_the_chosen_word(recipe, system):
+    """CAMP moves the word along stage 9's learnt direction; the others use the variance fallback."""
+    import numpy as np
+    import torch
+
+    tts = system_tts(recipe, system, use_vocoder=False)
+    if system == "camp":
+        assert tts.emphasis is not None and tts.emphasis.num_words > 0  # stage 9's emphasis.npz
+    utterance = tts.frontend.analyze(CONTROL_TEXT)
+    plain = tts(CONTROL_TEXT, temperature=0.0)
+
+    def f0_range(out, w):
+        pitch = out["pitch"][word_phones(utterance, w)]
+        return float(pitch.max() - pitch.min())
+
+    changes = {level: [] for level in ("reduced", "strong")}
+    for level in changes:
+        for w in range(utterance.num_words):
+            if len(word_phones(utterance, w)) < 2:
+                continue
+            out = tts(CONTROL_TEXT, temperature=0.0, emphasis={w: level})
+            changes[level].append(f0_range(out, w) - f0_range(plain, w))
+            if system == "camp":  # only that word's embedding moved
+                moved = (out["prosody"] - plain["prosody"]).norm(dim=1)
+                assert torch.count_nonzero(moved) == 1 and moved[w] > 0
+    assert np.mean(changes["strong"]) > 0 and np.mean(changes["strong"]) > np.mean(changes["reduced"])
+
+
 def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
     exp = recipe / "exp"
     out = tmp_path / "synth"

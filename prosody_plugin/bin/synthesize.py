@@ -14,6 +14,10 @@ Kaldi ``utt_id text`` lines with ``--kaldi_text``). Writes ``<output_dir>/<id>.w
 ``--batch_size`` sentences (``Text2SpeechProsody`` called with a list); ``--seed`` seeds the
 run once. A line that cannot be spoken is reported with its reason and skipped; the exit
 status is 1 if any was. Works with the ESPnet FastSpeech2 baseline too (no stage two).
+
+Prosody controls: ``--rate``, ``--pitch_semitones``, ``--pitch_range`` and ``--energy_db``
+for every text; per word, SSML texts (one per line), e.g.
+``<speak>Please enter your <emphasis level="strong">agent</emphasis> number.</speak>``.
 """
 
 import argparse
@@ -47,6 +51,16 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch_size", type=int, default=16, help="Sentences synthesised together")
     parser.add_argument("--device", default="cpu")
+    group = parser.add_argument_group("Prosody controls (every system; per word: SSML)")
+    group.add_argument("--rate", type=float, default=1.0, help="Speaking rate (0.8: 1.25x longer)")
+    group.add_argument("--pitch_semitones", type=float, default=0.0, help="Pitch shift in semitones")
+    group.add_argument("--pitch_range", type=float, default=1.0, help="Scaling of the pitch excursions (0: monotone)")
+    group.add_argument("--energy_db", type=float, default=0.0, help="Energy change in dB")
+    group.add_argument(
+        "--ssml", choices=["auto", "true", "false"], default="auto",
+        help="auto: a text starting with <speak is SSML (emphasis, prosody, break, s, p); true: every text must be",
+    )  # fmt: skip
+    group.add_argument("--emphasis_file", type=Path, help="CAMP's emphasis direction (default: emphasis.npz beside the model)")
     parser.add_argument("--output_dir", type=Path, required=True)
     return parser
 
@@ -68,7 +82,10 @@ def main(argv=None) -> None:
         train_config=args.train_config, model_file=args.model_file,
         context_train_config=args.context_train_config, context_model_file=args.context_model_file,
         vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
+        emphasis_file=args.emphasis_file,
     )  # fmt: skip
+    controls = dict(rate=args.rate, pitch_semitones=args.pitch_semitones, pitch_range=args.pitch_range,
+                    energy_db=args.energy_db, ssml={"auto": "auto", "true": True, "false": False}[args.ssml])  # fmt: skip
     args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
     with tqdm(total=len(items), desc="synthesize", unit="text") as progress:
@@ -76,7 +93,7 @@ def main(argv=None) -> None:
             chunk = items[start : start + args.batch_size]
             outs = tts([t for _, t in chunk], temperature=args.temperature, num_samples=args.num_samples,
                        reference_wav=args.reference_wav, seed=args.seed if start == 0 else None,
-                       batch_size=args.batch_size, errors="return")  # fmt: skip
+                       batch_size=args.batch_size, errors="return", **controls)  # fmt: skip
             for (utt, _), out in zip(chunk, outs):
                 if isinstance(out, ValueError):
                     logging.error(f"{utt}: skipped: {str(out).split(': ', 1)[-1]}")

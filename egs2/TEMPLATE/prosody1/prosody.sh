@@ -83,6 +83,8 @@ extra_baselines=""             # Extra baselines, "name=model_tag_or_packed_zip 
 score_resamples=1000           # Bootstrap resamples of the confidence intervals.
 spread_samples=10              # Kathaka renditions per sentence for the one-to-many spread (0: skip).
 score_f0_plots=3               # Utterances with F0 contour plots.
+controls_utts=16               # Sentences on which stage 12 measures the prosody controls (0: skip).
+controls_words=6               # Words per sentence emphasised in turn for that measurement.
 
 # Listening (stages 13, 14; docs/listening_tests.md)
 listening_utts=""              # Utterances of the samples page and the MUSHRA test; empty: a spread of sentence types.
@@ -639,6 +641,17 @@ if [ ${stage} -le 9 ] && [ ${stop_stage} -ge 9 ]; then
         ${python} -m prosody_plugin.bin.dump_prosody_targets \
             --train_config "${tts_exp}/config.yaml" --model_file "${tts_exp}/${inference_model}" \
             "${_sets[@]}" > "${_log}" 2>&1 || { log "Error: see ${_log}"; tail -n 20 "${_log}" >&2; exit 1; }
+        if [ "$(fact system_per_word "${system}")" = 1 ]; then
+            # emphasis: the direction of the word space along which the training words were prominent
+            _log=${targets_dir}/$(basename "${tts_exp}")/emphasis.log
+            log "Stage 9: Emphasis direction of ${tts_exp} from the ${train_set} recordings: ${tts_exp}/emphasis.npz"
+            ${python} -m prosody_plugin.bin.fit_emphasis \
+                --train_config "${tts_exp}/config.yaml" --model_file "${tts_exp}/${inference_model}" \
+                --data_dir "${data_feats}/${train_set}" --durations "${durations_dir}/${train_set}/durations" \
+                --targets "${targets_dir}/$(basename "${tts_exp}")/${train_set}/target.scp" \
+                --output_file "${tts_exp}/emphasis.npz" > "${_log}" 2>&1 \
+                || { log "Error: see ${_log}"; tail -n 20 "${_log}" >&2; exit 1; }
+        fi
     done
 fi
 
@@ -807,6 +820,28 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
                 --output_dir "${_spread_dir}" > "${_out}/spread.log" 2>&1 \
                 || { log "Error: see ${_out}/spread.log"; tail -n 20 "${_out}/spread.log" >&2; exit 1; }
             { echo; sed 's/^#/##/' "${_spread_dir}/spread.md"; } >> "${_results}"
+        fi
+
+        if [ "${controls_utts}" -gt 0 ]; then
+            # prosody controls (global and emphasis), measured on each system's audio from text
+            for _system in ${baseline_system} ${prosody_systems}; do
+                _exp=$(stage_one_exp "${_system}" 2>/dev/null) || continue
+                _opts=(--train_config "${_exp}/config.yaml" --model_file "${_exp}/${inference_model}")
+                if [ "${_system}" != "${baseline_system}" ]; then
+                    _context=$(context_exp_of "${_system}")
+                    [ -n "${_context}" ] || continue  # speaks from text only with its stage two
+                    _opts+=(--context_train_config "${_context}/config.yaml" --context_model_file "${_context}/${inference_model}")
+                fi
+                [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
+                [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
+                _controls=${_out}/controls_${_system}
+                log "Stage 12: Prosody controls of ${_system}: ${_controls}/controls.md"
+                ${python} -m prosody_plugin.bin.measure_controls "${_opts[@]}" --text "${data_feats}/${dset}/text" \
+                    --max_utterances "${controls_utts}" --max_words "${controls_words}" \
+                    --num_resamples "${score_resamples}" --output_dir "${_controls}" > "${_controls}.log" 2>&1 \
+                    || { log "Error: see ${_controls}.log"; tail -n 20 "${_controls}.log" >&2; exit 1; }
+                { echo; sed 's/^#/##/' "${_controls}/controls.md"; } >> "${_results}"
+            done
         fi
 
         # F0 contours of stage two's decodes beside the baseline's; the latent space of the
