@@ -237,51 +237,6 @@ def test_text2speech_prosody_rejects_unspeakable_text(kathaka_tts, text):
         kathaka_tts(text)
 
 
-BATCH_TEXTS = [
-    "Thank you.",
-    "Printing, in the only sense with which we are at present concerned, differs from most arts.",
-    "Is it here? Yes, it is here.",  # two sentences: two items of the batch
-    "Goodbye!",
-]
-
-
-@pytest.mark.parametrize("system", ["fastspeech2", "kathaka", "camp"])
-def test_a_batch_gives_each_text_what_it_gives_alone(recipe, system):
-    """The public batched API: mixed lengths, every system, same mel and durations as alone."""
-    import torch
-
-    from prosody_plugin.inference import Text2SpeechProsody
-
-    exp = recipe / "exp"
-    context = {}
-    if system != "fastspeech2":
-        predictor = dict(kathaka="kathaka_sampler", camp="camp_predictor")[system]
-        context = dict(context_train_config=exp / f"context_train_{predictor}_cpu" / "config.yaml",
-                       context_model_file=exp / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth")  # fmt: skip
-    with contextlib.chdir(recipe):
-        tts = Text2SpeechProsody(exp / f"tts_train_{system}_cpu" / "config.yaml",
-                                 exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth", use_vocoder=False, **context)  # fmt: skip
-    together = tts(BATCH_TEXTS, temperature=0.0, batch_size=3)  # batches cut across texts
-    assert len(together) == len(BATCH_TEXTS)
-    for text, batched in zip(BATCH_TEXTS, together):
-        alone = tts(text, temperature=0.0)
-        assert torch.equal(batched["duration"], alone["duration"]), text
-        torch.testing.assert_close(batched["feat_gen"], alone["feat_gen"], atol=1e-4, rtol=1e-4)
-        torch.testing.assert_close(batched["pitch"], alone["pitch"], atol=1e-4, rtol=1e-4)
-    # a bad item is named and, with errors="return", the good ones are kept
-    mixed = tts(["Thank you.", "?!", "Goodbye!"], temperature=0.0, errors="return")
-    assert isinstance(mixed[1], ValueError) and str(mixed[1]).startswith("item 1: ")
-    assert torch.equal(mixed[0]["duration"], together[0]["duration"])
-    assert torch.equal(mixed[2]["duration"], together[3]["duration"])
-    with pytest.raises(ValueError, match="item 1: "):
-        tts(["Thank you.", "?!"])
-    # renditions are items of the batch too
-    renditions = tts(["Thank you.", "Goodbye!"], num_samples=2, seed=3)
-    assert [len(r) for r in renditions] == [2, 2]
-    if system == "kathaka":  # sampled latents differ between renditions
-        assert not torch.equal(renditions[0][0]["prosody"], renditions[0][1]["prosody"])
-
-
 def system_tts(recipe, system, **kwargs):
     """Text2SpeechProsody of a trained mini-recipe system (stage two for Kathaka and CAMP)."""
     from prosody_plugin.inference import Text2SpeechProsody
@@ -303,6 +258,41 @@ def word_phones(utterance, word):
 
     return [t for t, (tok, w) in enumerate(zip(utterance.tokens, utterance.token_word_ids))
             if w == word and not is_boundary_token(tok) and not is_punctuation_token(tok)]  # fmt: skip
+
+
+BATCH_TEXTS = [
+    "Thank you.",
+    "Printing, in the only sense with which we are at present concerned, differs from most arts.",
+    "Is it here? Yes, it is here.",  # two sentences: two items of the batch
+    "Goodbye!",
+]
+
+
+@pytest.mark.parametrize("system", ["fastspeech2", "kathaka", "camp"])
+def test_a_batch_gives_each_text_what_it_gives_alone(recipe, system):
+    """The public batched API: mixed lengths, every system, same mel and durations as alone."""
+    import torch
+
+    tts = system_tts(recipe, system, use_vocoder=False)
+    together = tts(BATCH_TEXTS, temperature=0.0, batch_size=3)  # batches cut across texts
+    assert len(together) == len(BATCH_TEXTS)
+    for text, batched in zip(BATCH_TEXTS, together):
+        alone = tts(text, temperature=0.0)
+        assert torch.equal(batched["duration"], alone["duration"]), text
+        torch.testing.assert_close(batched["feat_gen"], alone["feat_gen"], atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(batched["pitch"], alone["pitch"], atol=1e-4, rtol=1e-4)
+    # a bad item is named and, with errors="return", the good ones are kept
+    mixed = tts(["Thank you.", "?!", "Goodbye!"], temperature=0.0, errors="return")
+    assert isinstance(mixed[1], ValueError) and str(mixed[1]).startswith("item 1: ")
+    assert torch.equal(mixed[0]["duration"], together[0]["duration"])
+    assert torch.equal(mixed[2]["duration"], together[3]["duration"])
+    with pytest.raises(ValueError, match="item 1: "):
+        tts(["Thank you.", "?!"])
+    # renditions are items of the batch too
+    renditions = tts(["Thank you.", "Goodbye!"], num_samples=2, seed=3)
+    assert [len(r) for r in renditions] == [2, 2]
+    if system == "kathaka":  # sampled latents differ between renditions
+        assert not torch.equal(renditions[0][0]["prosody"], renditions[0][1]["prosody"])
 
 
 CONTROL_TEXT = "Printing differs from most arts and crafts."
