@@ -374,12 +374,16 @@ def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
          "--model_file", str(exp / "tts_train_camp_cpu" / "valid.loss.ave.pth"),
          "--context_train_config", str(exp / "context_train_camp_predictor_cpu" / "config.yaml"),
          "--context_model_file", str(exp / "context_train_camp_predictor_cpu" / "valid.loss.ave.pth"),
-         "--output_dir", str(out), "Thank you for calling.", "...", "Goodbye."],
+         "--output_dir", str(out), "--rate", "0.8", "--pitch_semitones", "1",
+         "Thank you for calling.", "...", "Goodbye.",
+         '<speak>Thank <emphasis level="strong">you</emphasis><break time="400ms"/> for calling.</speak>'],
         cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 1  # the punctuation-only line is reported, the others written
     assert "utt0002: skipped" in proc.stderr
-    assert sorted(p.name for p in out.glob("*.wav")) == ["utt0001.wav", "utt0003.wav"]
+    assert sorted(p.name for p in out.glob("*.wav")) == ["utt0001.wav", "utt0003.wav", "utt0004.wav"]
+    plain, marked = (sf.info(out / f"utt000{i}.wav") for i in (1, 4))
+    assert marked.frames > plain.frames + 0.3 * plain.samplerate  # the SSML's 400 ms break
 
 
 # ------------------------------------------------------------------------------------------
