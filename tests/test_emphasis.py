@@ -1,50 +1,69 @@
-"""The emphasis direction: fitted on words whose prominence is known, levels, file round trip."""
+"""The emphasis direction: read from a CAMP model's predictions, levels, file round trip, word measures."""
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import TOKEN_ID
 from prosody_plugin.control.emphasis import (
     EMPHASIS_STEPS,
     MEASURES,
     EmphasisDirection,
+    WordItem,
+    predicted_prominence_parts,
     check_level,
     fit_emphasis_direction,
     word_measures,
 )
 
 
-def synthetic_words(n: int = 600, d: int = 8, noise: float = 0.3, seed: int = 0):
-    """Embeddings whose projection on a hidden unit direction drives all three measures."""
-    rng = np.random.default_rng(seed)
-    truth = rng.normal(size=d)
-    truth /= np.linalg.norm(truth)
-    embeddings = rng.normal(size=(n, d))
-    prominence = embeddings @ truth
-    measures = {
-        "f0_range_cents": 200 + 80 * prominence + noise * 80 * rng.normal(size=n),
-        "duration_ms_per_phone": 70 + 15 * prominence + noise * 15 * rng.normal(size=n),
-        "energy_db": 55 + 3 * prominence + noise * 3 * rng.normal(size=n),
-    }
-    measures["f0_range_cents"][:20] = np.nan  # unvoiced words: left out
-    return embeddings, measures, truth
+def camp_items(num: int = 10, seed: int = 0):
+    """A small random CAMP model and recordings' words of random token sequences with spaces."""
+    from test_batch_inference import config_model
+
+    from prosody_plugin.text.word_boundaries import word_ids
+
+    model = config_model("camp_cpu")
+    g = torch.Generator().manual_seed(seed)
+    phones = [TOKEN_ID[t] for t in ("h", "ə", "l", "o", "ʊ", "w", "ɜ", "d", "ɪ", "z")]
+    items = []
+    for _ in range(num):
+        words = [[phones[int(i)] for i in torch.randint(len(phones), (int(torch.randint(2, 5, (1,), generator=g)),), generator=g)]
+                 for _ in range(4)]  # fmt: skip
+        tokens = sum([w + [TOKEN_ID["<space>"]] for w in words], [])[:-1] + [TOKEN_ID["."], model.eos]
+        xs = torch.tensor([tokens])
+        _, n = word_ids(xs, torch.tensor([len(tokens)]), model.token_is_boundary, model.token_is_punctuation)
+        measures = {m: np.random.default_rng(seed).normal(size=int(n[0])) for m in MEASURES}
+        items.append(WordItem(xs, torch.randn(int(n[0]), model.word_embed_dim, generator=g), measures))
+    return model, items
 
 
-def test_the_fit_finds_the_direction_that_drives_prominence():
-    embeddings, measures, truth = synthetic_words()
-    fitted = fit_emphasis_direction(embeddings, measures)
-    assert fitted.num_words == 580
-    assert abs(np.linalg.norm(fitted.direction) - 1) < 1e-6
-    assert fitted.direction @ truth > 0.97  # the sign too: prominent words lie along +u
-    assert fitted.correlations["prominence"] > 0.9
-    assert all(fitted.correlations[m] > 0.7 for m in MEASURES)
+def test_the_direction_raises_the_models_predicted_prominence():
+    model, items = camp_items()
+    fitted = fit_emphasis_direction(model, items)
+    assert fitted.num_words == 40 and abs(np.linalg.norm(fitted.direction) - 1) < 1e-5
+    u = torch.as_tensor(fitted.direction)
+    with torch.no_grad():
+        scale = torch.cat([predicted_prominence_parts(model, it, it.embeddings) for it in items]).std(dim=0)
+        up, down = [], []
+        for item in items:
+            base = (predicted_prominence_parts(model, item, item.embeddings) / scale).sum(dim=1)
+            for w in range(len(item.embeddings)):
+                for sign, out in ((1.0, up), (-1.0, down)):
+                    moved = item.embeddings.clone()
+                    moved[w] += sign * 0.5 * fitted.std * u
+                    out.append(float((predicted_prominence_parts(model, item, moved) / scale).sum(dim=1)[w] - base[w]))
+    assert np.mean(up) > 0 > np.mean(down)  # along u the word becomes more prominent, against it less
+    assert set(fitted.correlations) == set(MEASURES)
 
 
 def test_levels_move_a_word_along_the_direction_in_standard_deviations(tmp_path):
-    embeddings, measures, _ = synthetic_words()
-    fitted = fit_emphasis_direction(embeddings, measures)
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=8).astype(np.float32)
+    direction /= np.linalg.norm(direction)
+    fitted = EmphasisDirection(direction, mean=0.3, std=1.7, num_words=100, correlations={"f0_range_cents": 0.4})
     u = torch.as_tensor(fitted.direction)
-    word = torch.randn(8, dtype=torch.float32)
+    word = torch.randn(8)
     before = float(word @ u)
     for level, step in EMPHASIS_STEPS.items():
         after = float(fitted.emphasize(word, level) @ u)
@@ -60,17 +79,14 @@ def test_levels_move_a_word_along_the_direction_in_standard_deviations(tmp_path)
 
 
 def test_bad_levels_sizes_and_data_are_refused_clearly(tmp_path):
-    embeddings, measures, _ = synthetic_words()
-    fitted = fit_emphasis_direction(embeddings, measures)
+    fitted = EmphasisDirection(np.eye(8, dtype=np.float32)[0], 0.0, 1.0, 100)
     with pytest.raises(ValueError, match="unknown emphasis level 'loud'; known: reduced, none, moderate, strong"):
         check_level("loud")
     with pytest.raises(ValueError, match="a 4-dim word embedding, but the direction was fitted on 8-dim"):
         fitted.emphasize(torch.zeros(4), "strong")
+    model, items = camp_items(num=2)
     with pytest.raises(ValueError, match="too few to fit"):
-        fit_emphasis_direction(embeddings[:5], {m: v[:5] for m, v in measures.items()})
-    constant = dict(measures, energy_db=np.full(len(embeddings), 50.0))
-    with pytest.raises(ValueError, match="does not vary"):
-        fit_emphasis_direction(embeddings, constant)
+        fit_emphasis_direction(model, items)
     np.savez(tmp_path / "other.npz", weights=np.zeros(3))
     with pytest.raises(ValueError, match="not an emphasis direction file"):
         EmphasisDirection.load(tmp_path / "other.npz")

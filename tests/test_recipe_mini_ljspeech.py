@@ -414,6 +414,7 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     from espnet_model_zoo.downloader import ModelDownloader
 
     from prosody_plugin.inference import Text2SpeechProsody
+    from prosody_plugin.systems import system_class
 
     text, seed = "Thank you for calling, goodbye.", 3
     exp = recipe / "exp"
@@ -436,7 +437,10 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     # 2. the espnet_model_zoo user path: ModelDownloader on the local zip
     with pytest.warns(UserWarning):
         paths = ModelDownloader(cachedir=tmp_path / "zoo").download_and_unpack(str(packed[system]))
-    assert set(paths) == {"train_config", "model_file", "context_train_config", "context_model_file"}
+    per_word = system_class(system).per_word  # CAMP's archive carries its emphasis direction (stage 9)
+    assert set(paths) == {"train_config", "model_file", "context_train_config", "context_model_file"} | (
+        {"emphasis_file"} if per_word else set()
+    )
     assert all(Path(p).is_relative_to(tmp_path / "zoo") for p in paths.values())
     assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
 

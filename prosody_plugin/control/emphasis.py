@@ -2,18 +2,23 @@
 
 CAMP's stage one encodes every word of a recording to one vector, and its stage two
 predicts that vector from text; a word's prosody is one point of that space. Emphasis is a
-move along the direction of the space that best predicts how prominent words were in the
-training recordings:
+move along the direction of that space in which the model makes a word more prominent:
 
-    prominence = z(F0 range) + z(duration per phone) + z(energy)    z: standardised over the words
-    direction  = ridge regression of prominence on the word embeddings, scaled to unit length
+    prominence(w) = F0 range / s_range + mean log-duration / s_dur + mean energy / s_energy
+                    of the model's own predictions over the phones of word w (its variance
+                    adaptor, conditioned on the word embeddings), each over its standard
+                    deviation s across the training words
+    direction     = the mean over the training words of d prominence(w) / d e_w, at the
+                    recordings' own embeddings e (stage 9's targets), scaled to unit length
 
-The F0 range, duration and energy of each word come from the recording itself (the
-model's own token-level pitch and energy extraction, pooled into speech-only word spans as
-the word-level scoring does: :func:`prosody_plugin.evaluation.metrics.word_prosody`); the
-duration is divided by the word's phone count, so that long words are not "prominent" for
-their length. :func:`fit_emphasis_direction` fits it, :func:`emphasis_from_recordings`
-gathers the data of a data dir (recipe stage 9, ``python -m prosody_plugin.bin.fit_emphasis``).
+So the direction is read from the model where it matters (a move along it raises what the
+decoder is given for that word), at the points of the space real words occupy. Whether it
+also matches how prominent the words *sounded* is checked, not assumed: the projection of
+the recordings' embeddings on it is correlated with the words' measured F0 range, duration
+per phone and energy in the recordings (the model's pitch and energy extraction pooled into
+speech-only word spans, as the word-level scoring does), and the correlations are saved
+with the direction. :func:`emphasis_from_recordings` computes both (recipe stage 9,
+``python -m prosody_plugin.bin.fit_emphasis``).
 
 A level moves a word's embedding ``e`` along the unit direction ``u``, in units of the
 standard deviation ``s`` of the training words' projections ``e . u`` (mean ``m``):
@@ -33,7 +38,7 @@ recipe (longer, higher, wider, louder), not one learnt from the data.
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Union
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -70,8 +75,9 @@ class EmphasisDirection:
         direction: Unit vector (D,).
         mean, std: Mean and standard deviation of the training words' projections.
         num_words: Words it was fitted on.
-        correlations: Pearson correlation of the projection with each measure and with the
-            prominence over the training words: how much of prominence the direction carries.
+        correlations: Pearson correlation, over the training words, of the projection of
+            the recordings' embeddings with each word measure of the recordings: whether the
+            direction the model reads as "more prominent" is the one the recordings show.
     """
 
     direction: np.ndarray
@@ -139,47 +145,86 @@ def word_measures(
     )
 
 
-def fit_emphasis_direction(
-    embeddings: np.ndarray, measures: Mapping[str, np.ndarray], ridge: float = 0.01
-) -> EmphasisDirection:
-    """Fit the direction (module docstring) on N words.
+@dataclass
+class WordItem:
+    """One recording's word embeddings and its tokens, for the direction fit.
+
+    Attributes:
+        xs: Token ids with eos (1, T_text + 1).
+        embeddings: The recording's word embeddings (W, D) (stage 9's target).
+        measures: :data:`MEASURES` -> (W,) values measured on the recording (for the report).
+    """
+
+    xs: torch.Tensor
+    embeddings: torch.Tensor
+    measures: Dict[str, np.ndarray]
+
+
+def predicted_prominence_parts(tts, item: WordItem, embeddings: torch.Tensor) -> torch.Tensor:
+    """The model's predicted F0 range, mean log-duration and mean energy of each word (W, 3).
+
+    Differentiable in ``embeddings`` (W, D): CAMP's conditioning, then its variance adaptor
+    as :func:`~prosody_plugin.tts.batch_inference.batch_text_to_mel` runs it (one utterance: no padding).
+    """
+    from prosody_plugin.text.word_boundaries import word_ids
+    from prosody_plugin.tts.batch_inference import masked_encoder
+
+    xs = item.xs
+    ilens = torch.tensor([xs.size(1)])
+    hs = masked_encoder(tts.encoder, xs, ilens) + tts.conditioning([embeddings], xs, ilens)
+    pitch = tts.pitch_predictor(hs)[0, :, 0]
+    energy = tts.energy_predictor(hs)[0, :, 0]
+    log_duration = tts.duration_predictor(hs)[0]  # log domain (training-mode forward)
+    spans, _ = word_ids(xs, ilens, tts.token_is_boundary, tts.token_is_punctuation, pauses_in_words=False)
+    parts = []
+    for w in range(len(embeddings)):
+        phones = spans[0] == w
+        parts.append(torch.stack([
+            pitch[phones].max() - pitch[phones].min(), log_duration[phones].mean(), energy[phones].mean(),
+        ]))  # fmt: skip
+    return torch.stack(parts)
+
+
+def fit_emphasis_direction(tts, items: Sequence[WordItem]) -> EmphasisDirection:
+    """The emphasis direction of a per-word model (module docstring) from recordings' words.
 
     Args:
-        embeddings: Word embeddings (N, D).
-        measures: :data:`MEASURES` -> (N,) values; words with a nan (e.g. unvoiced, no F0
-            range) are left out.
-        ridge: L2 penalty of the regression, relative to the embeddings' mean variance.
+        tts: The stage-one module (CAMP), in eval mode.
+        items: The recordings' tokens, word embeddings and measured word prosody.
 
     """
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    values = np.stack([np.asarray(measures[m], dtype=np.float64) for m in MEASURES], axis=1)  # (N, 3)
-    keep = np.isfinite(values).all(axis=1) & np.isfinite(embeddings).all(axis=1)
-    embeddings, values = embeddings[keep], values[keep]
-    n, d = embeddings.shape
+    with torch.no_grad():  # first pass: the scale of each predicted measure over the words
+        parts = torch.cat([predicted_prominence_parts(tts, item, item.embeddings) for item in items])
+    scale = parts.std(dim=0)
+    n, d = sum(len(item.embeddings) for item in items), items[0].embeddings.size(1)
     if n < max(10, 2 * d):
-        raise ValueError(f"emphasis: {n} words with all measures, too few to fit a {d}-dim direction (need {max(10, 2 * d)})")
-    spread = values.std(axis=0)
-    if not (spread > 0).all():
-        raise ValueError(f"emphasis: a measure does not vary over the words ({dict(zip(MEASURES, spread))})")
-    prominence = ((values - values.mean(axis=0)) / spread).sum(axis=1)
-    centred = embeddings - embeddings.mean(axis=0)
-    gram = centred.T @ centred
-    # the penalty scales with the embeddings' variance: the same ridge suits any model
-    weights = np.linalg.solve(gram + ridge * np.trace(gram) / d * np.eye(d), centred.T @ (prominence - prominence.mean()))
-    norm = np.linalg.norm(weights)
+        raise ValueError(f"emphasis: {n} words, too few to fit a {d}-dim direction (need {max(10, 2 * d)})")
+    if not bool((scale > 0).all()):
+        raise ValueError(f"emphasis: a predicted measure does not vary over the words (std {scale.tolist()})")
+    gradient = torch.zeros(d)
+    for item in items:
+        embeddings = item.embeddings.clone().requires_grad_(True)
+        prominence = (predicted_prominence_parts(tts, item, embeddings) / scale).sum(dim=1)  # (W,)
+        for w in range(len(prominence)):  # d prominence(w) / d e_w: the word's own row only
+            (grad,) = torch.autograd.grad(prominence[w], embeddings, retain_graph=w < len(prominence) - 1)
+            gradient += grad[w]
+    norm = float(gradient.norm())
     if not norm > 0:
-        raise ValueError("emphasis: the embeddings carry no trace of prominence (zero direction)")
-    direction = weights / norm
+        raise ValueError("emphasis: the model's predictions do not depend on the word embeddings (zero gradient)")
+    direction = (gradient / norm).numpy().astype(np.float32)
+    embeddings = torch.cat([item.embeddings for item in items]).numpy().astype(np.float64)
     projection = embeddings @ direction
-    correlations = {m: float(np.corrcoef(projection, values[:, i])[0, 1]) for i, m in enumerate(MEASURES)}
-    correlations["prominence"] = float(np.corrcoef(projection, prominence)[0, 1])
-    return EmphasisDirection(direction.astype(np.float32), float(projection.mean()), float(projection.std()), n, correlations)
+    correlations = {}
+    values = {m: np.concatenate([item.measures[m] for item in items]) for m in MEASURES}
+    for m, v in values.items():
+        ok = np.isfinite(v)
+        correlations[m] = float(np.corrcoef(projection[ok], v[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+    return EmphasisDirection(direction, float(projection.mean()), float(projection.std()), n, correlations)
 
 
-@torch.no_grad()
 def emphasis_from_recordings(
     model, preprocess, texts: Mapping[str, str], wavs: Mapping[str, str], durations: Mapping[str, str],
-    targets: Mapping[str, np.ndarray], ridge: float = 0.01,
+    targets: Mapping[str, np.ndarray],
 ) -> EmphasisDirection:
     """Fit the direction of a trained per-word system on recordings and their stage-one targets.
 
@@ -199,34 +244,31 @@ def emphasis_from_recordings(
     if not getattr(tts, "per_word", False):
         raise ValueError(f"emphasis directions are fitted for per-word systems, not {type(tts).__name__}")
     frame_shift_s = model.feats_extract.hop_length / model.feats_extract.fs
-    embeddings, measures = [], {m: [] for m in MEASURES}
-    used = 0
+    items = []
     for utt, target in targets.items():
         if utt not in texts or utt not in wavs or utt not in durations:
             logging.warning(f"{utt}: no text, wav or durations: left out of the emphasis fit")
             continue
         ids = torch.from_numpy(preprocess(utt, {"text": texts[utt]})["text"])
-        speech = torch.from_numpy(sf.read(wavs[utt], dtype="float32")[0])
-        token_durations = torch.tensor([int(d) for d in durations[utt].split()])
-        feats = model.reference_feats(speech)
-        natural = model.natural_variances(**model.reference_variances(speech, token_durations, len(feats)))
         xs, ilens = tts._tokens_with_eos(ids[None], ids.new_tensor([len(ids)]))
         spans, num_words = word_ids(xs, ilens, tts.token_is_boundary, tts.token_is_punctuation, pauses_in_words=False)
         if int(num_words[0]) != len(target):
             logging.warning(f"{utt}: {int(num_words[0])} words in the tokens, {len(target)} in the target: left out")
             continue
-        values = word_measures(
+        with torch.no_grad():
+            speech = torch.from_numpy(sf.read(wavs[utt], dtype="float32")[0])
+            token_durations = torch.tensor([int(d) for d in durations[utt].split()])
+            feats = model.reference_feats(speech)
+            natural = model.natural_variances(**model.reference_variances(speech, token_durations, len(feats)))
+        measures = word_measures(
             token_durations.numpy(), natural["pitch"].numpy(), natural["energy"].numpy(), spans[0].numpy(),
             len(target), frame_shift_s,
         )  # fmt: skip
-        embeddings.append(np.asarray(target))
-        for m in MEASURES:
-            measures[m].append(values[m])
-        used += 1
-    if not embeddings:
+        items.append(WordItem(xs, torch.as_tensor(np.asarray(target), dtype=torch.float32), measures))
+    if not items:
         raise ValueError("emphasis: no utterance could be measured")
-    logging.info(f"emphasis: {used} utterances")
-    return fit_emphasis_direction(np.concatenate(embeddings), {m: np.concatenate(v) for m, v in measures.items()}, ridge)
+    logging.info(f"emphasis: {len(items)} utterances")
+    return fit_emphasis_direction(tts, items)
 
 
 __all__ = [
@@ -234,6 +276,8 @@ __all__ = [
     "FALLBACK_CONTROLS",
     "MEASURES",
     "EmphasisDirection",
+    "WordItem",
+    "predicted_prominence_parts",
     "check_level",
     "emphasis_from_recordings",
     "fit_emphasis_direction",
