@@ -1,4 +1,4 @@
-"""Word emphasis: a direction in CAMP's word-prosody space learnt from the recordings.
+"""Word emphasis: a direction in CAMP's word-prosody space, read from the trained model at its training words.
 
 CAMP's stage one encodes every word of a recording to one vector, and its stage two
 predicts that vector from text; a word's prosody is one point of that space. Emphasis is a
