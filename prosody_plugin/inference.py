@@ -32,7 +32,7 @@ naming the item; with ``errors="return"`` the bad items' errors are returned in 
 place and the good items are synthesised.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -262,6 +262,7 @@ class Text2SpeechProsody:
         energy_db: float = 0.0,
         word_controls: Union[WordControls, Sequence[Optional[WordControls]], None] = None,
         emphasis: Union[Mapping[int, str], Sequence[Optional[Mapping[int, str]]], None] = None,
+        word_prosody: Union[Mapping[int, Any], Sequence[Optional[Mapping[int, Any]]], None] = None,
         ssml: Union[str, bool] = "auto",
     ) -> Any:
         """Synthesise one text or a list of texts.
@@ -295,6 +296,11 @@ class Text2SpeechProsody:
                 (``emphasis_file``); Kathaka and the baseline have no word-level
                 representation and apply the per-word variance controls of
                 :data:`prosody_plugin.control.emphasis.FALLBACK_CONTROLS` instead.
+            word_prosody: Per-word editing of a per-word representation (CAMP): word index ->
+                the embedding (D,) it takes instead of the predicted one, e.g. the same
+                word's row of another rendition's ``prosody`` (a result's (W, D) matrix), or
+                ``(1 - t) * a + t * b`` to interpolate between two. Emphasis then moves the
+                edited embedding. Per text for a list.
             ssml: "auto": a text that starts with ``<speak`` is SSML (:mod:`prosody_plugin.text.ssml`:
                 emphasis, prosody rate/pitch/range/volume, break, s, p); True: every text
                 must be SSML; False: never parsed. SSML controls compose with the arguments.
@@ -325,13 +331,22 @@ class Text2SpeechProsody:
             raise ValueError(f"rate must be > 0 and pitch_range >= 0, got {rate} and {pitch_range}")
         word_controls_per_text = _per_text(word_controls, len(texts), single, "word_controls")
         emphasis_per_text = _per_text(emphasis, len(texts), single, "emphasis")
+        edits_per_text = _per_text(word_prosody, len(texts), single, "word_prosody")
+        if word_prosody is not None and (self.system is None or not self.tts.per_word):
+            raise ValueError(
+                f"word_prosody: {self.system or 'the baseline'} has no per-word representation to edit "
+                "(use word_controls)"
+            )
         analysed = [self._analyse(t, i, single, ssml) for i, t in enumerate(texts)]
         plans: Dict[int, List[SentencePlan]] = {}
         for i, item in enumerate(analysed):
             if not isinstance(item, ValueError):
                 sentences, markup = item
                 try:
-                    plans[i] = self._plan(sentences, markup, global_controls, word_controls_per_text[i], emphasis_per_text[i])
+                    plans[i] = self._plan(
+                        sentences, markup, global_controls, word_controls_per_text[i], emphasis_per_text[i],
+                        edits_per_text[i],
+                    )  # fmt: skip
                 except ValueError as e:
                     analysed[i] = e if single else ValueError(f"item {i}: {e}")
         bad = [a for a in analysed if isinstance(a, ValueError)]
@@ -396,6 +411,7 @@ class Text2SpeechProsody:
         global_controls: Mapping[str, float],
         word_controls: Optional[WordControls],
         emphasis: Optional[Mapping[int, str]],
+        word_prosody: Optional[Mapping[int, Any]] = None,
     ) -> List["SentencePlan"]:
         """What to synthesise for each sentence of a text: its controls, emphasis and breaks.
 
@@ -419,7 +435,15 @@ class Text2SpeechProsody:
                 )
             if self.emphasis is None:
                 words[word] = compose_controls(words.get(word, {}), FALLBACK_CONTROLS[level])
-        for name, mapping in (("word_controls", words), ("emphasis", levels)):
+        edits = {}
+        for word, row in (word_prosody or {}).items():
+            row = torch.as_tensor(row, dtype=torch.float32).reshape(-1)
+            if row.numel() != self.tts.representation_size:
+                raise ValueError(
+                    f"word_prosody: word {word}: a {self.tts.representation_size}-dim embedding expected, got {row.numel()}"
+                )
+            edits[word] = row
+        for name, mapping in (("word_controls", words), ("emphasis", levels), ("word_prosody", edits)):
             for word in mapping:
                 if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
                     raise ValueError(f"{name}: word {word!r} is not one of the text's {total} words (0..{total - 1})")
@@ -431,6 +455,7 @@ class Text2SpeechProsody:
                 utterance, sentence_controls_,
                 {w - offset: level for w, level in levels.items() if w in local} if self.emphasis is not None else {},
                 {w - offset: s for w, s in markup.breaks.items() if w in local or (w == -1 and k == 0)},
+                {w - offset: row for w, row in edits.items() if w in local},
             ))  # fmt: skip
             offset += utterance.num_words
         return plans
@@ -458,9 +483,11 @@ class Text2SpeechProsody:
                     except ValueError as e:
                         results[k] = self._item_error(e, indices[k], single)
                         prosody.append(None)
-        for k, plan in enumerate(plans):  # emphasis: the words move along the learnt direction
-            if plan.emphasis and prosody[k] is not None:
+        for k, plan in enumerate(plans):  # edited words, then emphasis along the model's direction
+            if (plan.word_prosody or plan.emphasis) and prosody[k] is not None:
                 moved = prosody[k].clone()
+                for word, row in plan.word_prosody.items():
+                    moved[word] = row.to(moved.device)
                 for word, level in plan.emphasis.items():
                     moved[word] = self.emphasis.emphasize(moved[word], level)
                 prosody[k] = moved
@@ -528,6 +555,7 @@ class SentencePlan:
     controls: Optional[Dict[str, torch.Tensor]]
     emphasis: Dict[int, str]
     breaks: Dict[int, float]
+    word_prosody: Dict[int, torch.Tensor] = field(default_factory=dict)
 
 
 def insert_breaks(out: Dict[str, torch.Tensor], plan: SentencePlan, fs: int, hop_length: int) -> Dict[str, torch.Tensor]:

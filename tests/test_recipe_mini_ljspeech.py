@@ -365,6 +365,24 @@ def test_emphasis_raises_the_predicted_f0_range_of_the_chosen_word(recipe, syste
     assert np.mean(changes["strong"]) > 0 and np.mean(changes["strong"]) > np.mean(changes["reduced"])
 
 
+def test_camp_per_word_editing_replaces_and_interpolates_a_words_embedding(recipe):
+    import torch
+
+    tts = system_tts(recipe, "camp", use_vocoder=False)
+    plain = tts(CONTROL_TEXT)
+    other = tts(CONTROL_TEXT, emphasis={2: "strong"})  # another rendition of word 2
+    edited = tts(CONTROL_TEXT, word_prosody={2: other["prosody"][2]})
+    assert torch.equal(edited["prosody"], other["prosody"]) and torch.equal(edited["duration"], other["duration"])
+    torch.testing.assert_close(edited["feat_gen"], other["feat_gen"])
+    halfway = tts(CONTROL_TEXT, word_prosody={2: 0.5 * plain["prosody"][2] + 0.5 * other["prosody"][2]})
+    torch.testing.assert_close(halfway["prosody"][2], 0.5 * (plain["prosody"][2] + other["prosody"][2]))
+    assert torch.equal(halfway["prosody"][[0, 1, 3]], plain["prosody"][[0, 1, 3]])
+    with pytest.raises(ValueError, match="word_prosody: word 2: a 8-dim embedding expected, got 3"):
+        tts(CONTROL_TEXT, word_prosody={2: torch.zeros(3)})
+    with pytest.raises(ValueError, match="kathaka has no per-word representation to edit"):
+        system_tts(recipe, "kathaka", use_vocoder=False)(CONTROL_TEXT, word_prosody={0: torch.zeros(8)})
+
+
 def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
     exp = recipe / "exp"
     out = tmp_path / "synth"
