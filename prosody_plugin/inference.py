@@ -626,9 +626,6 @@ def sentence_controls(
     for word, values in (word_controls or {}).items():
         if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
             raise ValueError(f"word_controls: word {word!r} is not one of the text's {total} words (0..{total - 1})")
-        unknown = set(values) - set(NEUTRAL)
-        if unknown:
-            raise ValueError(f"word_controls: word {word}: unknown control {sorted(unknown)[0]!r}; known: {', '.join(NEUTRAL)}")
         k, offset = 0, int(word)
         while offset >= sentences[k].num_words:
             offset -= sentences[k].num_words

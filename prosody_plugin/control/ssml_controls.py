@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 from prosody_plugin.frontend.words import Utterance
 from prosody_plugin.text.ssml import SsmlDocument
+from prosody_plugin.tts.variance_controls import NEUTRAL
 
 
 @dataclass
@@ -95,7 +96,7 @@ def ssml_markup(
             rate=controls.rate, pitch_semitones=controls.pitch_semitones,
             pitch_range=controls.pitch_range, energy_db=controls.volume_db,
         )  # fmt: skip
-        variance = {k: v for k, v in variance.items() if v != (1.0 if k in ("rate", "pitch_range") else 0.0)}
+        variance = {k: v for k, v in variance.items() if v != NEUTRAL[k]}
         for start, end, first, last in chunks:
             if start < span.end and span.start < end:  # overlap
                 for word in range(first, last + 1):

@@ -31,6 +31,8 @@ import torch
 
 #: The neutral value of each control in natural units.
 NEUTRAL = dict(rate=1.0, pitch_semitones=0.0, pitch_range=1.0, energy_db=0.0)
+#: The controls that compose by multiplying (the others add).
+MULTIPLICATIVE = ("rate", "pitch_range")
 
 
 def _stats(normalize: Optional[torch.nn.Module]) -> Tuple[float, float]:
@@ -98,12 +100,6 @@ class VarianceControls:
             energy_shift=(gain - 1.0) * energy_mean / energy_std,
         )
 
-    @classmethod
-    def neutral(cls, batch: int, length: int, device: Optional[torch.device] = None) -> "VarianceControls":
-        """No edit, for ``batch`` items of ``length`` tokens."""
-        ones = torch.ones(batch, length, device=device)
-        return cls(ones, ones.clone(), ones.new_zeros(batch, length), ones.clone(), ones.new_zeros(batch, length))
-
     def apply(
         self, durations: torch.Tensor, pitch: torch.Tensor, energy: torch.Tensor, pad: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -137,7 +133,7 @@ def compose_controls(first: Mapping[str, float], second: Mapping[str, float]) ->
         if name not in NEUTRAL:
             raise ValueError(f"unknown control {name!r}; known: {', '.join(NEUTRAL)}")
         if name in composed:
-            value = composed[name] * value if name in ("rate", "pitch_range") else composed[name] + value
+            value = composed[name] * value if name in MULTIPLICATIVE else composed[name] + value
         composed[name] = float(value)
     return composed
 
@@ -182,11 +178,11 @@ def token_controls(
             for name, value in controls.items():
                 if name not in NEUTRAL:
                     raise ValueError(f"word {word}: unknown control {name!r}; known: {', '.join(NEUTRAL)}")
-                if name in ("rate", "pitch_range"):
+                if name in MULTIPLICATIVE:
                     values[name][where] *= float(value)
                 else:
                     values[name][where] += float(value)
     return values
 
 
-__all__ = ["NEUTRAL", "VarianceControls", "compose_controls", "token_controls"]
+__all__ = ["MULTIPLICATIVE", "NEUTRAL", "VarianceControls", "compose_controls", "token_controls"]
