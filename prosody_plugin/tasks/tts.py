@@ -8,15 +8,20 @@ Everything ESPnet's ``tts_train`` offers works unchanged (configs, ``--print_con
   loaders build them too);
 * the data may hold ``prosody`` (explicit prosody representations, e.g. stage two's
   predictions), which the model wrapper passes through to the TTS module;
-* models that derive word boundaries from tokens receive the token list.
+* models that derive word boundaries from tokens receive the token list;
+* ``variance_augmentation: {...}`` turns on the training augmentation that
+  teaches the decoder to follow its pitch and energy inputs
+  (:mod:`prosody_plugin.tts.variance_augmentation`).
 """
 
 import argparse
 from typing import Tuple
 
 from espnet2.tasks.tts import TTSTask
+from espnet2.utils.nested_dict_action import NestedDictAction
 
 from prosody_plugin.tts.espnet_model import ProsodyESPnetTTSModel
+from prosody_plugin.tts.variance_augmentation import build_variance_augmentation
 
 
 class ProsodyTTSTask(TTSTask):
@@ -27,8 +32,24 @@ class ProsodyTTSTask(TTSTask):
         return tuple(super().optional_data_names(train, inference)) + ("prosody",)
 
     @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        super().add_task_arguments(parser)
+        group = parser.add_argument_group(description="Prosody plugin")
+        # A key of its own, not model_conf: ESPnet's loaders (Text2Speech, the model zoo)
+        # rebuild a trained model with ESPnet's TTSTask, which ignores it.
+        group.add_argument(
+            "--variance_augmentation",
+            action=NestedDictAction,
+            default=dict(),
+            help="Training only: pitch shifts and gains that teach the decoder to follow its pitch and energy "
+            "inputs, e.g. {probability: 0.5, max_semitones: 4, max_db: 6} (empty: off; "
+            "prosody_plugin.tts.variance_augmentation)",
+        )
+
+    @classmethod
     def build_model(cls, args: argparse.Namespace) -> ProsodyESPnetTTSModel:
-        model = ProsodyESPnetTTSModel.from_espnet_model(super().build_model(args))
+        augmentation = build_variance_augmentation(getattr(args, "variance_augmentation", None))
+        model = ProsodyESPnetTTSModel.from_espnet_model(super().build_model(args), augmentation)
         if hasattr(model.tts, "set_token_list"):
             model.tts.set_token_list(args.token_list)
         return model

@@ -10,22 +10,43 @@ This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
   teacher forcing.
 """
 
+import inspect
 from dataclasses import fields
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 from espnet2.tts.espnet_model import ESPnetTTSModel
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from torch.amp import autocast
 
+from prosody_plugin.tts.variance_augmentation import VarianceAugmentation
 from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls
 from prosody_plugin.tts.word_boundaries import append_eos
 
 
 class ProsodyESPnetTTSModel(ESPnetTTSModel):
-    """ESPnetTTSModel that also passes ``prosody`` and reference inputs to the TTS module."""
+    """ESPnetTTSModel that also passes ``prosody`` and reference inputs to the TTS module.
+
+    Args:
+        variance_augmentation (Optional[VarianceAugmentation]): In training, move random
+            utterances' pitch and loudness and the decoder's pitch and energy inputs with them
+            (:mod:`prosody_plugin.tts.variance_augmentation`); None: off.
+        Others: As ESPnetTTSModel.
+    """
+
+    def __init__(self, *args, variance_augmentation: Optional[VarianceAugmentation] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if variance_augmentation is not None:
+            if not (hasattr(self.feats_extract, "stft") and hasattr(self.feats_extract, "logmel")):
+                raise ValueError("variance_augmentation needs the mel frontend (feats_extract: fbank)")
+            if self.pitch_extract is None or self.energy_extract is None:
+                raise ValueError("variance_augmentation needs pitch_extract and energy_extract (FastSpeech2)")
+        self.variance_augmentation = variance_augmentation
 
     @classmethod
-    def from_espnet_model(cls, model: ESPnetTTSModel) -> "ProsodyESPnetTTSModel":
+    def from_espnet_model(
+        cls, model: ESPnetTTSModel, variance_augmentation: Optional[VarianceAugmentation] = None
+    ) -> "ProsodyESPnetTTSModel":
         """Re-wrap the components of an ESPnetTTSModel (same modules, same parameters)."""
         return cls(
             feats_extract=model.feats_extract,
@@ -35,6 +56,7 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             pitch_normalize=model.pitch_normalize,
             energy_normalize=model.energy_normalize,
             tts=model.tts,
+            variance_augmentation=variance_augmentation,
         )
 
     def forward(
@@ -70,7 +92,42 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         batch.update({k: v for k, v in extras.items() if v is not None})
         if self.tts.require_raw_speech:
             batch.update(speech=speech, speech_lengths=speech_lengths)
+        if self.training and self.variance_augmentation is not None:
+            batch.update(self._augmented(speech, speech_lengths, batch))
         return self.tts(**batch)
+
+    def _augmented(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, batch: Mapping[str, torch.Tensor]
+    ) -> Dict[str, object]:
+        """The batch entries that :class:`VarianceAugmentation` changes.
+
+        A prosody model (one whose ``losses`` takes ``decoder_feats``) keeps its targets for
+        the reference encoder and the predictors and gets the moved mel as the decoder's target
+        with the matching :class:`VarianceControls` edit of the decoder's pitch and energy
+        inputs; any other FastSpeech2 (ESPnet's) gets the moved mel, pitch and energy as its
+        targets, which its teacher-forced decoder reads.
+        """
+        augmentation = self.variance_augmentation
+        with autocast("cuda", enabled=False):
+            stft, stft_lengths = self.feats_extract.stft(speech, speech_lengths)
+            magnitudes = torch.sqrt(torch.clamp(stft[..., 0] ** 2 + stft[..., 1] ** 2, min=1.0e-10))
+            semitones, db = augmentation.draw(speech.size(0), speech.device)
+            edited = augmentation.edit_magnitudes(magnitudes, semitones, db, self.feats_extract.fs)
+            feats, feats_lengths = self.feats_extract.logmel(edited, stft_lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
+        feats = feats[:, : batch["feats"].size(1)]
+        pitch, energy = batch["pitch"], batch["energy"]
+        per_token = lambda v: v[:, None].expand(-1, pitch.size(1))  # noqa: E731
+        ones = torch.ones_like(pitch[..., 0])
+        edit = VarianceControls.from_natural(
+            ones, per_token(semitones), ones, per_token(db), self.pitch_normalize, self.energy_normalize
+        )
+        if "decoder_feats" in inspect.signature(self.tts.forward).parameters:
+            return dict(decoder_feats=feats, decoder_variance_edit=edit)
+        pad = make_pad_mask(batch["pitch_lengths"], maxlen=pitch.size(1)).to(pitch.device)[..., None]
+        _, pitch, energy = edit.apply(pitch[..., 0], pitch, energy, pad)
+        return dict(feats=feats, pitch=pitch, energy=energy)
 
     def features(
         self,

@@ -37,6 +37,7 @@ from espnet2.tts.fastspeech2 import FastSpeech2
 from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask, make_pad_mask
 
 from prosody_plugin.tts.batch_inference import batch_text_to_mel
+from prosody_plugin.tts.variance_controls import VarianceControls
 from prosody_plugin.tts.word_boundaries import append_eos
 
 DECODER_VARIANCE_INPUTS = ("ground_truth", "predicted", "none")
@@ -238,6 +239,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         lids: Optional[torch.Tensor] = None,
         prosody: Optional[torch.Tensor] = None,
         prosody_lengths: Optional[torch.Tensor] = None,
+        decoder_feats: Optional[torch.Tensor] = None,
+        decoder_variance_edit: Optional[VarianceControls] = None,
     ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
         """Every loss term of a batch, separately (arguments as :meth:`forward`).
 
@@ -259,9 +262,12 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         )
         before_outs, after_outs, d_outs, p_outs, e_outs = self._forward(
             xs, ilens, feats, feats_lengths, durations, pitch, energy,
-            spembs=spembs, sids=sids, lids=lids, conditioning=conditioning,
+            spembs=spembs, sids=sids, lids=lids, conditioning=conditioning, variance_edit=decoder_variance_edit,
         )  # fmt: skip
-        ys, olens = feats, feats_lengths
+        # the decoder's target: the recording, or its augmented version (the conditioning and
+        # the predictors above read the recording as it was)
+        ys = feats if decoder_feats is None else decoder_feats[:, : feats.size(1)]
+        olens = feats_lengths
         if self.reduction_factor > 1:  # as FastSpeech2: drop the frames past a multiple of r
             olens = olens.new([olen - olen % self.reduction_factor for olen in olens])
             ys = ys[:, : max(olens)]
@@ -296,6 +302,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         lids: Optional[torch.Tensor] = None,
         prosody: Optional[torch.Tensor] = None,
         prosody_lengths: Optional[torch.Tensor] = None,
+        decoder_feats: Optional[torch.Tensor] = None,
+        decoder_variance_edit: Optional[VarianceControls] = None,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """Calculate the FastSpeech2 losses plus the prosody model's own.
 
@@ -315,6 +323,10 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             prosody (Optional[Tensor]): Explicit prosody representations to use instead
                 of the reference encoder (Kathaka: (B, latent_dim); CAMP: (B, W, D)).
             prosody_lengths (Optional[LongTensor]): Their lengths (B,).
+            decoder_feats (Optional[Tensor]): The decoder's target (B, T_feats, odim) when
+                it differs from ``feats`` (:mod:`prosody_plugin.tts.variance_augmentation`).
+            decoder_variance_edit (Optional[VarianceControls]): The edit of the decoder's
+                pitch and energy inputs that goes with ``decoder_feats``.
 
         Returns:
             Tensor: Loss scalar value.
@@ -326,6 +338,7 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             text, text_lengths, feats, feats_lengths, durations, durations_lengths,
             pitch, pitch_lengths, energy, energy_lengths, spembs=spembs, sids=sids,
             lids=lids, prosody=prosody, prosody_lengths=prosody_lengths,
+            decoder_feats=decoder_feats, decoder_variance_edit=decoder_variance_edit,
         )  # fmt: skip
         loss = sum(terms.values())
         stats = dict(stats, **{k: v.detach() for k, v in terms.items() if k != "prosody_loss"})
@@ -351,8 +364,12 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         is_inference: bool = False,
         alpha: float = 1.0,
         conditioning: Optional[torch.Tensor] = None,
+        variance_edit: Optional[VarianceControls] = None,
     ) -> Sequence[torch.Tensor]:
         """FastSpeech2's ``_forward`` with the prosody ``conditioning`` (B, T_text + 1, adim).
+
+        ``variance_edit`` (training only) edits the pitch and energy the decoder receives, as
+        the inference controls do (the predictors' outputs and losses are unchanged).
 
         Returns before_outs, after_outs (B, T_feats, odim), d_outs (B, T_text + 1),
         p_outs and e_outs (B, T_text + 1, 1), as FastSpeech2.
@@ -387,6 +404,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
                 "predicted": (p_outs, e_outs),
                 "none": (None, None),
             }[self.decoder_variance_input]
+            if variance_edit is not None and pitch_dec is not None:
+                _, pitch_dec, energy_dec = variance_edit.apply(d_outs, pitch_dec, energy_dec, d_masks.unsqueeze(-1))
         hs = conditioned
         if self.decoder_variance_input != "none":
             hs = hs + self.pitch_embed(pitch_dec.transpose(1, 2)).transpose(1, 2)

@@ -1,0 +1,128 @@
+"""Training augmentation that teaches the decoder to render the pitch and energy it is given.
+
+FastSpeech2's decoder reads the variance adaptor's pitch and energy, but also the encoder
+states (and, in Kathaka and CAMP, the prosody conditioning), which carry most of the same
+information. Trained on one speaker's recordings, where an utterance's pitch and loudness
+follow its text, the decoder learns to take them from wherever is easiest, and a control
+that edits only the pitch or energy input barely reaches the audio (measured: +2 st asked,
++30 cents rendered by ESPnet's FastSpeech2 on Asterisk; ``docs/RESULTS.md``).
+
+This augmentation breaks that correlation. For a random part of each batch it moves the
+recording itself by a pitch shift (semitones) and a gain (dB), and the decoder's pitch and
+energy inputs by exactly the same :class:`~prosody_plugin.tts.variance_controls.VarianceControls`
+edit that the inference controls apply; the only way to reconstruct the moved mel is to
+follow the moved inputs. The reference encoders and the variance predictors keep reading
+the recording as it was (see :meth:`ProsodyFastSpeech2.losses`), so the shift is visible to
+the decoder through its pitch and energy inputs only.
+
+The pitch shift keeps the spectral envelope (formants) and moves the harmonics: per frame,
+the log-magnitude spectrum is split by cepstral liftering into an envelope (quefrencies
+below ``envelope_quefrency_ms``, shorter than any pitch period) and a fine structure, and the
+fine structure is resampled along frequency by the ratio ``2 ** (semitones / 12)``; each
+frame keeps its energy (ESPnet's ``Energy``, the L2 norm of the magnitudes), times the gain. The mel is then computed by the model's own frontend (ESPnet's
+``LogMelFbank``) from the edited magnitudes, so the targets stay in the model's feature space.
+"""
+
+import math
+from typing import Optional, Tuple
+
+import torch
+
+
+class VarianceAugmentation:
+    """Random pitch shifts and gains of training utterances, and the matching input edits.
+
+    Args:
+        probability: Chance that an utterance is pitch-shifted (and, independently, that it
+            gets a gain).
+        max_semitones: Shifts are drawn uniformly from [-max_semitones, max_semitones].
+        max_db: Gains are drawn uniformly from [-max_db, max_db].
+        envelope_quefrency_ms: Cepstral lifter of the envelope; below the shortest pitch
+            period of the voice (2.5 ms at 400 Hz).
+
+    """
+
+    def __init__(
+        self,
+        probability: float = 0.5,
+        max_semitones: float = 4.0,
+        max_db: float = 6.0,
+        envelope_quefrency_ms: float = 1.8,
+    ):
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"variance_augmentation: probability must be in [0, 1], got {probability}")
+        if max_semitones < 0 or max_db < 0 or envelope_quefrency_ms <= 0:
+            raise ValueError(
+                "variance_augmentation: max_semitones and max_db must be >= 0 and envelope_quefrency_ms > 0, "
+                f"got {max_semitones}, {max_db}, {envelope_quefrency_ms}"
+            )
+        self.probability = probability
+        self.max_semitones = max_semitones
+        self.max_db = max_db
+        self.envelope_quefrency_ms = envelope_quefrency_ms
+
+    def draw(self, batch_size: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Per utterance (B,): pitch shift in semitones and gain in dB (0 where not drawn)."""
+
+        def uniform(limit: float) -> torch.Tensor:
+            values = (torch.rand(batch_size, device=device) * 2.0 - 1.0) * limit
+            return values * (torch.rand(batch_size, device=device) < self.probability)
+
+        return uniform(self.max_semitones), uniform(self.max_db)
+
+    def edit_magnitudes(
+        self, magnitudes: torch.Tensor, semitones: torch.Tensor, db: torch.Tensor, fs: int
+    ) -> torch.Tensor:
+        """Pitch-shift (envelope kept) and scale STFT magnitudes.
+
+        Args:
+            magnitudes (Tensor): (B, T_feats, n_fft // 2 + 1), linear.
+            semitones, db (Tensor): (B,).
+            fs (int): Sampling rate.
+
+        Returns:
+            Tensor: Edited magnitudes, same shape.
+
+        """
+        num_bins = magnitudes.size(-1)
+        n_fft = 2 * (num_bins - 1)
+        log_mag = torch.log(magnitudes.clamp(min=1e-5))
+        cepstrum = torch.fft.irfft(log_mag, n=n_fft, dim=-1)
+        cutoff = max(1, min(int(round(self.envelope_quefrency_ms * 1e-3 * fs)), n_fft // 2 - 1))
+        lifter = torch.zeros(n_fft, device=magnitudes.device, dtype=log_mag.dtype)
+        lifter[:cutoff] = 1.0
+        lifter[n_fft - cutoff + 1 :] = 1.0
+        envelope = torch.fft.rfft(cepstrum * lifter, n=n_fft, dim=-1).real
+        fine = log_mag - envelope
+        # fine'(k) = fine(k / ratio), linear interpolation; past the top bin the top bin repeats
+        ratio = torch.pow(2.0, semitones / 12.0).to(log_mag.dtype)  # (B,)
+        source = torch.arange(num_bins, device=magnitudes.device, dtype=log_mag.dtype)[None, :] / ratio[:, None]
+        source = source.clamp(max=num_bins - 1)
+        low = source.floor().long()
+        high = (low + 1).clamp(max=num_bins - 1)
+        weight = (source - low.to(source.dtype))[:, None, :]
+        index = lambda i: i[:, None, :].expand(-1, fine.size(1), -1)  # noqa: E731
+        shifted = fine.gather(-1, index(low)) * (1.0 - weight) + fine.gather(-1, index(high)) * weight
+        unchanged = (semitones == 0)[:, None, None]
+        fine = torch.where(unchanged, fine, shifted)
+        edited = torch.exp(envelope + fine)
+        # each frame keeps its energy (ESPnet's Energy: the L2 norm over frequency) times the gain
+        norm = lambda m: m.pow(2).sum(dim=-1, keepdim=True).clamp(min=1e-10).sqrt()  # noqa: E731
+        gain = torch.pow(10.0, db / 20.0).to(log_mag.dtype)[:, None, None]
+        edited = edited * (gain * norm(magnitudes) / norm(edited))
+        # utterances drawn neither shift nor gain keep their exact magnitudes
+        untouched = unchanged & (db == 0)[:, None, None]
+        return torch.where(untouched, magnitudes, edited)
+
+
+def build_variance_augmentation(conf: Optional[dict]) -> Optional[VarianceAugmentation]:
+    """``model_conf: variance_augmentation: {...}`` -> the augmentation (None: off)."""
+    if not conf:
+        return None
+    unknown = set(conf) - {"probability", "max_semitones", "max_db", "envelope_quefrency_ms"}
+    if unknown:
+        raise ValueError(f"variance_augmentation: unknown option(s) {', '.join(sorted(unknown))}")
+    return VarianceAugmentation(**conf)
+
+
+__all__ = ["VarianceAugmentation", "build_variance_augmentation"]
