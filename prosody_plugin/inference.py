@@ -192,8 +192,11 @@ class Text2SpeechProsody:
 
     @property
     def fs(self) -> Optional[int]:
-        """Sampling rate of the output waveforms."""
-        return self.text2speech.fs
+        """Sampling rate of the model's audio: its output waveforms and the references it reads
+        (the frontend's when there is no vocoder)."""
+        if self.text2speech.fs is not None:
+            return self.text2speech.fs
+        return getattr(self.model.feats_extract, "fs", None)
 
     def _reference_prosody(self, reference_wav: Union[PathLike, np.ndarray]) -> torch.Tensor:
         if self.system is None or self.tts.per_word:

@@ -365,6 +365,43 @@ def test_emphasis_raises_the_predicted_f0_range_of_the_chosen_word(recipe, syste
     assert np.mean(changes["strong"]) > 0 and np.mean(changes["strong"]) > np.mean(changes["reduced"])
 
 
+@pytest.mark.parametrize("system", ["kathaka", "camp"])
+def test_controls_compose_with_renditions_temperature_batches_and_references(recipe, system, ljspeech_mini):
+    """Each rendition of a batch of texts keeps its own prosody and gets exactly the asked edits."""
+    import math
+
+    import torch
+
+    tts = system_tts(recipe, system, use_vocoder=False)
+    texts = [CONTROL_TEXT, BATCH_TEXTS[1]]
+    run = dict(num_samples=2, seed=7, temperature=0.7, batch_size=3)
+    plain = tts(texts, **run)
+    emphasised = tts(texts, **run, emphasis=[{1: "strong"}, None])
+    edited = tts(texts, **run, emphasis=[{1: "strong"}, None], pitch_semitones=12.0)
+    phones = word_phones(tts.frontend.analyze(CONTROL_TEXT), 1)
+    for k in range(len(texts)):
+        for before, stressed, after in zip(plain[k], emphasised[k], edited[k]):
+            # the octave on every token, on top of the emphasis; the rendition's own prosody kept
+            torch.testing.assert_close(after["pitch"] - stressed["pitch"], torch.full_like(stressed["pitch"], math.log(2.0)))
+            assert torch.equal(after["prosody"], stressed["prosody"])
+            if system == "kathaka":  # the same sampled latent; emphasis by the variance fallback on the word's phones
+                assert torch.equal(stressed["prosody"], before["prosody"])
+                changed = ((stressed["pitch"] - before["pitch"]).abs() > 1e-5).nonzero().view(-1).tolist()
+                assert changed == (phones if k == 0 else [])
+            else:  # only the emphasised word of the first text moved in the embedding space
+                moved = (stressed["prosody"] - before["prosody"]).norm(dim=1)
+                assert moved.nonzero().view(-1).tolist() == ([1] if k == 0 else [])
+        if system == "kathaka":  # renditions still differ from each other
+            assert not torch.equal(edited[k][0]["prosody"], edited[k][1]["prosody"])
+    if system == "kathaka":  # a reference recording's prosody, with the controls on top
+        reference = ljspeech_mini / "wavs" / "LJ001-0001.wav"
+        base = tts(CONTROL_TEXT, reference_wav=reference)
+        up = tts(CONTROL_TEXT, reference_wav=reference, pitch_semitones=12.0, rate=0.5)
+        assert torch.equal(up["prosody"], base["prosody"])
+        torch.testing.assert_close(up["pitch"] - base["pitch"], torch.full_like(base["pitch"], math.log(2.0)))
+        assert torch.equal(up["duration"], base["duration"] * 2)
+
+
 def test_camp_per_word_editing_replaces_and_interpolates_a_words_embedding(recipe):
     import torch
 

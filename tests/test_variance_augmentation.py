@@ -72,17 +72,41 @@ def test_gain_scales_the_energy_and_no_edit_changes_nothing():
 
 def test_draws_respect_probability_and_limits():
     torch.manual_seed(0)
-    semitones, db = VarianceAugmentation(probability=0.5, max_semitones=3.0, max_db=2.0).draw(4000, torch.device("cpu"))
+    augmentation = VarianceAugmentation(probability=0.5, max_semitones=3.0, max_db=2.0, max_range=1.5)
+    semitones, db, ranges = augmentation.draw(4000, torch.device("cpu"))
     assert semitones.abs().max() <= 3.0 and db.abs().max() <= 2.0
-    assert 0.45 < float((semitones != 0).float().mean()) < 0.55
-    assert 0.45 < float((db != 0).float().mean()) < 0.55
-    never = VarianceAugmentation(probability=0.0).draw(100, torch.device("cpu"))
-    assert all(bool((v == 0).all()) for v in never)
+    assert ranges.min() >= 1 / 1.5 - 1e-6 and ranges.max() <= 1.5 + 1e-6
+    for drawn in (semitones != 0, db != 0, ranges != 1):
+        assert 0.45 < float(drawn.float().mean()) < 0.55
+    semitones, db, ranges = VarianceAugmentation(probability=0.0).draw(100, torch.device("cpu"))
+    assert bool((semitones == 0).all() and (db == 0).all() and (ranges == 1).all())
+
+
+def test_a_range_moves_each_frame_by_its_tokens_distance_from_the_mean():
+    augmentation = VarianceAugmentation()
+    pitch = torch.tensor([[1.0, 3.0, 2.0, 0.0]])[..., None]  # normalised; the last token is padding
+    pad = torch.tensor([[False, False, False, True]])[..., None]
+    durations = torch.tensor([[2, 1, 3, 0]])
+    frames = augmentation.frame_semitones(torch.tensor([1.0]), torch.tensor([2.0]), pitch, durations, pad, 0.1, 7)
+    # mean 2; (range - 1) * (p - mean) * std in log-F0 -> semitones, plus the shift
+    per_token = [1.0 + (p - 2.0) * 0.1 * 12 / math.log(2.0) for p in (1.0, 3.0, 2.0)]
+    expected = torch.tensor([per_token[0]] * 2 + [per_token[1]] + [per_token[2]] * 3 + [0.0])
+    torch.testing.assert_close(frames[0], expected)
+    # per-frame shifts: each frame's harmonics move by its own ratio
+    mags = magnitudes(vowel())
+    shifts = torch.zeros(1, mags.size(1))
+    shifts[0, mags.size(1) // 2 :] = 4.0
+    edited = augmentation.edit_magnitudes(mags, shifts, torch.tensor([0.0]), FS)
+    torch.testing.assert_close(edited[0, 2], mags[0, 2], rtol=1e-3, atol=1e-4)  # unshifted frames stay
+    low, high = int(140 * N_FFT / FS), int(300 * N_FFT / FS)
+    first = hz(low + int(edited[0, -3, low:high].argmax()))
+    assert first == pytest.approx(200.0 * 2 ** (4 / 12), abs=FS / N_FFT)
 
 
 @pytest.mark.parametrize(
     "conf, message",
-    [({"probability": 2.0}, "probability"), ({"max_semitone": 2}, "max_semitone"), ({"max_db": -1}, "max_db")],
+    [({"probability": 2.0}, "probability"), ({"max_semitone": 2}, "max_semitone"), ({"max_db": -1}, "max_db"),
+     ({"max_range": 0.5}, "max_range")],
 )
 def test_bad_configuration_is_refused_by_name(conf, message):
     with pytest.raises(ValueError, match=message):
@@ -161,6 +185,23 @@ def test_prosody_model_decoder_follows_the_edit_and_the_encoder_sees_the_recordi
         assert torch.allclose(per_token, per_token[0].expand(n), atol=1e-5)
         semitones = float(per_token[0]) * 12.0 / math.log(2.0)  # no normalisation here
         assert 0.0 < abs(semitones) <= 4.0
+
+
+def test_a_drawn_range_scales_the_decoders_pitch_around_the_mean():
+    model = augmented_model("camp", max_semitones=0.0, max_db=0.0, max_range=2.0)
+    batch = waveform_batch(FS, HOP)
+    pitch_inputs, predictions = [], []
+    capture(model.tts.pitch_embed, pitch_inputs)
+    model.tts.pitch_predictor.register_forward_hook(lambda m, a, out: predictions.append(out.detach()))
+    torch.manual_seed(1)
+    model(**batch)
+    given = pitch_inputs[0][0].detach().transpose(1, 2)
+    for i, n in enumerate((batch["text_lengths"] + 1).tolist()):
+        p, q = predictions[0][i, :n, 0], given[i, :n, 0]
+        # q = m + range * (p - m): a line through the mean with the drawn slope
+        slope = float(((q - q.mean()) * (p - p.mean())).sum() / ((p - p.mean()) ** 2).sum())
+        assert 0.5 <= slope <= 2.0 and abs(slope - 1.0) > 1e-3
+        torch.testing.assert_close(q, p.mean() + slope * (p - p.mean()), atol=1e-4, rtol=1e-4)
 
 
 def test_espnet_fastspeech2_gets_the_moved_targets():

@@ -20,7 +20,7 @@ from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from torch.amp import autocast
 
 from prosody_plugin.tts.variance_augmentation import VarianceAugmentation
-from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls
+from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls, normalizer_stats
 from prosody_plugin.tts.word_boundaries import append_eos
 
 
@@ -108,24 +108,28 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         targets, which its teacher-forced decoder reads.
         """
         augmentation = self.variance_augmentation
+        pitch, energy = batch["pitch"], batch["energy"]
+        pad = make_pad_mask(batch["pitch_lengths"], maxlen=pitch.size(1)).to(pitch.device)[..., None]
+        semitones, db, ranges = augmentation.draw(speech.size(0), speech.device)
+        per_token = lambda v: v[:, None].expand(-1, pitch.size(1))  # noqa: E731
+        edit = VarianceControls.from_natural(
+            torch.ones_like(pitch[..., 0]), per_token(semitones), per_token(ranges), per_token(db),
+            self.pitch_normalize, self.energy_normalize,
+        )  # fmt: skip
         with autocast("cuda", enabled=False):
             stft, stft_lengths = self.feats_extract.stft(speech, speech_lengths)
             magnitudes = torch.sqrt(torch.clamp(stft[..., 0] ** 2 + stft[..., 1] ** 2, min=1.0e-10))
-            semitones, db = augmentation.draw(speech.size(0), speech.device)
-            edited = augmentation.edit_magnitudes(magnitudes, semitones, db, self.feats_extract.fs)
+            frame_semitones = augmentation.frame_semitones(
+                semitones, ranges, pitch, batch["durations"], pad, normalizer_stats(self.pitch_normalize)[1],
+                magnitudes.size(1),
+            )  # fmt: skip
+            edited = augmentation.edit_magnitudes(magnitudes, frame_semitones, db, self.feats_extract.fs)
             feats, feats_lengths = self.feats_extract.logmel(edited, stft_lengths)
             if self.normalize is not None:
                 feats, feats_lengths = self.normalize(feats, feats_lengths)
         feats = feats[:, : batch["feats"].size(1)]
-        pitch, energy = batch["pitch"], batch["energy"]
-        per_token = lambda v: v[:, None].expand(-1, pitch.size(1))  # noqa: E731
-        ones = torch.ones_like(pitch[..., 0])
-        edit = VarianceControls.from_natural(
-            ones, per_token(semitones), ones, per_token(db), self.pitch_normalize, self.energy_normalize
-        )
         if "decoder_feats" in inspect.signature(self.tts.forward).parameters:
             return dict(decoder_feats=feats, decoder_variance_edit=edit)
-        pad = make_pad_mask(batch["pitch_lengths"], maxlen=pitch.size(1)).to(pitch.device)[..., None]
         _, pitch, energy = edit.apply(pitch[..., 0], pitch, energy, pad)
         return dict(feats=feats, pitch=pitch, energy=energy)
 

@@ -8,8 +8,9 @@ that edits only the pitch or energy input barely reaches the audio (measured: +2
 +30 cents rendered by ESPnet's FastSpeech2 on Asterisk; ``docs/RESULTS.md``).
 
 This augmentation breaks that correlation. For a random part of each batch it moves the
-recording itself by a pitch shift (semitones) and a gain (dB), and the decoder's pitch and
-energy inputs by exactly the same :class:`~prosody_plugin.tts.variance_controls.VarianceControls`
+recording itself by a pitch shift (semitones), a pitch range (a factor of the excursions
+around the utterance's mean) and a gain (dB), and the decoder's pitch and energy inputs by
+exactly the same :class:`~prosody_plugin.tts.variance_controls.VarianceControls`
 edit that the inference controls apply; the only way to reconstruct the moved mel is to
 follow the moved inputs. The reference encoders and the variance predictors keep reading
 the recording as it was (see :meth:`ProsodyFastSpeech2.losses`), so the shift is visible to
@@ -18,7 +19,8 @@ the decoder through its pitch and energy inputs only.
 The pitch shift keeps the spectral envelope (formants) and moves the harmonics: per frame,
 the log-magnitude spectrum is split by cepstral liftering into an envelope (quefrencies
 below ``envelope_quefrency_ms``, shorter than any pitch period) and a fine structure, and the
-fine structure is resampled along frequency by the ratio ``2 ** (semitones / 12)``; each
+fine structure is resampled along frequency by the ratio ``2 ** (semitones / 12)`` (per frame:
+a range moves each token by its own amount); each
 frame keeps its energy (ESPnet's ``Energy``, the L2 norm of the magnitudes), times the gain. The mel is then computed by the model's own frontend (ESPnet's
 ``LogMelFbank``) from the edited magnitudes, so the targets stay in the model's feature space.
 """
@@ -37,6 +39,8 @@ class VarianceAugmentation:
             gets a gain).
         max_semitones: Shifts are drawn uniformly from [-max_semitones, max_semitones].
         max_db: Gains are drawn uniformly from [-max_db, max_db].
+        max_range: Pitch ranges (the factor of the excursions around the utterance's mean)
+            are drawn log-uniformly from [1 / max_range, max_range]; 1: none.
         envelope_quefrency_ms: Cepstral lifter of the envelope; below the shortest pitch
             period of the voice (2.5 ms at 400 Hz).
 
@@ -47,6 +51,7 @@ class VarianceAugmentation:
         probability: float = 0.5,
         max_semitones: float = 4.0,
         max_db: float = 6.0,
+        max_range: float = 1.0,
         envelope_quefrency_ms: float = 1.8,
     ):
         if not 0.0 <= probability <= 1.0:
@@ -58,17 +63,57 @@ class VarianceAugmentation:
             )
         self.probability = probability
         self.max_semitones = max_semitones
+        if max_range < 1.0:
+            raise ValueError(f"variance_augmentation: max_range must be >= 1, got {max_range}")
         self.max_db = max_db
+        self.max_range = max_range
         self.envelope_quefrency_ms = envelope_quefrency_ms
 
-    def draw(self, batch_size: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Per utterance (B,): pitch shift in semitones and gain in dB (0 where not drawn)."""
+    def draw(self, batch_size: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per utterance (B,): pitch shift in semitones, gain in dB and pitch range (0, 0, 1
+        where not drawn)."""
 
         def uniform(limit: float) -> torch.Tensor:
             values = (torch.rand(batch_size, device=device) * 2.0 - 1.0) * limit
             return values * (torch.rand(batch_size, device=device) < self.probability)
 
-        return uniform(self.max_semitones), uniform(self.max_db)
+        ranges = torch.exp(uniform(math.log(self.max_range)))
+        return uniform(self.max_semitones), uniform(self.max_db), ranges
+
+    def frame_semitones(
+        self,
+        semitones: torch.Tensor,
+        ranges: torch.Tensor,
+        pitch: torch.Tensor,
+        durations: torch.Tensor,
+        pad: torch.Tensor,
+        pitch_std: float,
+        num_frames: int,
+    ) -> torch.Tensor:
+        """The pitch shift of every frame (B, T_feats) that a shift and a range make.
+
+        The range moves each token's log-F0 away from the utterance's mean as
+        :class:`~prosody_plugin.tts.variance_controls.VarianceControls` does: by
+        ``(range - 1) * (p - mean)`` (normalised units, times ``pitch_std`` for log-F0).
+
+        Args:
+            semitones, ranges (Tensor): Per utterance (B,).
+            pitch (Tensor): Normalised token pitch (B, T_text + 1, 1).
+            durations (LongTensor): Token durations in frames (B, T_text + 1).
+            pad (BoolTensor): True at padded tokens (B, T_text + 1, 1).
+            pitch_std (float): The pitch normaliser's standard deviation (1: none).
+            num_frames (int): T_feats.
+
+        """
+        valid = (~pad).float()
+        mean = (pitch * valid).sum(dim=1, keepdim=True) / valid.sum(dim=1, keepdim=True).clamp(min=1.0)
+        deviation = ((pitch - mean) * valid)[..., 0] * pitch_std * (12.0 / math.log(2.0))  # semitones
+        per_token = semitones[:, None] + (ranges[:, None] - 1.0) * deviation
+        frames = torch.zeros(pitch.size(0), num_frames, device=pitch.device, dtype=per_token.dtype)
+        for b in range(pitch.size(0)):
+            expanded = torch.repeat_interleave(per_token[b], durations[b].clamp(min=0))[:num_frames]
+            frames[b, : len(expanded)] = expanded
+        return frames
 
     def edit_magnitudes(
         self, magnitudes: torch.Tensor, semitones: torch.Tensor, db: torch.Tensor, fs: int
@@ -77,7 +122,8 @@ class VarianceAugmentation:
 
         Args:
             magnitudes (Tensor): (B, T_feats, n_fft // 2 + 1), linear.
-            semitones, db (Tensor): (B,).
+            semitones (Tensor): Shift per utterance (B,) or per frame (B, T_feats).
+            db (Tensor): Gain per utterance (B,).
             fs (int): Sampling rate.
 
         Returns:
@@ -95,15 +141,16 @@ class VarianceAugmentation:
         envelope = torch.fft.rfft(cepstrum * lifter, n=n_fft, dim=-1).real
         fine = log_mag - envelope
         # fine'(k) = fine(k / ratio), linear interpolation; past the top bin the top bin repeats
-        ratio = torch.pow(2.0, semitones / 12.0).to(log_mag.dtype)  # (B,)
-        source = torch.arange(num_bins, device=magnitudes.device, dtype=log_mag.dtype)[None, :] / ratio[:, None]
+        if semitones.dim() == 1:
+            semitones = semitones[:, None].expand(-1, fine.size(1))
+        ratio = torch.pow(2.0, semitones / 12.0).to(log_mag.dtype)[..., None]  # (B, T_feats, 1)
+        source = torch.arange(num_bins, device=magnitudes.device, dtype=log_mag.dtype) / ratio
         source = source.clamp(max=num_bins - 1)
         low = source.floor().long()
         high = (low + 1).clamp(max=num_bins - 1)
-        weight = (source - low.to(source.dtype))[:, None, :]
-        index = lambda i: i[:, None, :].expand(-1, fine.size(1), -1)  # noqa: E731
-        shifted = fine.gather(-1, index(low)) * (1.0 - weight) + fine.gather(-1, index(high)) * weight
-        unchanged = (semitones == 0)[:, None, None]
+        weight = source - low.to(source.dtype)
+        shifted = fine.gather(-1, low) * (1.0 - weight) + fine.gather(-1, high) * weight
+        unchanged = (semitones == 0).all(dim=1)[:, None, None]
         fine = torch.where(unchanged, fine, shifted)
         edited = torch.exp(envelope + fine)
         # each frame keeps its energy (ESPnet's Energy: the L2 norm over frequency) times the gain
@@ -119,7 +166,7 @@ def build_variance_augmentation(conf: Optional[dict]) -> Optional[VarianceAugmen
     """``model_conf: variance_augmentation: {...}`` -> the augmentation (None: off)."""
     if not conf:
         return None
-    unknown = set(conf) - {"probability", "max_semitones", "max_db", "envelope_quefrency_ms"}
+    unknown = set(conf) - {"probability", "max_semitones", "max_db", "max_range", "envelope_quefrency_ms"}
     if unknown:
         raise ValueError(f"variance_augmentation: unknown option(s) {', '.join(sorted(unknown))}")
     return VarianceAugmentation(**conf)

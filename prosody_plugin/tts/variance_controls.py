@@ -35,7 +35,7 @@ NEUTRAL = dict(rate=1.0, pitch_semitones=0.0, pitch_range=1.0, energy_db=0.0)
 MULTIPLICATIVE = ("rate", "pitch_range")
 
 
-def _stats(normalize: Optional[torch.nn.Module]) -> Tuple[float, float]:
+def normalizer_stats(normalize: Optional[torch.nn.Module]) -> Tuple[float, float]:
     """(mean, std) of a ``GlobalMVN`` of one feature dimension; (0, 1) for none."""
     if normalize is None:
         return 0.0, 1.0
@@ -88,8 +88,8 @@ class VarianceControls:
         for name, value in (("pitch_semitones", pitch_semitones), ("energy_db", energy_db)):
             if not bool(torch.isfinite(value).all()):
                 raise ValueError(f"{name} must be finite")
-        _, pitch_std = _stats(pitch_normalize)
-        energy_mean, energy_std = _stats(energy_normalize)
+        _, pitch_std = normalizer_stats(pitch_normalize)
+        energy_mean, energy_std = normalizer_stats(energy_normalize)
         gain = torch.pow(10.0, energy_db / 20.0)
         return cls(
             duration_scale=1.0 / rate,
@@ -185,4 +185,4 @@ def token_controls(
     return values
 
 
-__all__ = ["MULTIPLICATIVE", "NEUTRAL", "VarianceControls", "compose_controls", "token_controls"]
+__all__ = ["MULTIPLICATIVE", "NEUTRAL", "VarianceControls", "compose_controls", "normalizer_stats", "token_controls"]
