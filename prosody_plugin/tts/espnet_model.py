@@ -10,7 +10,6 @@ This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
   teacher forcing.
 """
 
-import inspect
 from dataclasses import fields
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -19,6 +18,7 @@ from espnet2.tts.espnet_model import ESPnetTTSModel
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from torch.amp import autocast
 
+from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.tts.variance_augmentation import VarianceAugmentation
 from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls, normalizer_stats
 from prosody_plugin.tts.word_boundaries import append_eos
@@ -101,7 +101,7 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
     ) -> Dict[str, object]:
         """The batch entries that :class:`VarianceAugmentation` changes.
 
-        A prosody model (one whose ``losses`` takes ``decoder_feats``) keeps its targets for
+        A prosody model (a :class:`ProsodyFastSpeech2`) keeps its targets for
         the reference encoder and the predictors and gets the moved mel as the decoder's target
         with the matching :class:`VarianceControls` edit of the decoder's pitch and energy
         inputs; any other FastSpeech2 (ESPnet's) gets the moved mel, pitch and energy as its
@@ -128,7 +128,7 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             if self.normalize is not None:
                 feats, feats_lengths = self.normalize(feats, feats_lengths)
         feats = feats[:, : batch["feats"].size(1)]
-        if "decoder_feats" in inspect.signature(self.tts.forward).parameters:
+        if isinstance(self.tts, ProsodyFastSpeech2):
             return dict(decoder_feats=feats, decoder_variance_edit=edit)
         _, pitch, energy = edit.apply(pitch[..., 0], pitch, energy, pad)
         return dict(feats=feats, pitch=pitch, energy=energy)
