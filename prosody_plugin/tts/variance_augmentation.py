@@ -20,15 +20,20 @@ The pitch shift keeps the spectral envelope (formants) and moves the harmonics: 
 the log-magnitude spectrum is split by cepstral liftering into an envelope (quefrencies
 below ``envelope_quefrency_ms``, shorter than any pitch period) and a fine structure, and the
 fine structure is resampled along frequency by the ratio ``2 ** (semitones / 12)`` (per frame:
-a range moves each token by its own amount); each
-frame keeps its energy (ESPnet's ``Energy``, the L2 norm of the magnitudes), times the gain. The mel is then computed by the model's own frontend (ESPnet's
-``LogMelFbank``) from the edited magnitudes, so the targets stay in the model's feature space.
+a range moves each token by its own amount); each frame keeps its energy (ESPnet's ``Energy``,
+the L2 norm of the magnitudes), times the gain. The mel is then computed by the model's own
+frontend (ESPnet's ``LogMelFbank``) from the edited magnitudes, so the targets stay in the
+model's feature space.
 """
 
+import inspect
 import math
 from typing import Optional, Tuple
 
 import torch
+from espnet.nets.pytorch_backend.fastspeech.length_regulator import LengthRegulator
+
+from prosody_plugin.tts.variance_controls import utterance_mean
 
 
 class VarianceAugmentation:
@@ -68,6 +73,7 @@ class VarianceAugmentation:
         self.max_db = max_db
         self.max_range = max_range
         self.envelope_quefrency_ms = envelope_quefrency_ms
+        self.expand = LengthRegulator()  # ESPnet's: token values -> frames by durations
 
     def draw(self, batch_size: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per utterance (B,): pitch shift in semitones, gain in dB and pitch range (0, 0, 1
@@ -105,15 +111,11 @@ class VarianceAugmentation:
             num_frames (int): T_feats.
 
         """
-        valid = (~pad).float()
-        mean = (pitch * valid).sum(dim=1, keepdim=True) / valid.sum(dim=1, keepdim=True).clamp(min=1.0)
-        deviation = ((pitch - mean) * valid)[..., 0] * pitch_std * (12.0 / math.log(2.0))  # semitones
-        per_token = semitones[:, None] + (ranges[:, None] - 1.0) * deviation
-        frames = torch.zeros(pitch.size(0), num_frames, device=pitch.device, dtype=per_token.dtype)
-        for b in range(pitch.size(0)):
-            expanded = torch.repeat_interleave(per_token[b], durations[b].clamp(min=0))[:num_frames]
-            frames[b, : len(expanded)] = expanded
-        return frames
+        deviation = (pitch - utterance_mean(pitch, pad)).masked_fill(pad, 0.0) * pitch_std * (12.0 / math.log(2.0))
+        per_token = semitones[:, None, None] + (ranges[:, None, None] - 1.0) * deviation  # (B, T_text + 1, 1)
+        frames = self.expand(per_token, durations)[..., 0]  # (B, max total duration)
+        frames = frames[:, :num_frames]
+        return torch.nn.functional.pad(frames, (0, num_frames - frames.size(1)))
 
     def edit_magnitudes(
         self, magnitudes: torch.Tensor, semitones: torch.Tensor, db: torch.Tensor, fs: int
@@ -163,10 +165,10 @@ class VarianceAugmentation:
 
 
 def build_variance_augmentation(conf: Optional[dict]) -> Optional[VarianceAugmentation]:
-    """``model_conf: variance_augmentation: {...}`` -> the augmentation (None: off)."""
+    """The training config's ``variance_augmentation: {...}`` -> the augmentation (None: off)."""
     if not conf:
         return None
-    unknown = set(conf) - {"probability", "max_semitones", "max_db", "max_range", "envelope_quefrency_ms"}
+    unknown = set(conf) - set(inspect.signature(VarianceAugmentation).parameters)
     if unknown:
         raise ValueError(f"variance_augmentation: unknown option(s) {', '.join(sorted(unknown))}")
     return VarianceAugmentation(**conf)

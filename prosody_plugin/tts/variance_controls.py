@@ -44,6 +44,13 @@ def normalizer_stats(normalize: Optional[torch.nn.Module]) -> Tuple[float, float
     return mean, std
 
 
+def utterance_mean(values: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """Mean over each utterance's tokens (B, 1, 1) of (B, T, 1) values; ``pad`` (B, T, 1)
+    is True at padding. The centre that ``pitch_range`` scales around."""
+    valid = (~pad).float()
+    return (values * valid).sum(dim=1, keepdim=True) / valid.sum(dim=1, keepdim=True).clamp(min=1.0)
+
+
 @dataclass
 class VarianceControls:
     """Edits of a batch's variance predictions, each (B, T_text + 1), in normalised units.
@@ -118,8 +125,7 @@ class VarianceControls:
 
         """
         t = durations.size(1)
-        valid = (~pad).float()
-        mean = (pitch * valid).sum(dim=1, keepdim=True) / valid.sum(dim=1, keepdim=True).clamp(min=1.0)
+        mean = utterance_mean(pitch, pad)
         pitch_range = self.pitch_range[:, :t, None]
         pitch = mean + pitch_range * (pitch - mean) + self.pitch_shift[:, :t, None]
         energy = self.energy_scale[:, :t, None] * energy + self.energy_shift[:, :t, None]
@@ -185,4 +191,7 @@ def token_controls(
     return values
 
 
-__all__ = ["MULTIPLICATIVE", "NEUTRAL", "VarianceControls", "compose_controls", "normalizer_stats", "token_controls"]
+__all__ = [
+    "MULTIPLICATIVE", "NEUTRAL", "VarianceControls", "compose_controls", "normalizer_stats", "token_controls",
+    "utterance_mean",
+]  # fmt: skip
