@@ -228,3 +228,11 @@ def test_unsupported_options_are_named():
     legacy = config_model("fastspeech2_gpu", conformer_rel_pos_type="legacy")
     with pytest.raises(ValueError, match="legacy_rel_pos"):
         batch_text_to_mel(legacy, xs, ilens)
+
+
+@pytest.mark.parametrize("system", ["kathaka", "camp"])
+def test_prosody_through_the_variance_adaptor_only(system):
+    """``condition_decoder: false``: the batch still gives each utterance its result alone."""
+    model = config_model(f"{system}_cpu", condition_decoder=False)
+    texts, xs, ilens = text_batch(model)
+    check_against_alone(model, texts, xs, ilens, random_conditioning(model, xs))

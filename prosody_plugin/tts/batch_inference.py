@@ -428,6 +428,7 @@ def batch_text_to_mel(
         hs = hs + model.lid_emb(lids.view(-1)).unsqueeze(1)
     if model.spk_embed_dim is not None:
         hs = model._integrate_with_spk_embed(hs, spembs)
+    encoded = hs
     if conditioning is not None:
         hs = hs + conditioning[:, :t_text]
 
@@ -442,6 +443,8 @@ def batch_text_to_mel(
     def embed(layer: torch.nn.Module, values: torch.Tensor) -> torch.Tensor:
         return layer(_zero(values, pad).transpose(1, 2)).transpose(1, 2)
 
+    if prosody and not model.condition_decoder:  # the representation only through the variances
+        hs = encoded
     if not prosody:  # FastSpeech2's order of the sums
         hs = hs + embed(model.energy_embed, e_outs) + embed(model.pitch_embed, p_outs)
     elif model.decoder_variance_input != "none":  # ProsodyFastSpeech2's

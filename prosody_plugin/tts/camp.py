@@ -35,7 +35,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
-from prosody_plugin.text.word_boundaries import token_classes, word_ids
+from prosody_plugin.text.word_boundaries import token_classes
 from prosody_plugin.tts.word_boundaries import broadcast_words_to_tokens, pool_frames_by_word
 
 WORD_ENCODERS = ("recurrent", "mean")
@@ -223,32 +223,18 @@ class CAMP(ProsodyFastSpeech2):
             ref_dropout, ref_hidden_size, word_encoder,
         )  # fmt: skip
         self.word_projection = torch.nn.Linear(word_embed_dim, adim)
+        # word boundaries travel with every CAMP checkpoint (persistent, unlike the base's)
         self.register_buffer("token_is_boundary", torch.zeros(idim, dtype=torch.bool))
         self.register_buffer("token_is_punctuation", torch.zeros(idim, dtype=torch.bool))
 
     def set_token_list(self, token_list: Sequence[str]) -> None:
-        """Derive the word-boundary and punctuation tokens from the token list."""
-        if len(token_list) != len(self.token_is_boundary):
-            raise ValueError(
-                f"token list has {len(token_list)} tokens, the model {len(self.token_is_boundary)}"
-            )
-        is_boundary, is_punct = token_classes(token_list)
-        if not is_boundary.any():
+        """Derive the word-boundary and punctuation tokens; CAMP needs ``<space>`` tokens."""
+        if len(token_list) == len(self.token_is_boundary) and not token_classes(token_list)[0].any():
             raise ValueError(
                 "CAMP needs word boundaries: the token list has no <space> token. Use a "
                 "G2P that marks them (e.g. espeak_ng_english_us_vits)."
             )
-        self.token_is_boundary.copy_(is_boundary)
-        self.token_is_punctuation.copy_(is_punct)
-
-    def word_ids(self, xs: torch.Tensor, ilens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Word index of every token (B, T) and the number of words (B,)."""
-        if not self.token_is_boundary.any():
-            raise RuntimeError(
-                "CAMP's word-boundary tokens are unset: build the model through "
-                "prosody_plugin's task (it calls set_token_list) or load a trained checkpoint"
-            )
-        return word_ids(xs, ilens, self.token_is_boundary, self.token_is_punctuation)
+        super().set_token_list(token_list)
 
     predictor_name = "camp_predictor"
     size_key = "word_embed_dim"

@@ -15,6 +15,16 @@ conditioning, passed as an argument from the representation to the variance adap
 protect the encoder from the pitch loss) but never cuts the conditioning off: every loss
 term, mel, duration, pitch and energy, trains the prosody representation.
 
+``condition_decoder: false`` routes the representation through the variance adaptor
+only: the decoder input is then ``length regulator(hs + embedded pitch and energy)``, so
+everything the representation carries reaches the audio as durations, pitch and energy,
+the quantities that the controls, emphasis and the scores act on.
+
+``duration_word_loss_weight`` / ``duration_sentence_loss_weight`` add
+:func:`~prosody_plugin.tts.duration_sums.duration_sum_losses` to FastSpeech2's phone
+duration loss: the predicted phone durations, summed per word and per sentence in
+frames, against the recorded sums (docs/architecture.md, "Durations that add up").
+
 ``decoder_variance_input`` chooses what the decoder receives as pitch and energy in
 training: ``ground_truth`` (FastSpeech2's teacher forcing), ``predicted`` (the predictors'
 outputs, as at inference: the mel loss then reaches the representation through them) or
@@ -36,7 +46,9 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.fastspeech2 import FastSpeech2
 from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask, make_pad_mask
 
+from prosody_plugin.text.word_boundaries import token_classes, word_ids
 from prosody_plugin.tts.batch_inference import batch_text_to_mel
+from prosody_plugin.tts.duration_sums import duration_sum_losses
 from prosody_plugin.tts.variance_controls import VarianceControls
 from prosody_plugin.tts.word_boundaries import append_eos
 
@@ -55,6 +67,11 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         odim (int): Feature dimension.
         decoder_variance_input (str): What the decoder receives as pitch and energy in
             training: "ground_truth", "predicted" or "none" (module docstring).
+        condition_decoder (bool): Whether the representation also enters the decoder
+            directly (True) or conditions only the duration, pitch and energy predictors.
+        duration_word_loss_weight (float): Weight of the word-level duration sum loss
+            (needs word boundaries in the token list).
+        duration_sentence_loss_weight (float): Weight of the sentence-level one.
         **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
 
     """
@@ -64,6 +81,9 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         idim: int,
         odim: int,
         decoder_variance_input: str = "ground_truth",
+        condition_decoder: bool = True,
+        duration_word_loss_weight: float = 0.0,
+        duration_sentence_loss_weight: float = 0.0,
         **fastspeech2_conf,
     ):
         if fastspeech2_conf.get("use_gst", False):
@@ -76,8 +96,38 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
                 f"decoder_variance_input must be one of {DECODER_VARIANCE_INPUTS}, "
                 f"got {decoder_variance_input!r}"
             )
+        if min(duration_word_loss_weight, duration_sentence_loss_weight) < 0:
+            raise ValueError(
+                "duration_word_loss_weight and duration_sentence_loss_weight must be >= 0, got "
+                f"{duration_word_loss_weight} and {duration_sentence_loss_weight}"
+            )
         super().__init__(idim=idim, odim=odim, **fastspeech2_conf)
         self.decoder_variance_input = decoder_variance_input
+        self.condition_decoder = condition_decoder
+        self.duration_word_loss_weight = duration_word_loss_weight
+        self.duration_sentence_loss_weight = duration_sentence_loss_weight
+        # word boundaries of the token list (set_token_list); models that need them in every
+        # checkpoint (CAMP) register them again as persistent
+        self.register_buffer("token_is_boundary", torch.zeros(idim, dtype=torch.bool), persistent=False)
+        self.register_buffer("token_is_punctuation", torch.zeros(idim, dtype=torch.bool), persistent=False)
+
+    def set_token_list(self, token_list: Sequence[str]) -> None:
+        """Derive the word-boundary and punctuation tokens from the token list (the task calls it)."""
+        if len(token_list) != len(self.token_is_boundary):
+            raise ValueError(f"token list has {len(token_list)} tokens, the model {len(self.token_is_boundary)}")
+        is_boundary, is_punct = token_classes(token_list)
+        self.token_is_boundary.copy_(is_boundary)
+        self.token_is_punctuation.copy_(is_punct)
+
+    def word_ids(self, xs: torch.Tensor, ilens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Word index of every token (B, T) and the number of words (B,)."""
+        if not self.token_is_boundary.any():
+            raise RuntimeError(
+                f"{type(self).__name__}'s word-boundary tokens are unset: build the model through "
+                "prosody_plugin's task (it calls set_token_list) with a token list that has <space> "
+                "tokens (e.g. the espeak_ng_english_us_vits G2P)"
+            )
+        return word_ids(xs, ilens, self.token_is_boundary, self.token_is_punctuation)
 
     def __init_subclass__(cls, **kwargs):
         """Advertise FastSpeech2's options in the subclass signature.
@@ -283,6 +333,15 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             energy_loss=energy_loss,
             prosody_loss=prosody_loss,
         )
+        if self.duration_word_loss_weight > 0 or self.duration_sentence_loss_weight > 0:
+            words = self.word_ids(xs, ilens)[0] if self.duration_word_loss_weight > 0 else None
+            word_loss, sentence_loss = duration_sum_losses(
+                d_outs, durations, ilens, words, offset=self.duration_predictor.offset
+            )
+            terms.update(
+                duration_word_loss=self.duration_word_loss_weight * word_loss,
+                duration_sentence_loss=self.duration_sentence_loss_weight * sentence_loss,
+            )
         return terms, stats
 
     def forward(
@@ -406,7 +465,7 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             }[self.decoder_variance_input]
             if variance_edit is not None and pitch_dec is not None:
                 _, pitch_dec, energy_dec = variance_edit.apply(d_outs, pitch_dec, energy_dec, d_masks.unsqueeze(-1))
-        hs = conditioned
+        hs = conditioned if self.condition_decoder else hs
         if self.decoder_variance_input != "none":
             hs = hs + self.pitch_embed(pitch_dec.transpose(1, 2)).transpose(1, 2)
             hs = hs + self.energy_embed(energy_dec.transpose(1, 2)).transpose(1, 2)
