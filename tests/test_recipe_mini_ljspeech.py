@@ -530,6 +530,7 @@ def test_recipe_stages_pack_and_prepare_model_repos(recipe):
 DECODE = "decode_valid.loss.ave"
 SCORED_SYSTEMS = {"fastspeech2", "kathaka_oracle", "kathaka_prior", "kathaka_sampled", "camp_oracle", "camp_predicted"}
 WORD_METRICS = [f"word_{k}_{s}" for k in ("duration_ms", "mean_log_f0_cents", "f0_range_cents", "energy_db") for s in ("rmse", "corr")]
+AUDIO_METRICS = [f"audio_word_{k}_{s}" for k in ("mean_log_f0_cents", "f0_range_cents", "energy_db") for s in ("rmse", "corr")]
 
 
 def read_scores(path: Path) -> dict:
@@ -558,12 +559,17 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
     out = recipe / "exp" / f"scores_{DECODE}" / "eval"
     scores = read_scores(out / "scores.csv")
     movement = "kathaka_oracle vs kathaka_prior"  # prosody.sh asks how far the oracle latent moves prosody
-    assert {system for system, _ in scores} == SCORED_SYSTEMS | {"(recordings)", movement}
+    assert {system for system, _ in scores} == SCORED_SYSTEMS | {"(recordings)", "(recordings, vocoded)", movement}
     assert {metric for system, metric in scores if system == "(recordings)"} == {"distillmos"}
+    # the noise floor: the recordings through mel and Griffin-Lim, measured as the systems' audio
+    assert {metric for system, metric in scores if system == "(recordings, vocoded)"} == set(AUDIO_METRICS)
+    floor = float(scores["(recordings, vocoded)", "audio_word_mean_log_f0_cents_rmse"]["value"])
+    assert 0 < floor < float(scores["fastspeech2", "audio_word_mean_log_f0_cents_rmse"]["value"])
     assert 1.0 <= float(scores["(recordings)", "distillmos"]["value"]) <= 5.0
     assert float(scores[movement, "word_duration_ms_rms_difference"]["value"]) >= 0
     for system in SCORED_SYSTEMS:
-        for metric in ["mcd_db", "log_f0_rmse_cents", "f0_pearson", "vde"] + WORD_METRICS:
+        assert 0.3 < float(scores[system, "duration_ratio"]["value"]) < 3
+        for metric in ["mcd_db", "log_f0_rmse_cents", "f0_pearson", "vde"] + WORD_METRICS + AUDIO_METRICS:
             row = scores[system, metric]
             assert row["num_utterances"] == "4"
             if metric.endswith("rmse") or metric in ("mcd_db", "vde"):
@@ -572,6 +578,7 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
     assert scores["kathaka_sampled", "word_duration_ms_rmse"]["gap_closure"] != ""
     table = (out / "scores.md").read_text()
     assert "c0 (energy) excluded" in table and "## Gap closure" in table
+    assert "## Word level on the audio" in table and "## Speaking time" in table
     spread = (out / "spread_kathaka" / "spread.md").read_text()
     for source in ("sampler", "prior", "recordings"):
         assert f"| {source} |" in spread
@@ -613,9 +620,10 @@ def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_pa
     scores = read_scores(tmp_path / "scores" / "scores.csv")
     assert float(scores["recording", "mcd_db"]["value"]) < 1e-6
     assert float(scores["recording", "vde"]["value"]) == 0
-    for metric in WORD_METRICS:
+    for metric in WORD_METRICS + AUDIO_METRICS:  # its audio is the recording: the same values
         expected = 0.0 if metric.endswith("rmse") else 1.0
         assert abs(float(scores["recording", metric]["value"]) - expected) < 1e-3, metric  # float32 text
+    assert float(scores["recording", "duration_ratio"]["value"]) == pytest.approx(1.0)
     # a system that is its own oracle closes 100% of the gap
     assert float(scores["recording", "word_duration_ms_rmse"]["gap_closure"]) == pytest.approx(1.0)
     # the recordings scored as a system get the recordings' own naturalness

@@ -55,6 +55,8 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--num_resamples", type=int, default=1000, help="Bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the bootstrap")
+    parser.add_argument("--vocoder_file", type=Path, default=None, help="The decodes' vocoder (.pkl) for the noise floor of the audio scores; default: Griffin-Lim")
+    parser.add_argument("--vocoder_config", type=Path, default=None, help="Its config")
     parser.add_argument("--output_dir", type=Path, required=True)
     return parser
 
@@ -69,6 +71,7 @@ def main(argv=None) -> None:
         oracles=parse_pairs(args.oracle, "oracle"), movements=parse_pairs(args.movement, "movement"),
         f0min=args.f0min, f0max=args.f0max, naturalness=args.naturalness,
         num_resamples=args.num_resamples, seed=args.seed,
+        vocoder_file=args.vocoder_file, vocoder_config=args.vocoder_config,
     )  # fmt: skip
 
 

@@ -18,7 +18,12 @@ Scores (``metrics.py`` defines them):
   mean log-F0, word F0 range and word energy, pooled over all words. Words are their
   speech only: a word's span is its phones, without the word-boundary tokens after it
   (``<space>``, punctuation, eos), which carry the pauses (stage 4 puts the recordings'
-  pauses there), so a pause or trailing silence never counts as part of a word.
+  pauses there), so a pause or trailing silence never counts as part of a word;
+* word level on the audio: the same word pitch and energy measured again on the
+  synthesised wav, over the model's own durations (what a listener hears, after the
+  decoder and the vocoder), with the measurement's noise floor: the recordings themselves
+  through mel-spectrogram and vocoder, measured the same way;
+* speaking time: each utterance's total predicted duration over the recording's.
 
 The F0 range of the wav-level analysis is the baseline model's (its config's
 ``pitch_extract_conf`` f0min / f0max: the voice's range, which the recipe measures on the
@@ -69,8 +74,14 @@ WAV_METRICS = [
 ]
 RECORDINGS_ROW = "(recordings)"  # scores.csv's row of the recordings' own scores; no --system may take it
 NATURALNESS_METRIC = ("distillmos", "distillMOS", "mean", 1.0, 2)
+# The recordings through mel -> vocoder, measured as the systems' audio: the noise floor.
+VOCODED_ROW = "(recordings, vocoded)"
+# Word features measured again on the audio (durations are the model's own by construction).
+AUDIO_WORD_FEATURES = WORD_FEATURES[1:]
 # Metrics where a larger value is better (gap closure's sign handles both directions).
-HIGHER_IS_BETTER = {"f0_pearson", "distillmos"} | {f"word_{k}_corr" for k, _, _ in WORD_FEATURES}
+HIGHER_IS_BETTER = {"f0_pearson", "distillmos"} | {
+    f"{prefix}word_{k}_corr" for k, _, _ in WORD_FEATURES for prefix in ("", "audio_")
+}
 
 
 class Reference:
@@ -85,6 +96,8 @@ class Reference:
         words: Optional[Path],
         f0min: Optional[float] = None,
         f0max: Optional[float] = None,
+        vocoder_file: Optional[Path] = None,
+        vocoder_config: Optional[Path] = None,
     ):
         self.model, self.train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
         self.model.eval()
@@ -105,6 +118,8 @@ class Reference:
         self.texts = read_kaldi_map(data_dir / "text")
         self.wavs = read_kaldi_map(data_dir / "wav.scp")
         self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
+        self.vocoder_file, self.vocoder_config = vocoder_file, vocoder_config
+        self._vocoder = None
         self.words = {}
         if words is not None and words.exists():
             self.words = {k: v.split() for k, v in read_kaldi_map(words).items()}
@@ -134,9 +149,26 @@ class Reference:
         return wav[:, 0]
 
     @torch.no_grad()
-    def token_pitch_energy(self, utt: str, wav: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The recording's token-level log-F0 and energy, extracted as for training."""
-        durations = torch.from_numpy(self.durations[utt])[None]
+    def vocoded(self, wav: np.ndarray) -> np.ndarray:
+        """A recording through the model's mel-spectrogram and the decodes' vocoder."""
+        if self._vocoder is None:
+            if self.vocoder_file is not None:
+                from prosody_plugin.vocoder_compat import enable_parallel_wavegan
+
+                enable_parallel_wavegan()
+            self._vocoder = ProsodyTTSTask.build_vocoder_from_file(self.vocoder_config, self.vocoder_file, self.model, "cpu")
+        speech = torch.from_numpy(wav.astype(np.float32))[None]
+        feats, _ = self.model.feats_extract(speech, torch.tensor([speech.size(1)]))
+        return self._vocoder(feats[0]).reshape(-1).numpy().astype(np.float64)
+
+    @torch.no_grad()
+    def token_pitch_energy(
+        self, utt: str, wav: np.ndarray, durations: Optional[np.ndarray] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Token-level log-F0 and energy of a wav of the utterance, extracted as for training,
+        over the recording's phone durations or the given ones (a synthesis's own)."""
+        durations = self.durations[utt] if durations is None else durations
+        durations = torch.from_numpy(np.asarray(durations, dtype=np.int64))[None]
         speech = torch.from_numpy(wav.astype(np.float32))[None]
         lengths = torch.tensor([speech.size(1)])
         kwargs = dict(feats_lengths=durations.sum(1), durations=durations, durations_lengths=torch.tensor([durations.size(1)]))
@@ -170,20 +202,26 @@ class DecodedSystem:
             wav = librosa.resample(wav, orig_sr=rate, target_sr=fs)
         return wav
 
-    def word_prosody(self, utt: str, word_ids: np.ndarray, num_words: int, frame_shift_s: float) -> Optional[WordProsody]:
+    def durations(self, utt: str, num_tokens: int) -> Optional[np.ndarray]:
+        """The model's own token durations, None without them or for another token set."""
         if not self.variances or utt not in self.variances["durations"]:
             return None
-        durations = self.variances["durations"][utt]
-        if len(durations) != len(word_ids):
+        durations = self.variances["durations"][utt].astype(np.int64)
+        if len(durations) != num_tokens:
             logging.warning(
-                f"{self.name} / {utt}: {len(durations)} predicted durations for {len(word_ids)} tokens "
+                f"{self.name} / {utt}: {len(durations)} predicted durations for {num_tokens} tokens "
                 "(another token set?): no word-level scores"
             )
             return None
+        return durations
+
+    def word_prosody(self, utt: str, word_ids: np.ndarray, num_words: int, frame_shift_s: float) -> Optional[WordProsody]:
+        durations = self.durations(utt, len(word_ids))
+        if durations is None:
+            return None
         return word_prosody(
-            durations.astype(np.int64), self.variances["pitch"][utt], self.variances["energy"][utt],
-            word_ids, num_words, frame_shift_s,
-        )  # fmt: skip
+            durations, self.variances["pitch"][utt], self.variances["energy"][utt], word_ids, num_words, frame_shift_s
+        )
 
 
 def parse_pairs(values: Sequence[str], what: str) -> Dict[str, str]:
@@ -213,6 +251,8 @@ def score(
     naturalness: bool = True,
     num_resamples: int = 1000,
     seed: int = 0,
+    vocoder_file: Optional[Path] = None,
+    vocoder_config: Optional[Path] = None,
 ) -> Dict[str, Dict[str, Comparison]]:
     """Score every system against the recordings and write the tables to ``output_dir``.
 
@@ -235,6 +275,8 @@ def score(
         naturalness: Score every wav (and the recordings) with DistillMOS.
         num_resamples: Bootstrap resamples.
         seed: Seed of the bootstrap.
+        vocoder_file, vocoder_config: The decodes' vocoder (default Griffin-Lim, as they),
+            for the noise floor of the audio-level word scores.
 
     Returns:
         System -> metric -> its comparison with the baseline (and oracle).
@@ -254,7 +296,7 @@ def score(
             raise SystemExit(f"--movement {name}={other}: both must be among --system ({', '.join(systems)})")
     if baseline not in systems:
         raise SystemExit(f"--baseline {baseline} is not among --system ({', '.join(systems)})")
-    reference = Reference(train_config, model_file, data_dir, durations, words, f0min, f0max)
+    reference = Reference(train_config, model_file, data_dir, durations, words, f0min, f0max, vocoder_file, vocoder_config)
     logging.info(f"wav-level F0 analysis over {reference.f0_floor:g}-{reference.f0_ceil:g} Hz")
 
     utts = sorted(reference.texts)
@@ -277,6 +319,8 @@ def score(
     recordings_mos: List[float] = []  # apart from mos: a system may itself be called "recording"
     wav_scores: Dict[str, List[WavScores]] = {name: [] for name in systems}
     word_values: Dict[str, List[Optional[WordProsody]]] = {name: [] for name in systems}
+    audio_values: Dict[str, List[Optional[WordProsody]]] = {name: [] for name in [*systems, VOCODED_ROW]}
+    duration_ratios: Dict[str, List[Optional[float]]] = {name: [] for name in systems}
     recording_words: List[WordProsody] = []
     with open(output_dir / "words.csv", "w", newline="") as f:
         word_writer = csv.writer(f)
@@ -296,6 +340,13 @@ def score(
             labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
             rows = [("recording", ref_words)]
             ref_world = reference.world(ref_wav, name=f"{utt} (recording)")  # once for all systems
+
+            def heard(wav: np.ndarray, token_durations: np.ndarray) -> WordProsody:
+                """Word pitch and energy measured on a wav over the given token durations."""
+                wav_pitch, wav_energy = reference.token_pitch_energy(utt, wav, token_durations)
+                return word_prosody(token_durations, wav_pitch, wav_energy, word_ids, num_words, reference.frame_shift_s)
+
+            audio_values[VOCODED_ROW].append(heard(reference.vocoded(ref_wav), reference.durations[utt]))
             if predictor is not None:
                 recordings_mos.append(predictor(ref_wav, reference.fs, name=f"{utt} (recording)"))
             for name, system in systems.items():
@@ -311,6 +362,11 @@ def score(
                 word_values[name].append(values)
                 if values is not None:
                     rows.append((name, values))
+                own_durations = system.durations(utt, len(word_ids))
+                audio_values[name].append(None if own_durations is None else heard(syn_wav, own_durations))
+                duration_ratios[name].append(
+                    None if own_durations is None else own_durations.sum() / reference.durations[utt].sum()
+                )
             for source, values in rows:
                 for i in range(num_words):
                     word_writer.writerow(
@@ -333,13 +389,10 @@ def score(
             stats[name][key] = (kind, np.stack([sufficient_stats(kind, getattr(s, key)) for s in wav_scores[name]]))
         if predictor is not None:
             stats[name]["distillmos"] = ("mean", np.stack([sufficient_stats("mean", v) for v in mos[name]]))
-        if all(v is not None for v in word_values[name]):
-            for key, _, _ in WORD_FEATURES:
-                for kind, suffix in (("rmse", "rmse"), ("pearson", "corr")):
-                    stats[name][f"word_{key}_{suffix}"] = (kind, np.stack([
-                        sufficient_stats(kind, getattr(v, key), getattr(r, key))
-                        for v, r in zip(word_values[name], recording_words)
-                    ]))  # fmt: skip
+        stats[name].update(word_stats(word_values[name], recording_words, WORD_FEATURES))
+        stats[name].update(word_stats(audio_values[name], recording_words, AUDIO_WORD_FEATURES, "audio_"))
+        if all(r is not None for r in duration_ratios[name]):
+            stats[name]["duration_ratio"] = ("mean", np.stack([sufficient_stats("mean", r) for r in duration_ratios[name]]))
 
     bootstrap = Bootstrap(len(utts), num_resamples, seed)
     results: Dict[str, Dict[str, Comparison]] = {}
@@ -364,7 +417,10 @@ def score(
                 ]))  # fmt: skip
                 for key, _, _ in WORD_FEATURES
             }
-    recording = {}
+    recording = {  # the noise floor of the audio-level scores
+        metric: bootstrap.compare(kind, values)
+        for metric, (kind, values) in word_stats(audio_values[VOCODED_ROW], recording_words, AUDIO_WORD_FEATURES, "audio_").items()
+    }
     if predictor is not None:  # the recordings' own naturalness: the ceiling of the systems'
         recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in recordings_mos]))
     write_tables(
@@ -372,6 +428,23 @@ def score(
         data_dir=data_dir, baseline=baseline, num_resamples=num_resamples, seed=seed,
     )  # fmt: skip
     return results
+
+
+def word_stats(
+    values: Sequence[Optional[WordProsody]], recordings: Sequence[WordProsody], features, prefix: str = ""
+) -> Dict[str, Tuple[str, np.ndarray]]:
+    """Per-utterance sufficient statistics of word RMSE and correlation against the recordings,
+    ``{prefix}word_{feature}_{rmse|corr}``; none when an utterance has no values."""
+    if not values or any(v is None for v in values):
+        return {}
+    stats = {}
+    for key, _, _ in features:
+        for kind, suffix in (("rmse", "rmse"), ("pearson", "corr")):
+            stats[f"{prefix}word_{key}_{suffix}"] = (
+                kind,
+                np.stack([sufficient_stats(kind, getattr(v, key), getattr(r, key)) for v, r in zip(values, recordings)]),
+            )
+    return stats
 
 
 def oracle_improves(oracle: Optional[Comparison], metric: str) -> bool:
@@ -411,7 +484,7 @@ def write_tables(
             "relative_improvement", "relative_ci_low", "relative_ci_high", "num_utterances",
         ])  # fmt: skip
         rows = [(name, metric, c) for name, metrics in results.items() for metric, c in metrics.items()]
-        rows += [(RECORDINGS_ROW, metric, c) for metric, c in recording.items()]
+        rows += [(VOCODED_ROW if metric.startswith("audio_") else RECORDINGS_ROW, metric, c) for metric, c in recording.items()]
         rows += [(pair, f"word_{key}_rms_difference", c) for pair, values in movement.items() for key, c in values.items()]
         for name, metric, c in rows:
             d, g, r = c.difference, c.gap_closure, c.relative_improvement
@@ -478,8 +551,37 @@ def write_tables(
         for key, _, digits in WORD_FEATURES:
             cells += [cell(metrics.get(f"word_{key}_rmse"), 1.0, digits), cell(metrics.get(f"word_{key}_corr"), 1.0, 3)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    audio_metrics = [(f"audio_word_{k}", t.removeprefix("word "), d) for k, t, d in AUDIO_WORD_FEATURES]
+    lines += [
+        "",
+        "## Word level on the audio (what a listener hears)",
+        "",
+        "The same word pitch and energy, measured again on each synthesised wav over the model's own "
+        f"durations. `{VOCODED_ROW}`: the recordings through mel-spectrogram and the same vocoder, "
+        "measured the same way: the measurement's noise floor, the best a system can score.",
+        "",
+        "| system | " + " | ".join(f"{t} RMSE | {t} corr" for _, t, _ in audio_metrics) + " |",
+        "|---" * (2 * len(audio_metrics) + 1) + "|",
+    ]
+    for name, metrics in [*results.items(), (VOCODED_ROW, recording)]:
+        cells = []
+        for key, _, digits in audio_metrics:
+            cells += [cell(metrics.get(f"{key}_rmse"), 1.0, digits), cell(metrics.get(f"{key}_corr"), 1.0, 3)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Speaking time",
+        "",
+        "Each utterance's total duration (the model's own, pauses included) over the recording's, averaged.",
+        "",
+        "| system | duration ratio |",
+        "|---|---|",
+    ]
+    for name, metrics in results.items():
+        lines.append(f"| {name} | {cell(metrics.get('duration_ratio'), 100.0, 1)} |")
     if oracles:
         gap_metrics = [(f"word_{k}_rmse", f"{t} RMSE") for k, t, _ in WORD_FEATURES]
+        gap_metrics += [(f"audio_word_{k}_rmse", f"{t} RMSE, audio") for k, t, _ in AUDIO_WORD_FEATURES[:1]]
         gap_metrics += [(f"word_{k}_corr", f"{t} corr") for k, t, _ in WORD_FEATURES[:2]]
         gap_metrics += [(k, t) for k, t, _, _, _ in WAV_METRICS[:2]]
         lines += [
@@ -504,6 +606,7 @@ def write_tables(
                 cells.append(text)
             lines.append(f"| {name} | {oracle} | " + " | ".join(cells) + " |")
     relative_metrics = [(f"word_{k}_rmse", f"{t} RMSE") for k, t, _ in WORD_FEATURES]
+    relative_metrics += [(f"audio_word_{k}_rmse", f"{t} RMSE, audio") for k, t, _ in AUDIO_WORD_FEATURES]
     relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[:2]]
     relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[4:]]
     lines += [

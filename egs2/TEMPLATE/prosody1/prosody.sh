@@ -796,12 +796,16 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
             fi
             _systems+=(--system "${_name}=${_dir}")
         done
+        _vocoder_opts=()  # the decodes' vocoder: the noise floor of the audio-level scores
+        [ -n "${vocoder_file}" ] && _vocoder_opts+=(--vocoder_file "${vocoder_file}")
+        [ -n "${vocoder_config}" ] && _vocoder_opts+=(--vocoder_config "${vocoder_config}")
         _ref=(--data_dir "${data_feats}/${dset}" --durations "${durations_dir}/${dset}/durations"
               --words "${context_dir}/${dset}/words"
               --train_config "${baseline_exp}/config.yaml" --model_file "${baseline_exp}/${inference_model}")
         log "Stage 12: Scoring ${dset}: ${_out}/scores.md (log: ${_out}/score.log)"
         ${python} -m prosody_plugin.bin.score_prosody "${_ref[@]}" "${_systems[@]}" "${_oracles[@]}" \
-            --baseline "${baseline_system}" --num_resamples "${score_resamples}" --output_dir "${_out}" > "${_out}/score.log" 2>&1 \
+            --baseline "${baseline_system}" --num_resamples "${score_resamples}" --output_dir "${_out}" \
+            "${_vocoder_opts[@]}" > "${_out}/score.log" 2>&1 \
             || { log "Error: see ${_out}/score.log"; tail -n 20 "${_out}/score.log" >&2; exit 1; }
         { echo; sed 's/^#/##/' "${_out}/scores.md"; } >> "${_results}"
 

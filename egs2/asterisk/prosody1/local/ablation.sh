@@ -11,6 +11,11 @@
 #   representation  + Kathaka: KL per mel element with free bits; CAMP: recurrent word encoder
 #   punctuation     + stage two reads punctuation (BERT, spaCy; the sampler's punctuation and
 #                   position features): the recipe's configuration
+# and, on the recipe's configuration (issue "prosody you can hear"):
+#   variance_route  the representation conditions only the duration, pitch and energy
+#                   predictors, not the decoder (tts_conf.condition_decoder=false)
+#   duration_sums   + word and sentence duration sum losses (weights 1) on today's routing
+#   route_sums      both
 # and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md).
@@ -56,6 +61,14 @@ row_settings() {
             kathaka=""; camp=""; sampler=${bare_sampler}; punctuation=false ;;
         punctuation)
             kathaka=""; camp=""; sampler=""; punctuation=true ;;
+        variance_route)
+            kathaka="tts_conf.condition_decoder=false"; camp=${kathaka}; sampler=""; punctuation=true ;;
+        duration_sums)
+            kathaka="tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
+            camp=${kathaka}; sampler=""; punctuation=true ;;
+        route_sums)
+            kathaka="tts_conf.condition_decoder=false tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
+            camp=${kathaka}; sampler=""; punctuation=true ;;
         kl_w*)
             kathaka="tts_conf.kl_weight=${1#kl_w} tts_conf.kl_free_bits=1.0 tts_conf.kl_normalization=mel_elements"
             camp=""; sampler=${bare_sampler}; punctuation=false ;;

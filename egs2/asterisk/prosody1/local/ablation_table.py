@@ -6,6 +6,9 @@ and for the oracle and text-only systems of both models the word log-F0 and word
 RMSE with the fraction of the baseline's error removed, ``(baseline - system) / baseline``,
 and, for the text-only systems, the share of the baseline-to-oracle gap they close.
 Waveform level: MCD and distillMOS of the same systems and the baseline.
+On the audio: word log-F0 RMSE measured on the synthesised wav, each system's speaking time
+over the recordings', and how far the prosody models' audio follows the controls
+(stage 12's ``controls_<system>/controls.csv``).
 """
 
 import argparse
@@ -60,6 +63,30 @@ def wav_cell(scores: Dict[str, Dict[str, dict]], system: str) -> str:
     return " / ".join(texts)
 
 
+AUDIO_SYSTEMS = (("fastspeech2", "baseline"),) + SYSTEMS
+#: (control, value, unit) of the controls columns.
+CONTROLS = (("pitch_semitones", 2.0, "cents"), ("energy_db", 6.0, "dB"), ("pitch_range", 1.5, "ratio"))
+
+
+def audio_cell(scores: Dict[str, Dict[str, dict]], system: str, metric: str, scale: float = 1.0, digits: int = 0) -> str:
+    row = scores.get(system, {}).get(metric)
+    if row is None:
+        return "n/a"
+    return f"{scale * float(row['value']):.{digits}f}" + (" *" if row["significant"] == "True" else "")
+
+
+def control_cell(scores_dir: Path, system: str, control: str, value: float) -> str:
+    path = scores_dir / f"controls_{system}" / "controls.csv"
+    if not path.exists():
+        return "n/a"
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row["kind"] == "global" and row["control"] == control and float(row["value"]) == value:
+                digits = {"pitch_semitones": 0, "energy_db": 1, "pitch_range": 2}[control]
+                return f"{float(row['measured']):.{digits}f}"
+    return "n/a"
+
+
 def active_dims(exp_dir: Path) -> Optional[float]:
     try:
         curves = read_curves(exp_dir)
@@ -89,6 +116,10 @@ def main(argv=None) -> None:
         "| " + " | ".join(wav_header) + " |",
         "|---" * len(wav_header) + "|",
     ]
+    audio_header = ["row"] + [f"{name}: audio log-F0 RMSE (cents)" for _, name in AUDIO_SYSTEMS]
+    audio_header += [f"{name}: speaking time (%)" for _, name in AUDIO_SYSTEMS]
+    audio_header += [f"{title} {c}={v:g} ({unit})" for c, v, unit in CONTROLS for title in ("Kathaka", "CAMP")]
+    audio_lines = ["| " + " | ".join(audio_header) + " |", "|---" * len(audio_header) + "|"]
     baselines = set()
     for row in args.rows:
         suffix = f"_abl_{row}{args.tag}"
@@ -105,6 +136,10 @@ def main(argv=None) -> None:
         lines.append("| " + " | ".join(cells) + " |")
         wav_cells = [row] + [wav_cell(scores, s) for s in ["fastspeech2"] + [s for s, _ in SYSTEMS]]
         wav_lines.append("| " + " | ".join(wav_cells) + " |")
+        audio_cells = [row] + [audio_cell(scores, s, "audio_word_mean_log_f0_cents_rmse") for s, _ in AUDIO_SYSTEMS]
+        audio_cells += [audio_cell(scores, s, "duration_ratio", 100.0, 1) for s, _ in AUDIO_SYSTEMS]
+        audio_cells += [control_cell(scores_csv.parent, system, c, v) for c, v, _ in CONTROLS for system in ("kathaka", "camp")]
+        audio_lines.append("| " + " | ".join(audio_cells) + " |")
     notes = [
         "",
         "Word-level RMSE against the recordings (eval set); in brackets the fraction of the "
@@ -121,7 +156,15 @@ def main(argv=None) -> None:
         "",
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text("\n".join(lines + notes + wav_notes + wav_lines) + "\n")
+    audio_notes = [
+        "",
+        "On the audio: word log-F0 RMSE measured on the synthesised wav (over the model's own "
+        "durations); speaking time: total duration over the recording's (target 97-103%); controls: "
+        "what the audio of the text-only system measures for +2 semitones (asked 200 cents), +6 dB and "
+        "pitch range 1.5 (asked 1.5); `*`: differs from the baseline with paired bootstrap p < 0.05.",
+        "",
+    ]
+    args.output.write_text("\n".join(lines + notes + wav_notes + wav_lines + audio_notes + audio_lines) + "\n")
     print(args.output.read_text())
 
 
