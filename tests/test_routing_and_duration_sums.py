@@ -109,3 +109,29 @@ def test_without_the_decoder_route_the_representation_is_trained_through_the_var
     assert all(p.grad is None or not p.grad.any() for p in model.tts.word_encoder.parameters())
     terms["pitch_loss"].backward()
     assert any(p.grad is not None and p.grad.any() for p in model.tts.word_encoder.parameters())
+
+
+def test_camp_word_kl_bottleneck(batch):
+    torch.manual_seed(0)
+    model = build_model("camp", word_kl_weight=0.5)
+    inputs = tts_inputs(model, batch)
+    terms, stats = model.tts.losses(**inputs)
+    assert float(terms["prosody_loss"]) > 0 and float(stats["word_kl"]) > 0
+    terms["prosody_loss"].backward()
+    assert model.tts.word_encoder.output.weight.grad.abs().sum() > 0
+    # targets, references and inference use the posterior mean: (words, D) and deterministic
+    model.eval()
+    xs, ilens = model.tts._tokens_with_eos(inputs["text"], inputs["text_lengths"])
+    args = (xs, ilens, inputs["feats"], inputs["feats_lengths"], inputs["durations"], inputs["pitch"], inputs["energy"])
+    with torch.no_grad():
+        targets = model.tts.prosody_target(*args)
+        assert [tuple(t.shape) for t in targets] == [(2, 3), (2, 3)]
+        first = model.tts._training_conditioning(*args, None, None)[0]
+        again = model.tts._training_conditioning(*args, None, None)[0]
+    assert torch.equal(first, again)
+    model.train()
+    with torch.no_grad():  # training decodes samples around the mean
+        sampled = model.tts._training_conditioning(*args, None, None)[0]
+    assert not torch.allclose(sampled, first)
+    with pytest.raises(ValueError, match="word_kl_weight"):
+        build_model("camp", word_kl_weight=-0.1)

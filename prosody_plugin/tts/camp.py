@@ -9,6 +9,12 @@ Training::
     conditioning = Linear(embedding of each token's word)           (B, T_text + 1, adim)
     loss = FastSpeech2 losses
 
+``word_kl_weight > 0`` makes each word's embedding variational (a bottleneck that gives
+the space stage two must hit a known scale): the encoder gives a mean and a log-variance
+per word, training decodes a sample and adds ``word_kl_weight`` times the KL from N(0, I),
+summed over words and dimensions and divided by the mel elements as Kathaka's; targets,
+references and inference use the mean.
+
 The word prosody encoder (``word_encoder: recurrent``, the default) sees everything a
 word's prosody consists of, not only its mean spectrum::
 
@@ -193,6 +199,8 @@ class CAMP(ProsodyFastSpeech2):
             duration, a GRU over each word's phones) or "mean" (frames averaged per word).
         ref_conv_layers, ref_conv_chans, ref_conv_kernel_size, ref_dropout: Frame encoder.
         ref_hidden_size (int): Phone feature and GRU size of the recurrent encoder.
+        word_kl_weight (float): Weight of the word-level KL bottleneck; 0 (the paper's
+            CAMP): deterministic embeddings.
         **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
 
     Word boundaries come from the token list (``<space>`` tokens); the task calls
@@ -212,14 +220,18 @@ class CAMP(ProsodyFastSpeech2):
         ref_conv_kernel_size: int = 5,
         ref_dropout: float = 0.1,
         ref_hidden_size: int = 128,
+        word_kl_weight: float = 0.0,
         **fastspeech2_conf,
     ):
         super().__init__(idim=idim, odim=odim, adim=adim, **fastspeech2_conf)
         if self.reduction_factor != 1:
             raise ValueError("CAMP pools frames per word and needs reduction_factor=1")
+        if word_kl_weight < 0:
+            raise ValueError(f"word_kl_weight must be >= 0, got {word_kl_weight}")
         self.word_embed_dim = word_embed_dim
-        self.word_encoder = WordProsodyEncoder(
-            odim, word_embed_dim, ref_conv_layers, ref_conv_chans, ref_conv_kernel_size,
+        self.word_kl_weight = word_kl_weight
+        self.word_encoder = WordProsodyEncoder(  # a mean and a log-variance when variational
+            odim, word_embed_dim * (2 if word_kl_weight > 0 else 1), ref_conv_layers, ref_conv_chans, ref_conv_kernel_size,
             ref_dropout, ref_hidden_size, word_encoder,
         )  # fmt: skip
         self.word_projection = torch.nn.Linear(word_embed_dim, adim)
@@ -267,12 +279,20 @@ class CAMP(ProsodyFastSpeech2):
                 (B, T_text + 1, 1); needed by the recurrent encoder.
 
         Returns:
-            Tensor: (B, max(num_words), word_embed_dim); padded words are zero.
+            Tensor: (B, max(num_words), word_embed_dim); padded words are zero (with
+                ``word_kl_weight``: the posterior means).
 
         """
+        return self._word_posterior(xs, ilens, feats, durations, pitch, energy)[0]
+
+    def _word_posterior(self, xs, ilens, feats, durations, pitch=None, energy=None):
+        """Word embeddings (B, W, D) and their log-variances (B, W, D), None when deterministic."""
         word_ids, num_words = self.word_ids(xs, ilens)
         flags = torch.stack([self.token_is_boundary[xs], self.token_is_punctuation[xs]], dim=-1)
-        return self.word_encoder(feats, durations, pitch, energy, flags.float(), word_ids, num_words)
+        out = self.word_encoder(feats, durations, pitch, energy, flags.float(), word_ids, num_words)
+        if self.word_kl_weight == 0:
+            return out, None
+        return out[..., : self.word_embed_dim], out[..., self.word_embed_dim :]
 
     def prosody_target(self, xs, ilens, feats, feats_lengths, durations=None, pitch=None, energy=None):
         """The word embeddings (num_words, word_embed_dim) of each recording."""
@@ -319,15 +339,23 @@ class CAMP(ProsodyFastSpeech2):
     def _training_conditioning(
         self, xs, ilens, feats, feats_lengths, durations, pitch, energy, prosody, prosody_lengths
     ):
+        loss, stats = feats.new_zeros(()), {}
         if prosody is None:
-            prosody = self.encode_prosody(xs, ilens, feats, durations, pitch, energy)
+            prosody, logvar = self._word_posterior(xs, ilens, feats, durations, pitch, energy)
+            if logvar is not None:  # padded words have mean and log-variance 0: KL 0
+                kl = 0.5 * (prosody.pow(2) + logvar.exp() - 1.0 - logvar)
+                _, num_words = self.word_ids(xs, ilens)
+                stats["word_kl"] = (kl.sum() / num_words.sum()).detach()  # nats per word
+                loss = self.word_kl_weight * kl.sum() / xs.size(0) / (feats_lengths.float().mean() * feats.size(-1))
+                if self.training:
+                    prosody = prosody + torch.randn_like(prosody) * torch.exp(0.5 * logvar)
         else:
             _, num_words = self.word_ids(xs, ilens)
             if prosody.size(1) < int(num_words.max()):
                 raise ValueError(
                     f"prosody has {prosody.size(1)} words, the text up to {int(num_words.max())}"
                 )
-        return self._word_conditioning(prosody, xs, ilens), feats.new_zeros(()), {}
+        return self._word_conditioning(prosody, xs, ilens), loss, stats
 
     def _inference_conditioning(self, xs, feats, durations, pitch, energy, prosody):
         ilens = xs.new_tensor([xs.size(1)])

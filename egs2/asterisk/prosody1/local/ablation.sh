@@ -16,6 +16,10 @@
 #                   predictors, not the decoder (tts_conf.condition_decoder=false)
 #   duration_sums   + word and sentence duration sum losses (weights 1) on today's routing
 #   route_sums      both
+#   route_tf        variance_route + the decoder gets the recorded pitch and energy in training
+#                   (teacher forcing: a decoder that follows its inputs)
+#   word_kl         CAMP: a word-level KL bottleneck (word_kl_weight 10; with --systems camp)
+#   embed_dim4      CAMP: 4-dimensional word embeddings (with --systems camp)
 # and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md).
@@ -69,6 +73,13 @@ row_settings() {
         route_sums)
             kathaka="tts_conf.condition_decoder=false tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
             camp=${kathaka}; sampler=""; punctuation=true ;;
+        route_tf)
+            kathaka="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth"
+            camp=${kathaka}; sampler=""; punctuation=true ;;
+        word_kl)
+            kathaka=""; camp="tts_conf.word_kl_weight=10.0"; sampler=""; punctuation=true ;;
+        embed_dim4)
+            kathaka=""; camp="tts_conf.word_embed_dim=4"; sampler=""; punctuation=true ;;
         kl_w*)
             kathaka="tts_conf.kl_weight=${1#kl_w} tts_conf.kl_free_bits=1.0 tts_conf.kl_normalization=mel_elements"
             camp=""; sampler=${bare_sampler}; punctuation=false ;;
