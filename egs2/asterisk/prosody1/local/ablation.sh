@@ -40,6 +40,7 @@ rows="gradient decoder_pred decoder_none representation punctuation"
 systems="kathaka camp"  # the prosody models each row trains
 tag=""          # suffix of every experiment of the ablation (e.g. _ep40)
 train_args=""   # extra arguments of the stage-one trainings (e.g. "--max_epoch 40")
+score_opts=""   # extra options of stages 9-12 (e.g. "--spread_samples 0 --controls_words 2")
 expdir=exp
 . ../../TEMPLATE/prosody1/scripts/parse_options.sh
 
@@ -138,9 +139,10 @@ for row in ${rows}; do
     first_stage=9
     [ -f "${context}/eval/num_words" ] || first_stage=8
     echo "$(date -u +%FT%T) ablation row ${row}${tag}: stages ${first_stage}-12"
+    # shellcheck disable=SC2086
     ./run.sh --stage "${first_stage}" --stop_stage 12 --tag_suffix "${suffix}" \
         --train_configs "${baseline} ${prosody_configs}" --context_configs "${context_configs}" \
-        --context_punctuation "${punctuation}"
+        --context_punctuation "${punctuation}" ${score_opts}
 done
 python3 local/ablation_table.py --expdir "${expdir}" --rows ${rows} --tag "${tag}" \
     --output "${expdir}/ablation/ablation${tag}.md"
