@@ -20,7 +20,7 @@ import os
 import re
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import soundfile as sf
