@@ -3,8 +3,8 @@
 Text is SSML when its first non-blank characters are markup: ``<speak``, an XML declaration
 or other processing instruction (``<?``), a comment or declaration (``<!--``, ``<!DOCTYPE``,
 any ``<!``) (:func:`is_ssml`); any other text is plain text and is never parsed, even when it
-contains ``<`` or ``&``. Markup is never spoken: a text that starts as markup and is not
-valid SSML is refused. :func:`parse_ssml` turns a document into an :class:`SsmlDocument`: the
+contains ``<`` or ``&``. Markup at the start is never spoken: a text that starts as markup
+and is not valid SSML is refused. :func:`parse_ssml` turns a document into an :class:`SsmlDocument`: the
 plain text to speak, the stretches of it whose prosody controls differ from the neutral ones
 (:class:`ControlSpan`) and the pauses (:class:`Break`), all as character offsets into the
 text. Whatever the subset does not cover is refused with a ValueError that names the tag,
