@@ -165,13 +165,20 @@ class Text2SpeechProsody:
                 tag of ``espnet_model_zoo`` (e.g. a Hugging Face repo ``user/name``).
             vocoder_tag: ``parallel_wavegan/<tag>``, downloaded by parallel_wavegan (as ESPnet).
             vocoder_file: A local ParallelWaveGAN-family ``.pkl`` instead.
-            **kwargs: The other arguments of :class:`Text2SpeechProsody`.
+            **kwargs: The other arguments of :class:`Text2SpeechProsody`; ``emphasis_file``
+                (not None) replaces the packed one, the packed model and config files
+                cannot be given.
 
         """
-        from prosody_plugin.pack import check_unpacked, default_unpack_dir, unpack_model
+        from prosody_plugin.pack import PACKED_FILES, PACKED_YAML_FILES, check_unpacked, default_unpack_dir, unpack_model
 
+        packed = [name for name in PACKED_YAML_FILES + PACKED_FILES if kwargs.get(name) is not None]
+        if packed:
+            raise ValueError(f"{', '.join(packed)}: the packed model {model_tag_or_zip} brings its own")
         if Path(model_tag_or_zip).is_file():
             paths = unpack_model(model_tag_or_zip, default_unpack_dir(model_tag_or_zip))
+        elif str(model_tag_or_zip).endswith((".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2")):
+            raise FileNotFoundError(f"no such archive: {model_tag_or_zip}")
         else:
             try:
                 from espnet_model_zoo.downloader import ModelDownloader
@@ -187,8 +194,10 @@ class Text2SpeechProsody:
 
             vocoder = download_vocoder(vocoder_tag)
             vocoder_file = vocoder["vocoder_file"]
-            kwargs.setdefault("vocoder_config", vocoder["vocoder_config"])
-        return cls(**paths, vocoder_file=vocoder_file, **kwargs)
+            if kwargs.get("vocoder_config") is None:
+                kwargs["vocoder_config"] = vocoder["vocoder_config"]
+        arguments = {**paths, **{name: value for name, value in kwargs.items() if value is not None or name not in paths}}
+        return cls(**arguments, vocoder_file=vocoder_file)
 
     @property
     def fs(self) -> Optional[int]:
@@ -304,8 +313,9 @@ class Text2SpeechProsody:
                 word's row of another rendition's ``prosody`` (a result's (W, D) matrix), or
                 ``(1 - t) * a + t * b`` to interpolate between two. Emphasis then moves the
                 edited embedding. Per text for a list.
-            ssml: "auto": a text that starts with ``<speak`` is SSML (:mod:`prosody_plugin.text.ssml`:
-                emphasis, prosody rate/pitch/range/volume, break, s, p); True: every text
+            ssml: "auto": a text that starts with markup (``<speak``, ``<?xml``, ``<!--``,
+                ``<!DOCTYPE``) is SSML (:mod:`prosody_plugin.text.ssml`: emphasis, prosody
+                rate/pitch/range/volume, break, s, p; a DOCTYPE is refused); True: every text
                 must be SSML; False: never parsed. SSML controls compose with the arguments.
 
         Returns:

@@ -133,7 +133,7 @@ def make_model_card(
     if not_given:
         front.update(license_name=LICENSE_NOT_GIVEN)
     elif license == "other":
-        front.update(license_name="public-domain" if known and corpus != "asterisk" else "other")
+        front.update(license_name="public-domain" if known and known[0] == "other" else "other")  # the known "other": public domain
     model_ref = hf_repo or "path/to/packed.zip"
     lines = [
         "---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",

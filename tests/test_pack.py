@@ -320,6 +320,10 @@ def test_upload_refuses_a_model_whose_license_is_not_given(recipe_dir, tmp_path,
     folder = prepare_folder(archive, out, "my_corpus")
     with pytest.raises(LicenseNotGiven, match="license is not given"):
         upload(folder, "user/x")
+    # no corpus is assumed: a card never names (and licenses) a corpus nobody gave
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--packed", str(archive), "--outdir", str(tmp_path / "unnamed"), "--dry_run"])
+    assert excinfo.value.code == 2 and not (tmp_path / "unnamed").exists()
     # the dry run (and no --hf_repo) writes the folder and succeeds
     main(["--packed", str(archive), "--outdir", str(tmp_path / "dry"), "--corpus", "my_corpus",
           "--hf_repo", "user/x", "--dry_run"])  # fmt: skip

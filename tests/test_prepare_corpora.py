@@ -1,6 +1,7 @@
 """Tests of the corpus preparation: LJSpeech (mini subset) and the Asterisk prompts."""
 
 import gzip
+import logging
 import os
 import random
 import subprocess
@@ -12,14 +13,9 @@ import soundfile as sf
 
 
 from prosody_plugin.data.ljspeech import prepare_ljspeech
-from prosody_plugin.data.asterisk import (
-    is_full_sentence,
-    name_to_utt_id,
-    prepare_asterisk,
-    read_transcripts,
-    split_train_dev_eval,
-)
+from prosody_plugin.data.asterisk import name_to_utt_id, prepare_asterisk, read_transcripts
 from prosody_plugin.data.kaldi_dir import KALDI_FILES, read_kaldi_map
+from prosody_plugin.data.split import is_full_sentence, split_train_dev_eval
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
@@ -175,6 +171,25 @@ def test_prepare_corpus_wav_txt_layout_with_subfolders_and_orphans(tmp_path, cap
     # deterministic: the same split again
     again = prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data2", 2, 3, "me", text_dir=tmp_path / "txt")
     assert again == written
+
+
+def test_the_generic_split_logs_under_its_own_module_and_names_no_corpus(tmp_path, caplog):
+    from prosody_plugin.data.prepare import prepare_corpus
+
+    for i in range(8):  # fragments only: no full sentence for the dev/eval slots
+        _tiny_wav(tmp_path / "wav" / f"f{i}.wav")
+        (tmp_path / "wav" / f"f{i}.txt").write_text(f"fragment {i}")
+    with caplog.at_level(logging.WARNING):
+        prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data", num_dev=2, num_eval=2)
+    [record] = [r for r in caplog.records if "full sentences" in r.getMessage()]
+    assert record.name == "prosody_plugin.data.split"
+    # the recipes' log format: "(module) LEVEL: message"
+    line = logging.Formatter("(%(module)s) %(levelname)s: %(message)s").format(record)
+    assert line == "(split) WARNING: Only 0 full sentences for 4 dev/eval slots; filling up with fragments"
+    # generic code does not reach into a corpus's module
+    users = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "prosody_plugin").rglob("*.py")
+                   if "prosody_plugin.data.asterisk" in p.read_text())  # fmt: skip
+    assert users == ["prosody_plugin/bin/prepare_asterisk.py"]
 
 
 def test_prepare_corpus_ljspeech_festival_and_kaldi_layouts(tmp_path):

@@ -237,6 +237,26 @@ def test_text2speech_prosody_rejects_unspeakable_text(kathaka_tts, text):
         kathaka_tts(text)
 
 
+def test_markup_is_never_spoken_and_declarations_are_refused_before_synthesis(kathaka_tts):
+    import torch
+
+    from test_ssml import BILLION_LAUGHS
+
+    # a comment or an XML declaration before <speak>: the SSML is spoken, exactly as its text
+    plain = kathaka_tts("Thank you for calling.", seed=2)["wav"]
+    for document in ("<!-- greeting -->\n<speak>Thank you for calling.</speak>",
+                     '<?xml version="1.0"?><speak>Thank you for calling.</speak>'):  # fmt: skip
+        assert torch.equal(kathaka_tts(document, seed=2)["wav"], plain)
+    # a DOCTYPE: refused at once, naming its position; the other texts are synthesised
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"^SSML line 2, column 0: <!DOCTYPE"):
+        kathaka_tts(BILLION_LAUGHS)
+    assert time.perf_counter() - start < 1.0
+    refused, spoken = kathaka_tts([BILLION_LAUGHS, "Thank you for calling."], seed=2, errors="return")
+    assert isinstance(refused, ValueError) and str(refused).startswith("item 0: SSML line 2, column 0: <!DOCTYPE")
+    assert torch.equal(spoken["wav"], plain)
+
+
 def system_tts(recipe, system, **kwargs):
     """Text2SpeechProsody of a trained mini-recipe system (stage two for Kathaka and CAMP)."""
     from prosody_plugin.inference import Text2SpeechProsody
@@ -504,6 +524,36 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     shutil.copytree(recipe / "exp" / f"hf_tts_train_{system}_cpu", hf)
     paths = ModelDownloader._unpack_cache_dir_for_huggingfase(str(hf))
     assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
+
+
+def test_synthesize_cli_from_a_packed_zip(packed, tmp_path):
+    """A user with only the archive: --model_tag; markup is SSML or refused, never spoken."""
+    from test_ssml import BILLION_LAUGHS
+
+    archive = tmp_path / "downloads" / packed["camp"].name  # fresh: nothing unpacked beside it yet
+    archive.parent.mkdir()
+    shutil.copy(packed["camp"], archive)
+    out = tmp_path / "synth"
+    proc = subprocess.run(
+        [sys.executable, "-m", "prosody_plugin.bin.synthesize", "--model_tag", str(archive),
+         "--output_dir", str(out), "--seed", "1",
+         "Thank you for calling.",
+         '<!-- greeting --><speak>Thank <emphasis level="strong">you</emphasis><break time="400ms"/> for '
+         "calling.</speak>",
+         '<?xml version="1.0"?>\n<speak>Thank you for calling.</speak>',
+         BILLION_LAUGHS,
+         '<!DOCTYPE speak [<!ENTITY s SYSTEM "file:///etc/hostname">]><speak>&s;</speak>',
+         "Tom & Jerry <3 calling."],
+        cwd=tmp_path, env=recipe_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]  # the two DOCTYPEs are reported, the others written
+    assert "utt0004: skipped: SSML line 2, column 0: <!DOCTYPE" in proc.stderr
+    assert "utt0005: skipped: SSML line 1, column 0: <!DOCTYPE" in proc.stderr
+    assert sorted(p.name for p in out.glob("*.wav")) == [f"utt000{i}.wav" for i in (1, 2, 3, 6)]
+    plain, marked = (sf.info(out / f"utt000{i}.wav") for i in (1, 2))
+    assert plain.samplerate == 22050
+    assert marked.frames > plain.frames + 0.3 * plain.samplerate  # the SSML's 400 ms break
+    assert (archive.parent / archive.stem / "meta.yaml").is_file()  # unpacked beside the archive
 
 
 def test_recipe_stages_pack_and_prepare_model_repos(recipe):

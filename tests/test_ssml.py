@@ -2,6 +2,9 @@
 
 import math
 import string
+import sys
+import time
+import tracemalloc
 from typing import List, Tuple
 
 import pytest
@@ -60,11 +63,21 @@ def test_plain_text_round_trip(text):
         ("<speak/>", True),
         ("<speak", True),  # not well-formed, but meant as SSML: parse_ssml says what is wrong
         ('<?xml version="1.0"?>\n<speak>hi</speak>', True),
+        ("<?xml version='1.0'?>", True),
+        ("<!-- a comment -->\n<speak>hi</speak>", True),
+        ("<!DOCTYPE speak><speak>hi</speak>", True),
+        (" \n <!doctype html>", True),
+        ("\ufeff<speak>hi</speak>", True),  # a byte order mark from a text file
         ("<speaker>hi</speaker>", False),
         ("hello <speak>hi</speak>", False),
         ("<emphasis>hi</emphasis>", False),
         ("", False),
         ("speak", False),
+        # plain text with "<" and "&" stays plain
+        ("I <3 you & me", False),
+        ("<3 you", False),
+        ("a < b && c > d", False),
+        ("Tom &amp; Jerry <!DOCTYPE x>", False),
     ],
 )
 def test_is_ssml(text, expected):
@@ -363,6 +376,74 @@ def test_refusals(document, fragments):
     assert message.startswith("SSML line ") and ", column " in message
     for fragment in fragments:
         assert fragment in message
+
+
+# -- markup before <speak>: comments and the XML declaration pass, declarations never -----
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol0 "lol">\n'
+    + "".join(f' <!ENTITY lol{i} "' + f"&lol{i - 1};" * 10 + '">\n' for i in range(1, 10))
+    + "]>\n<speak>&lol9;</speak>"
+)  # expanded: 10**9 "lol"s
+
+
+def test_comments_and_the_xml_declaration_before_speak():
+    for document in (
+        "<!-- greeting -->\n<speak>Hello there.</speak>",
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!-- greeting -->\n<speak>Hello there.</speak>\n<!-- end -->',
+        "\ufeff<speak>Hello there.</speak>",
+    ):
+        assert is_ssml(document)
+        assert parse_ssml(document).text == "Hello there."
+
+
+@pytest.mark.parametrize(
+    "document, position, declaration",
+    [
+        ("<!DOCTYPE speak><speak>hi</speak>", "line 1, column 0", "<!DOCTYPE"),
+        ('<?xml version="1.0"?>\n<!-- c -->\n  <!DOCTYPE speak SYSTEM "x.dtd"><speak>hi</speak>', "line 3, column 2", "<!DOCTYPE"),
+        ('<!ENTITY x "y"><speak>&x;</speak>', "line 1, column 0", "<!ENTITY"),
+        ("<!doctype html><p>hi</p>", "line 1, column 0", "<!doctype"),
+        ("<![CDATA[hi]]>", "line 1, column 0", "<![CDATA"),
+        (BILLION_LAUGHS, "line 2, column 0", "<!DOCTYPE"),
+    ],
+)
+def test_declarations_are_refused_with_their_position(document, position, declaration):
+    assert is_ssml(document)  # so that Text2SpeechProsody never reads it aloud
+    with pytest.raises(ValueError) as info:
+        parse_ssml(document)
+    assert str(info.value).startswith(f"SSML {position}: {declaration}:")
+    assert "DOCTYPE or other markup declaration is not accepted" in str(info.value)
+
+
+def test_billion_laughs_is_refused_at_once_in_bounded_memory():
+    tracemalloc.start()
+    try:
+        start = time.perf_counter()
+        with pytest.raises(ValueError, match=r"^SSML line 2, column 0: <!DOCTYPE"):
+            parse_ssml(BILLION_LAUGHS)
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seconds < 0.1 and peak < 1_000_000  # expanded, it would be gigabytes
+
+
+def test_an_external_entity_is_refused_without_opening_its_file(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the secret")
+    opened = []
+
+    def audit(event, args):
+        if event == "open" and args and str(args[0]).endswith("secret.txt"):
+            opened.append(args[0])
+
+    sys.addaudithook(audit)  # stays for the session; it only records opens of this file
+    document = f'<!DOCTYPE speak [<!ENTITY s SYSTEM "file://{secret}">]>\n<speak>Read &s; aloud.</speak>'
+    with pytest.raises(ValueError, match=r"^SSML line 1, column 0: <!DOCTYPE"):
+        parse_ssml(document)
+    secret.read_text()  # the hook sees an open of that file
+    assert len(opened) == 1
 
 
 def test_error_positions_on_later_lines():

@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """Synthesise lines of text with Kathaka or CAMP, prosody predicted from the text.
 
+    python -m prosody_plugin.bin.synthesize --model_tag exp/packed/tts_train_kathaka_cpu.zip \\
+        --num_samples 3 --temperature 0.8 --output_dir out "Thank you for calling." "Goodbye."
+
     python -m prosody_plugin.bin.synthesize \\
         --train_config exp/tts_train_kathaka_cpu/config.yaml \\
         --model_file exp/tts_train_kathaka_cpu/valid.loss.ave.pth \\
         --context_train_config exp/context_train_kathaka_sampler_cpu/config.yaml \\
         --context_model_file exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth \\
-        --num_samples 3 --temperature 0.8 --output_dir out "Thank you for calling." "Goodbye."
+        --output_dir out "Thank you for calling."
+
+The model is a packed one (``--model_tag``: an archive of ``prosody_plugin.bin.pack`` or an
+``espnet_model_zoo`` tag, as ``espnet2.bin.tts_inference``) or its files. ``--vocoder_tag``
+(``parallel_wavegan/<tag>``) or ``--vocoder_file`` picks a vocoder; Griffin-Lim without.
 
 Text comes from the positional arguments or ``--text_file`` (one utterance per line, or
 Kaldi ``utt_id text`` lines with ``--kaldi_text``). Writes ``<output_dir>/<id>.wav`` (and
@@ -28,29 +35,37 @@ from pathlib import Path
 import soundfile as sf
 from tqdm import tqdm
 
+from prosody_plugin.cli import DefaultsHelpFormatter
 from prosody_plugin.inference import Text2SpeechProsody
+from prosody_plugin.vocoder_compat import download_vocoder
+
+MODEL_FILES = ("train_config", "model_file", "context_train_config", "context_model_file")
 
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Synthesise text with Kathaka/CAMP and their stage-two prosody predictors",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("text", nargs="*", help="Utterances to synthesise")
     parser.add_argument("--text_file", type=Path, help="One utterance per line")
     parser.add_argument("--kaldi_text", action="store_true", help="--text_file lines are 'utt_id text'")
-    parser.add_argument("--train_config", type=Path, required=True, help="Stage-one config.yaml")
-    parser.add_argument("--model_file", type=Path, required=True, help="Stage-one checkpoint")
-    parser.add_argument("--context_train_config", type=Path, help="Stage-two config.yaml")
-    parser.add_argument("--context_model_file", type=Path, help="Stage-two checkpoint")
-    parser.add_argument("--vocoder_file", type=Path, help="ParallelWaveGAN-family .pkl (default: Griffin-Lim)")
-    parser.add_argument("--vocoder_config", type=Path)
+    group = parser.add_argument_group("Model: --model_tag, or --train_config and --model_file (and stage two's)")
+    group.add_argument("--model_tag", help="A packed model: an archive of prosody_plugin.bin.pack or an espnet_model_zoo tag")
+    group.add_argument("--train_config", type=Path, help="Stage-one config.yaml")
+    group.add_argument("--model_file", type=Path, help="Stage-one checkpoint")
+    group.add_argument("--context_train_config", type=Path, help="Stage-two config.yaml")
+    group.add_argument("--context_model_file", type=Path, help="Stage-two checkpoint")
+    group = parser.add_argument_group("Vocoder: --vocoder_tag, or --vocoder_file (default: Griffin-Lim)")
+    group.add_argument("--vocoder_tag", help="A pretrained vocoder, parallel_wavegan/<tag>")
+    group.add_argument("--vocoder_file", type=Path, help="A ParallelWaveGAN-family .pkl")
+    group.add_argument("--vocoder_config", type=Path, help="Its config.yml")
     parser.add_argument("--reference_wav", type=Path, help="Borrow the prosody of this recording (Kathaka)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--num_samples", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, default=1.0, help="Sampling temperature (Kathaka)")
+    parser.add_argument("--num_samples", type=int, default=1, help="Renditions of each text")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the run")
     parser.add_argument("--batch_size", type=int, default=16, help="Sentences synthesised together")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="Torch device")
     group = parser.add_argument_group("Prosody controls (every system; per word: SSML)")
     group.add_argument("--rate", type=float, default=1.0, help="Speaking rate (0.8: 1.25x longer)")
     group.add_argument("--pitch_semitones", type=float, default=0.0, help="Pitch shift in semitones")
@@ -58,16 +73,31 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--energy_db", type=float, default=0.0, help="Energy change in dB")
     group.add_argument(
         "--ssml", choices=["auto", "true", "false"], default="auto",
-        help="auto: a text starting with <speak is SSML (emphasis, prosody, break, s, p); true: every text must be",
+        help="auto: a text starting with markup (<speak, <?xml, <!--, <!DOCTYPE) is SSML (emphasis, prosody, "
+        "break, s, p; a DOCTYPE is refused); true: every text must be; false: never parsed",
     )  # fmt: skip
     group.add_argument("--emphasis_file", type=Path, help="CAMP's emphasis direction (default: emphasis.npz beside the model)")
-    parser.add_argument("--output_dir", type=Path, required=True)
+    parser.add_argument("--output_dir", type=Path, required=True, help="Where <id>.wav go")
     return parser
+
+
+def check_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--model_tag or the model files, --vocoder_tag or the vocoder files: one of each pair."""
+    given = [f"--{name}" for name in MODEL_FILES if getattr(args, name) is not None]
+    if args.model_tag is not None and given:
+        parser.error(f"--model_tag brings its own model files: not with {', '.join(given)}")
+    if args.model_tag is None and (args.train_config is None or args.model_file is None):
+        parser.error("give --model_tag, or --train_config and --model_file")
+    vocoder = [f"--{name}" for name in ("vocoder_file", "vocoder_config") if getattr(args, name) is not None]
+    if args.vocoder_tag is not None and vocoder:
+        parser.error(f"--vocoder_tag brings its own vocoder files: not with {', '.join(vocoder)}")
 
 
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    check_model_arguments(parser, args)
     items = [(f"utt{i + 1:04d}", t) for i, t in enumerate(args.text)]
     if args.text_file:
         for i, line in enumerate(args.text_file.read_text(encoding="utf-8").splitlines()):
@@ -78,12 +108,18 @@ def main(argv=None) -> None:
                 items.append((f"line{i + 1:04d}", line))
     if not items:
         raise SystemExit("no text: give utterances as arguments or --text_file")
-    tts = Text2SpeechProsody(
-        train_config=args.train_config, model_file=args.model_file,
-        context_train_config=args.context_train_config, context_model_file=args.context_model_file,
-        vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
-        emphasis_file=args.emphasis_file,
-    )  # fmt: skip
+    common = dict(vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
+                  emphasis_file=args.emphasis_file)  # fmt: skip
+    try:
+        if args.vocoder_tag is not None:
+            common.update(download_vocoder(args.vocoder_tag))
+        if args.model_tag is not None:
+            tts = Text2SpeechProsody.from_pretrained(args.model_tag, **common)
+        else:
+            tts = Text2SpeechProsody(**{name: getattr(args, name) for name in MODEL_FILES}, **common)
+    except (FileNotFoundError, ValueError, ImportError) as e:
+        source = f"--model_tag {args.model_tag}" if args.model_tag is not None else f"--model_file {args.model_file}"
+        raise SystemExit(f"cannot load the model ({source}): {e}")
     controls = dict(rate=args.rate, pitch_semitones=args.pitch_semitones, pitch_range=args.pitch_range,
                     energy_db=args.energy_db, ssml={"auto": "auto", "true": True, "false": False}[args.ssml])  # fmt: skip
     args.output_dir.mkdir(parents=True, exist_ok=True)

@@ -26,8 +26,8 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--packed", type=Path, required=True, help="The archive of prosody_plugin.bin.pack")
     parser.add_argument("--outdir", type=Path, required=True, help="The model repo folder to write")
-    parser.add_argument("--corpus", default="asterisk",
-                        help=f"Training corpus ({', '.join(CORPORA)}, or any with --license)")  # fmt: skip
+    parser.add_argument("--corpus", required=True,
+                        help=f"Training corpus named in the card (licenses known: {', '.join(CORPORA)}; others: --license)")  # fmt: skip
     parser.add_argument("--license", default=None, help="License of the model card (default: the corpus's)")
     parser.add_argument("--scores", type=Path, default=None, help="A RESULTS.md with the scoring table")
     parser.add_argument("--listening_scores", type=Path, default=None, help="MUSHRA scores (stage 14's MUSHRA.md)")

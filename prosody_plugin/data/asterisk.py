@@ -10,27 +10,24 @@ US English voice (CC-BY-SA-3.0). This module
    e.g. ``digits/0``) and decodes it with PyAV to 16 kHz mono 16-bit PCM wav files
    (skipped when the wav already exists, so a second run is fast);
 3. drops prompts longer than ``max_duration`` seconds;
-4. splits the rest deterministically into train/dev/eval and writes Kaldi data dirs.
-
-The split only depends on the utterance ids: candidates for dev/eval are ranked by the MD5
-of their id, full sentences of at least three words first, so it never changes between runs
-and does not depend on file-system or set ordering.
+4. splits the rest deterministically into train/dev/eval
+   (:func:`prosody_plugin.data.split.split_train_dev_eval`) and writes Kaldi data dirs.
 """
 
 import gzip
-import hashlib
 import logging
 import os
 import re
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
 from prosody_plugin.data.kaldi_dir import write_data_dir
+from prosody_plugin.data.split import split_train_dev_eval
 
 PathLike = Union[str, Path]
 
@@ -129,57 +126,6 @@ def convert_to_wav(src: PathLike, dst: PathLike, sample_rate: int = SAMPLE_RATE)
     sf.write(str(tmp), samples, sample_rate, subtype="PCM_16")
     os.replace(tmp, dst)
     return len(samples)
-
-
-def is_full_sentence(text: str, min_words: int = 3) -> bool:
-    """A capitalised sentence of ``min_words`` or more words ending with ``.``, ``?`` or ``!``.
-
-    Fragments ("Followed by the pound key" is accepted, "...exactly..." or "press 0" is not)
-    make poor dev/eval decodes.
-    """
-    text = text.strip()
-    return (
-        len(text.split()) >= min_words
-        and text[:1].isupper()
-        and text[-1:] in ".?!"
-        and not text.endswith("..")
-        and not any(c in text for c in "[]#*")
-    )
-
-
-def stable_rank(utt_id: str) -> str:
-    """A key that orders ids pseudo-randomly but identically on every run and machine."""
-    return hashlib.md5(utt_id.encode("utf-8")).hexdigest()
-
-
-def split_train_dev_eval(
-    texts: Dict[str, str], dev_size: int, eval_size: int
-) -> Tuple[List[str], List[str], List[str]]:
-    """Deterministically split utterance ids into sorted (train, dev, eval) lists.
-
-    Ids are ranked by MD5 with full sentences (see :func:`is_full_sentence`) first; the
-    first ``eval_size`` go to eval, the next ``dev_size`` to dev, the rest to train.
-    """
-    ids = sorted(texts)
-    if dev_size < 0 or eval_size < 0:
-        raise ValueError("dev_size and eval_size must be >= 0")
-    if dev_size + eval_size >= len(ids):
-        raise ValueError(
-            f"dev_size + eval_size = {dev_size + eval_size} leaves no training data "
-            f"out of {len(ids)} utterances"
-        )
-    ranked = sorted(ids, key=lambda u: (not is_full_sentence(texts[u]), stable_rank(u), u))
-    num_full = sum(is_full_sentence(texts[u]) for u in ids)
-    if num_full < dev_size + eval_size:
-        logging.warning(
-            f"Only {num_full} full sentences for {dev_size + eval_size} dev/eval slots; "
-            "filling up with fragments"
-        )
-    eval_ids = sorted(ranked[:eval_size])
-    dev_ids = sorted(ranked[eval_size : eval_size + dev_size])
-    held_out = set(eval_ids) | set(dev_ids)
-    train_ids = [u for u in ids if u not in held_out]
-    return train_ids, dev_ids, eval_ids
 
 
 def prepare_asterisk(

@@ -14,7 +14,7 @@ writes one). Layouts (``--layout``):
 * ``kaldi``: a Kaldi data dir (``wav.scp`` with file paths, ``text``; ``utt2spk`` ignored:
   one speaker), to be split.
 
-The split is deterministic (:func:`prosody_plugin.data.asterisk.split_train_dev_eval`):
+The split is deterministic (:func:`prosody_plugin.data.split.split_train_dev_eval`):
 utterances are ranked by the MD5 of their id, full sentences first, the first
 ``num_eval`` go to eval and the next ``num_dev`` to dev. Audio is not converted here:
 stage 2 checks every file's rate against the recipe's ``--fs`` and trims its silence.
@@ -26,9 +26,9 @@ import re
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
-from prosody_plugin.data.asterisk import split_train_dev_eval
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir
 from prosody_plugin.data.ljspeech import read_metadata
+from prosody_plugin.data.split import split_train_dev_eval
 
 PathLike = Union[str, Path]
 

@@ -1,7 +1,10 @@
 """A strict parser for the subset of SSML (W3C SSML 1.1) that the TTS inference API speaks.
 
-Text is SSML when it starts with ``<speak`` (:func:`is_ssml`); any other text is plain text
-and is never parsed. :func:`parse_ssml` turns a document into an :class:`SsmlDocument`: the
+Text is SSML when its first non-blank characters are markup: ``<speak``, an XML declaration
+or other processing instruction (``<?``), a comment or declaration (``<!--``, ``<!DOCTYPE``,
+any ``<!``) (:func:`is_ssml`); any other text is plain text and is never parsed, even when it
+contains ``<`` or ``&``. Markup at the start is never spoken: a text that starts as markup
+and is not valid SSML is refused. :func:`parse_ssml` turns a document into an :class:`SsmlDocument`: the
 plain text to speak, the stretches of it whose prosody controls differ from the neutral ones
 (:class:`ControlSpan`) and the pauses (:class:`Break`), all as character offsets into the
 text. Whatever the subset does not cover is refused with a ValueError that names the tag,
@@ -21,11 +24,13 @@ Supported elements (anything else is refused):
   as is, separated from its neighbours by a space. As in W3C, a ``<p>`` is not inside an
   ``<s>`` or ``<p>``, an ``<s>`` is not inside an ``<s>``, and neither is inside ``<emphasis>``.
 
-Comments are ignored. Processing instructions and DOCTYPE declarations are refused; with no
-DTD there are no entity declarations, so only XML's own entities (``&amp;`` ``&lt;`` ``&gt;``
-``&quot;`` ``&apos;``) and character references (``&#233;``) decode, and a document can never
-pull an external entity (expat is used with no external entity handler, and parameter
-entities are not parsed).
+Comments and an XML declaration are accepted (also before ``<speak>``). Other processing
+instructions and every markup declaration (``<!DOCTYPE``, ``<!ENTITY``) are refused: a scan
+of the prolog refuses them before the XML parser sees the document, so no entity is ever
+declared or expanded and nothing is read from disk. Only XML's own entities (``&amp;``
+``&lt;`` ``&gt;`` ``&quot;`` ``&apos;``) and character references (``&#233;``) decode (expat
+also runs with no external entity handler, parameter entities not parsed, and a DOCTYPE or
+entity declaration that reached it refused).
 
 Values. Relative values change the inherited value: semitones and decibels add up, rate and
 range multipliers multiply. Words are absolute, as in W3C (``default`` and ``medium`` restore
@@ -115,8 +120,13 @@ _SIGNED = re.compile(rf"([+-]?)({_NUMBER})(st|%|dB)")
 _UNSIGNED = re.compile(rf"({_NUMBER})(%?)")
 _HERTZ = re.compile(rf"[+-]?{_NUMBER}\s*hz", re.IGNORECASE)
 _TIME = re.compile(rf"({_NUMBER})(ms|s)")
-# "<speak" as a whole name ("<speaker" is not SSML), optionally after an XML declaration.
-_SSML_START = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?<speak(?![\w.:-])")
+# Markup first (after blanks and a byte order mark): "<?", "<!" or "<speak" as a whole name
+# ("<speaker" is not SSML).
+_BLANK = "\\s\ufeff"
+_SSML_START = re.compile(rf"[{_BLANK}]*(?:<[?!]|<speak(?![\w.:-]))")
+# What may come before a DOCTYPE: blanks, processing instructions (the XML declaration), comments.
+_PROLOG_ITEM = re.compile(rf"[{_BLANK}]+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+_DECLARATION = re.compile(r"<!(\[?[A-Za-z]*)")
 
 
 @dataclass(frozen=True)
@@ -195,11 +205,35 @@ class SsmlDocument:
 
 
 def is_ssml(text: str) -> bool:
-    """True when ``text`` is an SSML document: it starts with ``<speak`` (after whitespace).
+    """True when ``text`` starts (after blanks) with ``<speak``, ``<?`` or ``<!``.
 
-    ``<speaker`` and the like do not count, and an XML declaration may come first.
+    ``<speaker`` and the like do not count; ``<`` or ``&`` later in a text do not either.
     """
     return isinstance(text, str) and _SSML_START.match(text) is not None
+
+
+def refuse_declarations(text: str) -> None:
+    """Raise ValueError (with line and column) when the prolog holds a markup declaration.
+
+    Scans the blanks, processing instructions and comments before the first element, in
+    linear time and without parsing: a DOCTYPE (and the entity declarations it could hold)
+    is refused before anything expands or opens a file.
+    """
+    position = 0
+    while True:
+        item = _PROLOG_ITEM.match(text, position)
+        if item is None:
+            break
+        position = item.end()
+    declaration = _DECLARATION.match(text, position)
+    if declaration is None or text.startswith("<!--", position):
+        return
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1)
+    raise ValueError(
+        f"SSML line {line}, column {column}: <!{declaration.group(1)}: a DOCTYPE or other markup declaration is "
+        "not accepted (no DTD, no entity declarations: only XML's own entities such as &amp; decode)"
+    )
 
 
 def parse_ssml(text: str) -> SsmlDocument:
@@ -240,6 +274,7 @@ class _Parser:
         self.expat.EndElementHandler = self._end
         self.expat.CharacterDataHandler = self._characters
         self.expat.StartDoctypeDeclHandler = self._doctype
+        self.expat.EntityDeclHandler = self._entity
         self.expat.ProcessingInstructionHandler = self._processing_instruction
         self.stack: List[_Open] = []
         self.root: Optional[_Open] = None
@@ -255,6 +290,7 @@ class _Parser:
             raise ValueError(f"SSML must be a str, got {type(text).__name__}")
         if not text.strip():
             raise ValueError("SSML line 1, column 0: empty document")
+        refuse_declarations(text)
         try:
             self.expat.Parse(text, True)
         except expat.ExpatError as e:
@@ -332,6 +368,10 @@ class _Parser:
         line, column = self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber
         # Refusing the DTD refuses entity declarations with it: no external or expanding entities.
         raise ValueError(f"SSML line {line}, column {column}: a DOCTYPE is not accepted (no DTD, no entities)")
+
+    def _entity(self, name: str, *_: object) -> None:
+        line, column = self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber
+        raise ValueError(f"SSML line {line}, column {column}: entity declaration {name!r} is not accepted")
 
     def _processing_instruction(self, target: str, data: str) -> None:
         line, column = self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber
