@@ -236,25 +236,3 @@ def test_prosody_through_the_variance_adaptor_only(system):
     model = config_model(f"{system}_cpu", condition_decoder=False)
     texts, xs, ilens = text_batch(model)
     check_against_alone(model, texts, xs, ilens, random_conditioning(model, xs))
-
-
-def test_a_batch_without_padding_runs_unmasked_with_the_same_results():
-    """No padded item (a batch of one, or equal lengths): no masks, the results of the masked
-    path (the same utterances padded in a batch) and of ESPnet alone."""
-    from prosody_plugin.tts.batch_inference import padding_mask
-
-    assert padding_mask(torch.tensor([4, 4]), 4, torch.device("cpu")) is None
-    assert padding_mask(torch.tensor([4, 3]), 4, torch.device("cpu"))[:, :, 0].tolist() == [[False] * 4, [False] * 3 + [True]]
-    model = config_model("camp_gpu")  # conformer, postnet, relative positions
-    texts, xs, ilens = text_batch(model, lengths=[12, 12, 12])
-    conditioning = random_conditioning(model, xs)
-    check_against_alone(model, texts, xs, ilens, conditioning)
-    padded_texts, padded_xs, padded_ilens = text_batch(model, lengths=[12, 20])
-    padded_xs[0], padded_c = 0, random_conditioning(model, padded_xs)
-    padded_xs[0, :13], padded_c[0, :13] = xs[0], conditioning[0]
-    with torch.no_grad():
-        alone = batch_text_to_mel(model, xs[:1], ilens[:1], conditioning[:1])
-        masked = batch_text_to_mel(model, padded_xs, torch.tensor([13, 21]), padded_c)
-    n = int(alone["feat_lengths"][0])
-    assert torch.equal(alone["duration"][0], masked["duration"][0, :13])
-    torch.testing.assert_close(alone["feat_gen"][0], masked["feat_gen"][0, :n], atol=ATOL, rtol=0)
