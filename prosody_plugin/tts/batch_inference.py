@@ -62,25 +62,13 @@ from prosody_plugin.tts.variance_controls import VarianceControls
 ESPNET_VERSION = "202511"  # the version whose forwards the masked_* functions mirror
 
 
-def _zero(x: torch.Tensor, pad: Optional[torch.Tensor]) -> torch.Tensor:
-    """``x`` with the padded positions set to zero (``pad`` broadcasts to ``x``; None: no padding)."""
-    return x if pad is None else x.masked_fill(pad, 0.0)
-
-
-def _transposed(pad: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    return None if pad is None else pad.transpose(1, 2)
-
-
-def padding_mask(lengths: torch.Tensor, maxlen: int, device: torch.device) -> Optional[torch.Tensor]:
-    """True at padded positions (B, T, 1); None when no item is padded (a batch of one): the
-    masks then change no value and cost a copy of every tensor they touch."""
-    if bool((lengths == maxlen).all()):
-        return None
-    return make_pad_mask(lengths, maxlen=maxlen).to(device).unsqueeze(-1)
+def _zero(x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """``x`` with the padded positions set to zero (``pad`` broadcasts to ``x``)."""
+    return x.masked_fill(pad, 0.0)
 
 
 # ------------------------------------------------------------------ transformer / conformer
-def masked_feed_forward(ff: torch.nn.Module, x: torch.Tensor, pad: Optional[torch.Tensor]) -> torch.Tensor:
+def masked_feed_forward(ff: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
     """The position-wise feed-forward block of a transformer or conformer layer.
 
     Mirrors ``MultiLayeredConv1d.forward`` (``positionwise_layer_type: conv1d``),
@@ -91,7 +79,7 @@ def masked_feed_forward(ff: torch.nn.Module, x: torch.Tensor, pad: Optional[torc
     Args:
         ff: The block.
         x (Tensor): Input (B, T, adim).
-        pad (Optional[BoolTensor]): True at padded positions (B, T, 1); None: none.
+        pad (BoolTensor): True at padded positions (B, T, 1).
     """
     if type(ff) is PositionwiseFeedForward:
         return ff(x)  # position-wise: padded positions do not reach the others
@@ -108,7 +96,7 @@ def masked_feed_forward(ff: torch.nn.Module, x: torch.Tensor, pad: Optional[torc
 
 
 def masked_convolution_module(
-    conv: torch.nn.Module, x: torch.Tensor, pad: Optional[torch.Tensor]
+    conv: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor
 ) -> torch.Tensor:
     """Mirrors ``ConvolutionModule.forward`` (espnet/nets/pytorch_backend/conformer/
     convolution.py): the GLU output is zeroed at padded positions before the depthwise
@@ -117,7 +105,7 @@ def masked_convolution_module(
     Args:
         conv: The conformer's convolution module (``use_cnn_in_conformer``).
         x (Tensor): Input (B, T, adim).
-        pad (Optional[BoolTensor]): True at padded positions (B, T, 1); None: none.
+        pad (BoolTensor): True at padded positions (B, T, 1).
     """
     if type(conv) is not ConvolutionModule:
         raise ValueError(
@@ -126,7 +114,7 @@ def masked_convolution_module(
         )
     x = x.transpose(1, 2)
     x = torch.nn.functional.glu(conv.pointwise_conv1(x), dim=1)
-    x = conv.depthwise_conv(_zero(x, _transposed(pad)))
+    x = conv.depthwise_conv(_zero(x, pad.transpose(1, 2)))
     x = conv.activation(conv.norm(x))
     return conv.pointwise_conv2(x).transpose(1, 2)
 
@@ -152,7 +140,7 @@ def _check_attention(attn: torch.nn.Module) -> None:
 
 
 def masked_transformer_layer(
-    layer: TransformerEncoderLayer, x: torch.Tensor, mask: Optional[torch.Tensor], pad: Optional[torch.Tensor]
+    layer: TransformerEncoderLayer, x: torch.Tensor, mask: torch.Tensor, pad: torch.Tensor
 ) -> torch.Tensor:
     """Mirrors ``EncoderLayer.forward`` of espnet/nets/pytorch_backend/transformer/
     encoder_layer.py at inference (no cache, no stochastic depth), with the feed-forward
@@ -160,8 +148,8 @@ def masked_transformer_layer(
 
     Args:
         x (Tensor): Input (B, T, adim).
-        mask (Optional[BoolTensor]): Self-attention mask, True at valid positions (B, 1, T).
-        pad (Optional[BoolTensor]): True at padded positions (B, T, 1); None: none.
+        mask (BoolTensor): Self-attention mask, True at valid positions (B, 1, T).
+        pad (BoolTensor): True at padded positions (B, T, 1).
     """
     _check_attention(layer.self_attn)
     residual = x
@@ -187,8 +175,8 @@ def masked_conformer_layer(
     layer: ConformerEncoderLayer,
     x: torch.Tensor,
     pos_emb: Optional[torch.Tensor],
-    mask: Optional[torch.Tensor],
-    pad: Optional[torch.Tensor],
+    mask: torch.Tensor,
+    pad: torch.Tensor,
 ) -> torch.Tensor:
     """Mirrors ``EncoderLayer.forward`` of espnet/nets/pytorch_backend/conformer/
     encoder_layer.py at inference (no cache, no stochastic depth): macaron feed-forward,
@@ -198,8 +186,8 @@ def masked_conformer_layer(
     Args:
         x (Tensor): Input (B, T, adim).
         pos_emb (Optional[Tensor]): Relative positional embedding (1, 2T - 1, adim).
-        mask (Optional[BoolTensor]): Self-attention mask, True at valid positions (B, 1, T).
-        pad (Optional[BoolTensor]): True at padded positions (B, T, 1); None: none.
+        mask (BoolTensor): Self-attention mask, True at valid positions (B, 1, T).
+        pad (BoolTensor): True at padded positions (B, T, 1).
     """
     _check_attention(layer.self_attn)
     if layer.feed_forward_macaron is not None:
@@ -268,8 +256,8 @@ def masked_encoder(encoder: torch.nn.Module, xs: torch.Tensor, lengths: torch.Te
         )
     if any(isinstance(m, LegacyRelPositionalEncoding) for m in encoder.embed):
         raise _legacy_rel_pos_error()
-    pad = padding_mask(lengths, xs.size(1), xs.device)  # (B, T, 1) or None: no padding
-    mask = None if pad is None else ~pad.transpose(1, 2)  # (B, 1, T)
+    pad = make_pad_mask(lengths, maxlen=xs.size(1)).to(xs.device).unsqueeze(-1)  # (B, T, 1)
+    mask = ~pad.transpose(1, 2)  # (B, 1, T)
     xs = encoder.embed(xs)
     xs, pos_emb = xs if isinstance(xs, tuple) else (xs, None)
     for layer in encoder.encoders:
@@ -288,13 +276,13 @@ def masked_encoder(encoder: torch.nn.Module, xs: torch.Tensor, lengths: torch.Te
 
 
 # ------------------------------------------------------------------ variance adaptor, postnet
-def _masked_conv_stack(predictor: torch.nn.Module, xs: torch.Tensor, pad: Optional[torch.Tensor]) -> torch.Tensor:
+def _masked_conv_stack(predictor: torch.nn.Module, xs: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
     """Conv blocks then linear of a duration or variance predictor: (B, T, C) -> (B, T, 1).
 
     Each block is ``Sequential(Conv1d, ReLU, LayerNorm(dim=1), Dropout)``: its conv is
     its only operation across time, so zeroing the block's input suffices.
     """
-    pad_cf = _transposed(pad)  # (B, 1, T)
+    pad_cf = pad.transpose(1, 2)  # (B, 1, T)
     xs = xs.transpose(1, -1)  # (B, C, T)
     for block in predictor.conv:
         if any(isinstance(m, torch.nn.Conv1d) for m in list(block)[1:]):
@@ -304,7 +292,7 @@ def _masked_conv_stack(predictor: torch.nn.Module, xs: torch.Tensor, pad: Option
 
 
 def masked_duration_inference(
-    predictor: DurationPredictor, xs: torch.Tensor, pad: Optional[torch.Tensor]
+    predictor: DurationPredictor, xs: torch.Tensor, pad: torch.Tensor
 ) -> torch.Tensor:
     """Mirrors ``DurationPredictor.inference`` (espnet/nets/pytorch_backend/fastspeech/
     duration_predictor.py): integer durations round(exp(log d) - offset) clamped at 0,
@@ -314,26 +302,26 @@ def masked_duration_inference(
         raise ValueError(f"batched inference does not support {type(predictor).__name__}")
     xs = _masked_conv_stack(predictor, xs, pad).squeeze(-1)  # log domain (B, T)
     xs = torch.clamp(torch.round(xs.exp() - predictor.offset), min=0).long()
-    return xs if pad is None else xs.masked_fill(pad.squeeze(-1), 0)
+    return xs.masked_fill(pad.squeeze(-1), 0)
 
 
 def masked_variance_predictor(
-    predictor: VariancePredictor, xs: torch.Tensor, pad: Optional[torch.Tensor]
+    predictor: VariancePredictor, xs: torch.Tensor, pad: torch.Tensor
 ) -> torch.Tensor:
     """Mirrors ``VariancePredictor.forward`` (espnet2/tts/fastspeech2/variance_predictor.py):
     token-level pitch or energy, padded tokens 0 (B, T, 1)."""
     if type(predictor) is not VariancePredictor:
         raise ValueError(f"batched inference does not support {type(predictor).__name__}")
-    return _zero(_masked_conv_stack(predictor, xs, pad), pad)
+    return _masked_conv_stack(predictor, xs, pad).masked_fill(pad, 0.0)
 
 
-def masked_postnet(postnet: Postnet, xs: torch.Tensor, pad: Optional[torch.Tensor]) -> torch.Tensor:
+def masked_postnet(postnet: Postnet, xs: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
     """Mirrors ``Postnet.forward`` (espnet/nets/pytorch_backend/tacotron2/decoder.py):
     each block is Conv1d, (BatchNorm1d), (Tanh), Dropout, with its input zeroed at padded
     frames. ``xs`` (B, odim, T), ``pad`` (B, T, 1); returns (B, odim, T)."""
     if type(postnet) is not Postnet:
         raise ValueError(f"batched inference does not support the postnet {type(postnet).__name__}")
-    pad_cf = _transposed(pad)
+    pad_cf = pad.transpose(1, 2)
     for block in postnet.postnet:
         xs = block(_zero(xs, pad_cf))
     return xs
@@ -430,7 +418,7 @@ def batch_text_to_mel(
     ilens = ilens.to(xs.device)
     t_text = int(ilens.max())
     xs = xs[:, :t_text]
-    pad = padding_mask(ilens, t_text, xs.device)  # (B, T_text, 1); None: no padding
+    pad = make_pad_mask(ilens, maxlen=t_text).to(xs.device).unsqueeze(-1)  # (B, T_text, 1)
 
     # encoder and speaker / language embeddings (FastSpeech2._forward)
     hs = masked_encoder(model.encoder, xs, ilens)  # (B, T_text, adim)
@@ -450,8 +438,7 @@ def batch_text_to_mel(
     d_outs = masked_duration_inference(model.duration_predictor, hs, pad)  # (B, T_text)
     duration_scale = None
     if controls is not None:
-        token_pad = torch.zeros_like(p_outs, dtype=torch.bool) if pad is None else pad
-        duration_scale, p_outs, e_outs = controls.apply(d_outs, p_outs, e_outs, token_pad)
+        duration_scale, p_outs, e_outs = controls.apply(d_outs, p_outs, e_outs, pad)
 
     def embed(layer: torch.nn.Module, values: torch.Tensor) -> torch.Tensor:
         return layer(_zero(values, pad).transpose(1, 2)).transpose(1, 2)
@@ -476,7 +463,7 @@ def batch_text_to_mel(
     r = model.reduction_factor
     before_outs = model.feat_out(zs).view(zs.size(0), -1, model.odim)  # (B, T_feats_max, odim)
     feat_lengths = olens * r
-    frame_pad = padding_mask(feat_lengths, before_outs.size(1), xs.device)
+    frame_pad = make_pad_mask(feat_lengths, maxlen=before_outs.size(1)).to(xs.device).unsqueeze(-1)
     if model.postnet is None:
         after_outs = before_outs
     else:
