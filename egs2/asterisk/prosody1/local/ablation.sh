@@ -22,7 +22,8 @@
 #   embed_dim4      CAMP: 4-dimensional word embeddings (with --systems camp)
 # and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
-# Then local/ablation_table.py writes the table (exp/ablation/ablation.md).
+# Then local/ablation_table.py writes the table (exp/ablation/ablation.md; its row "recipe" is the
+# recipe's own experiments, e.g. the `make demo` run, as a reference).
 #
 #   local/ablation.sh                                # every row, 8 epochs (~11 min a row on 2 cores)
 #   local/ablation.sh --rows "gradient decoder_pred" --tag _ep40 --train_args "--max_epoch 40"

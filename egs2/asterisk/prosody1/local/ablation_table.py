@@ -122,7 +122,8 @@ def main(argv=None) -> None:
     audio_lines = ["| " + " | ".join(audio_header) + " |", "|---" * len(audio_header) + "|"]
     baselines = set()
     for row in args.rows:
-        suffix = f"_abl_{row}{args.tag}"
+        # "recipe": the recipe's own experiments (e.g. the `make demo` run) as a reference row
+        suffix = args.tag if row == "recipe" else f"_abl_{row}{args.tag}"
         scores_csv = args.expdir / f"scores_{args.inference_tag}{suffix}" / args.set / "scores.csv"
         if not scores_csv.exists():
             lines.append(f"| {row} | (not run: {scores_csv} is missing) |")
