@@ -64,6 +64,7 @@ from prosody_plugin.evaluation.metrics import (
 from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.text.word_boundaries import token_classes, word_ids
+from prosody_plugin.vocoder_compat import enable_parallel_wavegan, reproducible_vocoder
 
 # (key, column title, kind, scale for the table, digits)
 WAV_METRICS = [
@@ -118,8 +119,13 @@ class Reference:
         self.texts = read_kaldi_map(data_dir / "text")
         self.wavs = read_kaldi_map(data_dir / "wav.scp")
         self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
-        self.vocoder_file, self.vocoder_config = vocoder_file, vocoder_config
-        self._vocoder = None
+        if vocoder_file is not None:
+            enable_parallel_wavegan()
+        # the decodes' vocoder (Griffin-Lim from the model's frontend unless a file is given),
+        # seeded as the decodes' is
+        self.vocoder = reproducible_vocoder(
+            ProsodyTTSTask.build_vocoder_from_file(vocoder_config, vocoder_file, self.model, "cpu")
+        )
         self.words = {}
         if words is not None and words.exists():
             self.words = {k: v.split() for k, v in read_kaldi_map(words).items()}
@@ -149,17 +155,13 @@ class Reference:
         return wav[:, 0]
 
     @torch.no_grad()
-    def vocoded(self, wav: np.ndarray) -> np.ndarray:
-        """A recording through the model's mel-spectrogram and the decodes' vocoder."""
-        if self._vocoder is None:
-            if self.vocoder_file is not None:
-                from prosody_plugin.vocoder_compat import enable_parallel_wavegan
-
-                enable_parallel_wavegan()
-            self._vocoder = ProsodyTTSTask.build_vocoder_from_file(self.vocoder_config, self.vocoder_file, self.model, "cpu")
+    def vocoded(self, wav: np.ndarray, seed: int = 0) -> np.ndarray:
+        """A recording through the model's mel-spectrogram and the decodes' vocoder
+        (``seed``: Griffin-Lim's initial phases)."""
+        np.random.seed(seed)
         speech = torch.from_numpy(wav.astype(np.float32))[None]
         feats, _ = self.model.feats_extract(speech, torch.tensor([speech.size(1)]))
-        return self._vocoder(feats[0]).reshape(-1).numpy().astype(np.float64)
+        return self.vocoder(feats[0]).reshape(-1).numpy().astype(np.float64)
 
     @torch.no_grad()
     def token_pitch_energy(
@@ -346,7 +348,7 @@ def score(
                 wav_pitch, wav_energy = reference.token_pitch_energy(utt, wav, token_durations)
                 return word_prosody(token_durations, wav_pitch, wav_energy, word_ids, num_words, reference.frame_shift_s)
 
-            audio_values[VOCODED_ROW].append(heard(reference.vocoded(ref_wav), reference.durations[utt]))
+            audio_values[VOCODED_ROW].append(heard(reference.vocoded(ref_wav, seed), reference.durations[utt]))
             if predictor is not None:
                 recordings_mos.append(predictor(ref_wav, reference.fs, name=f"{utt} (recording)"))
             for name, system in systems.items():

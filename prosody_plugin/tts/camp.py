@@ -41,7 +41,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
-from prosody_plugin.text.word_boundaries import token_classes
+from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN
 from prosody_plugin.tts.word_boundaries import broadcast_words_to_tokens, pool_frames_by_word
 
 WORD_ENCODERS = ("recurrent", "mean")
@@ -241,7 +241,7 @@ class CAMP(ProsodyFastSpeech2):
 
     def set_token_list(self, token_list: Sequence[str]) -> None:
         """Derive the word-boundary and punctuation tokens; CAMP needs ``<space>`` tokens."""
-        if len(token_list) == len(self.token_is_boundary) and not token_classes(token_list)[0].any():
+        if WORD_BOUNDARY_TOKEN not in token_list:
             raise ValueError(
                 "CAMP needs word boundaries: the token list has no <space> token. Use a "
                 "G2P that marks them (e.g. espeak_ng_english_us_vits)."

@@ -297,7 +297,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         Returns:
             Dict[str, Tensor]: Scalar loss terms: ``l1_loss`` (mel), ``duration_loss``,
                 ``pitch_loss``, ``energy_loss`` (FastSpeech2's criterion) and
-                ``prosody_loss`` (the model's own, e.g. Kathaka's weighted KL).
+                ``prosody_loss`` (the model's own, e.g. Kathaka's weighted KL), plus
+                ``duration_word_loss`` and ``duration_sentence_loss`` when weighted.
             Dict[str, Tensor]: The model's extra statistics.
 
         """
