@@ -12,14 +12,19 @@ given, ``--use_teacher_forcing``, ...), plus:
   models directly, e.g. stage two's predictions;
 * ``pitch/pitch`` and ``energy/energy`` beside ESPnet's ``durations/durations``: the
   token-level pitch (log-F0) and energy the model predicted, denormalised, one line per
-  utterance (``<key> <value> ...``, T_text + 1 values), for the word-level scoring.
+  utterance (``<key> <value> ...``, T_text + 1 values), for the word-level scoring;
+* ``durations/durations`` are the frames the wav was made of, after ``speed_control_alpha``
+  (ESPnet writes them before it), so that the scoring segments the wav where it was made.
+
+:func:`speed_calibration` gives the ``speed_control_alpha`` that corrects a model's
+speaking rate from its durations decoded on a dev set (stage 7's duration calibration).
 """
 
 import logging
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import espnet2.bin.tts_inference as espnet_tts_inference
 import numpy as np
@@ -31,6 +36,7 @@ from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 
 import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.tasks.tts import ProsodyTTSTask
+from prosody_plugin.tts.batch_inference import regulated_durations
 from prosody_plugin.tts.espnet_model import ProsodyESPnetTTSModel
 from prosody_plugin.vocoder_compat import download_vocoder, enable_parallel_wavegan, reproducible_vocoder
 
@@ -41,17 +47,19 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
     Args:
         use_reference_prosody (bool): Pass ``speech`` (and ``durations``) as the prosody
             reference of Kathaka / CAMP instead of using them for teacher forcing.
+        synthesize_wav (bool): False: no vocoder, the features and durations only.
         **kwargs: ESPnet's Text2Speech arguments.
 
     """
 
-    def __init__(self, *args, use_reference_prosody: bool = False, **kwargs):
+    def __init__(self, *args, use_reference_prosody: bool = False, synthesize_wav: bool = True, **kwargs):
         enable_parallel_wavegan()  # for --vocoder_file *.pkl
         super().__init__(*args, **kwargs)
         self.use_reference_prosody = use_reference_prosody
         if not isinstance(self.model, ProsodyESPnetTTSModel):
             self.model = ProsodyESPnetTTSModel.from_espnet_model(self.model)
-        self.vocoder = reproducible_vocoder(self.vocoder)  # --seed / always_fix_seed reproduce wavs
+        # --seed / always_fix_seed reproduce wavs; no vocoder: features and durations only
+        self.vocoder = reproducible_vocoder(self.vocoder) if synthesize_wav else None
 
     @classmethod
     def from_pretrained(
@@ -108,6 +116,7 @@ def decode(
     num_workers: int = 1,
     allow_variable_data_keys: bool = False,
     use_reference_prosody: bool = False,
+    synthesize_wav: bool = True,
     **text2speech_kwargs,
 ) -> None:
     """Decode a data dir as ``espnet2.bin.tts_inference.inference`` does, with prosody inputs.
@@ -130,6 +139,7 @@ def decode(
         ngpu: 0 (CPU) or 1.
         seed, dtype, num_workers, allow_variable_data_keys: As in ESPnet.
         use_reference_prosody: Condition on each utterance's own recording (the oracle).
+        synthesize_wav: False: no vocoder, no ``wav/`` (e.g. durations for a calibration).
         **text2speech_kwargs: The other arguments of ESPnet's Text2Speech (``vocoder_file``,
             ``speed_control_alpha``, ``use_teacher_forcing``, ``always_fix_seed``, ...).
 
@@ -140,7 +150,8 @@ def decode(
     text2speech = Text2Speech.from_pretrained(
         model_tag=model_tag, vocoder_tag=vocoder_tag, train_config=train_config, model_file=model_file,
         device="cuda" if ngpu >= 1 else "cpu",
-        dtype=dtype, seed=seed, use_reference_prosody=use_reference_prosody, **text2speech_kwargs,
+        dtype=dtype, seed=seed, use_reference_prosody=use_reference_prosody, synthesize_wav=synthesize_wav,
+        **text2speech_kwargs,
     )  # fmt: skip
     if not text2speech.use_speech:
         data_path_and_name_and_type = [x for x in data_path_and_name_and_type if x[1] != "speech"]
@@ -155,8 +166,9 @@ def decode(
         allow_variable_data_keys=allow_variable_data_keys,
         inference=True,
     )
+    alpha = text2speech.decode_conf.get("alpha", 1.0)
     output_dir = Path(output_dir)
-    for sub in ("norm", "denorm", "speech_shape", "durations", "pitch", "energy", "wav"):
+    for sub in ("norm", "denorm", "speech_shape", "durations", "pitch", "energy") + ("wav",) * synthesize_wav:
         (output_dir / sub).mkdir(parents=True, exist_ok=True)
     with NpyScpWriter(output_dir / "norm", output_dir / "norm/feats.scp") as norm_writer, NpyScpWriter(
         output_dir / "denorm", output_dir / "denorm/feats.scp"
@@ -177,7 +189,9 @@ def decode(
             if out.get("feat_gen_denorm") is not None:
                 denorm_writer[key] = out["feat_gen_denorm"].cpu().numpy()
             if out.get("duration") is not None:
-                files["durations"].write(f"{key} " + " ".join(map(str, out["duration"].long().cpu().tolist())) + "\n")
+                duration = out["duration"].long()
+                durations = regulated_durations(duration[None].clone(), torch.tensor([len(duration)]), alpha)[0]
+                files["durations"].write(f"{key} " + " ".join(map(str, durations.cpu().tolist())) + "\n")
             for name in ("pitch", "energy"):
                 if out.get(f"{name}_denorm") is not None:
                     values = out[f"{name}_denorm"].detach().cpu().numpy()
@@ -188,3 +202,34 @@ def decode(
         if (output_dir / name / name).stat().st_size == 0:
             (output_dir / name / name).unlink()
             (output_dir / name).rmdir()
+
+
+def speed_calibration(
+    decoded: Mapping[str, Sequence[int]], recorded: Mapping[str, Sequence[int]], alpha: float = 1.0
+) -> float:
+    """The ``speed_control_alpha`` at which a model's decodes last as long as the recordings.
+
+    ESPnet's duration predictor regresses log durations, so its frames are a geometric mean
+    and too short; one factor estimated on a dev set corrects that bias for every system
+    alike (the log-domain bias of the issue "prosody you can hear").
+
+    Args:
+        decoded: Per utterance, the frames of each token as decoded at ``alpha``
+            (``durations/durations`` of :func:`decode`).
+        recorded: Per utterance, the recordings' frames (the recipe's durations).
+        alpha: The ``speed_control_alpha`` the decodes were made with.
+
+    Returns:
+        ``alpha * total recorded frames / total decoded frames`` over the decoded utterances.
+
+    """
+    missing = sorted(set(decoded) - set(recorded))
+    if missing:
+        raise ValueError(f"no recorded durations for {len(missing)} decoded utterances, e.g. {missing[0]}")
+    if not decoded:
+        raise ValueError("no decoded durations to calibrate on")
+    decoded_frames = sum(int(np.sum(decoded[k])) for k in decoded)
+    recorded_frames = sum(int(np.sum(recorded[k])) for k in decoded)
+    if decoded_frames == 0:
+        raise ValueError(f"the {len(decoded)} decoded utterances have no frames: cannot calibrate their speed")
+    return alpha * recorded_frames / decoded_frames

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ("fastspeech2", "kathaka", "camp")
@@ -99,6 +100,33 @@ def test_decoded_wavs_have_corpus_rate_and_plausible_lengths(recipe):
                 assert 0.1 * ref.duration < info.duration < 10 * ref.duration, (wav, info.duration)
                 audio, _ = sf.read(wav)
                 assert abs(audio).max() > 1e-3
+
+
+def frames_per_utt(path: Path) -> dict:
+    """``<key> <frames of each token>`` lines -> total frames per utterance."""
+    return {line.split()[0]: sum(map(int, line.split()[1:])) for line in path.read_text().splitlines()}
+
+
+def test_speed_calibration_on_dev_reaches_every_decode(recipe):
+    """Stage 7 decodes dev without vocoder, writes each model's speed_control_alpha, and
+    every eval decode (stages 7 and 11) is made at it: its durations are the frames of its
+    features, and the dev totals the alpha came from give that alpha back."""
+    recorded_dev = frames_per_utt(recipe / "dump" / "durations" / "dev" / "durations")
+    for system in SYSTEMS:
+        decodes = recipe / "exp" / f"tts_train_{system}_cpu" / "decode_valid.loss.ave"
+        alpha = yaml.safe_load((decodes / "speed_calibration.yaml").read_text())["speed_control_alpha"]
+        (dev_decode,) = (decodes / "dev").iterdir()
+        assert not (dev_decode / "wav").exists(), "the calibration decodes durations only"
+        decoded_dev = frames_per_utt(dev_decode / "durations" / "durations")
+        assert sorted(decoded_dev) == sorted(recorded_dev)
+        expected = sum(recorded_dev.values()) / sum(decoded_dev.values())
+        assert alpha == pytest.approx(expected, abs=1e-4), system
+        for source_dir in (decodes / "eval").iterdir():
+            log = next((source_dir / "log").glob("tts_inference.1.log")).read_text()
+            assert f"--speed_control_alpha {alpha}" in log, (system, source_dir.name)
+            durations = frames_per_utt(source_dir / "durations" / "durations")
+            shapes = dict(line.split() for line in (source_dir / "speech_shape" / "speech_shape").read_text().splitlines())
+            assert durations == {key: int(shape.split(",")[0]) for key, shape in shapes.items()}, (system, source_dir.name)
 
 
 def test_interrupted_training_resumes_and_finishes(recipe):

@@ -1,12 +1,16 @@
-"""Prosody through the variance adaptor only (``condition_decoder: false``) and the duration
-sum losses (``duration_word_loss_weight``, ``duration_sentence_loss_weight``)."""
+"""Prosody through the variance adaptor only (``condition_decoder: false``), the duration
+sum losses (``duration_word_loss_weight``, ``duration_sentence_loss_weight``) and the dev-set
+speed calibration (``prosody.sh --duration_calibration``)."""
 
 import math
 
 import pytest
 import torch
+import yaml
 
 from conftest import build_model, tts_inputs
+from prosody_plugin.bin.calibrate_speed import main as calibrate_speed_main
+from prosody_plugin.decode import speed_calibration
 from prosody_plugin.tts.duration_sums import duration_sum_losses
 
 
@@ -135,3 +139,25 @@ def test_camp_word_kl_bottleneck(batch):
     assert not torch.allclose(sampled, first)
     with pytest.raises(ValueError, match="word_kl_weight"):
         build_model("camp", word_kl_weight=-0.1)
+
+
+def test_speed_calibration_known_answers():
+    decoded = {"a": [2, 2, 0], "b": [1, 1]}
+    recorded = {"a": [3, 3, 1], "b": [1, 1], "unused": [50]}
+    assert speed_calibration(decoded, recorded) == pytest.approx(9 / 6)
+    # decoded at alpha 2 already: the calibrated alpha is relative to no scaling
+    assert speed_calibration(decoded, recorded, alpha=2.0) == pytest.approx(18 / 6)
+    with pytest.raises(ValueError, match="c"):
+        speed_calibration({**decoded, "c": [1]}, recorded)
+    with pytest.raises(ValueError, match="no frames"):
+        speed_calibration({"a": [0, 0, 0]}, recorded)
+
+
+def test_calibrate_speed_cli_writes_the_alpha_that_decoding_reads(tmp_path):
+    (tmp_path / "decoded").write_text("u1 2 2\nu2 4 0\n")
+    (tmp_path / "recorded").write_text("u1 3 3\nu2 5 1\nu3 7\n")
+    (tmp_path / "decode.yaml").write_text("speed_control_alpha: 1.5\n")
+    out = tmp_path / "exp" / "speed_calibration.yaml"
+    calibrate_speed_main(["--decoded", str(tmp_path / "decoded"), "--recorded", str(tmp_path / "recorded"),
+                          "--inference_config", str(tmp_path / "decode.yaml"), "--output", str(out)])  # fmt: skip
+    assert yaml.safe_load(out.read_text()) == {"speed_control_alpha": pytest.approx(1.5 * 12 / 8)}

@@ -3,8 +3,8 @@
 
 Same flags and outputs as ESPnet's (``--model_file``, ``--train_config``,
 ``--data_path_and_name_and_type``, ``--vocoder_file``, Griffin-Lim when no vocoder is
-given, ``--use_teacher_forcing``, ...), plus ``--use_reference_prosody`` and the ``prosody``
-data name; the loop and its outputs are described in :func:`prosody_plugin.decode.decode`.
+given, ``--use_teacher_forcing``, ...), plus ``--use_reference_prosody``, ``--synthesize_wav`` and the
+``prosody`` data name; the loop and its outputs are described in :func:`prosody_plugin.decode.decode`.
 """
 
 import logging
@@ -28,6 +28,12 @@ def get_parser() -> config_argparse.ArgumentParser:
         default=False,
         help="Condition Kathaka/CAMP on the prosody of the data's own recording (speech, "
         "and durations for CAMP) instead of the default or a given `prosody`",
+    )
+    group.add_argument(
+        "--synthesize_wav",
+        type=str2bool,
+        default=True,
+        help="false: no vocoder, only the features and durations (e.g. for a speed calibration)",
     )
     return parser
 

@@ -68,6 +68,9 @@ inference_args=""              # Extra arguments of decoding.
 inference_model=valid.loss.ave.pth  # Checkpoint to decode with (in the experiment dir).
 vocoder_file=""                # ParallelWaveGAN-family .pkl vocoder; empty: Griffin-Lim.
 vocoder_config=""              # Its config (default: config.yml beside the .pkl).
+duration_calibration=true      # Stage 7: decode ${valid_set} first and scale each model's durations
+                               # (speed_control_alpha) so that they add up to the recordings' there;
+                               # every later decode of the model uses it (the log-domain duration bias).
 
 # Stage two (stages 8-11): predicting the prosody representation from text
 context_configs=""             # Configs of the predictors (kathaka_sampler / camp_predictor).
@@ -122,7 +125,8 @@ Stages:
   4: phone durations (aligner / teacher / MFA), pauses on word boundaries -> ${dumpdir}/durations/<set>/durations
   5: feature, pitch and energy statistics       -> ${expdir}/tts_stats_raw_<type>_<g2p>
   6: stage-one training of every train config   -> ${expdir}/tts_<config name>
-  7: decoding of the test sets (default and reference prosody) -> ${expdir}/tts_*/decode_*/<set>/<prosody>/wav
+  7: speed calibration on the valid set (--duration_calibration) -> ${expdir}/tts_*/decode_*/speed_calibration.yaml
+     decoding of the test sets (default and reference prosody) -> ${expdir}/tts_*/decode_*/<set>/<prosody>/wav
   8: context features (words, BERT, spaCy syntax)  -> ${dumpdir}/context/<set>
   9: stage-one prosody targets of every recording   -> ${dumpdir}/prosody_targets/<tts exp>/<set>
  10: stage-two training of every context config     -> ${expdir}/context_<config name>
@@ -145,7 +149,7 @@ Options:
   --aligner_config, --teacher_dumpdir, --textgrid_dir, --pauses (${pauses}), --min_pause_ms (${min_pause_ms}),
   --max_late_ms (${max_late_ms}), --train_configs, --train_args,
   --inference_config, --inference_args, --inference_model (${inference_model}),
-  --vocoder_file, --vocoder_config, --tag_suffix, --local_data_opts,
+  --vocoder_file, --vocoder_config, --duration_calibration (${duration_calibration}), --tag_suffix, --local_data_opts,
   --context_configs, --context_args, --bert_model, --spacy_model, --context_punctuation (${context_punctuation}),
   --context_temperature (${context_temperature}),
   --extra_baselines, --score_resamples (${score_resamples}), --spread_samples (${spread_samples}),
@@ -404,6 +408,15 @@ merge_decode_jobs() {
     fi
 }
 
+# speed_opts <tts exp>: the model's calibrated --speed_control_alpha (stage 7), if any
+speed_opts() {
+    local calibration=$1/${inference_tag}/speed_calibration.yaml
+    if ${duration_calibration}; then
+        [ -f "${calibration}" ] || { log "Error: ${calibration} is missing: run stage 7 (or --duration_calibration false)"; return 1; }
+        echo "--speed_control_alpha $(awk '$1 == "speed_control_alpha:" { print $2 }' "${calibration}")"
+    fi
+}
+
 # ------------------------------------------------------------------------------------------
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
     log "Stage 1: Data preparation (local/data.sh ${local_data_opts})"
@@ -564,12 +577,23 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         # the prosody representation of the utterance's own recording). CAMP has no default.
         _sources=$(fact system_sources "${_type}")
         [ -n "${_sources}" ] || _sources=default
-        for dset in ${test_sets}; do
-            for source in ${_sources}; do
+        _speed_opts=()
+        # the valid set first, without vocoder, with the model's first prosody source: its
+        # durations against the recordings' give the model's speed_control_alpha
+        _sets=${test_sets}
+        ${duration_calibration} && _sets="calibration ${test_sets}"
+        for dset in ${_sets}; do
+            _wav_opts=()
+            _set_sources=${_sources}
+            if [ "${dset}" = calibration ]; then
+                dset=${valid_set}; _set_sources=${_sources%% *}; _wav_opts=(--synthesize_wav false)
+            fi
+            for source in ${_set_sources}; do
                 _data=${data_feats}/${dset}
                 _dir=${tts_exp}/${inference_tag}/${dset}/${source}
                 _logdir=${_dir}/log
                 _nj=$(min "${inference_nj}" "$(wc -l < "${_data}/wav.scp")")
+                rm -rf "${_logdir}"/output.*  # an earlier run's outputs would be merged with these
                 split_scp "${_data}/wav.scp" "${_nj}" "${_logdir}" keys
                 _data_opts=(--data_path_and_name_and_type "${_data}/text,text,text")
                 if [ "${source}" = reference ]; then
@@ -577,7 +601,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                         --data_path_and_name_and_type "${_data}/wav.scp,speech,sound"
                         --data_path_and_name_and_type "${durations_dir}/${dset}/durations,durations,text_int")
                 fi
-                log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody): log in ${_logdir}"
+                log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody${_wav_opts:+, durations only}): log in ${_logdir}"
                 # shellcheck disable=SC2086
                 run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
                     ${python} -m prosody_plugin.bin.tts_inference \
@@ -587,9 +611,23 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                         --model_file "${tts_exp}/${inference_model}" \
                         --train_config "${tts_exp}/config.yaml" \
                         --output_dir "${_logdir}/output.JOB" \
-                        "${decode_opts[@]}" ${inference_args}
+                        "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}" "${_wav_opts[@]}"
                 merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
-                log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
+                if [ ${#_wav_opts[@]} -gt 0 ]; then
+                    _calibration=${tts_exp}/${inference_tag}/speed_calibration.yaml
+                    _opts=()
+                    [ -n "${inference_config}" ] && _opts+=(--inference_config "${inference_config}")
+                    ${python} -m prosody_plugin.bin.calibrate_speed "${_opts[@]}" \
+                        --decoded "${_dir}/durations/durations" \
+                        --recorded "${durations_dir}/${dset}/durations" --output "${_calibration}" \
+                        2> "${_logdir}/calibrate_speed.log" \
+                        || { log "Error: see ${_logdir}/calibrate_speed.log"; tail -n 20 "${_logdir}/calibrate_speed.log" >&2; exit 1; }
+                    _speed=$(speed_opts "${tts_exp}") || exit 1
+                    read -r -a _speed_opts <<< "${_speed}"
+                    log "Stage 7: ${_speed_opts[*]} for ${tts_exp} (${_calibration})"
+                else
+                    log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
+                fi
             done
         done
     done
@@ -712,6 +750,8 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
                 || { log "Error: see ${_pred}.log"; tail -n 20 "${_pred}.log" >&2; exit 1; }
             _dir=${tts_exp}/${inference_tag}/${dset}/predicted
             _logdir=${_dir}/log
+            _speed=$(speed_opts "${tts_exp}") || exit 1
+            read -r -a _speed_opts <<< "${_speed}"
             _nj=$(min "${inference_nj}" "$(wc -l < "${_pred}/prosody.scp")")
             split_scp "${_pred}/prosody.scp" "${_nj}" "${_logdir}" keys
             log "Stage 11: Decoding ${dset} with ${tts_exp} and the predicted prosody: log in ${_logdir}"
@@ -725,7 +765,7 @@ if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then
                     --model_file "${tts_exp}/${inference_model}" \
                     --train_config "${tts_exp}/config.yaml" \
                     --output_dir "${_logdir}/output.JOB" \
-                    "${decode_opts[@]}" ${inference_args}
+                    "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}"
             merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
             log "Wrote $(wc -l < "${_dir}/wav.scp") wavs to ${_dir}/wav"
         done

@@ -20,6 +20,9 @@
 #                   (teacher forcing: a decoder that follows its inputs)
 #   word_kl         CAMP: a word-level KL bottleneck (word_kl_weight 10; with --systems camp)
 #   embed_dim4      CAMP: 4-dimensional word embeddings (with --systems camp)
+#   combined        route_tf + the variance augmentation (pitch shifts of up to 4 semitones and
+#                   gains of up to 6 dB, half of the utterances) + CAMP's word KL; the row trains
+#                   its own baseline with the same augmentation (it is not prosody-specific)
 # and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md; its row "recipe" is the
@@ -49,7 +52,9 @@ expdir=exp
 # stage two reads punctuation. "section.key=value" sets key in section of the recipe config.
 old_kl="tts_conf.kl_weight=0.01 tts_conf.kl_normalization=none tts_conf.kl_free_bits=0.0"
 bare_sampler="predictor_conf.syntax_columns=[pos,dep]"
+augmentation="variance_augmentation.probability=0.5 variance_augmentation.max_semitones=4 variance_augmentation.max_db=6"
 row_settings() {
+    baseline_overrides=""  # non-empty: the row trains its own baseline with these
     case $1 in
         gradient)
             kathaka="tts_conf.decoder_variance_input=ground_truth ${old_kl}"
@@ -80,6 +85,10 @@ row_settings() {
             camp=${kathaka}; sampler=""; punctuation=true ;;
         word_kl)
             kathaka=""; camp="tts_conf.word_kl_weight=10.0"; sampler=""; punctuation=true ;;
+        combined)
+            kathaka="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth ${augmentation}"
+            camp="${kathaka} tts_conf.word_kl_weight=10.0"; sampler=""; punctuation=true
+            baseline_overrides=${augmentation} ;;
         embed_dim4)
             kathaka=""; camp="tts_conf.word_embed_dim=4"; sampler=""; punctuation=true ;;
         kl_w*)
@@ -100,7 +109,7 @@ config = yaml.safe_load(open(base))
 for item in items:
     key, value = item.split("=", 1)
     section, name = key.split(".", 1)
-    config[section][name] = yaml.safe_load(value)
+    config.setdefault(section, {})[name] = yaml.safe_load(value)
 yaml.safe_dump(config, open(out, "w"), sort_keys=False)
 EOF
 }
@@ -125,8 +134,17 @@ for row in ${rows}; do
         [ "${system}" = kathaka ] && context_configs+=" ${conf}/train_kathaka_sampler_cpu.yaml"
         [ "${system}" = camp ] && context_configs+=" ${conf}/train_camp_predictor_cpu.yaml"
     done
-    # the shared baseline, under this row's suffix
-    ln -sfn "tts_train_fastspeech2_cpu${tag}" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
+    row_baseline=${baseline}
+    if [ -n "${baseline_overrides}" ]; then
+        # shellcheck disable=SC2086
+        override_config "${baseline}" "${conf}/train_fastspeech2_cpu.yaml" ${baseline_overrides}
+        row_baseline=${conf}/train_fastspeech2_cpu.yaml
+        prosody_configs="${row_baseline}${prosody_configs}"
+        [ -L "${expdir}/tts_train_fastspeech2_cpu${suffix}" ] && rm "${expdir}/tts_train_fastspeech2_cpu${suffix}"
+    else
+        # the shared baseline, under this row's suffix
+        ln -sfn "tts_train_fastspeech2_cpu${tag}" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
+    fi
     # rows whose stage one equals an earlier row's reuse its models
     if [ "${row}" = punctuation ] && [ -d "${expdir}/tts_train_kathaka_cpu_abl_representation${tag}" ]; then
         for system in ${systems}; do
@@ -142,7 +160,7 @@ for row in ${rows}; do
     echo "$(date -u +%FT%T) ablation row ${row}${tag}: stages ${first_stage}-12"
     # shellcheck disable=SC2086
     ./run.sh --stage "${first_stage}" --stop_stage 12 --tag_suffix "${suffix}" \
-        --train_configs "${baseline} ${prosody_configs}" --context_configs "${context_configs}" \
+        --train_configs "${row_baseline} ${prosody_configs/${row_baseline}/}" --context_configs "${context_configs}" \
         --context_punctuation "${punctuation}" ${score_opts}
 done
 python3 local/ablation_table.py --expdir "${expdir}" --rows ${rows} --tag "${tag}" \
