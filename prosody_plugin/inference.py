@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import soundfile as sf
 import torch
+import yaml
 from torch.nn.utils.rnn import pad_sequence
 from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 
@@ -72,7 +73,11 @@ class Text2SpeechProsody:
             Griffin-Lim from the training frontend when not given.
         bert_model, spacy_model: Override the front end models recorded at training.
         device (str): "cpu" or "cuda".
-        speed_control_alpha (float): FastSpeech2's speaking-rate control (>1: slower).
+        speed_control_alpha (float): FastSpeech2's speaking-rate control (>1: slower), on
+            top of the calibration when there is one.
+        speed_calibration_file: The model's calibrated speed (recipe stage 7's
+            ``speed_calibration.yaml``, packed with the model): its ``speed_control_alpha``
+            makes the model's durations add up to the recordings'.
         sentence_pause (float): Seconds of silence between sentences of a long text.
         use_vocoder (bool): False stops at the mel-spectrogram (no ``wav`` in the output):
             text-to-mel only, e.g. for scoring the model's own prosody or benchmarking.
@@ -97,7 +102,11 @@ class Text2SpeechProsody:
         sentence_pause: float = 0.2,
         use_vocoder: bool = True,
         emphasis_file: Optional[PathLike] = None,
+        speed_calibration_file: Optional[PathLike] = None,
     ):
+        if speed_calibration_file is not None:
+            with open(speed_calibration_file, encoding="utf-8") as f:
+                speed_control_alpha *= float(yaml.safe_load(f)["speed_control_alpha"])
         self.text2speech = Text2Speech(
             train_config=train_config, model_file=model_file, vocoder_config=vocoder_config,
             vocoder_file=vocoder_file, device=device, speed_control_alpha=speed_control_alpha,

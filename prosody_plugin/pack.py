@@ -5,7 +5,9 @@
 relative to the recipe dir::
 
     files:       model_file (stage one), context_model_file (stage two), emphasis_file
-                 (CAMP's emphasis direction, <tts exp>/emphasis.npz, when stage 9 wrote one)
+                 (CAMP's emphasis direction, <tts exp>/emphasis.npz, when stage 9 wrote one),
+                 speed_calibration_file (the model's speed_control_alpha from recipe stage 7,
+                 when given)
     yaml_files:  train_config, context_train_config
     option:      the feature / pitch / energy statistics the stage-one config reads, its token
                  list when it is a file, and <context exp>/frontend.yaml (the front end and
@@ -96,6 +98,7 @@ def pack_model(
     inference_model: str = "valid.loss.ave.pth",
     context_inference_model: Optional[str] = None,
     root: Optional[PathLike] = None,
+    speed_calibration: Optional[PathLike] = None,
 ) -> Path:
     """Pack a stage-one experiment and its stage-two experiment into one archive.
 
@@ -107,6 +110,8 @@ def pack_model(
         root: The dir the recipe ran in (default: the current dir). Archive names are
             relative to it, as are the statistics' paths in the configs, so that ESPnet's
             unpacking rewrites them.
+        speed_calibration: The model's ``speed_calibration.yaml`` (recipe stage 7,
+            ``<tts exp>/<decode tag>/``): the packed model then speaks at its calibrated speed.
 
     Returns:
         The archive's path.
@@ -127,6 +132,10 @@ def pack_model(
     )
     if (tts_exp / "emphasis.npz").is_file():  # a per-word system's emphasis direction (recipe stage 9)
         files["emphasis_file"] = tts_exp / "emphasis.npz"
+    if speed_calibration is not None:
+        if not Path(speed_calibration).is_file():
+            raise FileNotFoundError(f"speed_calibration: no such file: {speed_calibration}")
+        files["speed_calibration_file"] = Path(speed_calibration).absolute()
     yaml_files = dict(train_config=tts_exp / "config.yaml", context_train_config=context_exp / "config.yaml")
     option = []
     for ref in referenced_files(train_config):

@@ -121,6 +121,21 @@ def test_pack_cli_and_model_zoo_user_path(recipe_dir, tmp_path):
     assert check_unpacked(paths)["prosody_plugin_version"] == __version__
 
 
+def test_pack_carries_the_calibrated_speed(recipe_dir, tmp_path):
+    calibration = recipe_dir / "exp/tts_train_kathaka_cpu/decode_valid.loss.ave/speed_calibration.yaml"
+    calibration.parent.mkdir()
+    calibration.write_text("speed_control_alpha: 1.2127\n")
+    archive = pack_model(recipe_dir / "exp/tts_train_kathaka_cpu", recipe_dir / CONTEXT_EXP,
+                         tmp_path / "kathaka.zip", root=recipe_dir, speed_calibration=calibration)  # fmt: skip
+    meta = yaml.safe_load(zipfile.ZipFile(archive).read("meta.yaml"))
+    assert meta["files"]["speed_calibration_file"] == "exp/tts_train_kathaka_cpu/decode_valid.loss.ave/speed_calibration.yaml"
+    paths = unpack_model(archive, tmp_path / "unpacked")
+    assert yaml.safe_load(Path(paths["speed_calibration_file"]).read_text()) == {"speed_control_alpha": 1.2127}
+    with pytest.raises(FileNotFoundError, match="speed_calibration"):
+        pack_model(recipe_dir / "exp/tts_train_kathaka_cpu", recipe_dir / CONTEXT_EXP, tmp_path / "k2.zip",
+                   root=recipe_dir, speed_calibration=recipe_dir / "missing.yaml")  # fmt: skip
+
+
 def test_pack_refuses_a_mismatched_pair(recipe_dir, tmp_path):
     config = recipe_dir / "exp/context_train_kathaka_sampler_cpu/config.yaml"
     config.write_text(config.read_text().replace("kathaka_sampler", "camp_predictor"))

@@ -505,6 +505,7 @@ def packed(recipe, tmp_path_factory):
         subprocess.run(
             [sys.executable, "-m", "prosody_plugin.bin.pack", "--tts_exp", f"exp/tts_train_{system}_cpu",
              "--context_exp", f"exp/context_train_{predictor}_cpu", "--inference_model", "valid.loss.ave.pth",
+             "--speed_calibration", f"exp/tts_train_{system}_cpu/decode_valid.loss.ave/speed_calibration.yaml",
              "--outpath", str(archives[system])],
             cwd=recipe, env=recipe_env(), check=True, capture_output=True, timeout=300,
         )  # fmt: skip
@@ -522,11 +523,15 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     text, seed = "Thank you for calling, goodbye.", 3
     exp = recipe / "exp"
     monkeypatch.chdir(recipe)  # the exp dir's configs name the statistics relative to the recipe
+    calibration = exp / f"tts_train_{system}_cpu" / "decode_valid.loss.ave" / "speed_calibration.yaml"
     original = Text2SpeechProsody(
         exp / f"tts_train_{system}_cpu" / "config.yaml", exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth",
         exp / f"context_train_{PACKED_SYSTEMS[system]}_cpu" / "config.yaml",
         exp / f"context_train_{PACKED_SYSTEMS[system]}_cpu" / "valid.loss.ave.pth",
+        speed_calibration_file=calibration,
     )  # fmt: skip
+    # the calibrated speed of stage 7 (its decodes' alpha) is the model's
+    assert original.text2speech.decode_conf["alpha"] == yaml.safe_load(calibration.read_text())["speed_control_alpha"]
     expected = original(text, seed=seed)["wav"]
     del original
     monkeypatch.chdir(tmp_path)  # the unpacked models must not depend on the recipe dir
@@ -541,9 +546,8 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     with pytest.warns(UserWarning):
         paths = ModelDownloader(cachedir=tmp_path / "zoo").download_and_unpack(str(packed[system]))
     per_word = system_class(system).per_word  # CAMP's archive carries its emphasis direction (stage 9)
-    assert set(paths) == {"train_config", "model_file", "context_train_config", "context_model_file"} | (
-        {"emphasis_file"} if per_word else set()
-    )
+    assert set(paths) == {"train_config", "model_file", "context_train_config", "context_model_file",
+                          "speed_calibration_file"} | ({"emphasis_file"} if per_word else set())  # fmt: skip
     assert all(Path(p).is_relative_to(tmp_path / "zoo") for p in paths.values())
     assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
 

@@ -31,6 +31,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--context_inference_model", default=None, help="Another checkpoint for stage two")
     parser.add_argument("--outpath", type=Path, required=True, help="The archive (.zip, .tar, .tgz, ...)")
     parser.add_argument("--root", type=Path, default=None, help="The recipe dir (default: the current dir)")
+    parser.add_argument(
+        "--speed_calibration", type=Path, default=None,
+        help="The model's speed_calibration.yaml (recipe stage 7): the packed model speaks at that speed",
+    )  # fmt: skip
     return parser
 
 
@@ -41,6 +45,7 @@ def main(argv=None) -> None:
         outpath = pack_model(
             args.tts_exp, args.context_exp, args.outpath, inference_model=args.inference_model,
             context_inference_model=args.context_inference_model, root=args.root,
+            speed_calibration=args.speed_calibration,
         )  # fmt: skip
     except (FileNotFoundError, ValueError) as e:
         logging.error(str(e))

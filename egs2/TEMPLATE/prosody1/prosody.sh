@@ -137,7 +137,7 @@ Stages:
                                                        ${expdir}/mushra_<decode tag><suffix>/<set>/index.html
  14: MUSHRA scores from the listeners' result files -> ${expdir}/mushra_<decode tag><suffix>/<set>/scores, ${expdir}/MUSHRA<suffix>.md
                                                        (no result files yet: says so, writes nothing)
- 15: pack each system (both stages) in one archive  -> ${expdir}/packed/<tts exp name>.zip
+ 15: pack each system (both stages, its calibrated speed) in one archive -> ${expdir}/packed/<tts exp name>.zip
  16: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
 Options:
@@ -1021,8 +1021,10 @@ if [ ${stage} -le 15 ] && [ ${stop_stage} -ge 15 ]; then
         tts_exp=$(stage_one_exp "${system}")
         _exp=${expdir}/$(context_exp_name "${config}")
         _packed=${expdir}/packed/$(basename "${tts_exp}").zip
+        _opts=()  # the model's calibrated speed (stage 7) travels with it
+        ${duration_calibration} && _opts+=(--speed_calibration "${tts_exp}/${inference_tag}/speed_calibration.yaml")
         log "Stage 15: Packing ${tts_exp} and ${_exp} -> ${_packed}"
-        ${python} -m prosody_plugin.bin.pack \
+        ${python} -m prosody_plugin.bin.pack "${_opts[@]}" \
             --tts_exp "${tts_exp}" --context_exp "${_exp}" \
             --inference_model "${inference_model}" --outpath "${_packed}"
     done
