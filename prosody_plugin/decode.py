@@ -166,7 +166,8 @@ def decode(
         allow_variable_data_keys=allow_variable_data_keys,
         inference=True,
     )
-    alpha = text2speech.decode_conf.get("alpha", 1.0)
+    # FastSpeech2 ignores alpha under teacher forcing
+    alpha = 1.0 if text2speech.use_teacher_forcing else text2speech.decode_conf.get("alpha", 1.0)
     output_dir = Path(output_dir)
     for sub in ("norm", "denorm", "speech_shape", "durations", "pitch", "energy") + ("wav",) * synthesize_wav:
         (output_dir / sub).mkdir(parents=True, exist_ok=True)
