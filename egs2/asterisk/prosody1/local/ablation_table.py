@@ -66,6 +66,8 @@ def wav_cell(scores: Dict[str, Dict[str, dict]], system: str) -> str:
 AUDIO_SYSTEMS = (("fastspeech2", "baseline"),) + SYSTEMS
 #: (control, value, unit) of the controls columns.
 CONTROLS = (("pitch_semitones", 2.0, "cents"), ("energy_db", 6.0, "dB"), ("pitch_range", 1.5, "ratio"))
+#: the systems whose controls are measured (from text): stage 12's controls_<system> dirs
+CONTROLLED = {"fastspeech2": "baseline", "kathaka": "Kathaka", "camp": "CAMP"}
 
 
 def audio_cell(scores: Dict[str, Dict[str, dict]], system: str, metric: str, scale: float = 1.0, digits: int = 0) -> str:
@@ -118,7 +120,7 @@ def main(argv=None) -> None:
     ]
     audio_header = ["row"] + [f"{name}: audio log-F0 RMSE (cents)" for _, name in AUDIO_SYSTEMS]
     audio_header += [f"{name}: speaking time (%)" for _, name in AUDIO_SYSTEMS]
-    audio_header += [f"{title} {c}={v:g} ({unit})" for c, v, unit in CONTROLS for title in ("Kathaka", "CAMP")]
+    audio_header += [f"{title} {c}={v:g} ({unit})" for c, v, unit in CONTROLS for title in CONTROLLED.values()]
     audio_lines = ["| " + " | ".join(audio_header) + " |", "|---" * len(audio_header) + "|"]
     baselines = set()
     for row in args.rows:
@@ -139,7 +141,7 @@ def main(argv=None) -> None:
         wav_lines.append("| " + " | ".join(wav_cells) + " |")
         audio_cells = [row] + [audio_cell(scores, s, "audio_word_mean_log_f0_cents_rmse") for s, _ in AUDIO_SYSTEMS]
         audio_cells += [audio_cell(scores, s, "duration_ratio", 100.0, 1) for s, _ in AUDIO_SYSTEMS]
-        audio_cells += [control_cell(scores_csv.parent, system, c, v) for c, v, _ in CONTROLS for system in ("kathaka", "camp")]
+        audio_cells += [control_cell(scores_csv.parent, system, c, v) for c, v, _ in CONTROLS for system in CONTROLLED]
         audio_lines.append("| " + " | ".join(audio_cells) + " |")
     notes = [
         "",
@@ -161,7 +163,7 @@ def main(argv=None) -> None:
         "",
         "On the audio: word log-F0 RMSE measured on the synthesised wav (over the model's own "
         "durations); speaking time: total duration over the recording's (target 97-103%); controls: "
-        "what the audio of the text-only system measures for +2 semitones (asked 200 cents), +6 dB and "
+        "what the audio of each system from text measures for +2 semitones (asked 200 cents), +6 dB and "
         "pitch range 1.5 (asked 1.5); `*`: differs from the baseline with paired bootstrap p < 0.05.",
         "",
     ]
