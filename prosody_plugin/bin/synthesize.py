@@ -56,6 +56,10 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--model_file", type=Path, help="Stage-one checkpoint")
     group.add_argument("--context_train_config", type=Path, help="Stage-two config.yaml")
     group.add_argument("--context_model_file", type=Path, help="Stage-two checkpoint")
+    group.add_argument(
+        "--speed_calibration_file", type=Path,
+        help="The model's calibrated speed (recipe stage 7's speed_calibration.yaml; a packed model brings its own)",
+    )  # fmt: skip
     group = parser.add_argument_group("Vocoder: --vocoder_tag, or --vocoder_file (default: Griffin-Lim)")
     group.add_argument("--vocoder_tag", help="A pretrained vocoder, parallel_wavegan/<tag>")
     group.add_argument("--vocoder_file", type=Path, help="A ParallelWaveGAN-family .pkl")
@@ -109,7 +113,7 @@ def main(argv=None) -> None:
     if not items:
         raise SystemExit("no text: give utterances as arguments or --text_file")
     common = dict(vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
-                  emphasis_file=args.emphasis_file)  # fmt: skip
+                  emphasis_file=args.emphasis_file, speed_calibration_file=args.speed_calibration_file)  # fmt: skip
     try:
         if args.vocoder_tag is not None:
             common.update(download_vocoder(args.vocoder_tag))
