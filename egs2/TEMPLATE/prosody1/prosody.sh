@@ -408,7 +408,34 @@ merge_decode_jobs() {
     fi
 }
 
-# speed_opts <tts exp>: the model's calibrated --speed_control_alpha (stage 7), if any
+# calibrate_speed <model dir> <source> <tts_inference args...>: decode ${valid_set} without
+# vocoder into <model dir>/<decode tag>/<valid set>/<source> and write the model's
+# speed_control_alpha, at which its durations add up to the recordings' there, into
+# <model dir>/<decode tag>/speed_calibration.yaml (stage 7; stage 12's extra baselines).
+calibrate_speed() {
+    local model_dir=$1 source=$2; shift 2
+    local dir=${model_dir}/${inference_tag}/${valid_set}/${source} data=${data_feats}/${valid_set} nj opts=()
+    local logdir=${dir}/log
+    nj=$(min "${inference_nj}" "$(wc -l < "${data}/wav.scp")")
+    rm -rf "${logdir}"/output.*  # an earlier run's outputs would be merged with these
+    split_scp "${data}/wav.scp" "${nj}" "${logdir}" keys
+    log "Speed calibration of ${model_dir}: decoding ${valid_set} (${source} prosody, durations only): log in ${logdir}"
+    # shellcheck disable=SC2086
+    run_jobs "${nj}" "${logdir}/tts_inference.JOB.log" \
+        ${python} -m prosody_plugin.bin.tts_inference --ngpu "${_inference_ngpu}" \
+            --data_path_and_name_and_type "${data}/text,text,text" "$@" \
+            --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" \
+            "${decode_opts[@]}" ${inference_args} --synthesize_wav false
+    merge_decode_jobs "${nj}" "${logdir}" "${dir}"
+    [ -n "${inference_config}" ] && opts+=(--inference_config "${inference_config}")
+    ${python} -m prosody_plugin.bin.calibrate_speed "${opts[@]}" --decoded "${dir}/durations/durations" \
+        --recorded "${durations_dir}/${valid_set}/durations" --output "${model_dir}/${inference_tag}/speed_calibration.yaml" \
+        2> "${logdir}/calibrate_speed.log" \
+        || { log "Error: see ${logdir}/calibrate_speed.log"; tail -n 20 "${logdir}/calibrate_speed.log" >&2; return 1; }
+    log "Speed calibration of ${model_dir}: $(speed_opts "${model_dir}")"
+}
+
+# speed_opts <model dir>: its calibrated --speed_control_alpha (calibrate_speed), if any
 speed_opts() {
     local calibration=$1/${inference_tag}/speed_calibration.yaml
     if ${duration_calibration}; then
@@ -577,18 +604,19 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
         # the prosody representation of the utterance's own recording). CAMP has no default.
         _sources=$(fact system_sources "${_type}")
         [ -n "${_sources}" ] || _sources=default
-        _speed_opts=()
-        # the valid set first, without vocoder, with the model's first prosody source: its
-        # durations against the recordings' give the model's speed_control_alpha
-        _sets=${test_sets}
-        ${duration_calibration} && _sets="calibration ${test_sets}"
-        for dset in ${_sets}; do
-            _wav_opts=()
-            _set_sources=${_sources}
-            if [ "${dset}" = calibration ]; then
-                dset=${valid_set}; _set_sources=${_sources%% *}; _wav_opts=(--synthesize_wav false)
-            fi
-            for source in ${_set_sources}; do
+        _model_opts=(--model_file "${tts_exp}/${inference_model}" --train_config "${tts_exp}/config.yaml")
+        if ${duration_calibration}; then  # with the model's first prosody source
+            _source=${_sources%% *}
+            _opts=()
+            [ "${_source}" = reference ] && _opts+=(--use_reference_prosody true
+                --data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound"
+                --data_path_and_name_and_type "${durations_dir}/${valid_set}/durations,durations,text_int")
+            calibrate_speed "${tts_exp}" "${_source}" "${_model_opts[@]}" "${_opts[@]}" || exit 1
+        fi
+        _speed=$(speed_opts "${tts_exp}") || exit 1
+        read -r -a _speed_opts <<< "${_speed}"
+        for dset in ${test_sets}; do
+            for source in ${_sources}; do
                 _data=${data_feats}/${dset}
                 _dir=${tts_exp}/${inference_tag}/${dset}/${source}
                 _logdir=${_dir}/log
@@ -601,33 +629,18 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
                         --data_path_and_name_and_type "${_data}/wav.scp,speech,sound"
                         --data_path_and_name_and_type "${durations_dir}/${dset}/durations,durations,text_int")
                 fi
-                log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody${_wav_opts:+, durations only}): log in ${_logdir}"
+                log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody${_speed:+, ${_speed}}): log in ${_logdir}"
                 # shellcheck disable=SC2086
                 run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
                     ${python} -m prosody_plugin.bin.tts_inference \
                         --ngpu "${_inference_ngpu}" \
                         "${_data_opts[@]}" \
                         --key_file "${_logdir}/keys.JOB.scp" \
-                        --model_file "${tts_exp}/${inference_model}" \
-                        --train_config "${tts_exp}/config.yaml" \
+                        "${_model_opts[@]}" \
                         --output_dir "${_logdir}/output.JOB" \
-                        "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}" "${_wav_opts[@]}"
+                        "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}"
                 merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
-                if [ ${#_wav_opts[@]} -gt 0 ]; then
-                    _calibration=${tts_exp}/${inference_tag}/speed_calibration.yaml
-                    _opts=()
-                    [ -n "${inference_config}" ] && _opts+=(--inference_config "${inference_config}")
-                    ${python} -m prosody_plugin.bin.calibrate_speed "${_opts[@]}" \
-                        --decoded "${_dir}/durations/durations" \
-                        --recorded "${durations_dir}/${dset}/durations" --output "${_calibration}" \
-                        2> "${_logdir}/calibrate_speed.log" \
-                        || { log "Error: see ${_logdir}/calibrate_speed.log"; tail -n 20 "${_logdir}/calibrate_speed.log" >&2; exit 1; }
-                    _speed=$(speed_opts "${tts_exp}") || exit 1
-                    read -r -a _speed_opts <<< "${_speed}"
-                    log "Stage 7: ${_speed_opts[*]} for ${tts_exp} (${_calibration})"
-                else
-                    log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
-                fi
+                log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
             done
         done
     done
@@ -825,13 +838,17 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
                     [ -n "${_path}" ] || { log "Error: ${_tag} unpacks without a ${_key}: ${_logdir}/unpacked.txt"; exit 1; }
                     _model_args+=("--${_key}" "${_path}")
                 done
+                # the same speed calibration as the recipe's systems (stage 7)
+                ${duration_calibration} && { calibrate_speed "${expdir}/extra_${_name}" default "${_model_args[@]}" || exit 1; }
+                _speed=$(speed_opts "${expdir}/extra_${_name}") || exit 1
+                read -r -a _speed_opts <<< "${_speed}"
                 # shellcheck disable=SC2086
                 run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
                     ${python} -m prosody_plugin.bin.tts_inference \
                         --ngpu "${_inference_ngpu}" "${_model_args[@]}" \
                         --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
                         --key_file "${_logdir}/keys.JOB.scp" --output_dir "${_logdir}/output.JOB" \
-                        "${decode_opts[@]}" ${inference_args}
+                        "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}"
                 merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
             fi
             _systems+=(--system "${_name}=${_dir}")
