@@ -45,6 +45,8 @@ systems="kathaka camp"  # the prosody models each row trains
 tag=""          # suffix of every experiment of the ablation (e.g. _ep40)
 train_args=""   # extra arguments of the stage-one trainings (e.g. "--max_epoch 40")
 score_opts=""   # extra options of stages 9-12 (e.g. "--spread_samples 0 --controls_words 2")
+run_opts=""     # extra options of every stage (e.g. "--duration_calibration false", as the rows
+                # measured before the speed calibration)
 expdir=exp
 . ../../TEMPLATE/prosody1/scripts/parse_options.sh
 
@@ -152,8 +154,9 @@ for row in ${rows}; do
         done
     fi
     echo "$(date -u +%FT%T) ablation row ${row}${tag}: stages 6-7"
+    # shellcheck disable=SC2086
     ./run.sh --stage 6 --stop_stage 7 --tag_suffix "${suffix}" \
-        --train_configs "${prosody_configs}" --train_args "${train_args}"
+        --train_configs "${prosody_configs}" --train_args "${train_args}" ${run_opts}
     if ${punctuation}; then context=dump/context; else context=dump/context_nopunct; fi
     first_stage=9
     [ -f "${context}/eval/num_words" ] || first_stage=8
@@ -161,7 +164,7 @@ for row in ${rows}; do
     # shellcheck disable=SC2086
     ./run.sh --stage "${first_stage}" --stop_stage 12 --tag_suffix "${suffix}" \
         --train_configs "${row_baseline} ${prosody_configs/${row_baseline}/}" --context_configs "${context_configs}" \
-        --context_punctuation "${punctuation}" ${score_opts}
+        --context_punctuation "${punctuation}" ${score_opts} ${run_opts}
 done
 python3 local/ablation_table.py --expdir "${expdir}" --rows ${rows} --tag "${tag}" \
     --output "${expdir}/ablation/ablation${tag}.md"
