@@ -106,7 +106,10 @@ class Text2SpeechProsody:
     ):
         if speed_calibration_file is not None:
             with open(speed_calibration_file, encoding="utf-8") as f:
-                speed_control_alpha *= float(yaml.safe_load(f)["speed_control_alpha"])
+                calibration = yaml.safe_load(f)
+            if not isinstance(calibration, dict) or not isinstance(calibration.get("speed_control_alpha"), (int, float)):
+                raise ValueError(f"speed_calibration_file: {speed_calibration_file} has no number speed_control_alpha")
+            speed_control_alpha *= float(calibration["speed_control_alpha"])
         self.text2speech = Text2Speech(
             train_config=train_config, model_file=model_file, vocoder_config=vocoder_config,
             vocoder_file=vocoder_file, device=device, speed_control_alpha=speed_control_alpha,

@@ -131,6 +131,11 @@ def test_pack_carries_the_calibrated_speed(recipe_dir, tmp_path):
     assert meta["files"]["speed_calibration_file"] == "exp/tts_train_kathaka_cpu/decode_valid.loss.ave/speed_calibration.yaml"
     paths = unpack_model(archive, tmp_path / "unpacked")
     assert yaml.safe_load(Path(paths["speed_calibration_file"]).read_text()) == {"speed_control_alpha": 1.2127}
+    from prosody_plugin.inference import Text2SpeechProsody
+
+    calibration.write_text("speed: fast\n")
+    with pytest.raises(ValueError, match="speed_calibration.yaml has no number speed_control_alpha"):
+        Text2SpeechProsody(tmp_path / "config.yaml", tmp_path / "model.pth", speed_calibration_file=calibration)
     with pytest.raises(FileNotFoundError, match="speed_calibration"):
         pack_model(recipe_dir / "exp/tts_train_kathaka_cpu", recipe_dir / CONTEXT_EXP, tmp_path / "k2.zip",
                    root=recipe_dir, speed_calibration=recipe_dir / "missing.yaml")  # fmt: skip
