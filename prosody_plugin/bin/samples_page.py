@@ -49,8 +49,8 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--num_renditions", type=int, default=3, help="Renditions per text (0: none)")
     group.add_argument("--temperature", type=float, default=1.0, help="Sampling temperature")
     group.add_argument("--seed", type=int, default=0, help="Seed of the first rendition (then seed + 1, ...)")
-    group.add_argument("--renditions_speed_control_alpha", type=float, default=1.0,
-                       help="Its speaking rate, as its decodes' (the recipe's speed calibration)")  # fmt: skip
+    group.add_argument("--renditions_speed_calibration_file", type=Path, default=None,
+                       help="Its calibrated speed, as its decodes' (recipe stage 7's speed_calibration.yaml)")  # fmt: skip
     group.add_argument("--vocoder_file", type=Path, default=None, help="ParallelWaveGAN-family .pkl (default: Griffin-Lim)")
     group.add_argument("--vocoder_config", type=Path, default=None)
     return parser
@@ -71,7 +71,7 @@ def main(argv=None) -> None:
         if any(getattr(args, n) is None for n in names):
             raise SystemExit("renditions need --" + ", --".join(names))
         renditions_system = {n.removeprefix("renditions_"): getattr(args, n) for n in names}
-        renditions_system["speed_control_alpha"] = args.renditions_speed_control_alpha
+        renditions_system["speed_calibration_file"] = args.renditions_speed_calibration_file
     try:
         index = make_samples_page(
             args.output_dir, args.data_dir, args.system, args.utts, args.num_utts, args.spacy_model,

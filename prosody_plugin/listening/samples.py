@@ -274,7 +274,7 @@ def sampled_renditions(
     seed: int = 0,
     vocoder_file: Optional[Path] = None,
     vocoder_config: Optional[Path] = None,
-    speed_control_alpha: float = 1.0,
+    speed_calibration_file: Optional[Path] = None,
 ) -> Dict[str, List[Rendition]]:
     """``num`` renditions of each text from a one-to-many system, its prosody sampled by stage two.
 
@@ -289,7 +289,7 @@ def sampled_renditions(
 
     tts = Text2SpeechProsody(
         train_config, model_file, context_train_config, context_model_file,
-        vocoder_file=vocoder_file, vocoder_config=vocoder_config, speed_control_alpha=speed_control_alpha,
+        vocoder_file=vocoder_file, vocoder_config=vocoder_config, speed_calibration_file=speed_calibration_file,
     )  # fmt: skip
     if tts.system is None or not tts.tts.one_to_many:
         raise ValueError(f"renditions: {train_config} is {tts.system or 'the baseline'}, whose stage two does not sample")
@@ -336,7 +336,7 @@ def make_samples_page(
             (the recordings' phone durations) and optionally ``words``; None: no plots.
         renditions_system: For the renditions, a one-to-many system (Kathaka): ``train_config``,
             ``model_file``, ``context_train_config``, ``context_model_file`` and optionally its
-            ``speed_control_alpha``; None or ``num_renditions`` 0: none.
+            ``speed_calibration_file``; None or ``num_renditions`` 0: none.
 
     Returns:
         The path of ``index.html``.
@@ -375,7 +375,7 @@ def make_samples_page(
         renditions = sampled_renditions(
             {u: recordings.texts[u] for u in chosen}, output_dir, system["train_config"], system["model_file"],
             system["context_train_config"], system["context_model_file"], num_renditions, temperature, seed,
-            vocoder_file, vocoder_config, system.get("speed_control_alpha", 1.0),
+            vocoder_file, vocoder_config, system.get("speed_calibration_file"),
         )  # fmt: skip
         note = (f"Text only: each rendition draws its own prosody from stage two's predicted distribution "
                 f"(temperature {temperature:g}); one text, many valid readings.")  # fmt: skip

@@ -968,8 +968,7 @@ if [ ${stage} -le 13 ] && [ ${stop_stage} -ge 13 ]; then
                     --renditions_context_train_config "${_renditions_context}/config.yaml"
                     --renditions_context_model_file "${_renditions_context}/${inference_model}"
                     --num_renditions "${samples_renditions}" --temperature "${context_temperature}")
-            _speed=$(speed_opts "${_renditions_exp}") || exit 1
-            [ -n "${_speed}" ] && _opts+=(--renditions_speed_control_alpha "${_speed#--speed_control_alpha }")
+            ${duration_calibration} && _opts+=(--renditions_speed_calibration_file "${_renditions_exp}/${inference_tag}/speed_calibration.yaml")
             [ -n "${vocoder_file}" ] && _opts+=(--vocoder_file "${vocoder_file}")
             [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
         fi
