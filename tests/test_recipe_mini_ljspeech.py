@@ -141,10 +141,14 @@ def test_interrupted_training_resumes_and_finishes(recipe):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     exp = recipe / "exp" / "tts_train_kathaka_cpu_resume"
     deadline = time.time() + 600
-    while not (exp / "1epoch.pth").exists():
+    # ESPnet logs the second epoch's start once the first epoch's checkpoint files are written;
+    # waiting for 1epoch.pth alone can kill the trainer in the middle of writing it.
+    log_file = exp / "train.log"
+    while not (log_file.exists() and "2/3epoch started" in log_file.read_text()):
         assert proc.poll() is None, "training ended before it could be interrupted"
         assert time.time() < deadline
         time.sleep(0.5)
+    assert (exp / "1epoch.pth").exists()
     os.killpg(proc.pid, signal.SIGKILL)  # an interruption, not a clean stop
     proc.wait()
     assert not (exp / "3epoch.pth").exists()
