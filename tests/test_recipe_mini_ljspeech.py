@@ -115,7 +115,7 @@ def test_speed_calibration_on_dev_reaches_every_decode(recipe):
     for system in SYSTEMS:
         decodes = recipe / "exp" / f"tts_train_{system}_cpu" / "decode_valid.loss.ave"
         alpha = yaml.safe_load((decodes / "speed_calibration.yaml").read_text())["speed_control_alpha"]
-        (dev_decode,) = (decodes / "dev").iterdir()
+        dev_decode = decodes / "speed_calibration_dev"
         assert not (dev_decode / "wav").exists(), "the calibration decodes durations only"
         decoded_dev = frames_per_utt(dev_decode / "durations" / "durations")
         assert sorted(decoded_dev) == sorted(recorded_dev)

@@ -141,6 +141,24 @@ def test_camp_word_kl_bottleneck(batch):
         build_model("camp", word_kl_weight=-0.1)
 
 
+def test_camp_word_dropout_zeroes_whole_words_in_training_only(batch):
+    torch.manual_seed(0)
+    model = build_model("camp", word_dropout=1.0)
+    inputs = tts_inputs(model, batch)
+    xs, ilens = model.tts._tokens_with_eos(inputs["text"], inputs["text_lengths"])
+    args = (xs, ilens, inputs["feats"], inputs["feats_lengths"], inputs["durations"], inputs["pitch"], inputs["energy"])
+    with torch.no_grad():
+        dropped = model.tts._training_conditioning(*args, None, None)[0]
+        # every word says nothing: each token gets the projection of a zero embedding
+        zero = model.tts._word_conditioning(torch.zeros(2, 2, 3), xs, ilens)
+        assert torch.allclose(dropped, zero)
+        model.eval()  # references, targets and inference keep every word
+        kept = model.tts._training_conditioning(*args, None, None)[0]
+        assert not torch.allclose(kept, zero)
+    with pytest.raises(ValueError, match="word_dropout"):
+        build_model("camp", word_dropout=1.5)
+
+
 def test_speed_calibration_known_answers():
     decoded = {"a": [2, 2, 0], "b": [1, 1]}
     recorded = {"a": [3, 3, 1], "b": [1, 1], "unused": [50]}

@@ -15,6 +15,10 @@ per word, training decodes a sample and adds ``word_kl_weight`` times the KL fro
 summed over words and dimensions and divided by the mel elements as Kathaka's; targets,
 references and inference use the mean.
 
+``word_dropout > 0`` replaces each word's embedding by zeros in training with that
+probability, so the decoder and the variance predictors learn to fall back on the text where
+an embedding says nothing (stage two's predictions say less than the recording's embeddings).
+
 The word prosody encoder (``word_encoder: recurrent``, the default) sees everything a
 word's prosody consists of, not only its mean spectrum::
 
@@ -201,6 +205,7 @@ class CAMP(ProsodyFastSpeech2):
         ref_hidden_size (int): Phone feature and GRU size of the recurrent encoder.
         word_kl_weight (float): Weight of the word-level KL bottleneck; 0 (the paper's
             CAMP): deterministic embeddings.
+        word_dropout (float): Probability that a word's embedding is zeroed in training.
         **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
 
     Word boundaries come from the token list (``<space>`` tokens); the task calls
@@ -221,6 +226,7 @@ class CAMP(ProsodyFastSpeech2):
         ref_dropout: float = 0.1,
         ref_hidden_size: int = 128,
         word_kl_weight: float = 0.0,
+        word_dropout: float = 0.0,
         **fastspeech2_conf,
     ):
         super().__init__(idim=idim, odim=odim, adim=adim, **fastspeech2_conf)
@@ -228,6 +234,9 @@ class CAMP(ProsodyFastSpeech2):
             raise ValueError("CAMP pools frames per word and needs reduction_factor=1")
         if word_kl_weight < 0:
             raise ValueError(f"word_kl_weight must be >= 0, got {word_kl_weight}")
+        if not 0.0 <= word_dropout <= 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1], got {word_dropout}")
+        self.word_dropout = word_dropout
         self.word_embed_dim = word_embed_dim
         self.word_kl_weight = word_kl_weight
         self.word_encoder = WordProsodyEncoder(  # a mean and a log-variance when variational
@@ -349,6 +358,9 @@ class CAMP(ProsodyFastSpeech2):
                 loss = self.word_kl_weight * kl.sum() / xs.size(0) / (feats_lengths.float().mean() * feats.size(-1))
                 if self.training:
                     prosody = prosody + torch.randn_like(prosody) * torch.exp(0.5 * logvar)
+            if self.training and self.word_dropout > 0:
+                keep = torch.rand(prosody.shape[:2], device=prosody.device) >= self.word_dropout
+                prosody = prosody * keep.unsqueeze(-1)
         else:
             _, num_words = self.word_ids(xs, ilens)
             if prosody.size(1) < int(num_words.max()):

@@ -409,12 +409,13 @@ merge_decode_jobs() {
 }
 
 # calibrate_speed <model dir> <source> <tts_inference args...>: decode ${valid_set} without
-# vocoder into <model dir>/<decode tag>/<valid set>/<source> and write the model's
+# vocoder into <model dir>/<decode tag>/speed_calibration_<valid set> and write the model's
 # speed_control_alpha, at which its durations add up to the recordings' there, into
 # <model dir>/<decode tag>/speed_calibration.yaml (stage 7; stage 12's extra baselines).
 calibrate_speed() {
     local model_dir=$1 source=$2; shift 2
-    local dir=${model_dir}/${inference_tag}/${valid_set}/${source} data=${data_feats}/${valid_set} nj opts=()
+    # its own dir: a decode of ${valid_set} as a test set (stage 7) must not overwrite it
+    local dir=${model_dir}/${inference_tag}/speed_calibration_${valid_set} data=${data_feats}/${valid_set} nj opts=()
     local logdir=${dir}/log
     nj=$(min "${inference_nj}" "$(wc -l < "${data}/wav.scp")")
     rm -rf "${logdir}"/output.*  # an earlier run's outputs would be merged with these
