@@ -18,7 +18,7 @@ GPU_CONF = RECIPE / "conf" / "tuning"
 
 # Full-size stage-one parameters (ESPnet 202511): the ESPnet LJSpeech conformer
 # FastSpeech2 sizes of the GPU configs, 384 per token of the vocabulary in the embedding.
-FULL_PARAMS_WITHOUT_EMBEDDING = {"fastspeech2": 70_233_843, "kathaka": 70_679_603, "camp": 71_461_251}
+FULL_PARAMS_WITHOUT_EMBEDDING = {"fastspeech2": 70_233_843, "kathaka": 70_679_603, "camp": 71_463_315}  # CAMP: the word KL doubles the encoder output (mean, log-variance)
 
 
 def write_stats(path: Path, dim: int) -> None:

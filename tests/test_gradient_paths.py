@@ -50,12 +50,20 @@ def gradient_norms(model, system: str, batch) -> dict:
 
 
 @pytest.mark.parametrize("system", ["kathaka", "camp"])
-def test_every_loss_term_trains_the_prosody_encoder(system):
-    model = recipe_model(system)
+@pytest.mark.parametrize("route", ["recipe", "decoder"])
+def test_every_loss_term_trains_the_prosody_encoder(system, route):
+    """The recipe's route: the representation conditions only the variance predictors and the
+    decoder reads the recorded pitch and energy, so the variance losses train it and the mel
+    loss does not; with the decoder conditioned too (and given the predictions), every term."""
+    conf = {} if route == "recipe" else dict(condition_decoder=True, decoder_variance_input="predicted")
+    model = recipe_model(system, **conf)
     assert model.tts.stop_gradient_from_pitch_predictor  # as the recipe (and ESPnet) train
     norms = gradient_norms(model, system, waveform_batch(FS, HOP))
     for name, (prosody, _) in norms.items():
-        assert prosody > 0, f"{name} sends no gradient into {system}'s prosody encoder"
+        if route == "recipe" and name == "l1_loss":
+            assert prosody == 0, f"the mel loss reaches {system}'s prosody encoder past the variances"
+        else:
+            assert prosody > 0, f"{name} sends no gradient into {system}'s prosody encoder"
     # the stop-gradient still protects the text encoder from the pitch loss, as in FastSpeech2
     assert norms["pitch_loss"][1] == 0
     assert norms["duration_loss"][1] > 0
@@ -65,7 +73,7 @@ def test_every_loss_term_trains_the_prosody_encoder(system):
 def test_decoder_without_ground_truth_variances(decoder_variance_input):
     """Without ground-truth pitch and energy, the decoder's mel loss reaches the pitch predictor
     only when it is given the predictions; with none it does not use them at all."""
-    model = recipe_model("camp", decoder_variance_input=decoder_variance_input)
+    model = recipe_model("camp", condition_decoder=True, decoder_variance_input=decoder_variance_input)
     terms, _ = model.tts.losses(**tts_inputs(model, waveform_batch(FS, HOP)))
     terms["l1_loss"].backward()
     pitch_grads = [p.grad for p in model.tts.pitch_predictor.parameters()]

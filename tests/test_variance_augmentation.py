@@ -113,7 +113,7 @@ def test_bad_configuration_is_refused_by_name(conf, message):
         build_variance_augmentation(conf)
 
 
-def augmented_model(system: str, **conf):
+def augmented_model(system: str, tts_conf: dict = None, **conf):
     """The recipe's model of ``system`` with the augmentation always on, in training mode."""
     import prosody_plugin  # noqa: F401
     from prosody_plugin.tasks.tts import ProsodyTTSTask
@@ -127,6 +127,7 @@ def augmented_model(system: str, **conf):
     args.token_list = list(TOKENS)
     args.normalize = args.pitch_normalize = args.energy_normalize = None
     args.variance_augmentation = dict(dict(probability=1.0), **conf)
+    args.tts_conf = dict(args.tts_conf, **(tts_conf or {}))
     torch.manual_seed(0)
     return ProsodyTTSTask.build_model(args).train()
 
@@ -150,7 +151,8 @@ def test_espnet_loaders_ignore_the_option(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(vars(args)))
     model, args = TTSTask.build_model_from_file(path, None, "cpu")
-    assert args.variance_augmentation == dict(probability=0.5)
+    recipe = yaml.safe_load((RECIPE_CONF / "train_fastspeech2_cpu.yaml").read_text())["variance_augmentation"]
+    assert args.variance_augmentation == dict(recipe, probability=0.5)
     assert type(model).__name__ == "ESPnetTTSModel"
 
 
@@ -162,7 +164,9 @@ def capture(module: torch.nn.Module, store: list, kwargs: bool = False):
 
 
 def test_prosody_model_decoder_follows_the_edit_and_the_encoder_sees_the_recording():
-    model = augmented_model("camp", max_db=0.0)
+    # the decoder given the predicted pitch (the recipe's is given the recorded one): the
+    # edit it gets is then visible against the pitch predictor's output
+    model = augmented_model("camp", tts_conf=dict(decoder_variance_input="predicted"), max_db=0.0)
     batch = waveform_batch(FS, HOP)
     original, _ = model.feats_extract(batch["speech"], batch["speech_lengths"])
     encoder_inputs, pitch_inputs, predictions, targets = [], [], [], []
@@ -188,7 +192,9 @@ def test_prosody_model_decoder_follows_the_edit_and_the_encoder_sees_the_recordi
 
 
 def test_a_drawn_range_scales_the_decoders_pitch_around_the_mean():
-    model = augmented_model("camp", max_semitones=0.0, max_db=0.0, max_range=2.0)
+    model = augmented_model(
+        "camp", tts_conf=dict(decoder_variance_input="predicted"), max_semitones=0.0, max_db=0.0, max_range=2.0
+    )
     batch = waveform_batch(FS, HOP)
     pitch_inputs, predictions = [], []
     capture(model.tts.pitch_embed, pitch_inputs)

@@ -11,7 +11,11 @@
 #   representation  + Kathaka: KL per mel element with free bits; CAMP: recurrent word encoder
 #   punctuation     + stage two reads punctuation (BERT, spaCy; the sampler's punctuation and
 #                   position features): the recipe's configuration
-# and, on the recipe's configuration (issue "prosody you can hear"):
+# and, on the recipe's configuration before the issue "prosody you can hear" (${before}: the
+# decoder conditioned on the representation and given the predicted pitch and energy, no
+# augmentation, no word KL; every row up to combined starts from it and uses a baseline
+# trained without the augmentation, shared by these rows):
+#   before          that configuration itself
 #   variance_route  the representation conditions only the duration, pitch and energy
 #                   predictors, not the decoder (tts_conf.condition_decoder=false)
 #   duration_sums   + word and sentence duration sum losses (weights 1) on today's routing
@@ -21,8 +25,11 @@
 #   word_kl         CAMP: a word-level KL bottleneck (word_kl_weight 10; with --systems camp)
 #   embed_dim4      CAMP: 4-dimensional word embeddings (with --systems camp)
 #   combined        route_tf + the variance augmentation (pitch shifts of up to 4 semitones and
-#                   gains of up to 6 dB, half of the utterances) + CAMP's word KL; the row trains
-#                   its own baseline with the same augmentation (it is not prosody-specific)
+#                   gains of up to 6 dB, half of the utterances) + CAMP's word KL, with the
+#                   baseline trained with the same augmentation (it is not prosody-specific):
+#                   the recipe's configuration since that issue
+# and, on the recipe's configuration:
+#   word_dropout    CAMP: each word's embedding zeroed with probability 0.2 in training
 # and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md; its row "recipe" is the
@@ -31,11 +38,13 @@
 #   local/ablation.sh                                # every row, 8 epochs (~11 min a row on 2 cores)
 #   local/ablation.sh --rows "gradient decoder_pred" --tag _ep40 --train_args "--max_epoch 40"
 #
-# The baseline (conf/train_fastspeech2_cpu.yaml) must be trained and decoded first, with
-# the same --tag as --tag_suffix when there is one:
-#   ./run.sh --stage 1 --stop_stage 7 --train_configs conf/train_fastspeech2_cpu.yaml
+# The recipe's data must be prepared first (./run.sh --stage 1 --stop_stage 5). The rows on the
+# recipe's configuration compare with the recipe's baseline, trained and decoded first with the
+# same --tag as --tag_suffix when there is one:
 #   ./run.sh --stage 6 --stop_stage 7 --train_configs conf/train_fastspeech2_cpu.yaml \
 #       --tag_suffix _ep40 --train_args "--max_epoch 40"
+# The other rows' baselines (exp/tts_train_fastspeech2_cpu_abl_{plain,augmented}<tag>) are
+# trained by the first row that needs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
@@ -51,12 +60,16 @@ expdir=exp
 . ../../TEMPLATE/prosody1/scripts/parse_options.sh
 
 # Per row: overrides of the Kathaka config, the CAMP config, the sampler config, and whether
-# stage two reads punctuation. "section.key=value" sets key in section of the recipe config.
+# stage two reads punctuation. "section.key=value" sets key in section of the recipe config,
+# "key=null" removes a top-level section.
 old_kl="tts_conf.kl_weight=0.01 tts_conf.kl_normalization=none tts_conf.kl_free_bits=0.0"
 bare_sampler="predictor_conf.syntax_columns=[pos,dep]"
 augmentation="variance_augmentation.probability=0.5 variance_augmentation.max_semitones=4 variance_augmentation.max_db=6"
+route_tf="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth"
+before="tts_conf.condition_decoder=true tts_conf.decoder_variance_input=predicted variance_augmentation=null"
 row_settings() {
-    baseline_overrides=""  # non-empty: the row trains its own baseline with these
+    # the baseline of the row: "plain" (no augmentation, the rows on ${before}) or the recipe's
+    baseline_overrides="variance_augmentation=null"; baseline_name=plain
     case $1 in
         gradient)
             kathaka="tts_conf.decoder_variance_input=ground_truth ${old_kl}"
@@ -74,6 +87,8 @@ row_settings() {
             kathaka=""; camp=""; sampler=${bare_sampler}; punctuation=false ;;
         punctuation)
             kathaka=""; camp=""; sampler=""; punctuation=true ;;
+        before)
+            kathaka=""; camp=""; sampler=""; punctuation=true ;;
         variance_route)
             kathaka="tts_conf.condition_decoder=false"; camp=${kathaka}; sampler=""; punctuation=true ;;
         duration_sums)
@@ -83,21 +98,25 @@ row_settings() {
             kathaka="tts_conf.condition_decoder=false tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
             camp=${kathaka}; sampler=""; punctuation=true ;;
         route_tf)
-            kathaka="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth"
-            camp=${kathaka}; sampler=""; punctuation=true ;;
+            kathaka=${route_tf}; camp=${kathaka}; sampler=""; punctuation=true ;;
         word_kl)
             kathaka=""; camp="tts_conf.word_kl_weight=10.0"; sampler=""; punctuation=true ;;
-        combined)
-            kathaka="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth ${augmentation}"
-            camp="${kathaka} tts_conf.word_kl_weight=10.0"; sampler=""; punctuation=true
-            baseline_overrides=${augmentation} ;;
         embed_dim4)
             kathaka=""; camp="tts_conf.word_embed_dim=4"; sampler=""; punctuation=true ;;
         kl_w*)
             kathaka="tts_conf.kl_weight=${1#kl_w} tts_conf.kl_free_bits=1.0 tts_conf.kl_normalization=mel_elements"
             camp=""; sampler=${bare_sampler}; punctuation=false ;;
+        combined)
+            kathaka="${route_tf} ${augmentation}"; camp="${kathaka} tts_conf.word_kl_weight=10.0"
+            sampler=""; punctuation=true; baseline_overrides=${augmentation}; baseline_name=augmented ;;
+        word_dropout)
+            kathaka=""; camp="tts_conf.word_dropout=0.2"; sampler=""; punctuation=true
+            baseline_overrides=""; baseline_name=recipe ;;
         *) echo "$0: unknown row $1" >&2; exit 2 ;;
     esac
+    if [ "${baseline_name}" = plain ]; then
+        kathaka="${before} ${kathaka}"; camp="${before} tts_conf.word_kl_weight=0.0 ${camp}"
+    fi
 }
 
 # override_config <base yaml> <output yaml> <section.key=value ...>
@@ -110,15 +129,18 @@ base, out, *items = sys.argv[1:]
 config = yaml.safe_load(open(base))
 for item in items:
     key, value = item.split("=", 1)
+    if "." not in key:
+        config[key] = yaml.safe_load(value)
+        continue
     section, name = key.split(".", 1)
-    config.setdefault(section, {})[name] = yaml.safe_load(value)
+    if not isinstance(config.get(section), dict):
+        config[section] = {}
+    config[section][name] = yaml.safe_load(value)
 yaml.safe_dump(config, open(out, "w"), sort_keys=False)
 EOF
 }
 
 baseline=conf/train_fastspeech2_cpu.yaml
-[ -f "${expdir}/tts_train_fastspeech2_cpu${tag}/valid.loss.ave.pth" ] || {
-    echo "$0: train and decode the baseline first (see the header; with --tag, with --tag_suffix ${tag})" >&2; exit 1; }
 for row in ${rows}; do
     row_settings "${row}"
     suffix=_abl_${row}${tag}
@@ -136,17 +158,26 @@ for row in ${rows}; do
         [ "${system}" = kathaka ] && context_configs+=" ${conf}/train_kathaka_sampler_cpu.yaml"
         [ "${system}" = camp ] && context_configs+=" ${conf}/train_camp_predictor_cpu.yaml"
     done
+    # the row's baseline: the recipe's, or one trained once with baseline_overrides and shared
+    # by the rows that name it (a row that trained its own earlier keeps it)
     row_baseline=${baseline}
-    if [ -n "${baseline_overrides}" ]; then
+    shared=tts_train_fastspeech2_cpu${tag}
+    if [ "${baseline_name}" != recipe ]; then
+        shared=tts_train_fastspeech2_cpu_abl_${baseline_name}${tag}
+        row_baseline=${expdir}/ablation/conf/baseline_${baseline_name}${tag}/train_fastspeech2_cpu.yaml
         # shellcheck disable=SC2086
-        override_config "${baseline}" "${conf}/train_fastspeech2_cpu.yaml" ${baseline_overrides}
-        row_baseline=${conf}/train_fastspeech2_cpu.yaml
-        prosody_configs="${row_baseline}${prosody_configs}"
-        [ -L "${expdir}/tts_train_fastspeech2_cpu${suffix}" ] && rm "${expdir}/tts_train_fastspeech2_cpu${suffix}"
-    else
-        # the shared baseline, under this row's suffix
-        ln -sfn "tts_train_fastspeech2_cpu${tag}" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
+        override_config "${baseline}" "${row_baseline}" ${baseline_overrides}
     fi
+    if [ ! -f "${expdir}/${shared}/valid.loss.ave.pth" ]; then
+        [ "${baseline_name}" = recipe ] && {
+            echo "$0: train and decode the recipe's baseline first (see the header)" >&2; exit 1; }
+        echo "$(date -u +%FT%T) ablation baseline ${baseline_name}${tag}: stages 6-7"
+        # shellcheck disable=SC2086
+        ./run.sh --stage 6 --stop_stage 7 --tag_suffix "_abl_${baseline_name}${tag}" \
+            --train_configs "${row_baseline}" --train_args "${train_args}" ${run_opts}
+    fi
+    [ -d "${expdir}/tts_train_fastspeech2_cpu${suffix}" ] && [ ! -L "${expdir}/tts_train_fastspeech2_cpu${suffix}" ] \
+        || ln -sfn "${shared}" "${expdir}/tts_train_fastspeech2_cpu${suffix}"
     # rows whose stage one equals an earlier row's reuse its models
     if [ "${row}" = punctuation ] && [ -d "${expdir}/tts_train_kathaka_cpu_abl_representation${tag}" ]; then
         for system in ${systems}; do

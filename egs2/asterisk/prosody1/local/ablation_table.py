@@ -145,7 +145,7 @@ def main(argv=None) -> None:
         audio_lines.append("| " + " | ".join(audio_cells) + " |")
     notes = [
         "",
-        "Word-level RMSE against the recordings (eval set); in brackets the fraction of the "
+        f"Word-level RMSE against the recordings ({args.set} set); in brackets the fraction of the "
         "FastSpeech2 baseline's error removed, (baseline - system) / baseline; `*`: differs "
         "from the baseline with paired bootstrap p < 0.05; gap: share of the baseline-to-oracle "
         "gap closed by the text-only system.",
