@@ -38,13 +38,9 @@
 #   local/ablation.sh                                # every row, 8 epochs (~11 min a row on 2 cores)
 #   local/ablation.sh --rows "gradient decoder_pred" --tag _ep40 --train_args "--max_epoch 40"
 #
-# The recipe's data must be prepared first (./run.sh --stage 1 --stop_stage 5). The rows on the
-# recipe's configuration compare with the recipe's baseline, trained and decoded first with the
-# same --tag as --tag_suffix when there is one:
-#   ./run.sh --stage 6 --stop_stage 7 --train_configs conf/train_fastspeech2_cpu.yaml \
-#       --tag_suffix _ep40 --train_args "--max_epoch 40"
-# The other rows' baselines (exp/tts_train_fastspeech2_cpu_abl_{plain,augmented}<tag>) are
-# trained by the first row that needs them.
+# The recipe's data must be prepared first (./run.sh --stage 1 --stop_stage 5). The rows'
+# baselines (exp/tts_train_fastspeech2_cpu_abl_{plain,augmented}<tag>) are trained by the first
+# row that needs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
@@ -68,7 +64,8 @@ augmentation="variance_augmentation.probability=0.5 variance_augmentation.max_se
 route_tf="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth"
 before="tts_conf.condition_decoder=true tts_conf.decoder_variance_input=predicted variance_augmentation=null"
 row_settings() {
-    # the baseline of the row: "plain" (no augmentation, the rows on ${before}) or the recipe's
+    # the baseline of the row, trained once and shared by the rows that name it: "plain" (no
+    # augmentation: the rows on ${before}) or "augmented" (the recipe's since then)
     baseline_overrides="variance_augmentation=null"; baseline_name=plain
     case $1 in
         gradient)
@@ -111,7 +108,7 @@ row_settings() {
             sampler=""; punctuation=true; baseline_overrides=${augmentation}; baseline_name=augmented ;;
         word_dropout)
             kathaka=""; camp="tts_conf.word_dropout=0.2"; sampler=""; punctuation=true
-            baseline_overrides=""; baseline_name=recipe ;;
+            baseline_overrides=${augmentation}; baseline_name=augmented ;;
         *) echo "$0: unknown row $1" >&2; exit 2 ;;
     esac
     if [ "${baseline_name}" = plain ]; then
@@ -158,19 +155,12 @@ for row in ${rows}; do
         [ "${system}" = kathaka ] && context_configs+=" ${conf}/train_kathaka_sampler_cpu.yaml"
         [ "${system}" = camp ] && context_configs+=" ${conf}/train_camp_predictor_cpu.yaml"
     done
-    # the row's baseline: the recipe's, or one trained once with baseline_overrides and shared
-    # by the rows that name it (a row that trained its own earlier keeps it)
-    row_baseline=${baseline}
-    shared=tts_train_fastspeech2_cpu${tag}
-    if [ "${baseline_name}" != recipe ]; then
-        shared=tts_train_fastspeech2_cpu_abl_${baseline_name}${tag}
-        row_baseline=${expdir}/ablation/conf/baseline_${baseline_name}${tag}/train_fastspeech2_cpu.yaml
-        # shellcheck disable=SC2086
-        override_config "${baseline}" "${row_baseline}" ${baseline_overrides}
-    fi
+    # the row's baseline (a row that trained its own earlier keeps it)
+    shared=tts_train_fastspeech2_cpu_abl_${baseline_name}${tag}
+    row_baseline=${expdir}/ablation/conf/baseline_${baseline_name}${tag}/train_fastspeech2_cpu.yaml
+    # shellcheck disable=SC2086
+    override_config "${baseline}" "${row_baseline}" ${baseline_overrides}
     if [ ! -f "${expdir}/${shared}/valid.loss.ave.pth" ]; then
-        [ "${baseline_name}" = recipe ] && {
-            echo "$0: train and decode the recipe's baseline first (see the header)" >&2; exit 1; }
         echo "$(date -u +%FT%T) ablation baseline ${baseline_name}${tag}: stages 6-7"
         # shellcheck disable=SC2086
         ./run.sh --stage 6 --stop_stage 7 --tag_suffix "_abl_${baseline_name}${tag}" \
@@ -194,7 +184,7 @@ for row in ${rows}; do
     echo "$(date -u +%FT%T) ablation row ${row}${tag}: stages ${first_stage}-12"
     # shellcheck disable=SC2086
     ./run.sh --stage "${first_stage}" --stop_stage 12 --tag_suffix "${suffix}" \
-        --train_configs "${row_baseline} ${prosody_configs/${row_baseline}/}" --context_configs "${context_configs}" \
+        --train_configs "${row_baseline}${prosody_configs}" --context_configs "${context_configs}" \
         --context_punctuation "${punctuation}" ${score_opts} ${run_opts}
 done
 python3 local/ablation_table.py --expdir "${expdir}" --rows ${rows} --tag "${tag}" \
