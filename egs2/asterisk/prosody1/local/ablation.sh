@@ -30,7 +30,7 @@
 #                   the recipe's configuration since that issue
 # and, on the recipe's configuration:
 #   word_dropout    CAMP: each word's embedding zeroed with probability 0.2 in training
-# and, to choose Kathaka's KL settings (Kathaka only, the recipe's other settings):
+# and, to choose Kathaka's KL settings (Kathaka only, before's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md; its row "recipe" is the
 # recipe's own experiments, e.g. the `make demo` run, as a reference).
