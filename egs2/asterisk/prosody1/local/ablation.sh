@@ -30,6 +30,7 @@
 #                   the recipe's configuration since that issue
 # and, on the recipe's configuration:
 #   word_dropout    CAMP: each word's embedding zeroed with probability 0.2 in training
+#   combined_sums   + the word and sentence duration sum losses (weights 1), Kathaka and CAMP
 # and, to choose Kathaka's KL settings (Kathaka only, before's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
 # Then local/ablation_table.py writes the table (exp/ablation/ablation.md; its row "recipe" is the
@@ -62,6 +63,7 @@ old_kl="tts_conf.kl_weight=0.01 tts_conf.kl_normalization=none tts_conf.kl_free_
 bare_sampler="predictor_conf.syntax_columns=[pos,dep]"
 augmentation="variance_augmentation.probability=0.5 variance_augmentation.max_semitones=4 variance_augmentation.max_db=6"
 route_tf="tts_conf.condition_decoder=false tts_conf.decoder_variance_input=ground_truth"
+sums="tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
 before="tts_conf.condition_decoder=true tts_conf.decoder_variance_input=predicted variance_augmentation=null"
 row_settings() {
     # the baseline of the row, trained once and shared by the rows that name it: "plain" (no
@@ -89,10 +91,9 @@ row_settings() {
         variance_route)
             kathaka="tts_conf.condition_decoder=false"; camp=${kathaka}; sampler=""; punctuation=true ;;
         duration_sums)
-            kathaka="tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
-            camp=${kathaka}; sampler=""; punctuation=true ;;
+            kathaka=${sums}; camp=${kathaka}; sampler=""; punctuation=true ;;
         route_sums)
-            kathaka="tts_conf.condition_decoder=false tts_conf.duration_word_loss_weight=1.0 tts_conf.duration_sentence_loss_weight=1.0"
+            kathaka="tts_conf.condition_decoder=false ${sums}"
             camp=${kathaka}; sampler=""; punctuation=true ;;
         route_tf)
             kathaka=${route_tf}; camp=${kathaka}; sampler=""; punctuation=true ;;
@@ -108,6 +109,9 @@ row_settings() {
             sampler=""; punctuation=true; baseline_overrides=${augmentation}; baseline_name=augmented ;;
         word_dropout)
             kathaka=""; camp="tts_conf.word_dropout=0.2"; sampler=""; punctuation=true
+            baseline_overrides=${augmentation}; baseline_name=augmented ;;
+        combined_sums)
+            kathaka=${sums}; camp=${sums}; sampler=""; punctuation=true
             baseline_overrides=${augmentation}; baseline_name=augmented ;;
         *) echo "$0: unknown row $1" >&2; exit 2 ;;
     esac
