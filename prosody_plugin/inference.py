@@ -72,6 +72,8 @@ class Text2SpeechProsody:
         vocoder_config, vocoder_file: A ParallelWaveGAN-family vocoder (``.pkl``);
             Griffin-Lim from the training frontend when not given.
         bert_model, spacy_model: Override the front end models recorded at training.
+        bert_runtime (str): "torch", or "onnxruntime" to run the frozen BERT with ONNX Runtime
+            on the CPU (the same vectors up to float rounding, faster; docs/RESULTS.md).
         device (str): "cpu" or "cuda".
         speed_control_alpha (float): FastSpeech2's speaking-rate control (>1: slower), on
             top of the calibration when there is one.
@@ -103,6 +105,7 @@ class Text2SpeechProsody:
         use_vocoder: bool = True,
         emphasis_file: Optional[PathLike] = None,
         speed_calibration_file: Optional[PathLike] = None,
+        bert_runtime: str = "torch",
     ):
         if speed_calibration_file is not None:
             with open(speed_calibration_file, encoding="utf-8") as f:
@@ -152,6 +155,7 @@ class Text2SpeechProsody:
                 punctuation=recorded.get("punctuation", False),
                 device=device,
                 embedder=self.predictor.word_encoder,  # a fine-tuned BERT lives in the predictor
+                runtime=bert_runtime,
             )
             if self.featurizer.hidden_size != context_args.input_size:
                 raise ValueError(

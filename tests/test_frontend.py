@@ -569,3 +569,36 @@ def test_parallel_featurizer_gives_the_same_features(frontend, featurizers):
     with pytest.raises(ValueError, match="long1"):
         parallel([utts[0], too_long])
     assert parallel(utts[:2])[1][0].shape == m1[0].shape  # usable after an error
+
+
+def test_onnxruntime_bert_gives_the_same_vectors(frontend, embedder, tmp_path):
+    """The encoder exported to ONNX Runtime: the torch vectors up to float rounding."""
+    from prosody_plugin.frontend.bert import WordEmbedder
+    from prosody_plugin.frontend.context import ContextFeaturizer
+
+    words = [frontend.analyze(t).punctuated_words() for t in PROMPTS]
+    onnx = WordEmbedder(layer=-2)
+    reference = [v.clone() for v in onnx.embed(words)]
+    onnx.use_onnxruntime_(cache_dir=tmp_path)
+    exported = list(tmp_path.glob("*.onnx"))
+    assert onnx.session is not None and len(exported) == 1
+    for batch in (words, words[:1]):  # padded sub-batches, and one utterance alone
+        for v, r in zip(onnx.embed(batch), reference):
+            torch.testing.assert_close(v, r, atol=1e-4, rtol=1e-4)
+    # the last layer is another export; the cache is reused for equal weights
+    featurizer = ContextFeaturizer(embedder=embedder, runtime="torch")
+    last = featurizer.embedder.embed(words)
+    again = WordEmbedder().use_onnxruntime_(cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.onnx"))) == 2
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")}
+    WordEmbedder().use_onnxruntime_(cache_dir=tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")} == mtimes
+    for v, r in zip(again.embed(words), last):
+        torch.testing.assert_close(v, r, atol=1e-4, rtol=1e-4)
+    # training stays in torch
+    again.set_trainable(True)
+    assert again.session is None and again.embed(words[:1])[0].requires_grad
+    with pytest.raises(ValueError, match="frozen"):
+        again.use_onnxruntime_(cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="runtime"):
+        ContextFeaturizer(embedder=embedder, runtime="tensorrt")

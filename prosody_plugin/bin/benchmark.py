@@ -66,6 +66,8 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--devices", "--device", nargs="+", default=None,
                        help="Torch devices; default: cpu, plus cuda when available")  # fmt: skip
     group.add_argument("--num_threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    group.add_argument("--bert_runtime", choices=("torch", "onnxruntime"), default="torch",
+                       help="Runtime of the frozen BERT on the CPU (Text2SpeechProsody's bert_runtime)")
     group.add_argument("--seed", type=int, default=0)
 
     group = parser.add_argument_group("output")
@@ -111,6 +113,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             inference_model=args.inference_model, context_inference_model=args.context_inference_model,
             skip_training=args.skip_training, extract_pitch_energy=args.extract_pitch_energy,
             seed=args.seed, verbose=args.verbose, sizes=sizes, settings=vars(args), source=str(args.text_file),
+            bert_runtime=args.bert_runtime,
         )  # fmt: skip
     except ValueError as e:
         raise SystemExit(str(e)) from None

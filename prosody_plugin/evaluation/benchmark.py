@@ -213,6 +213,7 @@ def load_system(
     model_file: str = "valid.loss.ave.pth",
     context_model_file: str = "valid.loss.ave.pth",
     quiet: bool = True,
+    bert_runtime: str = "torch",
 ) -> System:
     """Load a system from its experiment dirs as its users would load it.
 
@@ -230,7 +231,8 @@ def load_system(
         if context_exp is not None:
             context = dict(context_train_config=context_exp / "config.yaml", context_model_file=context_exp / context_model_file)
         synthesize = batched = Text2SpeechProsody(
-            train_config=config, model_file=checkpoint, device=device, use_vocoder=False, **context
+            train_config=config, model_file=checkpoint, device=device, use_vocoder=False, bert_runtime=bert_runtime,
+            **context,
         )
         found = system_of_model(batched.tts) or BASELINE
         if found != name:
@@ -717,6 +719,7 @@ def run_benchmark(
     sizes: Optional[Dict[str, Dict[str, Tuple[Path, Optional[Path]]]]] = None,
     settings: Optional[Dict[str, Any]] = None,
     source: str = "",
+    bert_runtime: str = "torch",
 ) -> Dict[str, Any]:
     """Run every measurement; return the report (see :func:`format_report`).
 
@@ -774,7 +777,8 @@ def run_benchmark(
             logger.info(f"[{key}] loading {', '.join(names)}")
             loaded = [
                 load_system(n, size_exps[n][0], size_exps[n][1], device, inference_model,
-                            context_inference_model, quiet=verbose < 2)  # fmt: skip
+                            context_inference_model, quiet=verbose < 2,
+                            bert_runtime=bert_runtime if torch.device(device).type == "cpu" else "torch")  # fmt: skip
                 for n in names
             ]
             check_same_inputs(loaded, sentences)

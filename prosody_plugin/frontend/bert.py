@@ -24,11 +24,16 @@ Speed (batch 1 on a CPU, where a small encoder is bound by reading its weights):
   move by 2-5% on average (Kathaka's mean latent, CAMP's word embeddings) and by up to
   20-30% for some sentences, i.e. up to half the spread between sentences. Hence off.
 
-The other two change only the float rounding of the vectors (about 1e-6 relative; the
-stage-two predictions by about 1e-7).
+* ``runtime="onnxruntime"`` (opt-in) runs the frozen encoder as an ONNX Runtime session
+  (:func:`onnx_session`): the same weights, exported once and cached on disk.
+
+The speedups other than quantisation change only the float rounding of the vectors (about
+1e-6 relative; the stage-two predictions by about 1e-7). Measurements: docs/RESULTS.md.
 """
 
+import hashlib
 import importlib.util
+import os
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -81,6 +86,77 @@ def length_groups(lengths: Sequence[int], call_cost: int = GROUP_CALL_COST) -> L
     return groups[::-1]
 
 
+#: Encoder runtimes of a frozen :class:`WordEmbedder` on the CPU.
+RUNTIMES = ("torch", "onnxruntime")
+
+
+def onnx_cache_dir() -> Path:
+    """Where exported encoders are kept: ``$XDG_CACHE_HOME/prosody_plugin/onnx``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "prosody_plugin" / "onnx"
+
+
+def onnx_session(encoder: torch.nn.Module, layer: int = -1, cache_dir: Optional[Path] = None):
+    """An ONNX Runtime session computing hidden layer ``layer`` of a Hugging Face encoder.
+
+    Inputs ``input_ids`` and ``attention_mask`` (B, T) int64, output (B, T, H) float32.
+    The export (a few seconds) is cached under ``cache_dir`` (default :func:`onnx_cache_dir`),
+    keyed by the encoder's config, weights, ``layer`` and the torch and transformers versions,
+    so a fine-tuned encoder gets its own file. The session uses torch's number of threads.
+    """
+    import onnxruntime
+    import transformers
+
+    key = hashlib.sha256(f"{torch.__version__} {transformers.__version__} {layer}".encode())
+    key.update(encoder.config.to_json_string(use_diff=False).encode())
+    for name, tensor in encoder.state_dict().items():
+        key.update(name.encode())
+        key.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    path = Path(cache_dir or onnx_cache_dir()) / f"{type(encoder).__name__}_{key.hexdigest()[:20]}.onnx"
+    if not path.is_file():
+        _export_onnx(encoder, layer, path)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _export_onnx(encoder: torch.nn.Module, layer: int, path: Path) -> None:
+    import warnings
+
+    from transformers import AutoModel
+
+    # a copy with eager attention: the SDPA path traces the mask for the example's shapes only
+    eager = AutoModel.from_config(encoder.config, attn_implementation="eager")
+    eager.load_state_dict(encoder.state_dict())
+    eager.eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=layer != -1)
+            return out.last_hidden_state if layer == -1 else out.hidden_states[layer]
+
+    input_ids = torch.ones(2, 8, dtype=torch.long)
+    attention_mask = torch.ones(2, 8, dtype=torch.long)
+    attention_mask[1, 5:] = 0  # padding in the example, so the mask is not folded away
+    dynamic = {0: "batch", 1: "time"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notices
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(eager), (input_ids, attention_mask), str(partial),
+            input_names=["input_ids", "attention_mask"], output_names=["hidden"],
+            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "hidden": {**dynamic, 2: "hidden"}},
+            opset_version=17, dynamo=False,
+        )
+    os.replace(partial, path)  # atomic: concurrent loaders see a whole file or none
+
+
 def default_model_path() -> str:
     """Folder of the packaged offline all-MiniLM-L6-v2 model; clear error when missing."""
     spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
@@ -115,6 +191,8 @@ class WordEmbedder(torch.nn.Module):
             (fine-tuning). :meth:`set_trainable` switches later.
         quantize: Dynamic int8 ``Linear`` layers for a frozen encoder on the CPU (opt-in:
             faster, but the vectors differ from the fp32 ones; module docstring).
+        runtime: "torch", or "onnxruntime" for a frozen encoder on the CPU
+            (:meth:`use_onnxruntime_`).
     """
 
     def __init__(
@@ -125,6 +203,7 @@ class WordEmbedder(torch.nn.Module):
         max_length: int = 512,
         trainable: bool = False,
         quantize: bool = False,
+        runtime: str = "torch",
     ):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
@@ -142,17 +221,31 @@ class WordEmbedder(torch.nn.Module):
         self.layer = layer
         self.max_length = max_length
         self.quantized = False
+        self.session = None  # the ONNX Runtime session of use_onnxruntime_
         self.set_trainable(trainable)
         self.to(device)
         if torch.device(device).type == "cpu" and not trainable:  # a frozen encoder for inference
             transpose_linear_weights(self.encoder)
         if quantize:
             self.quantize_()
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+        if runtime == "onnxruntime":
+            self.use_onnxruntime_()
+
+    def use_onnxruntime_(self, cache_dir: Optional[Path] = None) -> "WordEmbedder":
+        """Run the frozen encoder with ONNX Runtime (in place; the CPU only): the same
+        weights and vectors up to float rounding, faster per call (docs/RESULTS.md)."""
+        if self.trainable or self.quantized or self.device.type != "cpu":
+            raise ValueError("ONNX Runtime runs a frozen, unquantized encoder on the CPU")
+        if self.session is None:
+            self.session = onnx_session(self.encoder, self.layer, cache_dir)
+        return self
 
     def quantize_(self) -> "WordEmbedder":
         """Dynamic int8 ``Linear`` layers (in place; frozen encoder on the CPU only)."""
-        if self.trainable:
-            raise ValueError("a trainable encoder cannot be quantized")
+        if self.trainable or self.session is not None:
+            raise ValueError("a trainable encoder or one run by ONNX Runtime cannot be quantized")
         if self.device.type != "cpu":
             raise ValueError(f"dynamic int8 quantization runs on the CPU, not {self.device}")
         if not self.quantized:
@@ -173,6 +266,8 @@ class WordEmbedder(torch.nn.Module):
         """Freeze (False: no grad, eval mode) or unfreeze the encoder for fine-tuning."""
         if trainable and getattr(self, "quantized", False):
             raise ValueError("a quantized encoder cannot be trained")
+        if trainable:
+            self.session = None  # the exported copy would not follow the training
         self.trainable = bool(trainable)
         self.encoder.requires_grad_(self.trainable)
         self.encoder.train(self.trainable and self.training)
@@ -279,10 +374,14 @@ class WordEmbedder(torch.nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor, max_words: int
     ) -> torch.Tensor:
         """Encoder states mean-pooled per word: (B, T) inputs -> (B, max_words, H)."""
-        out = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=self.layer != -1
-        )
-        hidden = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
+        if self.session is not None:
+            feeds = dict(input_ids=input_ids.cpu().numpy(), attention_mask=attention_mask.cpu().numpy())
+            hidden = torch.from_numpy(self.session.run(None, feeds)[0])
+        else:
+            out = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=self.layer != -1
+            )
+            hidden = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
         # assignment matrix (B, W, T): 1 where wordpiece t belongs to word w
         words = torch.arange(max_words, device=hidden.device)[None, :, None]
         assign = (word_index[:, None, :] == words).to(hidden.dtype)

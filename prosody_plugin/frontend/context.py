@@ -38,6 +38,8 @@ class ContextFeaturizer:
         quantize: Run the (frozen, CPU) BERT in dynamic int8 (``WordEmbedder.quantize_``):
             faster, but its vectors differ from the fp32 ones the stage-two models were
             trained on, so it is opt-in (an inference setting, not recorded by ``conf``).
+        runtime: The encoder's runtime, "torch" or "onnxruntime" (``WordEmbedder.use_onnxruntime_``;
+            an inference setting, not recorded by ``conf``).
         parallel: Parse with spaCy in a worker thread while BERT runs (torch releases the
             GIL in its kernels); pays off when a core is free for it (e.g. torch with one
             thread fewer than the cores). The features are the same either way.
@@ -53,6 +55,7 @@ class ContextFeaturizer:
         embedder: Optional[WordEmbedder] = None,
         quantize: bool = False,
         parallel: bool = False,
+        runtime: str = "torch",
     ):
         self.punctuation = bool(punctuation)
         self.parallel = bool(parallel)
@@ -60,6 +63,10 @@ class ContextFeaturizer:
         self.embedder = embedder or WordEmbedder(bert_model, layer=bert_layer, device=device)
         if quantize:
             self.embedder.quantize_()
+        if runtime == "onnxruntime":
+            self.embedder.use_onnxruntime_()
+        elif runtime != "torch":
+            raise ValueError(f"runtime must be 'torch' or 'onnxruntime', got {runtime!r}")
         self.syntax = SyntaxAnalyzer(spacy_model, parse_punctuation=self.punctuation)
 
     @property
