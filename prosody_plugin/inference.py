@@ -46,6 +46,7 @@ from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
 from prosody_plugin.control.emphasis import FALLBACK_CONTROLS, EmphasisDirection, check_level
 from prosody_plugin.control.ssml_controls import WordMarkup, ssml_markup
 from prosody_plugin.decode import Text2Speech
+from prosody_plugin.frontend.bert import RUNTIMES
 from prosody_plugin.frontend.words import TextFrontend, Utterance, split_sentences
 from prosody_plugin.systems import check_pair, system_of_model
 from prosody_plugin.tasks.prosody_context import load_predictor
@@ -107,6 +108,8 @@ class Text2SpeechProsody:
         speed_calibration_file: Optional[PathLike] = None,
         bert_runtime: str = "torch",
     ):
+        if bert_runtime not in RUNTIMES:
+            raise ValueError(f"bert_runtime must be one of {RUNTIMES}, got {bert_runtime!r}")
         if speed_calibration_file is not None:
             with open(speed_calibration_file, encoding="utf-8") as f:
                 calibration = yaml.safe_load(f)

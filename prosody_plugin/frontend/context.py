@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from prosody_plugin.frontend.bert import WordEmbedder
+from prosody_plugin.frontend.bert import RUNTIMES, WordEmbedder
 from prosody_plugin.frontend.syntax import SyntaxAnalyzer
 from prosody_plugin.frontend.words import Utterance
 
@@ -57,6 +57,8 @@ class ContextFeaturizer:
         parallel: bool = False,
         runtime: str = "torch",
     ):
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         self.punctuation = bool(punctuation)
         self.parallel = bool(parallel)
         self._worker = None  # the spaCy thread (parallel), started on first use
@@ -65,8 +67,6 @@ class ContextFeaturizer:
             self.embedder.quantize_()
         if runtime == "onnxruntime":
             self.embedder.use_onnxruntime_()
-        elif runtime != "torch":
-            raise ValueError(f"runtime must be 'torch' or 'onnxruntime', got {runtime!r}")
         self.syntax = SyntaxAnalyzer(spacy_model, parse_punctuation=self.punctuation)
 
     @property
