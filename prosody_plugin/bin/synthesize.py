@@ -70,6 +70,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the run")
     parser.add_argument("--batch_size", type=int, default=16, help="Sentences synthesised together")
     parser.add_argument("--device", default="cpu", help="Torch device")
+    parser.add_argument("--bert_runtime", choices=("torch", "onnxruntime"), default="torch",
+                        help="Runtime of the frozen BERT on the CPU (onnxruntime: faster, same vectors up to rounding)")
     group = parser.add_argument_group("Prosody controls (every system; per word: SSML)")
     group.add_argument("--rate", type=float, default=1.0, help="Speaking rate (0.8: 1.25x longer)")
     group.add_argument("--pitch_semitones", type=float, default=0.0, help="Pitch shift in semitones")
@@ -113,7 +115,8 @@ def main(argv=None) -> None:
     if not items:
         raise SystemExit("no text: give utterances as arguments or --text_file")
     common = dict(vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
-                  emphasis_file=args.emphasis_file, speed_calibration_file=args.speed_calibration_file)  # fmt: skip
+                  emphasis_file=args.emphasis_file, speed_calibration_file=args.speed_calibration_file,
+                  bert_runtime=args.bert_runtime)  # fmt: skip
     try:
         if args.vocoder_tag is not None:
             common.update(download_vocoder(args.vocoder_tag))
