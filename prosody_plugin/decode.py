@@ -58,6 +58,10 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
         self.use_reference_prosody = use_reference_prosody
         if not isinstance(self.model, ProsodyESPnetTTSModel):
             self.model = ProsodyESPnetTTSModel.from_espnet_model(self.model)
+        # ESPnet's task built the model: derive the word boundaries as ProsodyTTSTask does, so
+        # that the loaded model's training losses work too (e.g. the duration sum losses)
+        if hasattr(self.model.tts, "set_token_list"):
+            self.model.tts.set_token_list(self.train_args.token_list)
         # --seed / always_fix_seed reproduce wavs; no vocoder: features and durations only
         self.vocoder = reproducible_vocoder(self.vocoder) if synthesize_wav else None
 

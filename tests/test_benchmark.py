@@ -332,3 +332,21 @@ def test_kind_of_an_experiment_comes_from_its_config(tmp_path, monkeypatch):
     args = parse(["--tts_exps", str(tmp_path / "a"), str(tmp_path / "a")])
     with pytest.raises(ValueError, match="two camp"):
         benchmark_cli.exps_of(args)
+
+
+def test_a_loaded_model_knows_its_word_boundaries(tiny_recipe):
+    """ESPnet's Text2Speech builds the model through ESPnet's task; the plugin's Text2Speech
+    derives the word boundaries as ProsodyTTSTask does, so that the loaded model's training
+    losses that need words (the duration sum losses: the benchmark's training step) work."""
+    from prosody_plugin.decode import Text2Speech
+    from prosody_plugin.text.word_boundaries import token_classes
+
+    root, _ = tiny_recipe
+    for name in ("kathaka", "camp"):
+        exp = root / "exp" / f"tts_{name}"
+        tts = Text2Speech(train_config=exp / "config.yaml", model_file=exp / "model.pth").model.tts
+        is_boundary, is_punct = token_classes(list(TOKENS))
+        assert is_boundary.any()
+        assert torch.equal(tts.token_is_boundary.cpu(), is_boundary) and torch.equal(tts.token_is_punctuation.cpu(), is_punct)
+        xs = torch.tensor([[TOKENS.index("h"), TOKENS.index("<space>"), TOKENS.index("w")]])
+        assert tts.word_ids(xs, torch.tensor([3]))[1].tolist() == [2]

@@ -118,6 +118,9 @@ def onnx_session(encoder: torch.nn.Module, layer: int = -1, cache_dir: Optional[
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
+    # no busy-waiting between runs: the spinning threads would take the cores torch's
+    # acoustic model runs on next
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
