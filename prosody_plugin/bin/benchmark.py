@@ -21,6 +21,7 @@ from prosody_plugin.evaluation.benchmark import (
     run_benchmark,
     write_report,
 )
+from prosody_plugin.frontend.bert import RUNTIMES
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -66,7 +67,7 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--devices", "--device", nargs="+", default=None,
                        help="Torch devices; default: cpu, plus cuda when available")  # fmt: skip
     group.add_argument("--num_threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    group.add_argument("--bert_runtime", choices=("torch", "onnxruntime"), default="torch",
+    group.add_argument("--bert_runtime", choices=RUNTIMES, default="torch",
                        help="Runtime of the frozen BERT on the CPU (Text2SpeechProsody's bert_runtime)")
     group.add_argument("--seed", type=int, default=0)
 

@@ -36,6 +36,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from prosody_plugin.cli import DefaultsHelpFormatter
+from prosody_plugin.frontend.bert import RUNTIMES
 from prosody_plugin.inference import Text2SpeechProsody
 from prosody_plugin.vocoder_compat import download_vocoder
 
@@ -70,7 +71,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the run")
     parser.add_argument("--batch_size", type=int, default=16, help="Sentences synthesised together")
     parser.add_argument("--device", default="cpu", help="Torch device")
-    parser.add_argument("--bert_runtime", choices=("torch", "onnxruntime"), default="torch",
+    parser.add_argument("--bert_runtime", choices=RUNTIMES, default="torch",
                         help="Runtime of the frozen BERT on the CPU (onnxruntime: faster, same vectors up to rounding)")
     group = parser.add_argument_group("Prosody controls (every system; per word: SSML)")
     group.add_argument("--rate", type=float, default=1.0, help="Speaking rate (0.8: 1.25x longer)")
