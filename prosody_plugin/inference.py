@@ -32,6 +32,7 @@ naming the item; with ``errors="return"`` the bad items' errors are returned in 
 place and the good items are synthesised.
 """
 
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -87,6 +88,8 @@ class Text2SpeechProsody:
         emphasis_file: The emphasis direction of a per-word system (CAMP;
             :mod:`prosody_plugin.control.emphasis`), default ``emphasis.npz`` beside
             ``model_file`` when it is there (recipe stage 9 writes it, pack packs it).
+        warmup (bool): Synthesise one short sentence at load (:meth:`warm_up`), so that a
+            server's first request does not pay the one-off costs of the first call.
 
     """
 
@@ -107,6 +110,7 @@ class Text2SpeechProsody:
         emphasis_file: Optional[PathLike] = None,
         speed_calibration_file: Optional[PathLike] = None,
         bert_runtime: str = "torch",
+        warmup: bool = False,
     ):
         if bert_runtime not in RUNTIMES:
             raise ValueError(f"bert_runtime must be one of {RUNTIMES}, got {bert_runtime!r}")
@@ -167,6 +171,22 @@ class Text2SpeechProsody:
                 )
         elif self.system is not None and not self.tts.has_default_prosody:
             raise ValueError(f"{self.system} speaks from text only with its stage-two predictor: pass context_train_config")
+        if warmup:
+            self.warm_up()
+
+    #: What :meth:`warm_up` says: two sentences, so that the batched paths run too.
+    WARMUP_TEXT = "Please hold. Your call is important to us."
+
+    def warm_up(self) -> None:
+        """One untimed synthesis of :data:`WARMUP_TEXT`: the first call of a loaded model pays
+        one-off costs (spaCy's and the tokenizer's caches, the kernels' first runs, the
+        vocoder's buffers). Random draws do not move: the seeded results stay the same."""
+        device = torch.device(self.device)
+        numpy_state, python_state = np.random.get_state(), random.getstate()  # Griffin-Lim's phases
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            self(self.WARMUP_TEXT, temperature=0.0)
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
 
     @classmethod
     def from_pretrained(

@@ -312,6 +312,22 @@ def word_phones(utterance, word):
             if w == word and not is_boundary_token(tok) and not is_punctuation_token(tok)]  # fmt: skip
 
 
+def test_a_warm_up_at_load_changes_no_result(recipe):
+    """The warm-up synthesises at load; what the caller's random state draws next is the same."""
+    import random
+
+    import numpy as np
+    import torch
+
+    outputs = []
+    for warmup in (False, True):
+        tts = system_tts(recipe, "kathaka", warmup=warmup)
+        torch.manual_seed(7), np.random.seed(7), random.seed(7)
+        outputs.append(tts("Thank you for calling."))  # sampled, Griffin-Lim's random phases
+    assert torch.equal(outputs[0]["prosody"], outputs[1]["prosody"])
+    assert torch.equal(outputs[0]["wav"], outputs[1]["wav"])
+
+
 BATCH_TEXTS = [
     "Thank you.",
     "Printing, in the only sense with which we are at present concerned, differs from most arts.",

@@ -16,6 +16,8 @@ stage=1              # First stage to run.
 stop_stage=100       # Last stage to run.
 nj=2                 # The number of parallel jobs.
 inference_nj=2       # The number of parallel jobs in decoding.
+train_jobs=1         # Trainings of stages 6 and 10 run side by side, at most this many at a time, each
+                     # with nproc / train_jobs threads (small CPU models train faster so than one by one).
 ngpu=0               # The number of GPUs for training (0: CPU). >1: DDP, one process per GPU.
 gpu_inference=false  # Whether to decode on GPU.
 python=python3       # Python interpreter (run.sh activates the repo's .venv if there is one).
@@ -141,7 +143,7 @@ Stages:
  16: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
 Options:
-  --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}),
+  --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}), --train_jobs (${train_jobs}),
   --ngpu (${ngpu}), --gpu_inference (${gpu_inference}), --fs (${fs}), --n_shift (${n_shift}),
   --max_duration (${max_duration}), --on_error (${on_error}), --extra_characters, --g2p (${g2p}), --cleaner (${cleaner}),
   --trim_silence (${trim_silence}), --silence_threshold_db (${silence_threshold_db}), --trim_margin_ms (${trim_margin_ms}),
@@ -358,6 +360,28 @@ collect_stats() {
     done
 }
 
+# run_training <command...>: run a training (stages 6 and 10); with train_jobs > 1 in the
+# background, at most train_jobs at a time, each with nproc / train_jobs torch threads.
+# wait_trainings: wait for them all; a failed one stops the stage (and the others).
+side_by_side=()
+run_training() {
+    if [ "${train_jobs}" -le 1 ]; then "$@" || exit 1; return; fi
+    if [ "${#side_by_side[@]}" -ge "${train_jobs}" ]; then
+        wait "${side_by_side[0]}" || { kill "${side_by_side[@]:1}" 2> /dev/null; exit 1; }
+        side_by_side=("${side_by_side[@]:1}")
+    fi
+    local threads=$(( $(nproc) / train_jobs ))
+    OMP_NUM_THREADS=$(( threads > 1 ? threads : 1 )) "$@" &
+    side_by_side+=($!)
+}
+wait_trainings() {
+    local pid
+    for pid in "${side_by_side[@]}"; do
+        wait "${pid}" || { kill "${side_by_side[@]}" 2> /dev/null; exit 1; }
+    done
+    side_by_side=()
+}
+
 # train_tts <config> <exp dir> <extra args...>: one stage-one training (ESPnet trainer, resumable).
 train_tts() {
     local config=$1 exp=$2; shift 2
@@ -375,6 +399,16 @@ train_tts() {
             --valid_data_path_and_name_and_type "${_valid_dir}/wav.scp,speech,sound" \
             --resume true --ngpu "${ngpu}" --multiprocessing_distributed true --output_dir "${exp}" \
             --config "${config}" "${frontend_opts[@]}" "$@" > "${exp}/train.log" 2>&1; then
+        log "Error: training failed; end of ${exp}/train.log:"; tail -n 30 "${exp}/train.log" >&2
+        return 1
+    fi
+}
+
+# train_predictor <exp dir> <args...>: one stage-two training (ESPnet trainer, resumable).
+train_predictor() {
+    local exp=$1; shift
+    if ! ${python} -m prosody_plugin.bin.context_train \
+            --resume true --ngpu "${ngpu}" --multiprocessing_distributed true --output_dir "${exp}" "$@" > "${exp}/train.log" 2>&1; then
         log "Error: training failed; end of ${exp}/train.log:"; tail -n 30 "${exp}/train.log" >&2
         return 1
     fi
@@ -579,7 +613,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     for config in ${train_configs}; do
         log "Stage 6: Stage-one training with ${config}"
         # shellcheck disable=SC2086
-        train_tts "${config}" "${expdir}/$(exp_name "${config}")" \
+        run_training train_tts "${config}" "${expdir}/$(exp_name "${config}")" \
             --normalize global_mvn --normalize_conf "stats_file=${tts_stats_dir}/train/feats_stats.npz" \
             --pitch_normalize global_mvn --pitch_normalize_conf "stats_file=${tts_stats_dir}/train/pitch_stats.npz" \
             --energy_normalize global_mvn --energy_normalize_conf "stats_file=${tts_stats_dir}/train/energy_stats.npz" \
@@ -595,6 +629,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
             --valid_shape_file "${tts_stats_dir}/valid/speech_shape" \
             ${train_args}
     done
+    wait_trainings
 fi
 
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
@@ -739,14 +774,11 @@ if [ ${stage} -le 10 ] && [ ${stop_stage} -ge 10 ]; then
         [ -f "${_exp}/train.log" ] && mv "${_exp}/train.log" "${_exp}/train.$(date +%Y%m%d%H%M%S).log"
         log "Stage 10: Stage-two training of ${_predictor} for ${tts_exp} (${_size_key}=${_size}): log in ${_exp}/train.log"
         # shellcheck disable=SC2086
-        if ! ${python} -m prosody_plugin.bin.context_train \
-                --config "${config}" --predictor_conf "${_size_key}=${_size}" "${_frontend[@]}" \
-                "${_data_opts[@]}" --resume true --ngpu "${ngpu}" --multiprocessing_distributed true --output_dir "${_exp}" \
-                ${context_args} > "${_exp}/train.log" 2>&1; then
-            log "Error: training failed; end of ${_exp}/train.log:"; tail -n 30 "${_exp}/train.log" >&2
-            exit 1
-        fi
+        run_training train_predictor "${_exp}" \
+            --config "${config}" --predictor_conf "${_size_key}=${_size}" "${_frontend[@]}" \
+            "${_data_opts[@]}" ${context_args}
     done
+    wait_trainings
 fi
 
 if [ ${stage} -le 11 ] && [ ${stop_stage} -ge 11 ]; then

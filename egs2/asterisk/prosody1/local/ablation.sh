@@ -23,13 +23,13 @@
 #   route_tf        variance_route + the decoder gets the recorded pitch and energy in training
 #                   (teacher forcing: a decoder that follows its inputs)
 #   word_kl         CAMP: a word-level KL bottleneck (word_kl_weight 10; with --systems camp)
-#   embed_dim4      CAMP: 4-dimensional word embeddings (with --systems camp)
 #   combined        route_tf + the variance augmentation (pitch shifts of up to 4 semitones and
 #                   gains of up to 6 dB, half of the utterances) + CAMP's word KL, with the
 #                   baseline trained with the same augmentation (it is not prosody-specific):
 #                   the recipe's configuration since that issue
 # and, on the recipe's configuration:
 #   word_dropout    CAMP: each word's embedding zeroed with probability 0.2 in training
+#   embed_dim4      CAMP: 4-dimensional word embeddings (8 in the recipe)
 #   combined_sums   + the word and sentence duration sum losses (weights 1), Kathaka and CAMP
 # and, to choose Kathaka's KL settings (Kathaka only, before's other settings):
 #   kl_w1, kl_w10, kl_w100   KL per mel element with weight 1, 10, 100, free bits 1 nat/dim
@@ -99,8 +99,6 @@ row_settings() {
             kathaka=${route_tf}; camp=${kathaka}; sampler=""; punctuation=true ;;
         word_kl)
             kathaka=""; camp="tts_conf.word_kl_weight=10.0"; sampler=""; punctuation=true ;;
-        embed_dim4)
-            kathaka=""; camp="tts_conf.word_embed_dim=4"; sampler=""; punctuation=true ;;
         kl_w*)
             kathaka="tts_conf.kl_weight=${1#kl_w} tts_conf.kl_free_bits=1.0 tts_conf.kl_normalization=mel_elements"
             camp=""; sampler=${bare_sampler}; punctuation=false ;;
@@ -109,6 +107,9 @@ row_settings() {
             sampler=""; punctuation=true; baseline_overrides=${augmentation}; baseline_name=augmented ;;
         word_dropout)
             kathaka=""; camp="tts_conf.word_dropout=0.2"; sampler=""; punctuation=true
+            baseline_overrides=${augmentation}; baseline_name=augmented ;;
+        embed_dim4)
+            kathaka=""; camp="tts_conf.word_embed_dim=4"; sampler=""; punctuation=true
             baseline_overrides=${augmentation}; baseline_name=augmented ;;
         combined_sums)
             kathaka=${sums}; camp=${sums}; sampler=""; punctuation=true
@@ -164,10 +165,17 @@ for row in ${rows}; do
     row_baseline=${expdir}/ablation/conf/baseline_${baseline_name}${tag}/train_fastspeech2_cpu.yaml
     # shellcheck disable=SC2086
     override_config "${baseline}" "${row_baseline}" ${baseline_overrides}
+    # trained (e.g. side by side with the rows' models, by hand) but not decoded: stage 7 only
+    baseline_stage=""
     if [ ! -f "${expdir}/${shared}/valid.loss.ave.pth" ]; then
-        echo "$(date -u +%FT%T) ablation baseline ${baseline_name}${tag}: stages 6-7"
+        baseline_stage=6
+    elif ! compgen -G "${expdir}/${shared}/decode_*/*/default/wav.scp" > /dev/null; then
+        baseline_stage=7
+    fi
+    if [ -n "${baseline_stage}" ]; then
+        echo "$(date -u +%FT%T) ablation baseline ${baseline_name}${tag}: stages ${baseline_stage}-7"
         # shellcheck disable=SC2086
-        ./run.sh --stage 6 --stop_stage 7 --tag_suffix "_abl_${baseline_name}${tag}" \
+        ./run.sh --stage "${baseline_stage}" --stop_stage 7 --tag_suffix "_abl_${baseline_name}${tag}" \
             --train_configs "${row_baseline}" --train_args "${train_args}" ${run_opts}
     fi
     [ -d "${expdir}/tts_train_fastspeech2_cpu${suffix}" ] && [ ! -L "${expdir}/tts_train_fastspeech2_cpu${suffix}" ] \
