@@ -160,6 +160,27 @@ def test_interrupted_training_resumes_and_finishes(recipe):
     assert "3epoch results" in log
 
 
+def test_a_failed_training_side_by_side_stops_the_stage(recipe, tmp_path):
+    """--config_jobs 2: one training fails at once; the stage exits non-zero, naming its log,
+    and stops the other training instead of waiting for it."""
+    bad = tmp_path / "train_broken_cpu.yaml"
+    bad.write_text("tts: no_such_model\n")
+    cmd = [
+        "./prosody.sh", "--stage", "6", "--stop_stage", "6", "--config_jobs", "2",
+        "--train_set", "train", "--valid_set", "dev", "--test_sets", "eval", "--fs", "22050",
+        "--train_configs", f"conf/train_kathaka_cpu.yaml {bad}", "--tag_suffix", "_side_by_side",
+        "--train_args", "--max_epoch 50 --batch_size 8",
+    ]
+    proc = subprocess.run(cmd, cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "tts_train_broken_cpu_side_by_side/train.log" in proc.stderr + proc.stdout
+    log = (recipe / "exp" / "tts_train_kathaka_cpu_side_by_side" / "train.log").read_text()
+    assert "50epoch results" not in log
+    time.sleep(1)  # the stopped training is gone, not left running
+    running = subprocess.run(["pgrep", "-f", "tts_train_kathaka_cpu_side_by_side"], capture_output=True)
+    assert running.returncode == 1, running.stdout
+
+
 def test_decoding_with_a_parallel_wavegan_family_vocoder(recipe, tmp_path):
     """--vocoder_file: a HiFi-GAN generator checkpoint in ParallelWaveGAN's format.
 

@@ -5,8 +5,9 @@
 #   asterisk-core-sounds-en         their transcripts (core-sounds-en.txt.gz)
 #   chromium                        the browser the tests open the listening pages in (through
 #                                   Playwright, with this system browser: no browser download)
+#   procps                          pgrep: the recipes stop the jobs they run side by side
 set -euo pipefail
-packages=(espeak-ng asterisk-core-sounds-en-g722 asterisk-core-sounds-en chromium)
+packages=(espeak-ng asterisk-core-sounds-en-g722 asterisk-core-sounds-en chromium procps)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -362,25 +362,40 @@ collect_stats() {
 }
 
 # in_background <command...>: start a command in the background once fewer than config_jobs
-# started ones still run (else wait for the oldest); with config_jobs 1, run it in the
+# started ones still run (else wait for one to end); with config_jobs 1, run it in the
 # foreground. wait_background: wait for them all. A failed one stops the stage (and the others).
+# Background jobs ignore Ctrl-C (as in any script): an interrupted stage stops them itself.
 in_background_pids=()
 in_background() {
     if [ "${config_jobs}" -le 1 ]; then "$@"; return; fi  # (not in a list: set -e holds inside)
-    if [ "${#in_background_pids[@]}" -ge "${config_jobs}" ]; then
-        wait "${in_background_pids[0]}" || { kill "${in_background_pids[@]:1}" 2> /dev/null; exit 1; }
-        in_background_pids=("${in_background_pids[@]:1}")
-    fi
+    [ "${#in_background_pids[@]}" -lt "${config_jobs}" ] || wait_for_one
     "$@" &
     in_background_pids+=($!)
 }
 wait_background() {
-    local pid
-    for pid in "${in_background_pids[@]}"; do
-        wait "${pid}" || { kill "${in_background_pids[@]}" 2> /dev/null; exit 1; }
-    done
-    in_background_pids=()
+    while [ "${#in_background_pids[@]}" -gt 0 ]; do wait_for_one; done
 }
+wait_for_one() {  # the first job to end, whichever; if it failed, stop the others at once
+    local ended pid left=()
+    wait -n -p ended "${in_background_pids[@]}" || stop_background 1
+    for pid in "${in_background_pids[@]}"; do [ "${pid}" = "${ended}" ] || left+=("${pid}"); done
+    in_background_pids=("${left[@]}")
+}
+# stop_background <exit status>: stop the background jobs and what they started; exit.
+stop_background() {
+    kill_tree "${in_background_pids[@]}"
+    exit "$1"
+}
+kill_tree() {
+    local todo=("$@") tree=() pid
+    while [ "${#todo[@]}" -gt 0 ]; do  # the whole tree first: an orphan's parent is not found
+        pid=${todo[0]}; todo=("${todo[@]:1}"); tree+=("${pid}")
+        # shellcheck disable=SC2207
+        todo+=($(pgrep -P "${pid}" || true))
+    done
+    [ "${#tree[@]}" -eq 0 ] || kill "${tree[@]}" 2> /dev/null || true
+}
+trap 'stop_background 130' INT TERM
 # run_training <command...>: a training of stage 6 or 10, side by side with nproc / config_jobs threads.
 run_training() {
     if [ "${config_jobs}" -le 1 ]; then in_background "$@"; return; fi
