@@ -161,12 +161,12 @@ def test_interrupted_training_resumes_and_finishes(recipe):
 
 
 def test_a_failed_training_side_by_side_stops_the_stage(recipe, tmp_path):
-    """--config_jobs 2: one training fails at once; the stage exits non-zero, naming its log,
+    """--train_jobs 2: one training fails at once; the stage exits non-zero, naming its log,
     and stops the other training instead of waiting for it."""
     bad = tmp_path / "train_broken_cpu.yaml"
     bad.write_text("tts: no_such_model\n")
     cmd = [
-        "./prosody.sh", "--stage", "6", "--stop_stage", "6", "--config_jobs", "2",
+        "./prosody.sh", "--stage", "6", "--stop_stage", "6", "--train_jobs", "2",
         "--train_set", "train", "--valid_set", "dev", "--test_sets", "eval", "--fs", "22050",
         "--train_configs", f"conf/train_kathaka_cpu.yaml {bad}", "--tag_suffix", "_side_by_side",
         "--train_args", "--max_epoch 50 --batch_size 8",

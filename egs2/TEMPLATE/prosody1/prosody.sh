@@ -16,9 +16,8 @@ stage=1              # First stage to run.
 stop_stage=100       # Last stage to run.
 nj=2                 # The number of parallel jobs.
 inference_nj=2       # The number of parallel jobs in decoding.
-config_jobs=1        # Configs that stages 6, 7, 10 and 12 handle side by side: trainings (each with
-                     # nproc / config_jobs threads: small CPU models train faster so than one by one),
-                     # decodes and control measurements (their threads unchanged: the same outputs).
+train_jobs=1         # Trainings of stages 6 and 10 run side by side, at most this many at a time, each
+                     # with nproc / train_jobs threads (small CPU models train faster so than one by one).
 ngpu=0               # The number of GPUs for training (0: CPU). >1: DDP, one process per GPU.
 gpu_inference=false  # Whether to decode on GPU.
 python=python3       # Python interpreter (run.sh activates the repo's .venv if there is one).
@@ -144,7 +143,7 @@ Stages:
  16: Hugging Face model repo of each archive        -> ${expdir}/hf_<tts exp name> (uploaded with --hf_repo_prefix)
 
 Options:
-  --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}), --config_jobs (${config_jobs}),
+  --stage, --stop_stage (${stage}, ${stop_stage}), --nj (${nj}), --inference_nj (${inference_nj}), --train_jobs (${train_jobs}),
   --ngpu (${ngpu}), --gpu_inference (${gpu_inference}), --fs (${fs}), --n_shift (${n_shift}),
   --max_duration (${max_duration}), --on_error (${on_error}), --extra_characters, --g2p (${g2p}), --cleaner (${cleaner}),
   --trim_silence (${trim_silence}), --silence_threshold_db (${silence_threshold_db}), --trim_margin_ms (${trim_margin_ms}),
@@ -361,14 +360,16 @@ collect_stats() {
     done
 }
 
-# in_background <command...>: start a command in the background once fewer than config_jobs
-# started ones still run (else wait for one to end); with config_jobs 1, run it in the
+# in_background <command...>: start a command in the background once fewer than train_jobs
+# started ones still run (else wait for one to end); with train_jobs 1, run it in the
 # foreground. wait_background: wait for them all. A failed one stops the stage (and the others).
+# (Decodes and measurements stay one after another: side by side, each with its threads, they
+# took longer on 2 cores; with fewer threads their floats would change.)
 # Background jobs ignore Ctrl-C (as in any script): an interrupted stage stops them itself.
 in_background_pids=()
 in_background() {
-    if [ "${config_jobs}" -le 1 ]; then "$@"; return; fi  # (not in a list: set -e holds inside)
-    [ "${#in_background_pids[@]}" -lt "${config_jobs}" ] || wait_for_one
+    if [ "${train_jobs}" -le 1 ]; then "$@"; return; fi  # (not in a list: set -e holds inside)
+    [ "${#in_background_pids[@]}" -lt "${train_jobs}" ] || wait_for_one
     "$@" &
     in_background_pids+=($!)
 }
@@ -396,10 +397,10 @@ kill_tree() {
     [ "${#tree[@]}" -eq 0 ] || kill "${tree[@]}" 2> /dev/null || true
 }
 trap 'stop_background 130' INT TERM
-# run_training <command...>: a training of stage 6 or 10, side by side with nproc / config_jobs threads.
+# run_training <command...>: a training of stage 6 or 10, side by side with nproc / train_jobs threads.
 run_training() {
-    if [ "${config_jobs}" -le 1 ]; then in_background "$@"; return; fi
-    local threads=$(( $(nproc) / config_jobs ))
+    if [ "${train_jobs}" -le 1 ]; then in_background "$@"; return; fi
+    local threads=$(( $(nproc) / train_jobs ))
     in_background with_threads $(( threads > 1 ? threads : 1 )) "$@"
 }
 with_threads() { export OMP_NUM_THREADS=$1; shift; "$@"; }  # in a background subshell only
@@ -434,13 +435,6 @@ train_predictor() {
         log "Error: training failed; end of ${exp}/train.log:"; tail -n 30 "${exp}/train.log" >&2
         return 1
     fi
-}
-
-# measure_controls <output dir> <args...>: stage 12's measurement of a system's prosody controls.
-measure_controls() {
-    local dir=$1; shift
-    ${python} -m prosody_plugin.bin.measure_controls "$@" --output_dir "${dir}" > "${dir}.log" 2>&1 \
-        || { log "Error: see ${dir}.log"; tail -n 20 "${dir}.log" >&2; return 1; }
 }
 
 # merge_decode_jobs <nj> <logdir> <dir>: gather the outputs of nj tts_inference jobs
@@ -661,62 +655,54 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     wait_background
 fi
 
-# decode_stage_one <config>: stage 7 for one stage-one model: its speed calibration on
-# ${valid_set}, then every test set from each of its prosody sources.
-decode_stage_one() {
-    local config=$1 tts_exp _type _sources _model_opts _source _opts _speed _speed_opts dset source _data _dir _logdir _nj _data_opts
-    tts_exp=${expdir}/$(exp_name "${config}")
-    _type=$(model_type "${tts_exp}")
-    # prosody sources: "default" (baseline; Kathaka's prior mean) and "reference" (oracle:
-    # the prosody representation of the utterance's own recording). CAMP has no default.
-    _sources=$(fact system_sources "${_type}")
-    [ -n "${_sources}" ] || _sources=default
-    _model_opts=(--model_file "${tts_exp}/${inference_model}" --train_config "${tts_exp}/config.yaml")
-    if ${duration_calibration}; then  # with the model's first prosody source
-        _source=${_sources%% *}
-        _opts=()
-        [ "${_source}" = reference ] && _opts+=(--use_reference_prosody true
-            --data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound"
-            --data_path_and_name_and_type "${durations_dir}/${valid_set}/durations,durations,text_int")
-        calibrate_speed "${tts_exp}" "${_source}" "${_model_opts[@]}" "${_opts[@]}" || exit 1
-    fi
-    _speed=$(speed_opts "${tts_exp}") || exit 1
-    read -r -a _speed_opts <<< "${_speed}"
-    for dset in ${test_sets}; do
-        for source in ${_sources}; do
-            _data=${data_feats}/${dset}
-            _dir=${tts_exp}/${inference_tag}/${dset}/${source}
-            _logdir=${_dir}/log
-            _nj=$(min "${inference_nj}" "$(wc -l < "${_data}/wav.scp")")
-            rm -rf "${_logdir}"/output.*  # an earlier run's outputs would be merged with these
-            split_scp "${_data}/wav.scp" "${_nj}" "${_logdir}" keys
-            _data_opts=(--data_path_and_name_and_type "${_data}/text,text,text")
-            if [ "${source}" = reference ]; then
-                _data_opts+=(--use_reference_prosody true
-                    --data_path_and_name_and_type "${_data}/wav.scp,speech,sound"
-                    --data_path_and_name_and_type "${durations_dir}/${dset}/durations,durations,text_int")
-            fi
-            log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody${_speed:+, ${_speed}}): log in ${_logdir}"
-            # shellcheck disable=SC2086
-            run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
-                ${python} -m prosody_plugin.bin.tts_inference \
-                    --ngpu "${_inference_ngpu}" \
-                    "${_data_opts[@]}" \
-                    --key_file "${_logdir}/keys.JOB.scp" \
-                    "${_model_opts[@]}" \
-                    --output_dir "${_logdir}/output.JOB" \
-                    "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}"
-            merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
-            log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
-        done
-    done
-}
-
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
     for config in ${train_configs}; do
-        in_background decode_stage_one "${config}"
+        tts_exp=${expdir}/$(exp_name "${config}")
+        _type=$(model_type "${tts_exp}")
+        # prosody sources: "default" (baseline; Kathaka's prior mean) and "reference" (oracle:
+        # the prosody representation of the utterance's own recording). CAMP has no default.
+        _sources=$(fact system_sources "${_type}")
+        [ -n "${_sources}" ] || _sources=default
+        _model_opts=(--model_file "${tts_exp}/${inference_model}" --train_config "${tts_exp}/config.yaml")
+        if ${duration_calibration}; then  # with the model's first prosody source
+            _source=${_sources%% *}
+            _opts=()
+            [ "${_source}" = reference ] && _opts+=(--use_reference_prosody true
+                --data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound"
+                --data_path_and_name_and_type "${durations_dir}/${valid_set}/durations,durations,text_int")
+            calibrate_speed "${tts_exp}" "${_source}" "${_model_opts[@]}" "${_opts[@]}" || exit 1
+        fi
+        _speed=$(speed_opts "${tts_exp}") || exit 1
+        read -r -a _speed_opts <<< "${_speed}"
+        for dset in ${test_sets}; do
+            for source in ${_sources}; do
+                _data=${data_feats}/${dset}
+                _dir=${tts_exp}/${inference_tag}/${dset}/${source}
+                _logdir=${_dir}/log
+                _nj=$(min "${inference_nj}" "$(wc -l < "${_data}/wav.scp")")
+                rm -rf "${_logdir}"/output.*  # an earlier run's outputs would be merged with these
+                split_scp "${_data}/wav.scp" "${_nj}" "${_logdir}" keys
+                _data_opts=(--data_path_and_name_and_type "${_data}/text,text,text")
+                if [ "${source}" = reference ]; then
+                    _data_opts+=(--use_reference_prosody true
+                        --data_path_and_name_and_type "${_data}/wav.scp,speech,sound"
+                        --data_path_and_name_and_type "${durations_dir}/${dset}/durations,durations,text_int")
+                fi
+                log "Stage 7: Decoding ${dset} with ${tts_exp} (${source} prosody${_speed:+, ${_speed}}): log in ${_logdir}"
+                # shellcheck disable=SC2086
+                run_jobs "${_nj}" "${_logdir}/tts_inference.JOB.log" \
+                    ${python} -m prosody_plugin.bin.tts_inference \
+                        --ngpu "${_inference_ngpu}" \
+                        "${_data_opts[@]}" \
+                        --key_file "${_logdir}/keys.JOB.scp" \
+                        "${_model_opts[@]}" \
+                        --output_dir "${_logdir}/output.JOB" \
+                        "${decode_opts[@]}" ${inference_args} "${_speed_opts[@]}"
+                merge_decode_jobs "${_nj}" "${_logdir}" "${_dir}"
+                log "Wrote $(wc -l < "${_dir}/wav.scp" 2>/dev/null || echo 0) wavs to ${_dir}/wav"
+            done
+        done
     done
-    wait_background
 fi
 
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
@@ -955,7 +941,6 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
 
         if [ "${controls_utts}" -gt 0 ]; then
             # prosody controls (global and emphasis), measured on each system's audio from text
-            _measured=()
             for _system in ${baseline_system} ${prosody_systems}; do
                 _exp=$(stage_one_exp "${_system}" 2>/dev/null) || continue
                 _opts=(--train_config "${_exp}/config.yaml" --model_file "${_exp}/${inference_model}")
@@ -968,13 +953,10 @@ if [ ${stage} -le 12 ] && [ ${stop_stage} -ge 12 ]; then
                 [ -n "${vocoder_config}" ] && _opts+=(--vocoder_config "${vocoder_config}")
                 _controls=${_out}/controls_${_system}
                 log "Stage 12: Prosody controls of ${_system}: ${_controls}/controls.md"
-                in_background measure_controls "${_controls}" "${_opts[@]}" --text "${data_feats}/${dset}/text" \
+                ${python} -m prosody_plugin.bin.measure_controls "${_opts[@]}" --text "${data_feats}/${dset}/text" \
                     --max_utterances "${controls_utts}" --max_words "${controls_words}" \
-                    --num_resamples "${score_resamples}"
-                _measured+=("${_controls}")
-            done
-            wait_background
-            for _controls in "${_measured[@]}"; do
+                    --num_resamples "${score_resamples}" --output_dir "${_controls}" > "${_controls}.log" 2>&1 \
+                    || { log "Error: see ${_controls}.log"; tail -n 20 "${_controls}.log" >&2; exit 1; }
                 { echo; sed 's/^#/##/' "${_controls}/controls.md"; } >> "${_results}"
             done
         fi

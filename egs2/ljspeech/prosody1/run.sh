@@ -12,8 +12,8 @@ size=cpu
 if [ "${1:-}" = --size ]; then size=$2; shift 2; fi
 bert_model=""  # empty: the context configs' frontend_conf.bert_model, else the packaged all-MiniLM-L6-v2
 case "${size}" in
-    cpu) conf=conf; config_jobs=3 ;;  # the three small models side by side (stages 6, 7, 10, 12)
-    gpu) conf=conf/tuning; config_jobs=1 ;;  # stage two: bert-base-cased, named in the context configs
+    cpu) conf=conf; train_jobs=3 ;;  # the three small stage-one models side by side
+    gpu) conf=conf/tuning; train_jobs=1 ;;  # stage two: bert-base-cased, named in the context configs
     *) echo "$0: --size must be cpu or gpu" >&2; exit 2 ;;
 esac
 
@@ -25,5 +25,5 @@ esac
     --context_configs "${conf}/train_kathaka_sampler_${size}.yaml ${conf}/train_camp_predictor_${size}.yaml" \
     --bert_model "${bert_model}" \
     --inference_config conf/decode.yaml \
-    --config_jobs "${config_jobs}" \
+    --train_jobs "${train_jobs}" \
     "$@"

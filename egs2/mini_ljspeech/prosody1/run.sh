@@ -17,5 +17,5 @@ cd "$(dirname "$0")"
     --context_args "--max_epoch 3 --batch_size 8" \
     --inference_config conf/decode.yaml \
     --score_resamples 200 --spread_samples 4 --score_f0_plots 2 --controls_utts 2 --controls_words 2 \
-    --samples_renditions 2 --config_jobs 3 \
+    --samples_renditions 2 --train_jobs 3 \
     "$@"
