@@ -763,7 +763,7 @@ def run_benchmark(
         f"{batch_size} of them (cycled); warm-up {warmup}, repeats {repeats}; "
         "timed calls interleaved over the systems",
         f"batch 1: {split} of the {len(sentences)} prompts hold several sentences, which "
-        "Text2SpeechProsody synthesises one by one (the baseline, through ESPnet's Text2Speech: in one go)",
+        "Text2SpeechProsody synthesises as one batch (the baseline, through ESPnet's Text2Speech: as one sequence)",
         f"batched: Text2SpeechProsody called with a list of {batch_size} texts, for every system (ESPnet has "
         "no batched TTS API): front end on the batch, one masked acoustic forward; each item's mel and "
         "durations equal its batch-1 result (tests/test_batch_inference.py)",
