@@ -264,7 +264,8 @@ def check_unpacked(paths: Dict[str, str], check_weights: bool = True) -> Dict[st
     return frontend
 
 
-def _sha256(path: PathLike) -> str:
+def sha256_file(path: PathLike) -> str:
+    """SHA-256 hex digest of a file's bytes (read in 1 MiB chunks)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -284,7 +285,7 @@ def unpack_model(archive: PathLike, outdir: PathLike, check_weights: bool = True
     if not archive.is_file():
         raise FileNotFoundError(f"No such archive: {archive}")
     check_archive(archive, outdir)
-    digest = _sha256(archive)
+    digest = sha256_file(archive)
     stamp = outdir / _STAMP
     cached = stamp.is_file() and stamp.read_text().strip() == digest
     outdir.mkdir(parents=True, exist_ok=True)

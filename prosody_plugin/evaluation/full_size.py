@@ -105,7 +105,6 @@ Command line (from the recipe directory)::
 
 import argparse
 import copy
-import hashlib
 import json
 import logging
 import os
@@ -117,6 +116,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import torch
 import yaml
 
+from prosody_plugin.pack import sha256_file
 from prosody_plugin.systems import BASELINE, SYSTEMS, system_class
 
 logger = logging.getLogger("prosody_plugin.full_size")
@@ -195,14 +195,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-def _sha256(path: PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _resolve(path: str, bases: Sequence[Path]) -> Optional[str]:
@@ -590,16 +582,19 @@ def _fingerprint(
     trained_exps, trained_context_exps, configs, context_configs, seed, sentences, model_file, context_model_file
 ) -> Dict[str, Any]:
     def files(exp: Path, model: str) -> Dict[str, str]:
-        return {"config.yaml": _sha256(exp / "config.yaml"), model: _sha256(exp / model) if (exp / model).exists() else ""}
+        return {
+            "config.yaml": sha256_file(exp / "config.yaml"),
+            model: sha256_file(exp / model) if (exp / model).exists() else "",
+        }
 
     return dict(
         format=FORMAT_VERSION,
         seed=seed,
         sentences=list(sentences),
         stage_one={k: dict(exp=str(Path(v).resolve()), files=files(Path(v), model_file),
-                           config=_sha256(configs[k])) for k, v in sorted(trained_exps.items())},
+                           config=sha256_file(configs[k])) for k, v in sorted(trained_exps.items())},
         stage_two={k: dict(exp=str(Path(v).resolve()), files=files(Path(v), context_model_file),
-                           config=_sha256(context_configs[k])) for k, v in sorted(trained_context_exps.items())},
+                           config=sha256_file(context_configs[k])) for k, v in sorted(trained_context_exps.items())},
     )  # fmt: skip
 
 

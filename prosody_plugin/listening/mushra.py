@@ -52,6 +52,7 @@ from prosody_plugin.listening.audio import (
 )
 from prosody_plugin.listening.html import esc, json_script, page
 from prosody_plugin.listening.selection import Recordings, System, describe, safe_name
+from prosody_plugin.pack import sha256_file
 from prosody_plugin.version import __version__
 
 FORMAT = "prosody_plugin.mushra/1"
@@ -177,10 +178,6 @@ def _code(test_id: str, seed: int, utt: str, condition: str) -> str:
     return hashlib.sha256(f"{test_id}/{seed}/{utt}/{condition}".encode()).hexdigest()[:10]
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def prepare_trial(
     utt: str,
     recordings: Recordings,
@@ -278,7 +275,7 @@ def build_mushra_test(
             id=utt, text=recordings.texts.get(utt, ""), sentence_type=types.get(utt, ""),
             reference=f"stimuli/{sid}/reference.wav", stimuli=files,
             duration_s=round(len(wavs[REFERENCE]) / fs, 3),
-            checksums={c: _sha256(output_dir / p) for c, p in files.items()},
+            checksums={c: sha256_file(output_dir / p) for c, p in files.items()},
         ))  # fmt: skip
     fingerprint = json.dumps(
         dict(test_id=test_id, seed=seed, fs=fs, conditions=conditions,
