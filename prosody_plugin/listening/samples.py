@@ -26,7 +26,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from prosody_plugin.evaluation.metrics import WORD_FEATURES
+from prosody_plugin.evaluation.metrics import WORD_FEATURES, rmse
 from prosody_plugin.listening.html import esc, page
 from prosody_plugin.listening.selection import Recordings, System, describe, safe_name
 
@@ -90,12 +90,6 @@ def read_stage12_scores(scores_dir: Path):
         for utt, sources in words.items()
     }
     return wav, arrays, {utt: [ws[i] for i in sorted(ws)] for utt, ws in labels.items()}
-
-
-def word_rmse(system: np.ndarray, recording: np.ndarray) -> float:
-    """RMSE over the words where both are finite (nan when none)."""
-    ok = np.isfinite(system) & np.isfinite(recording)
-    return float(np.sqrt(np.mean((system[ok] - recording[ok]) ** 2))) if ok.any() else float("nan")
 
 
 def _fmt(value: Optional[float], scale: float = 1.0, digits: int = 2) -> str:
@@ -181,7 +175,7 @@ def build_samples_page(
             if utt in word_values:
                 mine, ref = word_values[utt].get(name), word_values[utt].get("recording")
                 for key, _, digits in WORD_FEATURES:
-                    value = None if mine is None or ref is None or name == "recording" else word_rmse(mine[key], ref[key])
+                    value = None if mine is None or ref is None or name == "recording" else rmse(mine[key], ref[key])
                     cells.append(f'<td class="num">{_fmt(value, 1.0, max(digits, 1))}</td>')
             body.append("<tr>" + "".join(cells) + "</tr>")
         parts = [
@@ -382,4 +376,4 @@ def make_samples_page(
     return build_samples_page(output_dir, recordings, decodes, chosen, types, scores_dir, plots, renditions, note, title)
 
 
-__all__ = ["Rendition", "build_samples_page", "make_samples_page", "read_stage12_scores", "sampled_renditions", "word_rmse"]
+__all__ = ["Rendition", "build_samples_page", "make_samples_page", "read_stage12_scores", "sampled_renditions"]
