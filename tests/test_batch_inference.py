@@ -13,7 +13,7 @@ import torch
 
 from conftest import TOKENS
 from prosody_plugin.tts.batch_inference import batch_text_to_mel, regulated_durations
-from prosody_plugin.tts.word_boundaries import append_eos
+from prosody_plugin.tts.word_pooling import append_eos
 
 RECIPE_CONF = Path(__file__).resolve().parents[1] / "egs2" / "asterisk" / "prosody1" / "conf"
 # GPU sizes are slow on a CPU: narrower and shallower, every layer type and kernel kept

@@ -53,7 +53,7 @@ def word_features(num_words):
 
 
 def padded_tokens(model, batch):
-    from prosody_plugin.tts.word_boundaries import append_eos
+    from prosody_plugin.tts.word_pooling import append_eos
 
     return append_eos(batch["text"], batch["text_lengths"], model.tts.eos, model.tts.padding_idx)
 

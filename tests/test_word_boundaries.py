@@ -5,7 +5,7 @@ import torch
 
 from conftest import TOKENS, ids
 from prosody_plugin.text.word_boundaries import is_punctuation_token, token_classes, word_ids
-from prosody_plugin.tts.word_boundaries import broadcast_words_to_tokens, pool_frames_by_word
+from prosody_plugin.tts.word_pooling import broadcast_words_to_tokens, pool_frames_by_word
 
 IS_BOUNDARY, IS_PUNCT = token_classes(TOKENS)
 

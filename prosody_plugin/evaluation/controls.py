@@ -36,7 +36,7 @@ from prosody_plugin.evaluation.metrics import word_prosody
 from prosody_plugin.frontend.words import split_sentences
 from prosody_plugin.evaluation.statistics import Bootstrap, Estimate, format_estimate, sufficient_stats
 from prosody_plugin.text.word_boundaries import token_classes, word_ids
-from prosody_plugin.tts.word_boundaries import append_eos
+from prosody_plugin.tts.word_pooling import append_eos
 
 CENTS_PER_LOG = 1200.0 / math.log(2.0)
 

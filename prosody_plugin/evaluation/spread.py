@@ -36,7 +36,7 @@ from prosody_plugin.evaluation.statistics import Bootstrap, format_estimate, suf
 from prosody_plugin.inference import Text2SpeechProsody
 from prosody_plugin.text.word_boundaries import token_classes
 from prosody_plugin.text.word_boundaries import word_ids as word_ids_of
-from prosody_plugin.tts.word_boundaries import append_eos
+from prosody_plugin.tts.word_pooling import append_eos
 
 # spreads are small: at least one decimal
 FEATURES = [(key, title, max(digits, 1)) for key, title, digits in WORD_FEATURES]

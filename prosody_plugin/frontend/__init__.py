@@ -1,7 +1,7 @@
 """Text front end of stage two: one canonical word sequence per utterance.
 
 :mod:`prosody_plugin.frontend.words` turns raw text into ESPnet's phoneme tokens and the
-word sequence the acoustic models see (``prosody_plugin.tts.word_boundaries`` rules);
+word sequence the acoustic models see (``prosody_plugin.text.word_boundaries`` rules);
 :mod:`prosody_plugin.frontend.bert` and :mod:`prosody_plugin.frontend.syntax` compute one
 vector / one row of syntax ids per word of that sequence.
 

@@ -1,6 +1,6 @@
 """Canonical word sequence of an utterance, shared by every word-level feature.
 
-The acoustic models (CAMP, word pooling in :mod:`prosody_plugin.tts.word_boundaries`) see
+The acoustic models (CAMP, word pooling in :mod:`prosody_plugin.tts.word_pooling`) see
 phoneme tokens, exactly as ESPnet's ``CommonPreprocessor`` makes them: the text goes through
 ``TextCleaner(cleaner)`` and then ``PhonemeTokenizer(g2p)`` (G2P of the whole sentence,
 ``<space>`` between words). Their *words* are defined on that token stream by

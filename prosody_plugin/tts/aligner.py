@@ -26,7 +26,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.abs_tts import AbsTTS
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
-from prosody_plugin.tts.word_boundaries import append_eos
+from prosody_plugin.tts.word_pooling import append_eos
 
 
 class CdistAlignmentModule(AlignmentModule):

@@ -379,7 +379,7 @@ def batch_text_to_mel(
         model: ``espnet2.tts.fastspeech2.FastSpeech2`` or a ``ProsodyFastSpeech2`` (Kathaka,
             CAMP), in eval mode.
         xs (LongTensor): Token ids with eos appended, padded with 0 (B, T_text + 1)
-            (``prosody_plugin.tts.word_boundaries.append_eos``).
+            (``prosody_plugin.tts.word_pooling.append_eos``).
         ilens (LongTensor): Their lengths, eos included (B,).
         conditioning (Optional[Tensor]): The prosody conditioning of a ``ProsodyFastSpeech2``
             (B, T_text + 1, adim), e.g. each utterance's ``_inference_conditioning``

@@ -46,7 +46,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN
-from prosody_plugin.tts.word_boundaries import broadcast_words_to_tokens, pool_frames_by_word
+from prosody_plugin.tts.word_pooling import broadcast_words_to_tokens, pool_frames_by_word
 
 WORD_ENCODERS = ("recurrent", "mean")
 

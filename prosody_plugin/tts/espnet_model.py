@@ -21,7 +21,7 @@ from torch.amp import autocast
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.tts.variance_augmentation import VarianceAugmentation
 from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls, normalizer_stats
-from prosody_plugin.tts.word_boundaries import append_eos
+from prosody_plugin.tts.word_pooling import append_eos
 
 
 class ProsodyESPnetTTSModel(ESPnetTTSModel):

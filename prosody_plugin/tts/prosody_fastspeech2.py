@@ -50,7 +50,7 @@ from prosody_plugin.text.word_boundaries import token_classes, word_ids
 from prosody_plugin.tts.batch_inference import batch_text_to_mel
 from prosody_plugin.tts.duration_sums import duration_sum_losses
 from prosody_plugin.tts.variance_controls import VarianceControls
-from prosody_plugin.tts.word_boundaries import append_eos
+from prosody_plugin.tts.word_pooling import append_eos
 
 DECODER_VARIANCE_INPUTS = ("ground_truth", "predicted", "none")
 
