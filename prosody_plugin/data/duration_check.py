@@ -30,7 +30,7 @@ import soundfile as sf
 from espnet2.train.preprocessor import CommonPreprocessor
 from tqdm import tqdm
 
-from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map, write_spk2utt
+from prosody_plugin.data.kaldi_dir import drop_utterances, read_kaldi_map, write_kaldi_map
 from prosody_plugin.data.pauses import PauseConfig, refine_durations
 from prosody_plugin.text.word_boundaries import EOS_TOKEN
 
@@ -90,13 +90,7 @@ def check_durations(
         raise SystemExit(f"{data_dir}: no utterance has usable durations in {durations_in}")
     write_kaldi_map(durations_out, good)
     if dropped:
-        for name in ("wav.scp", "text", "utt2spk", "utt2num_samples"):
-            entries = read_kaldi_map(data_dir / name)
-            write_kaldi_map(data_dir / name, {k: v for k, v in entries.items() if k in good})
-        write_spk2utt(data_dir / "spk2utt", read_kaldi_map(data_dir / "utt2spk"))
-        with open(data_dir / "dropped", "a", encoding="utf-8") as f:
-            for utt, reason in sorted(dropped.items()):
-                f.write(f"{utt}\tdurations: {reason}\n")
+        drop_utterances(data_dir, good, {u: f"durations: {r}" for u, r in dropped.items()})
         logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances")
     logging.info(f"{data_dir}: {len(good)} utterances with valid durations -> {durations_out}")
     if pauses is not None:

@@ -7,12 +7,14 @@ here, ``utt2num_samples``. Files are written sorted by key, as Kaldi and ESPnet 
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Mapping, Union
+from typing import Collection, Dict, Mapping, Union
 
 PathLike = Union[str, Path]
 
 #: The files every data dir written by this package has.
 KALDI_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
+#: The per-utterance files :func:`drop_utterances` filters unless told otherwise.
+UTTERANCE_FILES = ("wav.scp", "text", "utt2spk", "utt2num_samples")
 
 
 def read_kaldi_map(path: PathLike) -> Dict[str, str]:
@@ -79,3 +81,19 @@ def write_data_dir(
     write_kaldi_map(data_dir / "text", text)
     write_kaldi_map(data_dir / "utt2spk", utt2spk)
     write_spk2utt(data_dir / "spk2utt", utt2spk)
+
+
+def write_dropped(data_dir: PathLike, reasons: Mapping[str, str], append: bool = False) -> None:
+    """Write ``<utt><TAB><reason>`` lines sorted by id to ``data_dir/dropped`` (or append them)."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(data_dir) / "dropped", "a" if append else "w", encoding="utf-8") as f:
+        f.writelines(f"{utt}\t{reasons[utt]}\n" for utt in sorted(reasons))
+
+
+def drop_utterances(data_dir: PathLike, keep: Collection[str], reasons: Mapping[str, str], files=UTTERANCE_FILES) -> None:
+    """Drop utterances from a data dir in place, for the stages that reject some: each of ``files``
+    keeps only the ids in ``keep``, ``spk2utt`` follows ``utt2spk``, ``reasons`` are appended to ``dropped``."""
+    for path in [Path(data_dir) / name for name in files]:
+        write_kaldi_map(path, {k: v for k, v in read_kaldi_map(path).items() if k in keep})
+    write_spk2utt(Path(data_dir) / "spk2utt", read_kaldi_map(Path(data_dir) / "utt2spk"))
+    write_dropped(data_dir, reasons, append=True)

@@ -48,7 +48,7 @@ from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
-from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map, write_spk2utt
+from prosody_plugin.data.kaldi_dir import drop_utterances, read_kaldi_map, write_kaldi_map
 from prosody_plugin.data.textgrid import Interval, TextGrid, load_textgrid
 from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN
 
@@ -247,15 +247,9 @@ def convert_data_dir(
     if not (data_dir / "text.orig").exists():
         shutil.copyfile(data_dir / "text", data_dir / "text.orig")
     write_kaldi_map(durations_out, durations)
-    write_kaldi_map(data_dir / "text", phone_texts)
+    write_kaldi_map(data_dir / "text", phone_texts)  # the kept ones only: not among drop_utterances' files
     if dropped:
-        for name in ("wav.scp", "utt2spk", "utt2num_samples"):
-            entries = read_kaldi_map(data_dir / name)
-            write_kaldi_map(data_dir / name, {k: v for k, v in entries.items() if k in durations})
-        write_spk2utt(data_dir / "spk2utt", read_kaldi_map(data_dir / "utt2spk"))
-        with open(data_dir / "dropped", "a", encoding="utf-8") as f:
-            for utt, reason in sorted(dropped.items()):
-                f.write(f"{utt}\t{reason}\n")
+        drop_utterances(data_dir, durations, dropped, files=("wav.scp", "utt2spk", "utt2num_samples"))
         reasons = Counter(r.split(":")[0] for r in dropped.values())
         logging.warning(
             f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances ({dict(reasons)})"

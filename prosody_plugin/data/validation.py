@@ -58,7 +58,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir, write_kaldi_map
+from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir, write_dropped, write_kaldi_map
 from prosody_plugin.data.silence import TrimConfig, silent_share, trim_span
 from prosody_plugin.data.transcripts import describe_character, lacks_final_punctuation, unusual_characters
 from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN, is_pronounceable
@@ -444,7 +444,7 @@ def format_data_dir(
             f"utterances: " + ", ".join(f"{r}={n}" for r, n in sorted(counts.items()))
         )
     if not utt2num_samples:
-        _write_dropped(out_dir, dropped)
+        write_dropped(out_dir, dropped)
         if not dropped:
             raise SystemExit(f"format_data: {in_dir} has no utterances")
         raise SystemExit(
@@ -470,7 +470,7 @@ def format_data_dir(
         utt2spk={u: utt2spk[u] for u in kept},
     )
     write_kaldi_map(out_dir / "utt2num_samples", utt2num_samples)
-    _write_dropped(out_dir, dropped)
+    write_dropped(out_dir, dropped)
     with open(out_dir / "warnings", "w", encoding="utf-8") as f:
         for utt, kind, details in warnings:
             f.write(f"{utt}\t{kind}\t{details}\n")
@@ -491,11 +491,3 @@ def format_data_dir(
             logging.info(line)
     logging.info(f"Wrote {out_dir}: {len(kept)} utterances kept, {len(dropped)} dropped")
     return dropped
-
-
-def _write_dropped(out_dir: Path, dropped: Dict[str, str]) -> None:
-    """Write ``<utt>\\t<reason>`` lines sorted by id."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "dropped", "w", encoding="utf-8") as f:
-        for utt in sorted(dropped):
-            f.write(f"{utt}\t{dropped[utt]}\n")
