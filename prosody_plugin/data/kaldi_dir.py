@@ -7,7 +7,7 @@ here, ``utt2num_samples``. Files are written sorted by key, as Kaldi and ESPnet 
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Collection, Dict, Mapping, Union
+from typing import Collection, Dict, Mapping, Sequence, Union
 
 PathLike = Union[str, Path]
 
@@ -90,9 +90,12 @@ def write_dropped(data_dir: PathLike, reasons: Mapping[str, str], append: bool =
         f.writelines(f"{utt}\t{reasons[utt]}\n" for utt in sorted(reasons))
 
 
-def drop_utterances(data_dir: PathLike, keep: Collection[str], reasons: Mapping[str, str], files=UTTERANCE_FILES) -> None:
+def drop_utterances(
+    data_dir: PathLike, keep: Collection[str], reasons: Mapping[str, str], files: Sequence[str] = UTTERANCE_FILES
+) -> None:
     """Drop utterances from a data dir in place, for the stages that reject some: each of ``files``
     keeps only the ids in ``keep``, ``spk2utt`` follows ``utt2spk``, ``reasons`` are appended to ``dropped``."""
+    keep = set(keep)  # a list's membership test would make this quadratic on a large corpus
     for path in [Path(data_dir) / name for name in files]:
         write_kaldi_map(path, {k: v for k, v in read_kaldi_map(path).items() if k in keep})
     write_spk2utt(Path(data_dir) / "spk2utt", read_kaldi_map(Path(data_dir) / "utt2spk"))
