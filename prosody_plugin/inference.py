@@ -123,7 +123,7 @@ class Text2SpeechProsody:
             self.featurizer = ContextFeaturizer(
                 bert_model or recorded.get("bert_model"),
                 spacy_model or recorded.get("spacy_model"),
-                # models trained before the front end read punctuation did not record it
+                # not recorded by a model of the bare-words front end
                 punctuation=recorded.get("punctuation", False),
                 device=device,
                 embedder=self.predictor.word_encoder,  # a fine-tuned BERT lives in the predictor
