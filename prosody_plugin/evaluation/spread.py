@@ -51,7 +51,7 @@ def measure_spread(
     num_resamples: int = 1000,
     seed: int = 0,
 ) -> str:
-    """Measure the one-to-many spread (module docstring); write spread.{csv,md}, return the table."""
+    """Measure the one-to-many spread of each source; write spread.{csv,md}, return the table."""
     if num_samples < 2:
         raise ValueError("num_samples must be >= 2 to measure a spread")
     if tts.system is None or not tts.tts.one_to_many:

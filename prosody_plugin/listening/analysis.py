@@ -227,7 +227,7 @@ def analyse(
     screen_score: float = SCREEN_SCORE,
     screen_fraction: float = SCREEN_FRACTION,
 ) -> MushraResults:
-    """Post-screening and statistics (module docstring)."""
+    """BS.1534-3 post-screening and the statistics per condition (docs/listening_tests.md, Stage 14)."""
     baseline = baseline or design.baseline
     if baseline not in design.conditions or baseline in (REFERENCE, ANCHOR):
         raise ValueError(f"baseline {baseline!r} is not a system of this test ({', '.join(design.systems)})")
