@@ -22,7 +22,7 @@ from conftest import check_html, open_page, wait_for_audio
 from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES
 from prosody_plugin.listening import audio
 from prosody_plugin.listening.analysis import ResultsError, holm, read_results, score_mushra
-from prosody_plugin.listening.mushra import ANCHOR, REFERENCE, MushraDesign, listener_order, make_mushra_test
+from prosody_plugin.listening.mushra import ANCHOR, NUM_ORDERS, REFERENCE, MushraDesign, make_mushra_test
 from prosody_plugin.listening.samples import make_samples_page
 from prosody_plugin.listening.selection import spread_of_types
 
@@ -204,8 +204,11 @@ def test_samples_page_names_a_missing_decode(corpus, tmp_path):
 @pytest.fixture(scope="module")
 def mushra(corpus):
     folder = corpus["root"] / "mushra"
-    design = make_mushra_test(folder, corpus["data"], corpus["systems"], "fastspeech2", "unit_test", num_trials=3, seed=7)
-    return folder, design
+    return folder, build_unit_test(folder, corpus)
+
+
+def build_unit_test(folder, corpus) -> MushraDesign:
+    return make_mushra_test(folder, corpus["data"], corpus["systems"], "fastspeech2", "unit_test", num_trials=3, seed=7)
 
 
 def test_mushra_test_stimuli_and_design(mushra):
@@ -271,15 +274,31 @@ def test_mushra_build_stops_on_a_missing_stimulus_naming_system_and_utterance(co
         make_mushra_test(tmp_path / "t3", corpus["data"], many, "s0", "t", utts=["u1"])
 
 
-def test_page_order_is_the_python_order_seeded_per_listener(mushra, browser):
+def test_design_orders_are_seeded_permutations(mushra, corpus):
+    folder, design = mushra
+    assert len(design.orders) == NUM_ORDERS
+    for k in range(NUM_ORDERS):
+        order = design.named_order(k)
+        assert sorted(t for t, _ in order) == sorted(design.trial_ids)
+        assert all(sorted(slots) == sorted(design.conditions) for _, slots in order)
+    assert len({json.dumps(o) for o in design.orders}) == NUM_ORDERS  # different listeners, different orders
+    again = build_unit_test(folder.with_name("again"), corpus)
+    assert again.orders == design.orders and again.design_hash == design.design_hash  # seeded
+
+
+def page_order(page, listener: str) -> list:
+    """The order the page gives ``listener``: [(trial id, [conditions in slot order])]."""
+    return [(o["id"], o["conditions"]) for o in page.evaluate("l => window.prosodyMushra.listenerOrder(l)", listener)]
+
+
+def test_page_takes_each_listeners_order_from_the_design(mushra, browser):
     folder, design = mushra
     page, errors, _ = open_page(browser, folder / "index.html")
-    listeners = ["alice", "bob", "Zoë 2", "x@lab.org"]
-    js = page.evaluate("ids => ids.map(id => window.prosodyMushra.listenerOrder(id))", listeners)
-    for listener, order in zip(listeners, js):
-        assert [(o["id"], o["conditions"]) for o in order] == listener_order(design, listener)
-    orders = {json.dumps(listener_order(design, f"listener{i}")) for i in range(6)}
-    assert len(orders) == 6  # different listeners, different orders
+    named = [design.named_order(k) for k in range(NUM_ORDERS)]
+    orders = [page_order(page, f"listener{i}") for i in range(12)]
+    assert all(order in named for order in orders)
+    assert len({json.dumps(o) for o in orders}) > 1  # spread over the design's orders
+    assert page_order(page, "Zoë 2") == page_order(page, "Zoë 2")  # an ID keeps its order
     assert not errors
     page.context.close()
 
@@ -322,10 +341,12 @@ def test_mushra_page_completed_by_script_then_scored(mushra, browser, tmp_path):
         "alice": {REFERENCE: 100, ANCHOR: 10, "fastspeech2": 40, "kathaka_sampled": 70, "zoo": 40},
         "bob": {REFERENCE: 95, ANCHOR: 5, "fastspeech2": 50, "kathaka_sampled": 80, "zoo": 45},
     }
+    orders = {}
     for listener, ratings in runs.items():
         page, errors, outside = open_page(browser, folder / "index.html")
+        orders[listener] = page_order(page, listener)
         shown = complete_test(page, design, listener, ratings, reload_after=0 if listener == "bob" else -1)
-        assert shown == [t for t, _ in listener_order(design, listener)]
+        assert shown == [t for t, _ in orders[listener]]
         with page.expect_download() as download:
             page.click("#download")
         download.value.save_as(results / download.value.suggested_filename)
@@ -336,8 +357,7 @@ def test_mushra_page_completed_by_script_then_scored(mushra, browser, tmp_path):
     with open(results / files[0]) as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(design.trials) * len(design.conditions)
-    order = listener_order(design, "alice")
-    assert [(r["trial_id"], r["condition"]) for r in rows] == [(t, c) for t, cs in order for c in cs]
+    assert [(r["trial_id"], r["condition"]) for r in rows] == [(t, c) for t, cs in orders["alice"] for c in cs]
     assert {r["played"] for r in rows} == {"1"} and [r["slot"] for r in rows[:5]] == list("ABCDE")
 
     score_main(["--design", str(folder / "design.json"), "--results", str(results), "--num_resamples", "200",

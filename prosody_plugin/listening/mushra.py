@@ -1,32 +1,10 @@
-"""A MUSHRA listening test (ITU-R BS.1534-3 shape) of a recipe's systems.
+"""A MUSHRA listening test (ITU-R BS.1534-3 shape) of a recipe's systems, and its design file.
 
-Each *trial* is one eval utterance. Its *conditions* are, in the recommendation's terms:
-
-* ``reference``: the hidden reference, the recording itself (listeners should find it and
-  rate it 100; post-screening checks that they do);
-* ``anchor``: the low anchor, the recording low-passed at 3.5 kHz (BS.1534-3's anchor,
-  :func:`~prosody_plugin.listening.audio.lowpass_anchor`);
-* the systems under test, the baseline among them.
-
-Besides the conditions the listener hears the open *reference* (the recording, labelled).
-Every stimulus of a trial is resampled to the test's rate, level-aligned (same active
-speech level) and padded with silence to the trial's longest (webMUSHRA requires equal
-lengths). Stimulus files have opaque names, so that neither a tooltip nor a download name
-gives a condition away.
-
-Two ways to run the same test, written side by side into the test folder:
-
-* ``index.html``: a self-contained page (inline script, relative paths, no network) that
-  orders the trials and, in each trial, the conditions at random with a seed drawn from the
-  listener's ID (:func:`listener_order` is the same algorithm in Python), keeps progress in
-  the browser's local storage and exports the ratings as a CSV file (``CSV_COLUMNS``);
-* ``webmushra/``: a webMUSHRA configuration (``configs/<test id>.yaml``: a generic
-  instruction page, a volume page, the MUSHRA pages in a ``random`` block, a finish page
-  whose questionnaire asks for the listener ID) with its stimuli under
-  ``configs/resources/<test id>/``, to copy into a webMUSHRA installation.
-
-``design.json`` records the test (conditions, trials, files and their checksums, and a
-``design_hash`` over them), so that the scoring refuses results of another test.
+One trial per eval utterance; its conditions are the hidden reference, the 3.5 kHz low-pass
+anchor and the systems. The test folder holds a self-contained page (``index.html``), a
+webMUSHRA configuration (``webmushra/``) and ``design.json``, which the scoring checks results
+against and from which the page takes each listener's order. How to run a test with
+listeners: docs/listening_tests.md.
 """
 
 import datetime
@@ -65,8 +43,10 @@ CSV_COLUMNS = [
     "test_id", "design_hash", "listener", "trial_position", "trial_id", "condition", "slot",
     "rating", "played", "seconds", "finished_at",
 ]  # fmt: skip
+#: Seeded orders (of the trials, and of the conditions in each) written into the design; the
+#: page gives a listener the one a hash of the ID picks.
+NUM_ORDERS = 64
 _JS = Path(__file__).with_name("mushra.js")
-_MASK = 0xFFFFFFFF
 
 
 @dataclass
@@ -104,13 +84,23 @@ class MushraDesign:
     created: str = ""
     prosody_plugin_version: str = __version__
     format: str = FORMAT
+    #: Listener orders: each a list of [trial index, [condition indices in slot order]].
+    orders: List[List[Tuple[int, List[int]]]] = field(default_factory=list)
 
     @property
     def trial_ids(self) -> List[str]:
         return [t.id for t in self.trials]
 
+    def named_order(self, k: int) -> List[Tuple[str, List[str]]]:
+        """Order ``k`` by name: [(trial id, [conditions in slot order])]."""
+        return [(self.trials[t].id, [self.conditions[c] for c in slots]) for t, slots in self.orders[k]]
+
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        data = asdict(self)
+        orders = data.pop("orders")
+        text = json.dumps(data, indent=1, ensure_ascii=False)[:-2]  # without the closing "\n}"
+        lines = ",\n  ".join(json.dumps(order) for order in orders)  # one line per order
+        Path(path).write_text(f'{text},\n "orders": [\n  {lines}\n ]\n}}\n', encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> "MushraDesign":
@@ -125,53 +115,6 @@ class MushraDesign:
             raise ValueError(f"{path}: format {data.get('format')!r}, expected {FORMAT!r}")
         data["trials"] = [Trial(**t) for t in data["trials"]]
         return cls(**data)
-
-
-# ------------------------------------------------------------------------------------------
-# Seeded order per listener; mushra.js implements the same three functions.
-
-
-def fnv1a32(text: str) -> int:
-    """32-bit FNV-1a hash of the UTF-8 bytes of ``text``."""
-    h = 0x811C9DC5
-    for byte in text.encode("utf-8"):
-        h = ((h ^ byte) * 0x01000193) & _MASK
-    return h
-
-
-def mulberry32(seed: int):
-    """The mulberry32 generator: a function returning floats in [0, 1) (as JavaScript's)."""
-    state = seed & _MASK
-
-    def imul(a: int, b: int) -> int:
-        return (a * b) & _MASK
-
-    def next_float() -> float:
-        nonlocal state
-        state = (state + 0x6D2B79F5) & _MASK
-        t = imul(state ^ (state >> 15), 1 | state)
-        t = ((t + imul(t ^ (t >> 7), 61 | t)) & _MASK) ^ t
-        return ((t ^ (t >> 14)) & _MASK) / 4294967296.0
-
-    return next_float
-
-
-def _shuffle(items: Sequence, rng) -> list:
-    a = list(items)
-    for i in range(len(a) - 1, 0, -1):
-        j = int(rng() * (i + 1))
-        a[i], a[j] = a[j], a[i]
-    return a
-
-
-def listener_order(design: MushraDesign, listener: str) -> List[Tuple[str, List[str]]]:
-    """The order the page presents to ``listener``: [(trial id, [conditions in slot order])]."""
-    rng = mulberry32(fnv1a32(f"{design.test_id}|{design.design_hash}|{design.seed}|{listener}"))
-    trials = _shuffle(design.trial_ids, rng)
-    return [(t, _shuffle(design.conditions, rng)) for t in trials]
-
-
-# ------------------------------------------------------------------------------------------
 
 
 def _code(test_id: str, seed: int, utt: str, condition: str) -> str:
@@ -225,7 +168,7 @@ def build_mushra_test(
         systems: The systems under test, in a fixed order (the baseline among them).
         utts: One trial per utterance.
         test_id: Letters, digits, ``_`` and ``-`` (it names webMUSHRA's results folder).
-        seed: Part of every listener's seed (another seed, other orders).
+        seed: Seed of the opaque stimulus names and of the listener orders.
         fs: Sampling rate of the stimuli (default: the first recording's).
 
     Raises:
@@ -287,6 +230,11 @@ def build_mushra_test(
         anchor_cutoff_hz=anchor_cutoff_hz, level_dbfs=level_dbfs, show_text=show_text,
         require_play=require_play, title=title, created=datetime.date.today().isoformat(),
     )  # fmt: skip
+    rng = np.random.default_rng([seed, int(design.design_hash, 16)])
+    design.orders = [
+        [[int(t), rng.permutation(len(conditions)).tolist()] for t in rng.permutation(len(trials))]
+        for _ in range(NUM_ORDERS)
+    ]
     design.webmushra_test_id = f"{test_id}-{design.design_hash}"
     design.webmushra_config = f"webmushra/configs/{test_id}.yaml"
     write_webmushra(output_dir, design)
@@ -358,9 +306,8 @@ def instructions_html(design: MushraDesign) -> str:
 def mushra_page(design: MushraDesign) -> str:
     """The self-contained HTML/JavaScript test page."""
     data = dict(
-        test_id=design.test_id, design_hash=design.design_hash, seed=design.seed,
-        conditions=design.conditions, trials=[t.id for t in design.trials],
-        require_play=design.require_play, columns=CSV_COLUMNS,
+        test_id=design.test_id, design_hash=design.design_hash, conditions=design.conditions,
+        trials=design.trial_ids, orders=design.orders, require_play=design.require_play, columns=CSV_COLUMNS,
     )  # fmt: skip
     sections = []
     for trial in design.trials:
@@ -496,11 +443,9 @@ __all__ = [
     "MushraDesign",
     "REFERENCE",
     "Trial",
+    "NUM_ORDERS",
     "build_mushra_test",
-    "fnv1a32",
-    "listener_order",
     "make_mushra_test",
-    "mulberry32",
     "mushra_page",
     "prepare_trial",
     "write_webmushra",
