@@ -1,13 +1,7 @@
-"""Known-answer tests of prosody_plugin.evaluation.metrics.
-
-The waveform metrics are checked on real LJSpeech speech re-synthesised with WORLD, so that
-the reference and the "synthesized" signal share a vocoder and differ only by a known change
-(a 2-semitone pitch shift, a 1.5x slower tempo), and on a synthetic harmonic signal whose F0
-contour is known exactly. The math (freqt, sp2mc, word pooling) is checked against exact values.
-
-Outside CI, where ljspeech_mini is absent, the same utterance ids are espeak-ng speech
-(conftest.py); DIO re-analyses its formant-synthesis contours less consistently and
-DistillMOS hears it as synthetic, so a few bounds are those measured on that corpus.
+"""Known-answer tests of prosody_plugin.evaluation.metrics: real speech re-synthesised with WORLD
+with a known change (pitch shift, slower tempo), a harmonic signal of known F0, and the math
+(freqt, sp2mc, word pooling) against exact values. Without ljspeech_mini the utterances are
+espeak-ng speech (conftest.py), and a few bounds are those measured on it.
 """
 
 import math
