@@ -30,7 +30,9 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
     try:
-        results = score_mushra(args.design, args.results, args.output_dir, args.baseline, args.num_resamples, args.seed)
+        results = score_mushra(
+            args.design, args.results, args.output_dir, args.baseline, args.num_resamples, args.seed
+        )
     except (ResultsError, FileNotFoundError, ValueError) as e:
         raise SystemExit(f"MUSHRA scoring: {e}") from e
     if results is None:

@@ -45,9 +45,7 @@ def find_tier(textgrid: TextGrid, name: str) -> List[Interval]:
     matches = [t for t in textgrid.tiers if t.endswith(f" - {name}")]
     if len(matches) == 1:
         return textgrid.tiers[matches[0]]
-    raise UtteranceError(
-        "missing_tier", f"no tier {name!r} (tiers: {', '.join(map(repr, textgrid.tiers))})"
-    )
+    raise UtteranceError("missing_tier", f"no tier {name!r} (tiers: {', '.join(map(repr, textgrid.tiers))})")
 
 
 def frame_index(t: float, fs: int, n_shift: int) -> int:
@@ -230,9 +228,7 @@ def convert_data_dir(
     if dropped:
         drop_utterances(data_dir, durations, dropped, files=("wav.scp", "utt2spk", "utt2num_samples"))
         reasons = Counter(r.split(":")[0] for r in dropped.values())
-        logging.warning(
-            f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances ({dict(reasons)})"
-        )
+        logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances ({dict(reasons)})")
     logging.info(
         f"{data_dir}: {len(durations)} utterances -> {durations_out}; text rewritten to MFA "
         f"phones (original in {data_dir / 'text.orig'})"

@@ -151,7 +151,9 @@ def _world_f0(x: np.ndarray, fs: int, frame_period: float, f0_floor: float, f0_c
     return pyworld.stonemask(x, f0, times, fs), times
 
 
-def world_f0(wav: np.ndarray, fs: int, frame_period: float = 5.0, *, f0_floor: float, f0_ceil: float) -> np.ndarray:
+def world_f0(
+    wav: np.ndarray, fs: int, frame_period: float = 5.0, *, f0_floor: float, f0_ceil: float
+) -> np.ndarray:
     """F0 contour (T,) in Hz, 0 for unvoiced frames: the F0 of :func:`world_analysis` alone."""
     return _world_f0(_as_waveform(wav, "wav"), fs, frame_period, f0_floor, f0_ceil)[0]
 
@@ -354,13 +356,9 @@ def word_prosody(
         raise ValueError(f"word_ids must be integers, got dtype {word_ids.dtype}")
     word_ids = word_ids.astype(np.intp)  # an empty list arrives as float64
     if num_words < 0 or frame_shift_s <= 0:
-        raise ValueError(
-            f"need num_words >= 0 and frame_shift_s > 0, got {num_words} and {frame_shift_s}"
-        )
+        raise ValueError(f"need num_words >= 0 and frame_shift_s > 0, got {num_words} and {frame_shift_s}")
     if np.any((word_ids < -1) | (word_ids >= num_words)):
-        raise ValueError(
-            f"word_ids must be in [-1, {num_words}), got {word_ids.min()}..{word_ids.max()}"
-        )
+        raise ValueError(f"word_ids must be in [-1, {num_words}), got {word_ids.min()}..{word_ids.max()}")
     if np.any(durations < 0) or not np.all(np.isfinite(durations)):
         raise ValueError("durations must be finite and non-negative")
 

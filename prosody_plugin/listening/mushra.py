@@ -40,9 +40,18 @@ ANCHOR = "anchor"
 MAX_CONDITIONS = 12
 #: Columns of the page's CSV export, one row per listener, trial and condition.
 CSV_COLUMNS = [
-    "test_id", "design_hash", "listener", "trial_position", "trial_id", "condition", "slot",
-    "rating", "played", "seconds", "finished_at",
-]  # fmt: skip
+    "test_id",
+    "design_hash",
+    "listener",
+    "trial_position",
+    "trial_id",
+    "condition",
+    "slot",
+    "rating",
+    "played",
+    "seconds",
+    "finished_at",
+]
 #: Seeded orders (of the trials, and of the conditions in each) written into the design; the
 #: page gives a listener the one a hash of the ID picks.
 NUM_ORDERS = 64
@@ -110,7 +119,9 @@ class MushraDesign:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as e:
-            raise FileNotFoundError(f"{path} is missing: build the test first (prosody_plugin.bin.mushra_test)") from e
+            raise FileNotFoundError(
+                f"{path} is missing: build the test first (prosody_plugin.bin.mushra_test)"
+            ) from e
         if data.get("format") != FORMAT:
             raise ValueError(f"{path}: format {data.get('format')!r}, expected {FORMAT!r}")
         data["trials"] = [Trial(**t) for t in data["trials"]]
@@ -214,22 +225,43 @@ def build_mushra_test(
         for condition, relative in files.items():
             write_wav(output_dir / relative, wavs[condition], fs)
         write_wav(output_dir / f"stimuli/{sid}/reference.wav", wavs[REFERENCE], fs)
-        trials.append(Trial(
-            id=utt, text=recordings.texts.get(utt, ""), sentence_type=types.get(utt, ""),
-            reference=f"stimuli/{sid}/reference.wav", stimuli=files,
-            duration_s=round(len(wavs[REFERENCE]) / fs, 3),
-            checksums={c: sha256_file(output_dir / p) for c, p in files.items()},
-        ))  # fmt: skip
+        trials.append(
+            Trial(
+                id=utt,
+                text=recordings.texts.get(utt, ""),
+                sentence_type=types.get(utt, ""),
+                reference=f"stimuli/{sid}/reference.wav",
+                stimuli=files,
+                duration_s=round(len(wavs[REFERENCE]) / fs, 3),
+                checksums={c: sha256_file(output_dir / p) for c, p in files.items()},
+            )
+        )
     fingerprint = json.dumps(
-        dict(test_id=test_id, seed=seed, fs=fs, conditions=conditions,
-             trials=[(t.id, t.checksums) for t in trials]), sort_keys=True,
-    )  # fmt: skip
+        dict(
+            test_id=test_id,
+            seed=seed,
+            fs=fs,
+            conditions=conditions,
+            trials=[(t.id, t.checksums) for t in trials],
+        ),
+        sort_keys=True,
+    )
     design = MushraDesign(
-        test_id=test_id, design_hash=hashlib.sha256(fingerprint.encode()).hexdigest()[:12], seed=seed, fs=fs,
-        baseline=baseline, conditions=conditions, systems={n: describe(n) for n in systems}, trials=trials,
-        anchor_cutoff_hz=anchor_cutoff_hz, level_dbfs=level_dbfs, show_text=show_text,
-        require_play=require_play, title=title, created=datetime.date.today().isoformat(),
-    )  # fmt: skip
+        test_id=test_id,
+        design_hash=hashlib.sha256(fingerprint.encode()).hexdigest()[:12],
+        seed=seed,
+        fs=fs,
+        baseline=baseline,
+        conditions=conditions,
+        systems={n: describe(n) for n in systems},
+        trials=trials,
+        anchor_cutoff_hz=anchor_cutoff_hz,
+        level_dbfs=level_dbfs,
+        show_text=show_text,
+        require_play=require_play,
+        title=title,
+        created=datetime.date.today().isoformat(),
+    )
     rng = np.random.default_rng([seed, int(design.design_hash, 16)])
     design.orders = [
         [[int(t), rng.permutation(len(conditions)).tolist()] for t in rng.permutation(len(trials))]
@@ -306,9 +338,14 @@ def instructions_html(design: MushraDesign) -> str:
 def mushra_page(design: MushraDesign) -> str:
     """The self-contained HTML/JavaScript test page."""
     data = dict(
-        test_id=design.test_id, design_hash=design.design_hash, conditions=design.conditions,
-        trials=design.trial_ids, orders=design.orders, require_play=design.require_play, columns=CSV_COLUMNS,
-    )  # fmt: skip
+        test_id=design.test_id,
+        design_hash=design.design_hash,
+        conditions=design.conditions,
+        trials=design.trial_ids,
+        orders=design.orders,
+        require_play=design.require_play,
+        columns=CSV_COLUMNS,
+    )
     sections = []
     for trial in design.trials:
         sid = safe_name(trial.id)
@@ -323,46 +360,52 @@ def mushra_page(design: MushraDesign) -> str:
                 '<td class="num"><output class="value">–</output></td>'
                 "</tr>"
             )
-        sections.append("\n".join([
-            f'<section class="trial" id="trial-{esc(sid)}" data-trial="{esc(trial.id)}" hidden>',
-            f'<h2>Trial <span class="position">?</span> of {len(design.trials)}</h2>',
-            f"<blockquote>{esc(trial.text)}</blockquote>" if design.show_text else "",
-            '<p class="reference"><strong>Reference</strong> '
-            f'<audio controls preload="auto" src="{esc(trial.reference)}" data-reference="true"></audio></p>',
-            '<table class="stimuli"><thead><tr><th>sample</th><th>audio</th>'
-            '<th><span class="scale"><span>bad</span><span>poor</span><span>fair</span><span>good</span>'
-            '<span>excellent</span></span></th><th class="num">rating</th></tr></thead>',
-            "<tbody>" + "\n".join(rows) + "</tbody></table>",
-            '<p class="status" role="status"></p>',
-            '<p><button type="button" class="next">Next</button></p>',
+        sections.append(
+            "\n".join(
+                [
+                    f'<section class="trial" id="trial-{esc(sid)}" data-trial="{esc(trial.id)}" hidden>',
+                    f'<h2>Trial <span class="position">?</span> of {len(design.trials)}</h2>',
+                    f"<blockquote>{esc(trial.text)}</blockquote>" if design.show_text else "",
+                    '<p class="reference"><strong>Reference</strong> '
+                    f'<audio controls preload="auto" src="{esc(trial.reference)}" data-reference="true"></audio></p>',
+                    '<table class="stimuli"><thead><tr><th>sample</th><th>audio</th>'
+                    '<th><span class="scale"><span>bad</span><span>poor</span><span>fair</span><span>good</span>'
+                    '<span>excellent</span></span></th><th class="num">rating</th></tr></thead>',
+                    "<tbody>" + "\n".join(rows) + "</tbody></table>",
+                    '<p class="status" role="status"></p>',
+                    '<p><button type="button" class="next">Next</button></p>',
+                    "</section>",
+                ]
+            )
+        )
+    body = "\n".join(
+        [
+            "<main>",
+            '<section id="intro">',
+            f"<h1>{esc(design.title)}</h1>",
+            instructions_html(design),
+            '<p><label for="listener">Your listener ID</label> '
+            '<input type="text" id="listener" autocomplete="off" maxlength="64" required> '
+            '<button type="button" id="start">Start</button></p>',
+            '<p class="muted">Letters, digits, spaces, <code>.</code>, <code>_</code>, <code>@</code> and '
+            "<code>-</code>. Use the same ID to continue an interrupted test in this browser.</p>",
+            '<p id="intro-status" role="status"></p>',
             "</section>",
-        ]))  # fmt: skip
-    body = "\n".join([
-        "<main>",
-        '<section id="intro">',
-        f"<h1>{esc(design.title)}</h1>",
-        instructions_html(design),
-        '<p><label for="listener">Your listener ID</label> '
-        '<input type="text" id="listener" autocomplete="off" maxlength="64" required> '
-        '<button type="button" id="start">Start</button></p>',
-        '<p class="muted">Letters, digits, spaces, <code>.</code>, <code>_</code>, <code>@</code> and '
-        "<code>-</code>. Use the same ID to continue an interrupted test in this browser.</p>",
-        '<p id="intro-status" role="status"></p>',
-        "</section>",
-        *sections,
-        '<section id="done" hidden>',
-        "<h2>Thank you</h2>",
-        "<p>Your ratings are complete. Download them and send the file to the experimenter: "
-        "nothing has left this computer.</p>",
-        '<p><button type="button" id="download">Download the results (CSV)</button></p>',
-        '<p><label for="csv">The same results as text:</label></p>',
-        '<textarea id="csv" rows="8" cols="100" readonly></textarea>',
-        "</section>",
-        "</main>",
-        f'<footer>Test {esc(design.test_id)} ({esc(design.design_hash)}), written by prosody_plugin '
-        f"{esc(__version__)} on {esc(design.created)}. Self-contained: nothing is loaded from the network.</footer>",
-        json_script("design", data),
-    ])  # fmt: skip
+            *sections,
+            '<section id="done" hidden>',
+            "<h2>Thank you</h2>",
+            "<p>Your ratings are complete. Download them and send the file to the experimenter: "
+            "nothing has left this computer.</p>",
+            '<p><button type="button" id="download">Download the results (CSV)</button></p>',
+            '<p><label for="csv">The same results as text:</label></p>',
+            '<textarea id="csv" rows="8" cols="100" readonly></textarea>',
+            "</section>",
+            "</main>",
+            f"<footer>Test {esc(design.test_id)} ({esc(design.design_hash)}), written by prosody_plugin "
+            f"{esc(__version__)} on {esc(design.created)}. Self-contained: nothing is loaded from the network.</footer>",
+            json_script("design", data),
+        ]
+    )
     style = """
 .stimuli td, .stimuli th { padding: .3rem .6rem; }
 .stimuli th.slot { font-size: 1.1rem; color: var(--fg); width: 3rem; }
@@ -397,13 +440,23 @@ def write_webmushra(output_dir: Path, design: MushraDesign) -> Path:
     mushra_pages = []
     for i, trial in enumerate(design.trials):
         content = f"<p>{esc(trial.text)}</p>" if design.show_text else ""
-        mushra_pages.append(dict(
-            type="mushra", id=trial.id, name="Rate the naturalness of each sample",
-            content=content + "<p>Compare every sample with the reference; the hidden reference should get 100.</p>",
-            showWaveform=False, enableLooping=False, reference=place(trial.reference),
-            createAnchor35=False, createAnchor70=False, randomize=True, showConditionNames=False,
-            stimuli={c: place(trial.stimuli[c]) for c in design.conditions if c != REFERENCE},
-        ))  # fmt: skip
+        mushra_pages.append(
+            dict(
+                type="mushra",
+                id=trial.id,
+                name="Rate the naturalness of each sample",
+                content=content
+                + "<p>Compare every sample with the reference; the hidden reference should get 100.</p>",
+                showWaveform=False,
+                enableLooping=False,
+                reference=place(trial.reference),
+                createAnchor35=False,
+                createAnchor70=False,
+                randomize=True,
+                showConditionNames=False,
+                stimuli={c: place(trial.stimuli[c]) for c in design.conditions if c != REFERENCE},
+            )
+        )
     config = dict(
         testname=design.title,
         testId=design.webmushra_test_id,
@@ -413,15 +466,23 @@ def write_webmushra(output_dir: Path, design: MushraDesign) -> Path:
         remoteService="service/write.php",
         pages=[
             dict(type="generic", id="instructions", name="Instructions", content=instructions_html(design)),
-            dict(type="volume", id="volume", name="Volume",
-                 content="Set a comfortable listening level with this recording; do not change it during the test.",
-                 stimulus=f"{resources}/{Path(design.trials[0].reference).relative_to('stimuli').as_posix()}",
-                 defaultVolume=0.5),  # fmt: skip
+            dict(
+                type="volume",
+                id="volume",
+                name="Volume",
+                content="Set a comfortable listening level with this recording; do not change it during the test.",
+                stimulus=f"{resources}/{Path(design.trials[0].reference).relative_to('stimuli').as_posix()}",
+                defaultVolume=0.5,
+            ),
             ["random", *mushra_pages],
-            dict(type="finish", name="Thank you",
-                 content="Thank you for taking part. Please enter your listener ID and send the results.",
-                 showResults=False, writeResults=True,
-                 questionnaire=[dict(type="text", label="Listener ID", name="listener")]),  # fmt: skip
+            dict(
+                type="finish",
+                name="Thank you",
+                content="Thank you for taking part. Please enter your listener ID and send the results.",
+                showResults=False,
+                writeResults=True,
+                questionnaire=[dict(type="text", label="Listener ID", name="listener")],
+            ),
         ],
     )
     path = root / "configs" / f"{design.test_id}.yaml"
@@ -432,7 +493,9 @@ def write_webmushra(output_dir: Path, design: MushraDesign) -> Path:
         f"#   http://<server>/<webMUSHRA>/?config={design.test_id}.yaml\n"
         f"# Results: results/{design.webmushra_test_id}/mushra.csv, scored by prosody_plugin.bin.score_mushra.\n"
     )
-    path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+    path.write_text(
+        header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8"
+    )
     return path
 
 
