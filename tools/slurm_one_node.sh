@@ -16,10 +16,10 @@
 set -euo pipefail
 
 cmd=${1:-}
-dir=${2:-${SLURM_ONE_NODE_DIR:-/tmp/slurm_one_node}}
+dir=$(realpath -m "${2:-${SLURM_ONE_NODE_DIR:-/tmp/slurm_one_node}}")  # the daemons chdir
 port=${SLURM_ONE_NODE_PORT:-16817}
 conf=${dir}/slurm.conf
-daemons=(slurmd slurmctld munged)  # the order they are stopped in
+daemons=(slurmd slurmctld munged)
 
 die() { echo "slurm_one_node.sh: $*" >&2; exit 1; }
 
@@ -65,6 +65,7 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$((memory / cpus))
 ReturnToService=2
 SlurmdTimeout=60
+SchedulerParameters=batch_sched_delay=0
 StateSaveLocation=${dir}/state
 SlurmdSpoolDir=${dir}/spool
 SlurmctldPidFile=${dir}/slurmctld.pid
@@ -118,18 +119,19 @@ start() {
     exit 1
 }
 
-stop() {
-    local d pid i
+stop() {  # all three at once (each takes a second or two to exit), then waits
+    local d pid pids=() i
     for d in "${daemons[@]}"; do
         pid=$(pid_of "${d}")
-        [ -n "${pid}" ] || continue
-        kill "${pid}"
-        for i in $(seq 50); do
+        [ -n "${pid}" ] && kill "${pid}" && pids+=("${pid}")
+        rm -f "${dir}/${d}.pid"
+    done
+    for pid in "${pids[@]}"; do
+        for i in $(seq 100); do
             [ -d "/proc/${pid}" ] || break
             sleep 0.1
         done
         [ -d "/proc/${pid}" ] && kill -9 "${pid}"
-        rm -f "${dir}/${d}.pid"
     done
     return 0
 }

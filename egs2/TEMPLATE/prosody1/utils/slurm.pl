@@ -5,7 +5,8 @@
 #   slurm.pl [options] [JOB=1:N] <log file, with JOB when N > 1> <command...>
 #
 # submits the N jobs as one sbatch array from the current directory, substitutes the job's
-# number for JOB in the command and the log name, waits for all of them and exits non-zero,
+# number for JOB in the command's words and the log name (several words: a program and its
+# arguments as given; one word: a shell command line), waits for all of them and exits non-zero,
 # naming a failed job's log, when any failed. Each log gets the command, start and end time
 # and exit status. Options (also as --num-threads etc.):
 #   --num_threads N    CPUs of each job       (default mapping: --cpus-per-task N)
@@ -59,10 +60,10 @@ for my $name (qw(num_threads gpu max_jobs_run)) {
     if defined $given{$name} && $given{$name} !~ /^\d+$/;
 }
 
-# The command line as Kaldi's launchers pass it to bash: an argument without blanks goes as
-# it is (so a quoted '|' or '>' acts as a pipe or redirection), others in single quotes.
-sub shell_quote { my $s = shift; $s =~ s/'/'\\''/g; return "'$s'"; }
-my $cmd = join " ", map { /^\S+$/ ? $_ : shell_quote($_) } @ARGV;
+# As utils/run.pl: several words are a program and its arguments, exactly as given; one word
+# is a shell command line (pipes, redirections).
+sub shell_quote { my $s = shift; return $s if $s =~ m{^[\w./:=+,@%-]+$}; $s =~ s/'/'\\''/g; return "'$s'"; }
+my $cmd = @ARGV == 1 ? $ARGV[0] : join " ", map { shell_quote($_) } @ARGV;
 
 # ------------------------------------------------------------------ configuration
 # Kaldi's format, one directive a line ('#' starts a comment):
@@ -114,7 +115,7 @@ for my $name (sort keys %values) {
   next if $name eq "max_jobs_run";
   my $value = $values{$name};
   my $args;
-  if (exists $exact{$name}{$value}) {
+  if (exists $exact{$name} && exists $exact{$name}{$value}) {
     $args = $exact{$name}{$value};
   } elsif (exists $any{$name}) {
     ($args = $any{$name}) =~ s/\$0/$value/g;
@@ -130,12 +131,18 @@ for my $name (sort keys %values) {
 # ------------------------------------------------------------------ the batch script
 my $cwd = getcwd();
 my $logdir = dirname($log);
-make_path($logdir) unless -d $logdir;   # Slurm does not create the log's directory
+sub make_dir {   # Slurm does not create a log's directory
+  my $dir = shift;
+  return if -d $dir;
+  eval { make_path($dir); 1 } or fail "cannot make the directory $dir: " . ($@ =~ s/ at .*//sr);
+}
+make_dir($logdir);
 my $name = basename($log);
 $name =~ s/\.log$//;
 $name =~ s/\.?\Q$jobvar\E//g if defined $jobvar;
+$name = "job" if $name eq "";
 my $qdir = "$logdir/q";
-make_path($qdir) unless -d $qdir;
+make_dir($qdir);
 my $script = "$qdir/$name.sh";
 sub log_of {   # the log file of job n
   my $n = shift;
@@ -186,19 +193,35 @@ if ($? != 0 || $answer !~ /^(\d+)/) {
 }
 $jobid = $1;
 
-# Poll the controller (sbatch --wait would look only every 2, 8, 32... seconds).
+# Wait: each job's log gets its end line when the command is over (looked at often, cheap);
+# the controller is asked now and then whether jobs ended without one (cancelled, time limit,
+# node failure). (sbatch --wait would look only every 2, 8, 32... seconds.)
+sub end_code {   # the exit status that the log's last "# Ended (code N)" line gives, or undef
+  my $file = shift;
+  open(my $fh, "<", $file) or return undef;
+  my $size = -s $fh;
+  seek($fh, $size - 4096, 0) if $size > 4096;   # the end line is among the last ones
+  my $code;
+  while (<$fh>) { $code = $1 if /^# Ended \(code (-?\d+)\)/; }
+  close $fh;
+  return $code;
+}
 my %terminal = map { $_ => 1 } qw(COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL OUT_OF_MEMORY
                                    PREEMPTED BOOT_FAIL DEADLINE SPECIAL_EXIT);
 my %state;    # array task => Slurm's last word on it
-my $pause = 0.2;
-my $unreachable = 0;
+my @waiting = ($first .. $last);
+my ($pause, $asked, $unreachable) = (0.25, time(), 0);
 while (1) {
   select(undef, undef, undef, $pause);
-  $pause = $pause * 1.5 > 10 ? 10 : $pause * 1.5;
+  $pause += 0.25 if $pause < 2;
+  @waiting = grep { !defined end_code(log_of($_)) } @waiting;
+  last unless @waiting;
+  next if time() - $asked < 15;
+  $asked = time();
   my $out = `scontrol -o show job $jobid 2>&1`;
   if ($? != 0) {
     last if $out =~ /Invalid job id/i;   # purged after it ended: the logs tell
-    print STDERR "$me: scontrol show job $jobid failed ($out); still waiting\n" if ++$unreachable % 30 == 1;
+    print STDERR "$me: scontrol show job $jobid failed ($out); still waiting\n" if ++$unreachable % 20 == 1;
     next;
   }
   my $done = 1;
@@ -212,19 +235,12 @@ while (1) {
 }
 
 # ------------------------------------------------------------------ the verdict, from the logs
-sub end_code {   # the exit status the log's last "# Ended (code N)" line gives, or undef
-  my $file = shift;
-  open(my $fh, "<", $file) or return undef;
-  my $code;
-  while (<$fh>) { $code = $1 if /^# Ended \(code (-?\d+)\)/; }
-  close $fh;
-  return $code;
-}
 my @failed;
+my $lag = time() + 10;   # a shared file system may show a finished job's log late
 for my $n ($first .. $last) {
   my $file = log_of($n);
   my $code = end_code($file);
-  for (my $i = 0; !defined $code && $i < 20; $i++) {   # a shared file system may lag
+  while (!defined $code && (!defined $state{$n} || $state{$n} eq "COMPLETED") && time() < $lag) {
     select(undef, undef, undef, 0.5);
     $code = end_code($file);
   }
