@@ -88,14 +88,24 @@ def ended(log: Path) -> str:
 
 
 def test_an_array_job_substitutes_its_number_and_writes_each_log(cluster, tmp_path):
-    result = slurm_pl(cluster, tmp_path, "JOB=1:3", "log/echo.JOB.log", "echo", "job JOB", ">", "out.JOB")
+    # one word: a shell command line
+    result = slurm_pl(cluster, tmp_path, "JOB=1:3", "log/echo.JOB.log", "echo job JOB > out.JOB")
     assert result.returncode == 0, result.stderr
     for n in (1, 2, 3):
         assert (tmp_path / f"out.{n}").read_text() == f"job {n}\n"
         log = (tmp_path / f"log/echo.{n}.log").read_text()
-        assert log.startswith(f"# echo 'job {n}' > out.{n}\n# Started at "), log
+        assert log.startswith(f"# echo job {n} > out.{n}\n# Started at "), log
         assert ended(tmp_path / f"log/echo.{n}.log") == "# Ended (code 0)"
     assert not (tmp_path / "log/echo.JOB.log").exists()
+    # several words: a program and its arguments exactly as given (as utils/run.pl)
+    words = ["printf", "%s\\n", "job JOB", "$HOME", ">", "it's"]
+    result = slurm_pl(cluster, tmp_path, "JOB=1:2", "log/words.JOB.log", *words)
+    assert result.returncode == 0, result.stderr
+    for n in (1, 2):
+        output = [
+            x for x in (tmp_path / f"log/words.{n}.log").read_text().splitlines() if not x.startswith("#")
+        ]
+        assert output == [f"job {n}", "$HOME", ">", "it's"]
 
 
 def test_a_failing_job_fails_the_launcher_and_names_its_log(cluster, tmp_path):
@@ -120,11 +130,7 @@ def test_resource_options_reach_the_job(cluster, tmp_path):
         "--mem",
         "300M",
         "log/r.log",
-        "echo",
-        "cpus=$SLURM_CPUS_PER_TASK",
-        "mem=$SLURM_MEM_PER_NODE",
-        ">",
-        "out",
+        "echo cpus=$SLURM_CPUS_PER_TASK mem=$SLURM_MEM_PER_NODE > out",
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out").read_text() == "cpus=2 mem=300\n"
@@ -148,21 +154,7 @@ def test_config_file_sets_the_command_and_defaults(cluster, tmp_path):
     # conf/slurm.conf of the current directory is the default --config
     cmd = [
         "log/c.log",
-        "echo",
-        "$SLURM_CPUS_PER_TASK",
-        ">",
-        "out",
-        "&&",
-        "scontrol",
-        "show",
-        "job",
-        "$SLURM_JOB_ID",
-        "|",
-        "grep",
-        "-o",
-        "Comment=from_config",
-        ">>",
-        "out",
+        "echo $SLURM_CPUS_PER_TASK > out && scontrol show job $SLURM_JOB_ID | grep -o Comment=from_config >> out",
     ]
     result = slurm_pl(cluster, tmp_path, *cmd)
     assert result.returncode == 0, result.stderr
@@ -204,34 +196,22 @@ def test_an_interrupted_launcher_cancels_its_jobs(cluster, tmp_path):
 # ---------------------------------------------------------------------------- a recipe's decode
 def local_launcher(env: dict, cwd: Path, jobs: str, log: str, *command: str) -> None:
     """utils/run.pl when the recipe has it; until then the same interface, run here: each
-    job's command (JOB substituted, Kaldi's quoting) in bash, all at once, its log written."""
+    job's words (a program and its arguments, JOB substituted) all at once, its log written."""
     if RUN_PL.exists():
         subprocess.run([RUN_PL, jobs, log, *command], cwd=cwd, env=env, check=True, timeout=600)
         return
     name, span = jobs.split("=")
     first, last = map(int, span.split(":"))
-    quoted = " ".join(
-        arg if arg and not any(c.isspace() for c in arg) else "'" + arg.replace("'", "'\\''") + "'"
-        for arg in command
-    )
     procs = []
     for n in range(first, last + 1):
         path = cwd / log.replace(name, str(n))
         path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = quoted.replace(name, str(n))
+        words = [word.replace(name, str(n)) for word in command]
         with open(path, "w") as f:
-            f.write(f"# {cmd}\n")
+            f.write("# " + " ".join(words) + "\n")
+            f.flush()
             procs.append(
-                (
-                    path,
-                    subprocess.Popen(
-                        ["bash", "-o", "pipefail", "-c", cmd],
-                        cwd=cwd,
-                        env=env,
-                        stdout=f,
-                        stderr=subprocess.STDOUT,
-                    ),
-                )
+                (path, subprocess.Popen(words, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT))
             )
     for path, proc in procs:
         assert proc.wait(timeout=600) == 0, f"{path}:\n{path.read_text()}"
