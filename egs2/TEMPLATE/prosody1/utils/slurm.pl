@@ -202,7 +202,7 @@ sub end_code {   # the exit status that the log's last "# Ended (code N)" line g
   my $size = -s $fh;
   seek($fh, $size - 4096, 0) if $size > 4096;   # the end line is among the last ones
   my $code;
-  while (<$fh>) { $code = $1 if /^# Ended \(code (-?\d+)\)/; }
+  while (my $line = <$fh>) { $code = $1 if $line =~ /^# Ended \(code (-?\d+)\)/; }
   close $fh;
   return $code;
 }
