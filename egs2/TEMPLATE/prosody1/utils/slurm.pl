@@ -46,7 +46,6 @@ for my $pass (1, 2) {            # options may come before and after JOB=a:b, as
     ($jobvar, $first, $last) = ($1, $2, defined $3 ? $3 : $2);
     shift @ARGV;
     fail "bad job range $jobvar=$first:$last (first > last)" if $first > $last;
-    fail "bad job range $jobvar=$first:$last (Slurm array indices start at 0)" if $first < 0;
   }
 }
 die $usage if @ARGV < 2;
@@ -83,7 +82,8 @@ my $config_text = $builtin;
 my $config_name = "the built-in configuration";
 if (!defined $config && -f "conf/slurm.conf") { $config = "conf/slurm.conf"; }
 if (defined $config) {
-  open(my $fh, "<", $config) or fail "cannot read --config $config: $!";
+  open(my $fh, "<", $config)
+    or fail "cannot read --config $config: $! (a template: egs2/TEMPLATE/prosody1/conf/slurm.conf; docs/cluster.md)";
   local $/;
   $config_text = <$fh>;
   close $fh;
