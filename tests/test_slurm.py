@@ -94,7 +94,7 @@ def test_an_array_job_substitutes_its_number_and_writes_each_log(cluster, tmp_pa
     for n in (1, 2, 3):
         assert (tmp_path / f"out.{n}").read_text() == f"job {n}\n"
         log = (tmp_path / f"log/echo.{n}.log").read_text()
-        assert log.startswith(f"# echo job {n} > out.{n}\n# Started at "), log
+        assert log.startswith(f"# echo job {n} > out.{n}; sleep 1\n# Started at "), log
         assert ended(tmp_path / f"log/echo.{n}.log") == "# Ended (code 0)"
     assert not (tmp_path / "log/echo.JOB.log").exists()
     # several words: a program and its arguments exactly as given (as utils/run.pl)
