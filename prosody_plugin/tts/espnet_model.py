@@ -80,13 +80,30 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
     ):
         """ESPnetTTSModel.forward, plus ``prosody`` (B, ...) and its lengths for the TTS module.
 
-        The features come from :meth:`features` (ESPnet's extraction and normalisation); the
-        batch handed to the TTS module is ESPnet's, plus the prosody when there is one.
+        The features are extracted and normalised as in ESPnetTTSModel.forward (espnet
+        202511); the batch handed to the TTS module is ESPnet's, plus the prosody when there is one.
         """
-        feats = self.features(
-            speech, speech_lengths, durations, durations_lengths, pitch, pitch_lengths, energy, energy_lengths
-        )
-        batch = dict(text=text, text_lengths=text_lengths, **feats)
+        with autocast("cuda", enabled=False):
+            if self.feats_extract is not None:
+                feats, feats_lengths = self.feats_extract(speech, speech_lengths)
+            else:
+                feats, feats_lengths = speech, speech_lengths
+            lengths = dict(feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths)
+            if self.pitch_extract is not None and pitch is None:
+                pitch, pitch_lengths = self.pitch_extract(speech, speech_lengths, **lengths)
+            if self.energy_extract is not None and energy is None:
+                energy, energy_lengths = self.energy_extract(speech, speech_lengths, **lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
+            if self.pitch_normalize is not None:
+                pitch, pitch_lengths = self.pitch_normalize(pitch, pitch_lengths)
+            if self.energy_normalize is not None:
+                energy, energy_lengths = self.energy_normalize(energy, energy_lengths)
+        batch = dict(text=text, text_lengths=text_lengths, feats=feats, feats_lengths=feats_lengths)
+        if self.pitch_extract is not None and pitch is not None:
+            batch.update(pitch=pitch, pitch_lengths=pitch_lengths)
+        if self.energy_extract is not None and energy is not None:
+            batch.update(energy=energy, energy_lengths=energy_lengths)
         extras = dict(spembs=spembs, sids=sids, lids=lids, durations=durations, durations_lengths=durations_lengths,
                       prosody=prosody, prosody_lengths=prosody_lengths)  # fmt: skip
         batch.update({k: v for k, v in extras.items() if v is not None})
@@ -132,45 +149,6 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             return dict(decoder_feats=feats, decoder_variance_edit=edit)
         _, pitch, energy = edit.apply(pitch[..., 0], pitch, energy, pad)
         return dict(feats=feats, pitch=pitch, energy=energy)
-
-    def features(
-        self,
-        speech: torch.Tensor,
-        speech_lengths: torch.Tensor,
-        durations: Optional[torch.Tensor] = None,
-        durations_lengths: Optional[torch.Tensor] = None,
-        pitch: Optional[torch.Tensor] = None,
-        pitch_lengths: Optional[torch.Tensor] = None,
-        energy: Optional[torch.Tensor] = None,
-        energy_lengths: Optional[torch.Tensor] = None,
-    ) -> Dict[str, torch.Tensor]:
-        """Normalised ``feats``, ``pitch`` and ``energy`` (with ``*_lengths``) of a batch.
-
-        The extraction and normalisation of ESPnetTTSModel.forward (espnet 202511), as a
-        method of its own so that :meth:`forward` can add the prosody to the TTS batch.
-        """
-        with autocast("cuda", enabled=False):
-            if self.feats_extract is not None:
-                feats, feats_lengths = self.feats_extract(speech, speech_lengths)
-            else:
-                feats, feats_lengths = speech, speech_lengths
-            lengths = dict(feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths)
-            if self.pitch_extract is not None and pitch is None:
-                pitch, pitch_lengths = self.pitch_extract(speech, speech_lengths, **lengths)
-            if self.energy_extract is not None and energy is None:
-                energy, energy_lengths = self.energy_extract(speech, speech_lengths, **lengths)
-            if self.normalize is not None:
-                feats, feats_lengths = self.normalize(feats, feats_lengths)
-            if self.pitch_normalize is not None:
-                pitch, pitch_lengths = self.pitch_normalize(pitch, pitch_lengths)
-            if self.energy_normalize is not None:
-                energy, energy_lengths = self.energy_normalize(energy, energy_lengths)
-        out = dict(feats=feats, feats_lengths=feats_lengths)
-        if self.pitch_extract is not None and pitch is not None:
-            out.update(pitch=pitch, pitch_lengths=pitch_lengths)
-        if self.energy_extract is not None and energy is not None:
-            out.update(energy=energy, energy_lengths=energy_lengths)
-        return out
 
     def reference_feats(self, speech: torch.Tensor) -> torch.Tensor:
         """Normalised features of one waveform (T_wav,) -> (T_feats, odim)."""

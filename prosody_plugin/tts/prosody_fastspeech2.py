@@ -292,7 +292,28 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         decoder_feats: Optional[torch.Tensor] = None,
         decoder_variance_edit: Optional[VarianceControls] = None,
     ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
-        """Every loss term of a batch, separately (arguments as :meth:`forward`).
+        """Every loss term of a batch, separately.
+
+        Args:
+            text (LongTensor): Batch of padded token ids (B, T_text).
+            text_lengths (LongTensor): Batch of lengths of each input (B,).
+            feats (Tensor): Batch of padded target features (B, T_feats, odim); the
+                reference encoder reads them.
+            feats_lengths (LongTensor): Batch of the lengths of each target (B,).
+            durations (LongTensor): Batch of padded durations (B, T_text + 1).
+            durations_lengths (LongTensor): Batch of duration lengths (B,).
+            pitch (Tensor): Batch of padded token-averaged pitch (B, T_text + 1, 1).
+            pitch_lengths (LongTensor): Batch of pitch lengths (B,).
+            energy (Tensor): Batch of padded token-averaged energy (B, T_text + 1, 1).
+            energy_lengths (LongTensor): Batch of energy lengths (B,).
+            spembs, sids, lids: As in FastSpeech2.
+            prosody (Optional[Tensor]): Explicit prosody representations to use instead
+                of the reference encoder (Kathaka: (B, latent_dim); CAMP: (B, W, D)).
+            prosody_lengths (Optional[LongTensor]): Their lengths (B,).
+            decoder_feats (Optional[Tensor]): The decoder's target (B, T_feats, odim) when
+                it differs from ``feats`` (:mod:`prosody_plugin.tts.variance_augmentation`).
+            decoder_variance_edit (Optional[VarianceControls]): The edit of the decoder's
+                pitch and energy inputs that goes with ``decoder_feats``.
 
         Returns:
             Dict[str, Tensor]: Scalar loss terms: ``l1_loss`` (mel), ``duration_loss``,
@@ -345,61 +366,10 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             )
         return terms, stats
 
-    def forward(
-        self,
-        text: torch.Tensor,
-        text_lengths: torch.Tensor,
-        feats: torch.Tensor,
-        feats_lengths: torch.Tensor,
-        durations: torch.Tensor,
-        durations_lengths: torch.Tensor,
-        pitch: torch.Tensor,
-        pitch_lengths: torch.Tensor,
-        energy: torch.Tensor,
-        energy_lengths: torch.Tensor,
-        spembs: Optional[torch.Tensor] = None,
-        sids: Optional[torch.Tensor] = None,
-        lids: Optional[torch.Tensor] = None,
-        prosody: Optional[torch.Tensor] = None,
-        prosody_lengths: Optional[torch.Tensor] = None,
-        decoder_feats: Optional[torch.Tensor] = None,
-        decoder_variance_edit: Optional[VarianceControls] = None,
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        """Calculate the FastSpeech2 losses plus the prosody model's own.
-
-        Args:
-            text (LongTensor): Batch of padded token ids (B, T_text).
-            text_lengths (LongTensor): Batch of lengths of each input (B,).
-            feats (Tensor): Batch of padded target features (B, T_feats, odim); the
-                reference encoder reads them.
-            feats_lengths (LongTensor): Batch of the lengths of each target (B,).
-            durations (LongTensor): Batch of padded durations (B, T_text + 1).
-            durations_lengths (LongTensor): Batch of duration lengths (B,).
-            pitch (Tensor): Batch of padded token-averaged pitch (B, T_text + 1, 1).
-            pitch_lengths (LongTensor): Batch of pitch lengths (B,).
-            energy (Tensor): Batch of padded token-averaged energy (B, T_text + 1, 1).
-            energy_lengths (LongTensor): Batch of energy lengths (B,).
-            spembs, sids, lids: As in FastSpeech2.
-            prosody (Optional[Tensor]): Explicit prosody representations to use instead
-                of the reference encoder (Kathaka: (B, latent_dim); CAMP: (B, W, D)).
-            prosody_lengths (Optional[LongTensor]): Their lengths (B,).
-            decoder_feats (Optional[Tensor]): The decoder's target (B, T_feats, odim) when
-                it differs from ``feats`` (:mod:`prosody_plugin.tts.variance_augmentation`).
-            decoder_variance_edit (Optional[VarianceControls]): The edit of the decoder's
-                pitch and energy inputs that goes with ``decoder_feats``.
-
-        Returns:
-            Tensor: Loss scalar value.
-            Dict: Statistics to be monitored.
-            Tensor: Weight value.
-
-        """
-        terms, stats = self.losses(
-            text, text_lengths, feats, feats_lengths, durations, durations_lengths,
-            pitch, pitch_lengths, energy, energy_lengths, spembs=spembs, sids=sids,
-            lids=lids, prosody=prosody, prosody_lengths=prosody_lengths,
-            decoder_feats=decoder_feats, decoder_variance_edit=decoder_variance_edit,
-        )  # fmt: skip
+    def forward(self, **batch) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """The sum of :meth:`losses`' terms (keyword arguments as there), its statistics and
+        the batch size (ESPnet's trainer convention, as FastSpeech2)."""
+        terms, stats = self.losses(**batch)
         loss = sum(terms.values())
         stats = dict(stats, **{k: v.detach() for k, v in terms.items() if k != "prosody_loss"})
         if self.encoder_type == "transformer" and self.use_scaled_pos_enc:
@@ -407,7 +377,7 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         if self.decoder_type == "transformer" and self.use_scaled_pos_enc:
             stats.update(decoder_alpha=self.decoder.embed[-1].alpha.data)
         stats.update(loss=loss.detach())
-        return force_gatherable((loss, stats, text.size(0)), loss.device)
+        return force_gatherable((loss, stats, batch["text"].size(0)), loss.device)
 
     def _forward(
         self,
@@ -487,28 +457,10 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             after_outs = before_outs + self.postnet(before_outs.transpose(1, 2)).transpose(1, 2)
         return before_outs, after_outs, d_outs, p_outs, e_outs
 
-    def batch_inference(
-        self,
-        xs: torch.Tensor,
-        ilens: torch.Tensor,
-        conditioning: Optional[torch.Tensor] = None,
-        alpha: float = 1.0,
-        spembs: Optional[torch.Tensor] = None,
-        sids: Optional[torch.Tensor] = None,
-        lids: Optional[torch.Tensor] = None,
-    ) -> Dict[str, torch.Tensor]:
-        """Synthesise a padded batch, each utterance as :meth:`_forward` would alone.
-
-        ``xs`` (B, T_text + 1) token ids with eos appended, ``ilens`` (B,), ``conditioning``
-        (B, T_text + 1, adim), e.g. each utterance's ``_inference_conditioning`` padded.
-        Returns ``feat_gen`` (B, T_feats_max, odim), ``feat_lengths``, ``duration``,
-        ``pitch`` and ``energy``: see
-        :func:`prosody_plugin.tts.batch_inference.batch_text_to_mel`.
-        """
-        return batch_text_to_mel(
-            self, xs, ilens, conditioning=conditioning, alpha=alpha,
-            spembs=spembs, sids=sids, lids=lids,
-        )  # fmt: skip
+    #: Synthesise a padded batch, each utterance as :meth:`_forward` would alone: ``xs``
+    #: (B, T_text + 1) token ids with eos, ``ilens`` (B,), ``conditioning`` (B, T_text + 1,
+    #: adim), e.g. each utterance's ``_inference_conditioning`` padded (:func:`batch_text_to_mel`).
+    batch_inference = batch_text_to_mel
 
     def inference(
         self,
