@@ -121,18 +121,13 @@ class EmphasisDirection:
 
 
 def word_measures(
-    durations: np.ndarray,
-    log_f0: np.ndarray,
-    energy: np.ndarray,
-    word_ids: np.ndarray,
-    num_words: int,
-    frame_shift_s: float,
+    durations: np.ndarray, log_f0: np.ndarray, energy: np.ndarray, word_ids: np.ndarray, num_words, frame_shift_s
 ) -> Dict[str, np.ndarray]:
     """F0 range (cents), duration per phone (ms) and energy (dB) of each word (W,).
 
-    Token inputs as :func:`~prosody_plugin.evaluation.metrics.word_prosody` takes them
-    (``word_ids`` -1 outside the speech-only word spans); a word's phone count is its
-    number of tokens in its span.
+    The arguments are :func:`~prosody_plugin.evaluation.metrics.word_prosody`'s, which
+    measures the words (``word_ids`` -1 outside the speech-only word spans); a word's phone
+    count is its number of tokens in its span.
     """
     from prosody_plugin.evaluation.metrics import word_prosody
 

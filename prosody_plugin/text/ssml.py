@@ -82,21 +82,18 @@ from xml.parsers import expat
 
 SUPPORTED_TAGS: Tuple[str, ...] = ("speak", "emphasis", "prosody", "break", "s", "p")
 
-RATE_WORDS: Dict[str, float] = {
-    "x-slow": 0.5, "slow": 0.75, "medium": 1.0, "fast": 1.25, "x-fast": 1.75, "default": 1.0,
-}  # fmt: skip
-PITCH_WORDS_SEMITONES: Dict[str, float] = {
-    "x-low": -6.0, "low": -3.0, "medium": 0.0, "high": 3.0, "x-high": 6.0, "default": 0.0,
-}  # fmt: skip
-RANGE_WORDS: Dict[str, float] = {
-    "x-low": 0.25, "low": 0.5, "medium": 1.0, "high": 1.5, "x-high": 2.0, "default": 1.0,
-}  # fmt: skip
-VOLUME_WORDS_DB: Dict[str, float] = {
-    "x-soft": -12.0, "soft": -6.0, "medium": 0.0, "loud": 6.0, "x-loud": 12.0, "default": 0.0,
-}  # fmt: skip
-BREAK_STRENGTH_SECONDS: Dict[str, float] = {
-    "none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2,
-}  # fmt: skip
+# Each attribute's words and the values they stand for (the module docstring's table): rate
+# multiplier, pitch semitones, range multiplier, volume dB and break seconds.
+_WORD_VALUES: Dict[str, Tuple[str, Tuple[float, ...]]] = {
+    "rate": ("x-slow slow medium fast x-fast default", (0.5, 0.75, 1.0, 1.25, 1.75, 1.0)),
+    "pitch": ("x-low low medium high x-high default", (-6.0, -3.0, 0.0, 3.0, 6.0, 0.0)),
+    "range": ("x-low low medium high x-high default", (0.25, 0.5, 1.0, 1.5, 2.0, 1.0)),
+    "volume": ("x-soft soft medium loud x-loud default", (-12.0, -6.0, 0.0, 6.0, 12.0, 0.0)),
+    "break": ("none x-weak weak medium strong x-strong", (0.0, 0.1, 0.25, 0.4, 0.7, 1.2)),
+}
+RATE_WORDS, PITCH_WORDS_SEMITONES, RANGE_WORDS, VOLUME_WORDS_DB, BREAK_STRENGTH_SECONDS = (
+    dict(zip(words.split(), values)) for words, values in _WORD_VALUES.values()
+)
 EMPHASIS_LEVELS: Tuple[str, ...] = ("strong", "moderate", "reduced", "none")
 DEFAULT_EMPHASIS = "moderate"
 DEFAULT_BREAK_STRENGTH = "medium"
