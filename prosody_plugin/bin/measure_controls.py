@@ -1,17 +1,6 @@
 #!/usr/bin/env python3
-"""Measure how the synthesised audio follows the prosody controls (recipe stage 12).
-
-    python -m prosody_plugin.bin.measure_controls \\
-        --train_config exp/tts_train_camp_cpu/config.yaml \\
-        --model_file exp/tts_train_camp_cpu/valid.loss.ave.pth \\
-        --context_train_config exp/context_train_camp_predictor_cpu/config.yaml \\
-        --context_model_file exp/context_train_camp_predictor_cpu/valid.loss.ave.pth \\
-        --text dump/raw/eval/text --output_dir exp/scores_decode_valid.loss.ave/eval/controls_camp
-
-The measurements are :mod:`prosody_plugin.evaluation.controls`: the global controls
-(pitch shift, pitch range, rate, energy) against what was asked, and emphasis per level on
-the emphasised word and its neighbours; ``controls.md``, ``controls.csv`` and the figure
-``emphasis_f0.png``.
+"""Measure how the synthesised audio follows the prosody controls (recipe stage 12):
+:mod:`prosody_plugin.evaluation.controls`; docs/prosody_control.md.
 """
 
 import argparse

@@ -1,15 +1,6 @@
 #!/usr/bin/env python3
-"""One-to-many: how much a system's word-level prosody varies over samples of the same text (Kathaka).
-
-The measurement is :func:`prosody_plugin.evaluation.spread.measure_spread`::
-
-    python -m prosody_plugin.bin.prosody_spread \\
-        --train_config exp/tts_train_kathaka_cpu/config.yaml \\
-        --model_file exp/tts_train_kathaka_cpu/valid.loss.ave.pth \\
-        --context_train_config exp/context_train_kathaka_sampler_cpu/config.yaml \\
-        --context_model_file exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth \\
-        --text dump/raw/eval/text --latents dump/prosody_targets/tts_train_kathaka_cpu/train/target.scp \\
-        --output_dir exp/scores_decode_valid.loss.ave/eval
+"""How much a one-to-many system's (Kathaka's) word-level prosody varies over samples of the
+same text (recipe stage 12): :func:`prosody_plugin.evaluation.spread.measure_spread`.
 """
 
 import argparse

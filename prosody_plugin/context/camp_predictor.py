@@ -1,18 +1,8 @@
-"""CAMP stage two: predicting each word's prosody embedding from its context.
-
-    BERT word embeddings (W, H) + embedded word-level syntax tags: part of speech,
-    open/closed word class, noun structure (position in a noun chunk, compound),
-    punctuation structure (punctuation attached to the word, position in the sentence)
-        -> Linear                                                   (W, d)
-        -> bidirectional LSTM over the words                        (W, d)
-        -> Linear -> word prosody embeddings                        (W, D)
-
-Loss: L1 (default) or L2 to the stage-one embeddings of the recording, over real words.
-CAMP's word embeddings are deterministic, so a regression to them is the natural target;
-L1 is less pulled toward the mean by words whose prosody varies a lot between renditions.
+"""CAMP's stage two: each word's prosody embedding predicted from BERT and word-level syntax
+tags (BiLSTM over the words, L1 or L2 loss); docs/stage_two.md ("CAMP's predictor").
 """
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence

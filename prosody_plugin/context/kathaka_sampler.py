@@ -1,31 +1,6 @@
-"""Kathaka stage two: the sampler, a learned conditional prior over the prosody latent.
-
-Stage one encodes a recording into a Gaussian posterior q = N(mu_q, sigma_q^2) over a
-sentence-level prosody latent. The sampler predicts, from text alone, a Gaussian
-p = N(mu_p, sigma_p^2) for that latent::
-
-    BERT word embeddings (W, H) + embedded POS and dependency label   -> Linear      (W, d)
-    -> graph attention (GATv2) layers over the dependency tree: nodes are words, edges
-       the dependency arcs in both directions (+ self loops), residual + LayerNorm   (W, d)
-    -> attention pooling over the words                                              (d,)
-    -> MLP -> mu_p, logvar_p                                                          (D,) each
-
-Loss: KL(q || p), the divergence from the stage-one posterior to the prediction (Kathaka's
-stage two, Karlapati et al., ICASSP 2021; the same term a VAE with a learned conditional
-prior minimises, Karanasou et al., Interspeech 2021): for a
-Gaussian p it is minimised by matching p's mean to q's and p's variance to q's variance
-plus the spread of the means that one text maps to. p covers every rendition q gives the
-same kind of sentence (mode covering) instead of collapsing to one of them, which is what
-sampling several renditions of a text needs. A plain L2 on mu would learn the mean and no
-variance at all.
-
-At inference z ~ N(mu_p, (temperature * sigma_p)^2) replaces the reference encoder's sample;
-temperature 0 gives the predicted mean.
-
-Speed: one sentence in eval mode (synthesis) runs the same graph layers on a dense (W, W)
-adjacency (:func:`dense_gatv2`, :func:`dense_attention_pool`) instead of torch_geometric's
-scatter kernels, whose per-call overhead dominates for a dozen words; the results are the
-same up to float rounding (tested against torch_geometric).
+"""Kathaka's stage two: a Gaussian over the prosody latent predicted from BERT and the
+dependency graph (GATv2), trained with KL(posterior || prediction), with dense graph layers
+for one sentence at synthesis; docs/stage_two.md ("Kathaka's sampler").
 """
 
 from typing import Dict, Optional, Sequence, Tuple

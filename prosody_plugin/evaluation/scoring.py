@@ -1,43 +1,7 @@
-"""Objective prosody scores of decoded systems against the recordings (recipe stage 12).
-
-Every system is a decode directory of ``prosody_plugin.bin.tts_inference`` (``wav.scp``,
-``durations/durations``, ``pitch/pitch``, ``energy/energy``) for the same data dir;
-:func:`score` scores them all and writes the tables (``prosody_plugin.bin.score_prosody``
-is its command line).
-
-Scores (``metrics.py`` defines them):
-
-* wav level, through the vocoder: MCD with DTW (c0 excluded), log-F0 RMSE (cents) and F0
-  Pearson correlation over frames voiced in both after DTW, voicing decision error, and
-  an automatic naturalness score, DistillMOS's predicted MOS
-  (:mod:`prosody_plugin.evaluation.naturalness` says what it can and cannot tell);
-* word level, independent of the vocoder: the model's own predicted token durations,
-  pitch and energy against the recording's (its phone durations, and pitch and energy
-  extracted by the model's own Dio / Energy exactly as for training), aggregated per word
-  over the same token-to-word map: RMSE and Pearson correlation of word duration, word
-  mean log-F0, word F0 range and word energy, pooled over all words. Words are their
-  speech only: a word's span is its phones, without the word-boundary tokens after it
-  (``<space>``, punctuation, eos), which carry the pauses (stage 4 puts the recordings'
-  pauses there), so a pause or trailing silence never counts as part of a word;
-* word level on the audio: the same word pitch and energy measured again on the
-  synthesised wav, over the model's own durations (what a listener hears, after the
-  decoder and the vocoder), with the measurement's noise floor: the recordings themselves
-  through mel-spectrogram and vocoder, measured the same way;
-* speaking time: each utterance's total predicted duration over the recording's.
-
-The F0 range of the wav-level analysis is the baseline model's (its config's
-``pitch_extract_conf`` f0min / f0max: the voice's range, which the recipe measures on the
-training set) unless ``f0min`` / ``f0max`` (``--f0min`` / ``--f0max``) are given.
-
-Each value has a 95% bootstrap interval over utterances; each system's difference from the
-baseline a paired bootstrap p-value and, in the papers' framing, the fraction of the
-baseline's error it removes, ``(baseline - system) / baseline`` (the relative gain where
-higher is better); a system with an oracle its gap closure
-``(baseline - system) / (baseline - oracle)`` (0% = baseline, 100% = oracle).
-
-Outputs in ``output_dir``: ``scores.md`` (tables), ``scores.csv`` (one row per system and
-metric), ``utterances.csv`` (wav-level scores per utterance), ``words.csv`` (word-level
-values of every system and the recording).
+"""Objective prosody scores of decoded systems against the recordings (recipe stage 12;
+``prosody_plugin.bin.score_prosody`` is its command line): :func:`score` writes
+``scores.md``, ``scores.csv``, ``utterances.csv`` and ``words.csv``. The metrics are
+:mod:`prosody_plugin.evaluation.metrics`; docs/recipes.md ("Stage 12") says what each means.
 """
 
 import csv
@@ -64,6 +28,7 @@ from prosody_plugin.evaluation.metrics import (
 from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.text.word_boundaries import token_classes, word_ids
+from prosody_plugin.tts.espnet_model import load_trained_model
 from prosody_plugin.vocoder_compat import enable_parallel_wavegan, reproducible_vocoder
 
 # (key, column title, kind, scale for the table, digits)
@@ -100,9 +65,7 @@ class Reference:
         vocoder_file: Optional[Path] = None,
         vocoder_config: Optional[Path] = None,
     ):
-        self.model, self.train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
-        self.model.eval()
-        self.preprocess = ProsodyTTSTask.build_preprocess_fn(self.train_args, False)
+        self.model, self.train_args, self.preprocess = load_trained_model(train_config, model_file)
         self.is_boundary, self.is_punct = token_classes(self.train_args.token_list)
         conf = self.train_args.feats_extract_conf or {}
         self.fs = int(conf.get("fs", 22050))

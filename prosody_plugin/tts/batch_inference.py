@@ -1,31 +1,9 @@
-"""Batched text-to-mel inference for ESPnet's FastSpeech2 and the plugin's subclasses.
+"""Batched text-to-mel inference for ESPnet's FastSpeech2 and the plugin's subclasses: each
+utterance of a padded batch gives what it gives alone.
 
-ESPnet's ``FastSpeech2._forward(..., is_inference=True)`` is written for one utterance: run
-on a padded batch, it gives each utterance a different mel than when it is synthesised
-alone, because
-
-* the decoder gets no mask (``h_masks=None``): it attends to the padded frames;
-* every convolution over the time axis reads the padded positions of the shorter
-  utterances, where alone it reads zeros (its own zero padding): the ``conv1d`` and
-  ``conv1d-linear`` feed-forward blocks of the transformer and conformer layers (macaron
-  ones included), the conformer's depthwise convolution, the duration, pitch and energy
-  predictors and the postnet. The padded positions hold non-zero values there (the
-  encoder's states, a LayerNorm of anything -- even of zeros -- is its bias, a BatchNorm
-  of zeros is its shift), so masking the input of a block is not enough;
-* ``LengthRegulator`` fills an all-zero duration sequence with ones only when the whole
-  batch sums to zero, and then fills the padded tokens too.
-
-:func:`batch_text_to_mel` is a small loop of our own over the model's ESPnet modules that
-zeroes the padded positions right before each convolution that reads them, masks the
-decoder's self-attention and regulates each utterance's lengths as it would be alone. Each
-utterance of a batch then gets the same integer durations as alone and the same mel up to
-float rounding (the batch of one equals ``FastSpeech2.inference``). Nothing is patched,
-wrapped or stored on the modules; the function only calls them (and their submodules) with
-tensors, so ``torch.nn.DataParallel`` replicas work as the original.
-
-The ``masked_*`` functions each mirror one ESPnet forward at inference (eval mode: no
-dropout, no stochastic depth), as of espnet 202511; a layer variant whose forward they do
-not mirror raises ``ValueError`` naming the option that chose it.
+The ``masked_*`` functions mirror ESPnet's forwards at inference (espnet 202511) with the
+padding zeroed before every convolution and the decoder masked; a layer variant they do not
+mirror raises ValueError naming its option. docs/architecture.md ("Batched inference").
 """
 
 from typing import Dict, Optional

@@ -1,17 +1,10 @@
-"""ESPnet's TTS model wrapper, passing the plugin's extra inputs through to the TTS module.
-
-:class:`espnet2.tts.espnet_model.ESPnetTTSModel` extracts features (mel, pitch, energy),
-normalises them and calls the TTS module, but it drops every batch key it does not name.
-This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
-
-* training: ``prosody`` / ``prosody_lengths`` from the data loader go to ``tts.forward``;
-* inference: ``prosody``, and a reference recording (``speech``) whose normalised mel,
-  phone ``durations`` and token-level pitch and energy the prosody models read without
-  teacher forcing.
+"""ESPnet's TTS model wrapper, passing the plugin's inputs (``prosody``, a reference
+recording) through to the TTS module; docs/architecture.md ("ESPnet integration").
 """
 
+from argparse import Namespace
 from dataclasses import fields
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from espnet2.tts.espnet_model import ESPnetTTSModel
@@ -22,6 +15,17 @@ from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.tts.variance_augmentation import VarianceAugmentation
 from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls, normalizer_stats
 from prosody_plugin.tts.word_pooling import append_eos
+
+
+def load_trained_model(train_config, model_file) -> Tuple["ProsodyESPnetTTSModel", Namespace, Callable]:
+    """A trained model on the CPU in eval mode, its training arguments and its text
+    preprocessing (``preprocess(utt, {"text": ...})["text"]``: token ids), for the tools that
+    read recordings with it (stage two's targets, the emphasis fit, the scores)."""
+    from prosody_plugin.tasks.tts import ProsodyTTSTask  # the task builds this module's model
+
+    model, train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
+    model.eval()
+    return model, train_args, ProsodyTTSTask.build_preprocess_fn(train_args, False)
 
 
 class ProsodyESPnetTTSModel(ESPnetTTSModel):

@@ -1,40 +1,8 @@
-"""FastSpeech2 conditioned on a prosody representation: the base of Kathaka and CAMP.
+"""FastSpeech2 conditioned on a prosody representation: the base class of Kathaka and CAMP.
 
-The models are ESPnet's :class:`~espnet2.tts.fastspeech2.FastSpeech2` (encoder, variance
-adaptor, length regulator, decoder, postnet, losses) with one addition, the prosody
-conditioning, passed as an argument from the representation to the variance adaptor::
-
-    hs = encoder(tokens)                                   (B, T_text + 1, adim)
-    c  = prosody conditioning                              (B, T_text + 1, adim)   <- new
-    durations <- duration predictor(hs + c)
-    pitch     <- pitch predictor(hs.detach() + c)          (stop_gradient_from_pitch_predictor)
-    energy    <- energy predictor(hs.detach() + c)         (stop_gradient_from_energy_predictor)
-    mel       <- decoder(length regulator(hs + c + embedded pitch and energy))
-
-``stop_gradient_from_*_predictor`` keeps its meaning for the text encoder (ESPnet's recipes
-protect the encoder from the pitch loss) but never cuts the conditioning off: every loss
-term, mel, duration, pitch and energy, trains the prosody representation.
-
-``condition_decoder: false`` routes the representation through the variance adaptor
-only: the decoder input is then ``length regulator(hs + embedded pitch and energy)``, so
-everything the representation carries reaches the audio as durations, pitch and energy,
-the quantities that the controls, emphasis and the scores act on.
-
-``duration_word_loss_weight`` / ``duration_sentence_loss_weight`` add
-:func:`~prosody_plugin.tts.duration_sums.duration_sum_losses` to FastSpeech2's phone
-duration loss: the predicted phone durations, summed per word and per sentence in
-frames, against the recorded sums (docs/architecture.md, "Durations that add up").
-
-``decoder_variance_input`` chooses what the decoder receives as pitch and energy in
-training: ``ground_truth`` (FastSpeech2's teacher forcing), ``predicted`` (the predictors'
-outputs, as at inference: the mel loss then reaches the representation through them) or
-``none`` (no pitch and energy embedding at all: prosody reaches the decoder only through
-the encoder states and the representation).
-
-The conditioning is data, computed in ``forward`` from the batch and passed down; nothing
-is kept on the module between calls, so ``torch.nn.DataParallel`` replicas and DDP work as
-for FastSpeech2. Parameter names are FastSpeech2's, so a Kathaka or CAMP model can be
-initialised from a trained ESPnet FastSpeech2 checkpoint with ``--init_param``.
+ESPnet's FastSpeech2 with a prosody conditioning added to the input of the variance adaptor
+(and of the decoder, ``condition_decoder``); docs/architecture.md ("The shared base") says
+how and why.
 """
 
 import inspect
@@ -66,7 +34,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         idim (int): Vocabulary size.
         odim (int): Feature dimension.
         decoder_variance_input (str): What the decoder receives as pitch and energy in
-            training: "ground_truth", "predicted" or "none" (module docstring).
+            training: "ground_truth" (FastSpeech2's teacher forcing), "predicted" (the
+            predictors' outputs, as at inference) or "none" (no pitch and energy embedding).
         condition_decoder (bool): Whether the representation also enters the decoder
             directly (True) or conditions only the duration, pitch and energy predictors.
         duration_word_loss_weight (float): Weight of the word-level duration sum loss
