@@ -5,9 +5,10 @@ docs/prosody_control.md ("SSML"). Standard library only.
 """
 
 import math
+import operator
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, NoReturn, Optional, Tuple
+from typing import Callable, Dict, List, NoReturn, Optional, Tuple
 from xml.parsers import expat
 
 SUPPORTED_TAGS: Tuple[str, ...] = ("speak", "emphasis", "prosody", "break", "s", "p")
@@ -382,22 +383,13 @@ class _Parser:
     def _prosody(self, here: _Open, attributes: Dict[str, str]) -> Controls:
         controls = here.controls
         for name, value in attributes.items():
-            try:
-                if name == "rate":
-                    absolute, amount = _rate(value)
-                    controls = replace(controls, rate=amount if absolute else controls.rate * amount)
-                elif name == "pitch":
-                    absolute, amount = _pitch(value)
-                    semitones = amount if absolute else controls.pitch_semitones + amount
-                    controls = replace(controls, pitch_semitones=semitones)
-                elif name == "range":
-                    absolute, amount = _range(value)
-                    controls = replace(controls, pitch_range=amount if absolute else controls.pitch_range * amount)
-                else:  # volume
-                    absolute, amount = _volume(value)
-                    controls = replace(controls, volume_db=amount if absolute else controls.volume_db + amount)
+            field_name, combine, words, relative = _PROSODY_VALUES[name]
+            word = value.strip()
+            try:  # a word sets the value, a relative value changes the inherited one
+                amount = words[word] if word in words else combine(getattr(controls, field_name), relative(value))
             except _ValueProblem as problem:
                 self._fail(here, str(problem), name, value)
+            controls = replace(controls, **{field_name: amount})
         return controls
 
     def _break(self, here: _Open, attributes: Dict[str, str]) -> None:
@@ -450,7 +442,7 @@ class _Parser:
         raise ValueError(f"{prefix}{shown}: {reason}")
 
 
-# -- attribute values: (absolute, amount) ------------------------------------------------
+# -- attribute values ------------------------------------------------
 
 
 def _signed(value: str, units: Tuple[str, ...]) -> Optional[Tuple[float, str]]:
@@ -465,16 +457,14 @@ def _signed(value: str, units: Tuple[str, ...]) -> Optional[Tuple[float, str]]:
     return (-amount if sign == "-" else amount), unit
 
 
-def _rate(value: str) -> Tuple[bool, float]:
+def _rate(value: str) -> float:
     word = value.strip()
-    if word in RATE_WORDS:
-        return True, RATE_WORDS[word]
     match = _UNSIGNED.fullmatch(word)
     if match is not None:
         multiplier = float(match.group(1)) / (100.0 if match.group(2) else 1.0)
         if multiplier <= 0:
             raise _ValueProblem("a rate must be above 0")
-        return False, multiplier
+        return multiplier
     if _SIGNED.fullmatch(word) is not None or _UNSIGNED.fullmatch(word.lstrip("+-")) is not None:
         raise _ValueProblem(
             "a rate is a positive percentage or number without a sign (SSML 1.1: 110% or 1.1 = 10% faster)"
@@ -482,10 +472,8 @@ def _rate(value: str) -> Tuple[bool, float]:
     raise _ValueProblem(f"unknown rate value {value!r} (use a percentage, a number or x-slow..x-fast)")
 
 
-def _pitch(value: str) -> Tuple[bool, float]:
+def _pitch(value: str) -> float:
     word = value.strip()
-    if word in PITCH_WORDS_SEMITONES:
-        return True, PITCH_WORDS_SEMITONES[word]
     if _HERTZ.fullmatch(word):
         raise _ValueProblem(
             "pitch in Hz is not supported: it needs the speaker's mean F0 "
@@ -498,16 +486,14 @@ def _pitch(value: str) -> Tuple[bool, float]:
         )
     amount, unit = parsed
     if unit == "st":
-        return False, amount
+        return amount
     if amount <= -100:
         raise _ValueProblem("a pitch change must be above -100%")
-    return False, 12.0 * math.log2(1.0 + amount / 100.0)
+    return 12.0 * math.log2(1.0 + amount / 100.0)
 
 
-def _range(value: str) -> Tuple[bool, float]:
+def _range(value: str) -> float:
     word = value.strip()
-    if word in RANGE_WORDS:
-        return True, RANGE_WORDS[word]
     if _HERTZ.fullmatch(word):
         raise _ValueProblem("a range in Hz is not supported: it needs the speaker's F0 (use a percentage like +50%)")
     parsed = _signed(word, ("st", "%"))
@@ -518,19 +504,27 @@ def _range(value: str) -> Tuple[bool, float]:
         raise _ValueProblem("a range in semitones is not supported (use a percentage like +50% or x-low..x-high)")
     if amount <= -100:
         raise _ValueProblem("a range change must be above -100%")
-    return False, 1.0 + amount / 100.0
+    return 1.0 + amount / 100.0
 
 
-def _volume(value: str) -> Tuple[bool, float]:
+def _volume(value: str) -> float:
     word = value.strip()
     if word == "silent":
         raise _ValueProblem("volume 'silent' is not supported (leave the text out, or use a break)")
-    if word in VOLUME_WORDS_DB:
-        return True, VOLUME_WORDS_DB[word]
     parsed = _signed(word, ("dB",))
     if parsed is None:
         raise _ValueProblem(f"unknown volume value {value!r} (use signed decibels like +3dB or x-soft..x-loud)")
-    return False, parsed[0]
+    return parsed[0]
+
+
+# <prosody> attribute -> (the Controls field it sets, how a relative value combines with the
+# inherited one, its words, the parser of its relative values)
+_PROSODY_VALUES: Dict[str, Tuple[str, Callable, Dict[str, float], Callable]] = {
+    "rate": ("rate", operator.mul, RATE_WORDS, _rate),
+    "pitch": ("pitch_semitones", operator.add, PITCH_WORDS_SEMITONES, _pitch),
+    "range": ("pitch_range", operator.mul, RANGE_WORDS, _range),
+    "volume": ("volume_db", operator.add, VOLUME_WORDS_DB, _volume),
+}
 
 
 def _time(value: str) -> float:

@@ -28,6 +28,12 @@ def load_trained_model(train_config, model_file) -> Tuple["ProsodyESPnetTTSModel
     return model, train_args, ProsodyTTSTask.build_preprocess_fn(train_args, False)
 
 
+#: The modules of an ESPnetTTSModel, by the names its constructor takes.
+ESPNET_COMPONENTS = (
+    "feats_extract", "pitch_extract", "energy_extract", "normalize", "pitch_normalize", "energy_normalize", "tts"
+)
+
+
 class ProsodyESPnetTTSModel(ESPnetTTSModel):
     """ESPnetTTSModel that also passes ``prosody`` and reference inputs to the TTS module.
 
@@ -52,16 +58,8 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         cls, model: ESPnetTTSModel, variance_augmentation: Optional[VarianceAugmentation] = None
     ) -> "ProsodyESPnetTTSModel":
         """Re-wrap the components of an ESPnetTTSModel (same modules, same parameters)."""
-        return cls(
-            feats_extract=model.feats_extract,
-            pitch_extract=model.pitch_extract,
-            energy_extract=model.energy_extract,
-            normalize=model.normalize,
-            pitch_normalize=model.pitch_normalize,
-            energy_normalize=model.energy_normalize,
-            tts=model.tts,
-            variance_augmentation=variance_augmentation,
-        )
+        components = {name: getattr(model, name) for name in ESPNET_COMPONENTS}
+        return cls(**components, variance_augmentation=variance_augmentation)
 
     def forward(
         self,
