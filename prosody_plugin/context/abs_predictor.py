@@ -1,15 +1,7 @@
-"""Base of the stage-two predictors and the word-level syntax features they share.
+"""Base of the stage-two predictors and the word-level syntax embedding they share.
 
-Inputs of every predictor, per utterance, for the same W words (the front end guarantees
-that phonemes, BERT rows and spaCy tokens agree):
-
-* ``bert`` (W, H): contextual word embeddings (wordpieces mean-pooled to words);
-* ``syntax`` (W, K) int64: columns in :data:`SYNTAX_COLUMNS` order (dependency head index,
-  dependency label, part of speech, fine tag, and CAMP's word-level tags).
-
-A predictor that fine-tunes its BERT (:meth:`AbsProsodyPredictor.attach_word_encoder`, the
-task's ``--bert_finetune true``) reads ``wordpieces`` (T, 2) instead of ``bert`` and
-computes the word vectors itself, so that the loss trains the encoder too.
+Inputs per utterance: ``bert`` (W, H) (or ``wordpieces`` (T, 2) when the predictor
+fine-tunes its BERT) and ``syntax`` (W, K) int64 in :data:`SYNTAX_COLUMNS` order.
 """
 
 from abc import abstractmethod
@@ -25,7 +17,7 @@ from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS  # column order of ``s
 class SyntaxEmbedding(torch.nn.Module):
     """Embeds chosen categorical syntax columns and concatenates them: (B, W, K) -> (B, W, E).
 
-    Padding (-1, the collate pad value) and unseen ids map to a reserved index 0.
+    Padding (-1) and unseen ids map to the reserved index 0.
     """
 
     def __init__(self, columns: Sequence[str], vocab_sizes: Dict[str, int], embed_dim: int):
