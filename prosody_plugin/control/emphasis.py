@@ -90,12 +90,7 @@ class EmphasisDirection:
 
 
 def word_measures(
-    durations: np.ndarray,
-    log_f0: np.ndarray,
-    energy: np.ndarray,
-    word_ids: np.ndarray,
-    num_words: int,
-    frame_shift_s: float,
+    durations: np.ndarray, log_f0: np.ndarray, energy: np.ndarray, word_ids: np.ndarray, num_words, frame_shift_s
 ) -> Dict[str, np.ndarray]:
     """F0 range (cents), duration per phone (ms) and energy (dB) of each word, each (W,).
 

@@ -6,28 +6,26 @@ what it refuses and why: docs/prosody_control.md (SSML); the value words: the ta
 """
 
 import math
+import operator
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, NoReturn, Optional, Tuple
+from typing import Callable, Dict, List, NoReturn, Optional, Tuple
 from xml.parsers import expat
 
 SUPPORTED_TAGS: Tuple[str, ...] = ("speak", "emphasis", "prosody", "break", "s", "p")
 
-RATE_WORDS: Dict[str, float] = {
-    "x-slow": 0.5, "slow": 0.75, "medium": 1.0, "fast": 1.25, "x-fast": 1.75, "default": 1.0,
-}  # fmt: skip
-PITCH_WORDS_SEMITONES: Dict[str, float] = {
-    "x-low": -6.0, "low": -3.0, "medium": 0.0, "high": 3.0, "x-high": 6.0, "default": 0.0,
-}  # fmt: skip
-RANGE_WORDS: Dict[str, float] = {
-    "x-low": 0.25, "low": 0.5, "medium": 1.0, "high": 1.5, "x-high": 2.0, "default": 1.0,
-}  # fmt: skip
-VOLUME_WORDS_DB: Dict[str, float] = {
-    "x-soft": -12.0, "soft": -6.0, "medium": 0.0, "loud": 6.0, "x-loud": 12.0, "default": 0.0,
-}  # fmt: skip
-BREAK_STRENGTH_SECONDS: Dict[str, float] = {
-    "none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2,
-}  # fmt: skip
+# Each attribute's words and the values they stand for: rate multiplier, pitch semitones,
+# range multiplier, volume dB and break seconds.
+_WORD_VALUES: Dict[str, Tuple[str, Tuple[float, ...]]] = {
+    "rate": ("x-slow slow medium fast x-fast default", (0.5, 0.75, 1.0, 1.25, 1.75, 1.0)),
+    "pitch": ("x-low low medium high x-high default", (-6.0, -3.0, 0.0, 3.0, 6.0, 0.0)),
+    "range": ("x-low low medium high x-high default", (0.25, 0.5, 1.0, 1.5, 2.0, 1.0)),
+    "volume": ("x-soft soft medium loud x-loud default", (-12.0, -6.0, 0.0, 6.0, 12.0, 0.0)),
+    "break": ("none x-weak weak medium strong x-strong", (0.0, 0.1, 0.25, 0.4, 0.7, 1.2)),
+}
+RATE_WORDS, PITCH_WORDS_SEMITONES, RANGE_WORDS, VOLUME_WORDS_DB, BREAK_STRENGTH_SECONDS = (
+    dict(zip(words.split(), values)) for words, values in _WORD_VALUES.values()
+)
 EMPHASIS_LEVELS: Tuple[str, ...] = ("strong", "moderate", "reduced", "none")
 DEFAULT_EMPHASIS = "moderate"
 DEFAULT_BREAK_STRENGTH = "medium"
@@ -310,22 +308,13 @@ class _Parser:
     def _prosody(self, here: _Open, attributes: Dict[str, str]) -> Controls:
         controls = here.controls
         for name, value in attributes.items():
-            try:
-                if name == "rate":
-                    absolute, amount = _rate(value)
-                    controls = replace(controls, rate=amount if absolute else controls.rate * amount)
-                elif name == "pitch":
-                    absolute, amount = _pitch(value)
-                    semitones = amount if absolute else controls.pitch_semitones + amount
-                    controls = replace(controls, pitch_semitones=semitones)
-                elif name == "range":
-                    absolute, amount = _range(value)
-                    controls = replace(controls, pitch_range=amount if absolute else controls.pitch_range * amount)
-                else:  # volume
-                    absolute, amount = _volume(value)
-                    controls = replace(controls, volume_db=amount if absolute else controls.volume_db + amount)
+            field_name, combine, words, relative = _PROSODY_VALUES[name]
+            word = value.strip()
+            try:  # a word sets the value, a relative value changes the inherited one
+                amount = words[word] if word in words else combine(getattr(controls, field_name), relative(value))
             except _ValueProblem as problem:
                 self._fail(here, str(problem), name, value)
+            controls = replace(controls, **{field_name: amount})
         return controls
 
     def _break(self, here: _Open, attributes: Dict[str, str]) -> None:
@@ -378,7 +367,7 @@ class _Parser:
         raise ValueError(f"{prefix}{shown}: {reason}")
 
 
-# -- attribute values: (absolute, amount) ------------------------------------------------
+# -- attribute values ------------------------------------------------
 
 
 def _signed(value: str, units: Tuple[str, ...]) -> Optional[Tuple[float, str]]:
@@ -393,16 +382,14 @@ def _signed(value: str, units: Tuple[str, ...]) -> Optional[Tuple[float, str]]:
     return (-amount if sign == "-" else amount), unit
 
 
-def _rate(value: str) -> Tuple[bool, float]:
+def _rate(value: str) -> float:
     word = value.strip()
-    if word in RATE_WORDS:
-        return True, RATE_WORDS[word]
     match = _UNSIGNED.fullmatch(word)
     if match is not None:
         multiplier = float(match.group(1)) / (100.0 if match.group(2) else 1.0)
         if multiplier <= 0:
             raise _ValueProblem("a rate must be above 0")
-        return False, multiplier
+        return multiplier
     if _SIGNED.fullmatch(word) is not None or _UNSIGNED.fullmatch(word.lstrip("+-")) is not None:
         raise _ValueProblem(
             "a rate is a positive percentage or number without a sign (SSML 1.1: 110% or 1.1 = 10% faster)"
@@ -410,10 +397,8 @@ def _rate(value: str) -> Tuple[bool, float]:
     raise _ValueProblem(f"unknown rate value {value!r} (use a percentage, a number or x-slow..x-fast)")
 
 
-def _pitch(value: str) -> Tuple[bool, float]:
+def _pitch(value: str) -> float:
     word = value.strip()
-    if word in PITCH_WORDS_SEMITONES:
-        return True, PITCH_WORDS_SEMITONES[word]
     if _HERTZ.fullmatch(word):
         raise _ValueProblem(
             "pitch in Hz is not supported: it needs the speaker's mean F0 "
@@ -426,16 +411,14 @@ def _pitch(value: str) -> Tuple[bool, float]:
         )
     amount, unit = parsed
     if unit == "st":
-        return False, amount
+        return amount
     if amount <= -100:
         raise _ValueProblem("a pitch change must be above -100%")
-    return False, 12.0 * math.log2(1.0 + amount / 100.0)
+    return 12.0 * math.log2(1.0 + amount / 100.0)
 
 
-def _range(value: str) -> Tuple[bool, float]:
+def _range(value: str) -> float:
     word = value.strip()
-    if word in RANGE_WORDS:
-        return True, RANGE_WORDS[word]
     if _HERTZ.fullmatch(word):
         raise _ValueProblem("a range in Hz is not supported: it needs the speaker's F0 (use a percentage like +50%)")
     parsed = _signed(word, ("st", "%"))
@@ -446,19 +429,27 @@ def _range(value: str) -> Tuple[bool, float]:
         raise _ValueProblem("a range in semitones is not supported (use a percentage like +50% or x-low..x-high)")
     if amount <= -100:
         raise _ValueProblem("a range change must be above -100%")
-    return False, 1.0 + amount / 100.0
+    return 1.0 + amount / 100.0
 
 
-def _volume(value: str) -> Tuple[bool, float]:
+def _volume(value: str) -> float:
     word = value.strip()
     if word == "silent":
         raise _ValueProblem("volume 'silent' is not supported (leave the text out, or use a break)")
-    if word in VOLUME_WORDS_DB:
-        return True, VOLUME_WORDS_DB[word]
     parsed = _signed(word, ("dB",))
     if parsed is None:
         raise _ValueProblem(f"unknown volume value {value!r} (use signed decibels like +3dB or x-soft..x-loud)")
-    return False, parsed[0]
+    return parsed[0]
+
+
+# <prosody> attribute -> (the Controls field it sets, how a relative value combines with the
+# inherited one, its words, the parser of its relative values)
+_PROSODY_VALUES: Dict[str, Tuple[str, Callable, Dict[str, float], Callable]] = {
+    "rate": ("rate", operator.mul, RATE_WORDS, _rate),
+    "pitch": ("pitch_semitones", operator.add, PITCH_WORDS_SEMITONES, _pitch),
+    "range": ("pitch_range", operator.mul, RANGE_WORDS, _range),
+    "volume": ("volume_db", operator.add, VOLUME_WORDS_DB, _volume),
+}
 
 
 def _time(value: str) -> float:
