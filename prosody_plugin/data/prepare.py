@@ -18,7 +18,9 @@ The split is deterministic (:func:`prosody_plugin.data.split.split_train_dev_eva
 utterances are ranked by the MD5 of their id, full sentences first, the first
 ``num_eval`` go to eval and the next ``num_dev`` to dev. Audio is not converted here:
 stage 2 checks every file's rate against the recipe's ``--fs`` and trims its silence.
-A transcript or audio file without its counterpart is named and skipped.
+A transcript or audio file without its counterpart is named and skipped. A corpus with a
+split or a format of its own keeps its reader in its recipe's ``local/`` (e.g.
+``egs2/asterisk/prosody1/local/prepare_asterisk.py``) and writes through :func:`write_splits`.
 """
 
 import logging
@@ -27,7 +29,6 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir
-from prosody_plugin.data.ljspeech import read_metadata
 from prosody_plugin.data.split import split_train_dev_eval
 
 PathLike = Union[str, Path]
@@ -74,6 +75,26 @@ def read_wav_txt(wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = "
         logging.warning(f"{len(orphans)} transcripts have no recording, skipped: {', '.join(orphans[:10])}")
     if not entries:
         raise ValueError(f"no recording in {wav_dir} has a transcript ({text_ext}) in {text_dir}")
+    return entries
+
+
+def read_metadata(db_root: PathLike) -> List[Tuple[str, str]]:
+    """``(utt_id, normalized transcript)`` pairs of LJSpeech's ``metadata.csv``, in its order."""
+    metadata = Path(db_root) / "metadata.csv"
+    if not metadata.is_file():
+        raise FileNotFoundError(f"No LJSpeech metadata: {metadata}")
+    entries = []
+    with open(metadata, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            fields = line.split("|")
+            if len(fields) < 2:
+                raise ValueError(f"{metadata}:{line_no}: expected 'id|text|normalized text'")
+            # LJSpeech 1.1 always has 3 columns; fall back to the raw text if one is missing
+            text = fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]
+            entries.append((fields[0].strip(), " ".join(text.split())))
     return entries
 
 
@@ -178,8 +199,16 @@ def prepare_corpus(
         logging.warning(f"{len(empty)} transcripts are empty, skipped: {', '.join(empty[:10])}")
         entries = {u: e for u, e in entries.items() if u not in empty}
     splits = split_train_dev_eval({u: t for u, (_, t) in entries.items()}, num_dev, num_eval)
+    return write_splits(data_dir, dict(zip(sets, splits)), entries, speaker)
+
+
+def write_splits(
+    data_dir: PathLike, splits: Dict[str, Sequence[str]], entries: Dict[str, Tuple[str, str]], speaker: str
+) -> Dict[str, List[str]]:
+    """Write ``<data_dir>/<set>`` for each set of ``splits`` (set name -> utt ids) from
+    ``entries`` (utt id -> (audio path, transcript)), one speaker; return the ids of each set."""
     written = {}
-    for name, ids in zip(sets, splits):
+    for name, ids in splits.items():
         write_data_dir(
             Path(data_dir) / name,
             wav_scp={u: entries[u][0] for u in ids},
@@ -191,4 +220,14 @@ def prepare_corpus(
     return written
 
 
-__all__ = ["LAYOUTS", "prepare_corpus", "read_corpus", "read_festival", "read_kaldi", "read_ljspeech", "read_wav_txt"]
+__all__ = [
+    "LAYOUTS",
+    "prepare_corpus",
+    "read_corpus",
+    "read_festival",
+    "read_kaldi",
+    "read_ljspeech",
+    "read_metadata",
+    "read_wav_txt",
+    "write_splits",
+]

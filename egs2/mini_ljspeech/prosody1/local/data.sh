@@ -4,7 +4,8 @@
 # them for dev and the last 4 for eval. The corpus lives in the `shared` dir beside the
 # repo; without it, `python -m prosody_plugin.data.spoken_corpus DIR` speaks a stand-in with
 # espeak-ng (same layout and ids; the tests do this outside CI) for --db_root DIR.
-# Run from the recipe dir (egs2/mini_ljspeech/prosody1).
+# local/prepare_ljspeech.py is the ljspeech recipe's (a link). Run from the recipe dir
+# (egs2/mini_ljspeech/prosody1).
 #
 # Usage: local/data.sh [--db_root DIR] [--data_dir data]
 set -euo pipefail
@@ -35,7 +36,7 @@ if [ ! -f "${db_root}/metadata.csv" ]; then
 fi
 
 log "Writing ${data_dir}/{train,dev,eval} from ${db_root}"
-${python} -m prosody_plugin.bin.prepare_ljspeech \
+${python} local/prepare_ljspeech.py \
     --db_root "${db_root}" \
     --data_dir "${data_dir}" \
     --num_dev "${num_dev}" \
