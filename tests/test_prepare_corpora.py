@@ -21,7 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def recipe_script(recipe: str, name: str):
     """The module of ``egs2/<recipe>/prosody1/local/<name>.py``."""
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "egs2" / recipe / "prosody1" / "local" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(
+        name, REPO_ROOT / "egs2" / recipe / "prosody1" / "local" / f"{name}.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -29,7 +31,11 @@ def recipe_script(recipe: str, name: str):
 
 prepare_ljspeech = recipe_script("ljspeech", "prepare_ljspeech").prepare_ljspeech
 asterisk = recipe_script("asterisk", "prepare_asterisk")
-name_to_utt_id, prepare_asterisk, read_transcripts = asterisk.name_to_utt_id, asterisk.prepare_asterisk, asterisk.read_transcripts
+name_to_utt_id, prepare_asterisk, read_transcripts = (
+    asterisk.name_to_utt_id,
+    asterisk.prepare_asterisk,
+    asterisk.read_transcripts,
+)
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 
@@ -50,7 +56,9 @@ def check_data_dir(data_dir: Path, speaker: str) -> dict:
 
 
 def test_prepare_ljspeech_mini(tmp_path, ljspeech_mini):
-    splits = prepare_ljspeech(ljspeech_mini, tmp_path / "data", num_dev=4, num_eval=4, sets=("train", "dev", "eval"))
+    splits = prepare_ljspeech(
+        ljspeech_mini, tmp_path / "data", num_dev=4, num_eval=4, sets=("train", "dev", "eval")
+    )
     assert {k: len(v) for k, v in splits.items()} == {"train": 24, "dev": 4, "eval": 4}
     assert splits["dev"] == [f"LJ001-{i:04d}" for i in range(25, 29)]
     assert splits["eval"] == [f"LJ001-{i:04d}" for i in range(29, 33)]
@@ -70,15 +78,14 @@ def test_prepare_ljspeech_mini(tmp_path, ljspeech_mini):
 def test_mini_ljspeech_recipe_script(tmp_path, ljspeech_mini):
     recipe = REPO_ROOT / "egs2" / "mini_ljspeech" / "prosody1"
     result = subprocess.run(
-        ["bash", "local/data.sh", "--db_root", str(ljspeech_mini),
-         "--data_dir", str(tmp_path / "data")],
-        cwd=recipe, env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True, text=True,
+        ["bash", "local/data.sh", "--db_root", str(ljspeech_mini), "--data_dir", str(tmp_path / "data")],
+        cwd=recipe,
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    sizes = {
-        n: len(read_kaldi_map(tmp_path / "data" / n / "text")) for n in ("train", "dev", "eval")
-    }
+    sizes = {n: len(read_kaldi_map(tmp_path / "data" / n / "text")) for n in ("train", "dev", "eval")}
     assert sizes == {"train": 24, "dev": 4, "eval": 4}
 
 
@@ -119,8 +126,13 @@ def test_split_is_deterministic_and_prefers_sentences():
 )
 def test_prepare_asterisk_subset_is_16k_and_stable(tmp_path):
     kwargs = dict(
-        sounds_dir=ASTERISK_SOUNDS, transcripts=ASTERISK_TRANSCRIPTS,
-        wav_dir=tmp_path / "wavs", dev_size=2, eval_size=2, max_duration=15.0, limit=12,
+        sounds_dir=ASTERISK_SOUNDS,
+        transcripts=ASTERISK_TRANSCRIPTS,
+        wav_dir=tmp_path / "wavs",
+        dev_size=2,
+        eval_size=2,
+        max_duration=15.0,
+        limit=12,
     )
     first = prepare_asterisk(data_dir=tmp_path / "data1", **kwargs)
     assert sum(len(v) for v in first.values()) == 12  # none of the first 12 is over 15 s
@@ -147,15 +159,31 @@ def test_prepare_asterisk_subset_is_16k_and_stable(tmp_path):
     assert not set(first["dev"] + first["eval"]) & set(train_text)
     # the recipe's stage 1 (local/data.sh) writes the same data dirs
     result = subprocess.run(
-        ["bash", "local/data.sh", "--limit", "12", "--dev_size", "2", "--eval_size", "2",
-         "--wav_dir", str(tmp_path / "wavs"), "--data_dir", str(tmp_path / "data3")],
-        cwd=REPO_ROOT / "egs2" / "asterisk" / "prosody1", env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True, text=True,
+        [
+            "bash",
+            "local/data.sh",
+            "--limit",
+            "12",
+            "--dev_size",
+            "2",
+            "--eval_size",
+            "2",
+            "--wav_dir",
+            str(tmp_path / "wavs"),
+            "--data_dir",
+            str(tmp_path / "data3"),
+        ],
+        cwd=REPO_ROOT / "egs2" / "asterisk" / "prosody1",
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for split in ("train", "dev", "eval"):
         for name in KALDI_FILES:
-            assert (tmp_path / "data3" / split / name).read_bytes() == (tmp_path / "data1" / split / name).read_bytes()
+            assert (tmp_path / "data3" / split / name).read_bytes() == (
+                tmp_path / "data1" / split / name
+            ).read_bytes()
 
 
 # ------------------------------------------------------------------------------------------
@@ -181,16 +209,26 @@ def test_prepare_corpus_wav_txt_layout_with_subfolders_and_orphans(tmp_path, cap
     _tiny_wav(tmp_path / "wav" / "part1" / "no_text.wav")
     (tmp_path / "txt" / "part2" / "no_audio.txt").write_text("Lost.")
     written = prepare_corpus(
-        "wav_txt", tmp_path / "wav", tmp_path / "data", num_dev=2, num_eval=3, speaker="me", text_dir=tmp_path / "txt"
+        "wav_txt",
+        tmp_path / "wav",
+        tmp_path / "data",
+        num_dev=2,
+        num_eval=3,
+        speaker="me",
+        text_dir=tmp_path / "txt",
     )
     assert {k: len(v) for k, v in written.items()} == {"train": 7, "dev": 2, "eval": 3}
     train = check_data_dir(tmp_path / "data" / "train", "me")
     assert all(u.startswith(("part1_a", "part2_a")) for u in train)
     text = read_kaldi_map(tmp_path / "data" / "eval" / "text")
     assert all(t.startswith("This is sentence number") for t in text.values())
-    assert "1 recordings have no transcript" in caplog.text and "1 transcripts have no recording" in caplog.text
+    assert (
+        "1 recordings have no transcript" in caplog.text and "1 transcripts have no recording" in caplog.text
+    )
     # deterministic: the same split again
-    again = prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data2", 2, 3, "me", text_dir=tmp_path / "txt")
+    again = prepare_corpus(
+        "wav_txt", tmp_path / "wav", tmp_path / "data2", 2, 3, "me", text_dir=tmp_path / "txt"
+    )
     assert again == written
 
 
@@ -228,8 +266,10 @@ def test_prepare_corpus_ljspeech_festival_and_kaldi_layouts(tmp_path):
             _tiny_wav(festival / "wav" / f"{utt}.wav")
             f.write(f'( {utt} "{text}" )\n')
     for layout, root in (("ljspeech", lj), ("festival", festival)):
-        main(["--layout", layout, "--db_root", str(root), "--data_dir", str(tmp_path / layout)]
-             + ["--num_dev", "2", "--num_eval", "2", "--speaker", "spk"])
+        main(
+            ["--layout", layout, "--db_root", str(root), "--data_dir", str(tmp_path / layout)]
+            + ["--num_dev", "2", "--num_eval", "2", "--speaker", "spk"]
+        )
         text = {}
         for name in ("train", "dev", "eval"):
             text.update(read_kaldi_map(tmp_path / layout / name / "text"))
@@ -237,7 +277,20 @@ def test_prepare_corpus_ljspeech_festival_and_kaldi_layouts(tmp_path):
         assert text == SENTENCES, layout
     # a Kaldi data dir (one of the above) split again
     kaldi_dir = tmp_path / "ljspeech" / "train"
-    main(["--layout", "kaldi", "--db_root", str(kaldi_dir), "--data_dir", str(tmp_path / "k"), "--num_dev", "1", "--num_eval", "1"])
+    main(
+        [
+            "--layout",
+            "kaldi",
+            "--db_root",
+            str(kaldi_dir),
+            "--data_dir",
+            str(tmp_path / "k"),
+            "--num_dev",
+            "1",
+            "--num_eval",
+            "1",
+        ]
+    )
     assert len(read_kaldi_map(tmp_path / "k" / "train" / "text")) == 6
     with pytest.raises(SystemExit, match="prepare_corpus: no Festival prompt list"):
         main(["--layout", "festival", "--db_root", str(lj), "--data_dir", str(tmp_path / "x")])

@@ -46,7 +46,9 @@ def _utt_id(relative: Path) -> str:
     return "_".join(relative.with_suffix("").parts).replace(" ", "_")
 
 
-def read_wav_txt(wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = ".txt") -> Dict[str, Tuple[str, str]]:
+def read_wav_txt(
+    wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = ".txt"
+) -> Dict[str, Tuple[str, str]]:
     """``wav_txt`` layout: utt id -> (audio path, transcript)."""
     wav_dir = Path(wav_dir).resolve()
     text_dir = Path(text_dir).resolve() if text_dir else wav_dir
@@ -130,7 +132,9 @@ def read_kaldi(data_dir: PathLike) -> Dict[str, Tuple[str, str]]:
     wavs, texts = read_kaldi_map(data_dir / "wav.scp"), read_kaldi_map(data_dir / "text")
     pipes = [u for u, p in wavs.items() if p.rstrip().endswith("|")]
     if pipes:
-        raise ValueError(f"{data_dir}/wav.scp has commands, not files ({', '.join(pipes[:5])}): write the audio out first")
+        raise ValueError(
+            f"{data_dir}/wav.scp has commands, not files ({', '.join(pipes[:5])}): write the audio out first"
+        )
     only = sorted(set(wavs) ^ set(texts))
     if only:
         logging.warning(f"{len(only)} ids are not in both wav.scp and text, skipped: {', '.join(only[:10])}")
@@ -146,13 +150,17 @@ def _with_audio(texts: Dict[str, str], audio_dir: Path, source: str) -> Dict[str
         else:
             missing.append(utt)
     if missing:
-        logging.warning(f"{len(missing)} utterances of {source} have no {audio_dir}/<id>.wav, skipped: {', '.join(missing[:10])}")
+        logging.warning(
+            f"{len(missing)} utterances of {source} have no {audio_dir}/<id>.wav, skipped: {', '.join(missing[:10])}"
+        )
     if not entries:
         raise ValueError(f"no utterance of {source} has its audio in {audio_dir}")
     return entries
 
 
-def read_corpus(layout: str, db_root: PathLike, text_dir: PathLike = None, text_ext: str = ".txt") -> Dict[str, Tuple[str, str]]:
+def read_corpus(
+    layout: str, db_root: PathLike, text_dir: PathLike = None, text_ext: str = ".txt"
+) -> Dict[str, Tuple[str, str]]:
     """utt id -> (audio path, transcript) of a corpus in ``layout`` (see the module doc).
 
     ``db_root`` is the audio folder (``wav_txt``), the corpus root (``ljspeech``,

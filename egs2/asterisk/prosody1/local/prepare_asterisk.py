@@ -152,9 +152,7 @@ def prepare_asterisk(
     if not sounds_dir.is_dir():
         raise FileNotFoundError(f"No Asterisk sounds dir: {sounds_dir}")
     name2text = read_transcripts(transcripts)
-    name2audio = {
-        n: p for n, p in find_audio(sounds_dir).items() if n.split("/")[0] not in SKIPPED_FOLDERS
-    }
+    name2audio = {n: p for n, p in find_audio(sounds_dir).items() if n.split("/")[0] not in SKIPPED_FOLDERS}
 
     no_audio = sorted(set(name2text) - set(name2audio))
     no_text = sorted(set(name2audio) - set(name2text))
@@ -165,8 +163,7 @@ def prepare_asterisk(
         )
     if no_text:
         logging.warning(
-            f"{len(no_text)} audio files have no transcript, skipped "
-            f"(e.g. {', '.join(no_text[:5])})"
+            f"{len(no_text)} audio files have no transcript, skipped (e.g. {', '.join(no_text[:5])})"
         )
 
     # utterance id -> prompt name, checking that the id mapping stays one-to-one
@@ -222,9 +219,14 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dev_size", type=int, default=16, help="Number of dev utterances.")
     parser.add_argument("--eval_size", type=int, default=16, help="Number of eval utterances.")
     parser.add_argument(
-        "--max_duration", type=float, default=15.0, help="Drop prompts longer than this (seconds); <= 0 keeps all."
+        "--max_duration",
+        type=float,
+        default=15.0,
+        help="Drop prompts longer than this (seconds); <= 0 keeps all.",
     )
-    parser.add_argument("--limit", type=int, help="Use only the first N prompts (sorted by id); for quick tests.")
+    parser.add_argument(
+        "--limit", type=int, help="Use only the first N prompts (sorted by id); for quick tests."
+    )
     parser.add_argument("--train_set", default="train", help="Name of the training dir.")
     parser.add_argument("--dev_set", default="dev", help="Name of the dev dir.")
     parser.add_argument("--eval_set", default="eval", help="Name of the eval dir.")
@@ -233,7 +235,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
     try:
         prepare_asterisk(
             args.sounds_dir,
