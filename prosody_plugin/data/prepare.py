@@ -80,12 +80,13 @@ def read_wav_txt(
     return entries
 
 
-def read_metadata(db_root: PathLike) -> List[Tuple[str, str]]:
-    """``(utt_id, normalized transcript)`` pairs of LJSpeech's ``metadata.csv``, in its order."""
-    metadata = Path(db_root) / "metadata.csv"
+def read_ljspeech(db_root: PathLike) -> Dict[str, Tuple[str, str]]:
+    """``ljspeech`` layout: utt id -> (audio path, normalized transcript), in ``metadata.csv``'s order."""
+    db_root = Path(db_root).resolve()
+    metadata = db_root / "metadata.csv"
     if not metadata.is_file():
         raise FileNotFoundError(f"No LJSpeech metadata: {metadata}")
-    entries = []
+    texts = {}
     with open(metadata, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             line = line.rstrip("\r\n")
@@ -96,14 +97,8 @@ def read_metadata(db_root: PathLike) -> List[Tuple[str, str]]:
                 raise ValueError(f"{metadata}:{line_no}: expected 'id|text|normalized text'")
             # LJSpeech 1.1 always has 3 columns; fall back to the raw text if one is missing
             text = fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]
-            entries.append((fields[0].strip(), " ".join(text.split())))
-    return entries
-
-
-def read_ljspeech(db_root: PathLike) -> Dict[str, Tuple[str, str]]:
-    """``ljspeech`` layout: utt id -> (audio path, normalized transcript)."""
-    db_root = Path(db_root).resolve()
-    return _with_audio({utt: text for utt, text in read_metadata(db_root)}, db_root / "wavs", "metadata.csv")
+            texts[fields[0].strip()] = " ".join(text.split())
+    return _with_audio(texts, db_root / "wavs", "metadata.csv")
 
 
 def read_festival(db_root: PathLike) -> Dict[str, Tuple[str, str]]:
@@ -235,7 +230,6 @@ __all__ = [
     "read_festival",
     "read_kaldi",
     "read_ljspeech",
-    "read_metadata",
     "read_wav_txt",
     "write_splits",
 ]

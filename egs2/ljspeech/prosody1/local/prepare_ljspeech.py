@@ -63,9 +63,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     try:
         sets = (args.train_set, args.dev_set, args.eval_set)
         prepare_ljspeech(args.db_root, args.data_dir, args.num_dev, args.num_eval, sets, args.speaker)
