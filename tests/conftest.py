@@ -165,7 +165,7 @@ def ljspeech_mini(tmp_path_factory) -> Path:
 
     The real corpus (:func:`locate_ljspeech_mini`) where it is found. Without it, CI (``CI``
     set) fails: CI always has the corpus. Elsewhere 32 English sentences spoken by espeak-ng
-    stand in (``prosody_plugin.data.spoken_corpus``), so every user runs the whole suite.
+    stand in (``tests/spoken_corpus.py``), so every user runs the whole suite.
     """
     corpus = locate_ljspeech_mini()
     if corpus is not None:
@@ -175,7 +175,7 @@ def ljspeech_mini(tmp_path_factory) -> Path:
         if os.environ.get(LJSPEECH_MINI_ENV) is not None:
             raise FileNotFoundError(f"{LJSPEECH_MINI_ENV}={os.environ[LJSPEECH_MINI_ENV]}: ljspeech_mini absent (CI needs it)")
         raise FileNotFoundError("no shared/corpora/ljspeech_mini above " + str(Path(__file__).resolve()))
-    from prosody_plugin.data.spoken_corpus import speak_ljspeech_style_corpus
+    from spoken_corpus import speak_ljspeech_style_corpus
 
     corpus = speak_ljspeech_style_corpus(tmp_path_factory.mktemp("ljspeech_mini_spoken") / "ljspeech_mini")
     logging.getLogger(__name__).warning("ljspeech_mini not found: using a corpus spoken by espeak-ng at %s", corpus)
@@ -199,7 +199,7 @@ def pytest_terminal_summary(terminalreporter):
 def ljspeech_mini_is_spoken(ljspeech_mini) -> bool:
     """Whether ``ljspeech_mini`` is the espeak-ng stand-in (for the few known-answer tests
     whose expected values depend on human speech, e.g. a predicted MOS)."""
-    from prosody_plugin.data.spoken_corpus import is_spoken_corpus
+    from spoken_corpus import is_spoken_corpus
 
     return is_spoken_corpus(ljspeech_mini)
 
@@ -288,13 +288,13 @@ def check_html(path: Path) -> str:
 
 # ------------------------------------------------------------------------------------------
 # A corpus with known speech spans and pauses: espeak-ng speech at a low pitch, padded with
-# a second of low-level noise (tests/synthetic_corpus.py).
+# a second of low-level noise (tests/spoken_corpus.py).
 
 
 @pytest.fixture(scope="session")
 def synthetic_corpus(tmp_path_factory):
-    """(root, {utt: synthetic_corpus.Utterance}): ``root/wav/*.wav`` (16 kHz) and ``root/txt/*.txt``."""
-    from synthetic_corpus import make_corpus
+    """(root, {utt: spoken_corpus.Utterance}): ``root/wav/*.wav`` (16 kHz) and ``root/txt/*.txt``."""
+    from spoken_corpus import speak_corpus_with_pauses
 
     root = tmp_path_factory.mktemp("synthetic_corpus")
-    return root, make_corpus(root)
+    return root, speak_corpus_with_pauses(root)

@@ -1,7 +1,7 @@
 """Integration: a corpus the project never saw, through a recipe made by setup.sh.
 
-The corpus (tests/synthetic_corpus.py) is espeak-ng speech at a low pitch (median about
-77 Hz, most of it below the 80 Hz that the configs used to fix), 16 kHz, one wav and one
+The corpus (tests/spoken_corpus.py: speak_corpus_with_pauses) is espeak-ng speech at a low
+pitch (median about 77 Hz, most of it below the 80 Hz that the configs used to fix), 16 kHz, one wav and one
 transcript file per utterance, with a second of noise before and after each prompt and
 pauses between some words: where the speech is, is known. The recipe is created by
 ``egs2/TEMPLATE/prosody1/setup.sh`` (layout ``wav_txt``) in a copy of egs2/, and its run.sh
@@ -38,9 +38,13 @@ def recipe_env() -> dict:
 
 def run(cmd, cwd, log: Path, check: bool = True, timeout: int = 1200) -> subprocess.CompletedProcess:
     with open(log, "w") as f:
-        proc = subprocess.run(cmd, cwd=cwd, env=recipe_env(), stdout=f, stderr=subprocess.STDOUT, timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=recipe_env(), stdout=f, stderr=subprocess.STDOUT, timeout=timeout
+        )
     if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, cmd))} failed ({proc.returncode}); end of {log}:\n" + log.read_text()[-4000:])
+        pytest.fail(
+            f"{' '.join(map(str, cmd))} failed ({proc.returncode}); end of {log}:\n" + log.read_text()[-4000:]
+        )
     return proc
 
 
@@ -67,12 +71,43 @@ def recipe(repo_copy):
     earlier = os.environ.get("PROSODY_PLUGIN_TEST_OWN_RECIPE_REPO")
     if earlier:
         return Path(earlier) / "egs2" / "own" / "prosody1", corpus, (Path(earlier) / "run.log").read_text()
-    run(["bash", SETUP, "--layout", "wav_txt", "--db_root", "corpus/wav", "--text_dir", "corpus/txt",
-         "--fs", str(FS), "--num_dev", "4", "--num_eval", "4", "own"], repo, repo / "setup.log")  # fmt: skip
+    run(
+        [
+            "bash",
+            SETUP,
+            "--layout",
+            "wav_txt",
+            "--db_root",
+            "corpus/wav",
+            "--text_dir",
+            "corpus/txt",
+            "--fs",
+            str(FS),
+            "--num_dev",
+            "4",
+            "--num_eval",
+            "4",
+            "own",
+        ],
+        repo,
+        repo / "setup.log",
+    )
     recipe_dir = repo / "egs2" / "own" / "prosody1"
-    run(["./run.sh", "--stop_stage", "5", "--nj", "2", "--train_configs", "conf/train_fastspeech2_cpu.yaml",
-         "--aligner_args", f"--max_epoch {ALIGNER_EPOCHS} --batch_size 8"],
-        recipe_dir, repo / "run.log")  # fmt: skip
+    run(
+        [
+            "./run.sh",
+            "--stop_stage",
+            "5",
+            "--nj",
+            "2",
+            "--train_configs",
+            "conf/train_fastspeech2_cpu.yaml",
+            "--aligner_args",
+            f"--max_epoch {ALIGNER_EPOCHS} --batch_size 8",
+        ],
+        recipe_dir,
+        repo / "run.log",
+    )
     return recipe_dir, corpus, (repo / "run.log").read_text()
 
 
@@ -84,7 +119,10 @@ def test_setup_sh_writes_a_recipe(repo_copy, recipe):
     assert "fs=16000" in run_sh and "--corpus_name own" in run_sh and 'corpus_license=""' in run_sh
     data_sh = (recipe_dir / "local/data.sh").read_text()
     assert "layout=wav_txt" in data_sh and f'db_root="{repo / "corpus/wav"}"' in data_sh
-    assert {p.name for p in (recipe_dir / "conf").glob("*.yaml")} >= {"train_aligner_cpu.yaml", "train_kathaka_cpu.yaml"}
+    assert {p.name for p in (recipe_dir / "conf").glob("*.yaml")} >= {
+        "train_aligner_cpu.yaml",
+        "train_kathaka_cpu.yaml",
+    }
     assert (recipe_dir / "conf/tuning/train_camp_gpu.yaml").is_file()
     # refuses to overwrite a recipe, and a name that is not a directory name
     assert run(["bash", SETUP, "own"], repo, repo / "again.log", check=False).returncode != 0
@@ -113,7 +151,9 @@ def test_trimmed_spans_match_the_known_speech(recipe):
             num_samples = int(read_kaldi_map(recipe_dir / "dump/raw" / d / "utt2num_samples")[utt])
             assert abs(num_samples / FS - (end - start)) < 1e-3
     report = (recipe_dir / "dump/raw/trim_report").read_text()
-    assert "leading silence removed: median 0.9" in report and "trailing silence removed: median 0.9" in report
+    assert (
+        "leading silence removed: median 0.9" in report and "trailing silence removed: median 0.9" in report
+    )
     assert "Silence trimmed" in log
 
 
@@ -121,7 +161,9 @@ def token_strings(recipe_dir: Path, utt_texts):
     from espnet2.text.build_tokenizer import build_tokenizer
     from espnet2.text.cleaner import TextCleaner
 
-    tokenizer = build_tokenizer(token_type="phn", g2p_type="espeak_ng_english_us_vits", space_symbol="<space>")
+    tokenizer = build_tokenizer(
+        token_type="phn", g2p_type="espeak_ng_english_us_vits", space_symbol="<space>"
+    )
     cleaner = TextCleaner("tacotron")
     return {u: tokenizer.text2tokens(cleaner(t)) + ["<sos/eos>"] for u, t in utt_texts.items()}
 
@@ -153,7 +195,11 @@ def test_aligned_words_lie_on_the_speech_and_pauses_on_the_boundaries(recipe):
         u = corpus[utt]
         inside = [k for k, t in enumerate(tokens) if not is_boundary_token(t)]
         first_start, last_end = bounds[inside[0]], bounds[inside[-1] + 1]
-        assert u.speech_start - MARGIN - 0.04 <= first_start <= u.speech_start + 0.1, (utt, first_start, u.speech_start)
+        assert u.speech_start - MARGIN - 0.04 <= first_start <= u.speech_start + 0.1, (
+            utt,
+            first_start,
+            u.speech_start,
+        )
         assert u.speech_end - 0.15 <= last_end <= u.speech_end + 0.05, (utt, last_end, u.speech_end)
         for name, (toks, b) in (("refined", (tokens, bounds)), ("aligned", aligned[utt])):
             for start, end in u.pauses:
@@ -175,11 +221,16 @@ def test_f0_range_is_the_voices_and_reaches_the_pitch_features(recipe):
     f0 = yaml.safe_load((recipe_dir / "dump/raw/train/f0_range.yaml").read_text())
     assert 40 < f0["f0min"] < 70 and 90 < f0["f0max"] < 200 and f0["median"] < 80
     assert f"F0 range {f0['f0min']}-{f0['f0max']} Hz" in log
-    aligner = yaml.safe_load((recipe_dir / "exp/aligner_phn_espeak_ng_english_us_vits/config.yaml").read_text())
+    aligner = yaml.safe_load(
+        (recipe_dir / "exp/aligner_phn_espeak_ng_english_us_vits/config.yaml").read_text()
+    )
     assert aligner["feats_extract_conf"]["fs"] == FS and aligner["feats_extract_conf"]["hop_length"] == HOP
     stats = recipe_dir / "exp/tts_stats_raw_phn_espeak_ng_english_us_vits"
     config = yaml.safe_load((stats / "logdir/stats.1/config.yaml").read_text())
-    assert config["pitch_extract_conf"]["f0min"] == f0["f0min"] and config["pitch_extract_conf"]["f0max"] == f0["f0max"]
+    assert (
+        config["pitch_extract_conf"]["f0min"] == f0["f0min"]
+        and config["pitch_extract_conf"]["f0max"] == f0["f0max"]
+    )
     # the token-averaged pitch of the training set: most voiced tokens below 80 Hz
     values = []
     for line in (stats / "train/collect_feats/pitch.scp").read_text().splitlines():
@@ -201,10 +252,23 @@ def test_stage_16_finishes_without_a_license_and_refuses_to_upload(repo_copy):
     make_kathaka_exps(recipe_dir)
     exp = recipe_dir / "exp"
     (exp / "packed").mkdir()
-    pack_model(exp / "tts_train_kathaka_cpu", exp / "context_train_kathaka_sampler_cpu",
-               exp / "packed/tts_train_kathaka_cpu.zip", root=recipe_dir)  # fmt: skip
-    stage16 = ["./run.sh", "--stage", "16", "--stop_stage", "16", "--train_configs", "conf/train_kathaka_cpu.yaml",
-               "--context_configs", "conf/train_kathaka_sampler_cpu.yaml"]  # fmt: skip
+    pack_model(
+        exp / "tts_train_kathaka_cpu",
+        exp / "context_train_kathaka_sampler_cpu",
+        exp / "packed/tts_train_kathaka_cpu.zip",
+        root=recipe_dir,
+    )
+    stage16 = [
+        "./run.sh",
+        "--stage",
+        "16",
+        "--stop_stage",
+        "16",
+        "--train_configs",
+        "conf/train_kathaka_cpu.yaml",
+        "--context_configs",
+        "conf/train_kathaka_sampler_cpu.yaml",
+    ]
     run(stage16, recipe_dir, repo / "stage16.log")
     log = (repo / "stage16.log").read_text()
     assert "license not given" in log and "Successfully finished" in log

@@ -1,6 +1,8 @@
-"""Tests of the corpus preparation: LJSpeech (mini subset) and the Asterisk prompts."""
+"""Tests of the corpus preparation: the generic layouts of the package and the recipes'
+local scripts (LJSpeech on the mini subset, the Asterisk prompts)."""
 
 import gzip
+import importlib.util
 import logging
 import os
 import random
@@ -11,13 +13,29 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-
-from prosody_plugin.data.ljspeech import prepare_ljspeech
-from prosody_plugin.data.asterisk import name_to_utt_id, prepare_asterisk, read_transcripts
 from prosody_plugin.data.kaldi_dir import KALDI_FILES, read_kaldi_map
 from prosody_plugin.data.split import is_full_sentence, split_train_dev_eval
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def recipe_script(recipe: str, name: str):
+    """The module of ``egs2/<recipe>/prosody1/local/<name>.py``."""
+    spec = importlib.util.spec_from_file_location(
+        name, REPO_ROOT / "egs2" / recipe / "prosody1" / "local" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+prepare_ljspeech = recipe_script("ljspeech", "prepare_ljspeech").prepare_ljspeech
+asterisk = recipe_script("asterisk", "prepare_asterisk")
+name_to_utt_id, prepare_asterisk, read_transcripts = (
+    asterisk.name_to_utt_id,
+    asterisk.prepare_asterisk,
+    asterisk.read_transcripts,
+)
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 
@@ -39,8 +57,7 @@ def check_data_dir(data_dir: Path, speaker: str) -> dict:
 
 def test_prepare_ljspeech_mini(tmp_path, ljspeech_mini):
     splits = prepare_ljspeech(
-        ljspeech_mini, tmp_path / "data", num_dev=4, num_eval=4,
-        train_set="train", dev_set="dev", eval_set="eval",
+        ljspeech_mini, tmp_path / "data", num_dev=4, num_eval=4, sets=("train", "dev", "eval")
     )
     assert {k: len(v) for k, v in splits.items()} == {"train": 24, "dev": 4, "eval": 4}
     assert splits["dev"] == [f"LJ001-{i:04d}" for i in range(25, 29)]
@@ -61,15 +78,14 @@ def test_prepare_ljspeech_mini(tmp_path, ljspeech_mini):
 def test_mini_ljspeech_recipe_script(tmp_path, ljspeech_mini):
     recipe = REPO_ROOT / "egs2" / "mini_ljspeech" / "prosody1"
     result = subprocess.run(
-        ["bash", "local/data.sh", "--db_root", str(ljspeech_mini),
-         "--data_dir", str(tmp_path / "data")],
-        cwd=recipe, env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True, text=True,
+        ["bash", "local/data.sh", "--db_root", str(ljspeech_mini), "--data_dir", str(tmp_path / "data")],
+        cwd=recipe,
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    sizes = {
-        n: len(read_kaldi_map(tmp_path / "data" / n / "text")) for n in ("train", "dev", "eval")
-    }
+    sizes = {n: len(read_kaldi_map(tmp_path / "data" / n / "text")) for n in ("train", "dev", "eval")}
     assert sizes == {"train": 24, "dev": 4, "eval": 4}
 
 
@@ -110,8 +126,13 @@ def test_split_is_deterministic_and_prefers_sentences():
 )
 def test_prepare_asterisk_subset_is_16k_and_stable(tmp_path):
     kwargs = dict(
-        sounds_dir=ASTERISK_SOUNDS, transcripts=ASTERISK_TRANSCRIPTS,
-        wav_dir=tmp_path / "wavs", dev_size=2, eval_size=2, max_duration=15.0, limit=12,
+        sounds_dir=ASTERISK_SOUNDS,
+        transcripts=ASTERISK_TRANSCRIPTS,
+        wav_dir=tmp_path / "wavs",
+        dev_size=2,
+        eval_size=2,
+        max_duration=15.0,
+        limit=12,
     )
     first = prepare_asterisk(data_dir=tmp_path / "data1", **kwargs)
     assert sum(len(v) for v in first.values()) == 12  # none of the first 12 is over 15 s
@@ -136,6 +157,33 @@ def test_prepare_asterisk_subset_is_16k_and_stable(tmp_path):
             ).read_text()
     train_text = read_kaldi_map(tmp_path / "data1" / "train" / "text")
     assert not set(first["dev"] + first["eval"]) & set(train_text)
+    # the recipe's stage 1 (local/data.sh) writes the same data dirs
+    result = subprocess.run(
+        [
+            "bash",
+            "local/data.sh",
+            "--limit",
+            "12",
+            "--dev_size",
+            "2",
+            "--eval_size",
+            "2",
+            "--wav_dir",
+            str(tmp_path / "wavs"),
+            "--data_dir",
+            str(tmp_path / "data3"),
+        ],
+        cwd=REPO_ROOT / "egs2" / "asterisk" / "prosody1",
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for split in ("train", "dev", "eval"):
+        for name in KALDI_FILES:
+            assert (tmp_path / "data3" / split / name).read_bytes() == (
+                tmp_path / "data1" / split / name
+            ).read_bytes()
 
 
 # ------------------------------------------------------------------------------------------
@@ -160,16 +208,27 @@ def test_prepare_corpus_wav_txt_layout_with_subfolders_and_orphans(tmp_path, cap
         (tmp_path / "txt" / sub / f"{utt}.txt").write_text(f"  {text}\n  \n")
     _tiny_wav(tmp_path / "wav" / "part1" / "no_text.wav")
     (tmp_path / "txt" / "part2" / "no_audio.txt").write_text("Lost.")
-    written = prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data", num_dev=2, num_eval=3,
-                             speaker="me", text_dir=tmp_path / "txt")  # fmt: skip
+    written = prepare_corpus(
+        "wav_txt",
+        tmp_path / "wav",
+        tmp_path / "data",
+        num_dev=2,
+        num_eval=3,
+        speaker="me",
+        text_dir=tmp_path / "txt",
+    )
     assert {k: len(v) for k, v in written.items()} == {"train": 7, "dev": 2, "eval": 3}
     train = check_data_dir(tmp_path / "data" / "train", "me")
     assert all(u.startswith(("part1_a", "part2_a")) for u in train)
     text = read_kaldi_map(tmp_path / "data" / "eval" / "text")
     assert all(t.startswith("This is sentence number") for t in text.values())
-    assert "1 recordings have no transcript" in caplog.text and "1 transcripts have no recording" in caplog.text
+    assert (
+        "1 recordings have no transcript" in caplog.text and "1 transcripts have no recording" in caplog.text
+    )
     # deterministic: the same split again
-    again = prepare_corpus("wav_txt", tmp_path / "wav", tmp_path / "data2", 2, 3, "me", text_dir=tmp_path / "txt")
+    again = prepare_corpus(
+        "wav_txt", tmp_path / "wav", tmp_path / "data2", 2, 3, "me", text_dir=tmp_path / "txt"
+    )
     assert again == written
 
 
@@ -186,10 +245,9 @@ def test_the_generic_split_logs_under_its_own_module_and_names_no_corpus(tmp_pat
     # the recipes' log format: "(module) LEVEL: message"
     line = logging.Formatter("(%(module)s) %(levelname)s: %(message)s").format(record)
     assert line == "(split) WARNING: Only 0 full sentences for 4 dev/eval slots; filling up with fragments"
-    # generic code does not reach into a corpus's module
-    users = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "prosody_plugin").rglob("*.py")
-                   if "prosody_plugin.data.asterisk" in p.read_text())  # fmt: skip
-    assert users == ["prosody_plugin/bin/prepare_asterisk.py"]
+    # the package has no corpus's own preparation: that is in the recipes' local/
+    corpus_specific = ("asterisk", "ljspeech", "spoken_corpus", "synthetic_corpus")
+    assert not [p for p in (REPO_ROOT / "prosody_plugin").rglob("*.py") if p.stem.endswith(corpus_specific)]
 
 
 def test_prepare_corpus_ljspeech_festival_and_kaldi_layouts(tmp_path):
@@ -208,16 +266,31 @@ def test_prepare_corpus_ljspeech_festival_and_kaldi_layouts(tmp_path):
             _tiny_wav(festival / "wav" / f"{utt}.wav")
             f.write(f'( {utt} "{text}" )\n')
     for layout, root in (("ljspeech", lj), ("festival", festival)):
-        main(["--layout", layout, "--db_root", str(root), "--data_dir", str(tmp_path / layout), "--num_dev", "2",
-              "--num_eval", "2", "--speaker", "spk"])  # fmt: skip
+        main(
+            ["--layout", layout, "--db_root", str(root), "--data_dir", str(tmp_path / layout)]
+            + ["--num_dev", "2", "--num_eval", "2", "--speaker", "spk"]
+        )
         text = {}
         for name in ("train", "dev", "eval"):
             text.update(read_kaldi_map(tmp_path / layout / name / "text"))
             check_data_dir(tmp_path / layout / name, "spk")
         assert text == SENTENCES, layout
     # a Kaldi data dir (one of the above) split again
-    main(["--layout", "kaldi", "--db_root", str(tmp_path / "ljspeech" / "train"), "--data_dir", str(tmp_path / "k"),
-          "--num_dev", "1", "--num_eval", "1"])  # fmt: skip
+    kaldi_dir = tmp_path / "ljspeech" / "train"
+    main(
+        [
+            "--layout",
+            "kaldi",
+            "--db_root",
+            str(kaldi_dir),
+            "--data_dir",
+            str(tmp_path / "k"),
+            "--num_dev",
+            "1",
+            "--num_eval",
+            "1",
+        ]
+    )
     assert len(read_kaldi_map(tmp_path / "k" / "train" / "text")) == 6
     with pytest.raises(SystemExit, match="prepare_corpus: no Festival prompt list"):
         main(["--layout", "festival", "--db_root", str(lj), "--data_dir", str(tmp_path / "x")])

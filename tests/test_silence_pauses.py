@@ -2,7 +2,7 @@
 
 Real audio where it matters: espeak-ng speech at a low pitch (about 77 Hz median), padded
 with a second of noise 50 dB below the speech, with known speech spans and pauses
-(tests/synthetic_corpus.py).
+(tests/spoken_corpus.py).
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""The espeak-ng stand-in for ljspeech_mini (prosody_plugin.data.spoken_corpus): real espeak-ng."""
+"""The espeak-ng stand-in for ljspeech_mini (tests/spoken_corpus.py): real espeak-ng."""
 
 import os
 import shutil
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from prosody_plugin.data.spoken_corpus import (
+from spoken_corpus import (
     DEFAULT_SENTENCES,
     PITCHES,
     RATES,
@@ -32,7 +32,11 @@ def read_metadata(corpus: Path):
 
 
 def test_layout_and_metadata_are_ljspeech_minis(corpus):
-    assert sorted(p.name for p in corpus.iterdir() if not p.name.startswith(".")) == ["README.md", "metadata.csv", "wavs"]
+    assert sorted(p.name for p in corpus.iterdir() if not p.name.startswith(".")) == [
+        "README.md",
+        "metadata.csv",
+        "wavs",
+    ]
     rows = read_metadata(corpus)
     assert [r[0] for r in rows] == REAL_IDS  # the same ids, in the same order (the recipe's splits)
     assert all(len(r) == 3 for r in rows)
@@ -43,7 +47,9 @@ def test_layout_and_metadata_are_ljspeech_minis(corpus):
     # transcript has digits, as LJSpeech's normalized column does
     normalized = [r[2] for r in rows]
     assert sum(t.endswith("?") for t in normalized) >= 5 and any("!" in t for t in normalized)
-    assert any(r[1] != r[2] and any(c.isdigit() for c in r[1]) and not any(c.isdigit() for c in r[2]) for r in rows)
+    assert any(
+        r[1] != r[2] and any(c.isdigit() for c in r[1]) and not any(c.isdigit() for c in r[2]) for r in rows
+    )
 
 
 def test_wavs_are_22050_hz_mono_pcm16_speech_of_plausible_length(corpus):
@@ -93,10 +99,14 @@ def test_deterministic_and_reused(corpus, tmp_path):
 
 def test_other_rate_and_pairs_of_transcript_and_normalized_text(tmp_path):
     out = speak_ljspeech_style_corpus(
-        tmp_path / "c", sentences=["Is it raining?", ("It costs 5 dollars.", "It costs five dollars.")], sample_rate=16000
+        tmp_path / "c",
+        sentences=["Is it raining?", ("It costs 5 dollars.", "It costs five dollars.")],
+        sample_rate=16000,
     )
-    assert read_metadata(out) == [["LJ001-0001", "Is it raining?", "Is it raining?"],
-                                  ["LJ001-0002", "It costs 5 dollars.", "It costs five dollars."]]  # fmt: skip
+    assert read_metadata(out) == [
+        ["LJ001-0001", "Is it raining?", "Is it raining?"],
+        ["LJ001-0002", "It costs 5 dollars.", "It costs five dollars."],
+    ]
     assert {sf.info(p).samplerate for p in (out / "wavs").iterdir()} == {16000}
 
 
@@ -120,11 +130,13 @@ def test_names_the_sentence_when_espeak_ng_fails_or_is_missing(tmp_path, monkeyp
     sentences = ["Good morning.", "Where are you going?"]
     # the real espeak-ng, except that it fails on the second sentence
     real = shutil.which("espeak-ng")
-    script = 'case "$*" in *--version*) exec ' + real + ' --version;; esac\n'
+    script = 'case "$*" in *--version*) exec ' + real + " --version;; esac\n"
     script += 'text=$(cat); case "$text" in *Where*) echo "voice broken" >&2; exit 3;; esac\n'
     script += 'printf "%s" "$text" | exec ' + real + ' "$@"\n'
     monkeypatch.setenv("PATH", f"{fake_espeak(tmp_path / 'bin', script)}{os.pathsep}/bin{os.pathsep}/usr/bin")
-    with pytest.raises(RuntimeError, match=r"sentence 2 \(LJ001-0002\).*'Where are you going\?'.*exit 3.*voice broken"):
+    with pytest.raises(
+        RuntimeError, match=r"sentence 2 \(LJ001-0002\).*'Where are you going\?'.*exit 3.*voice broken"
+    ):
         speak_ljspeech_style_corpus(tmp_path / "c", sentences=sentences)
     assert not (tmp_path / "c").exists() and not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
     # missing altogether

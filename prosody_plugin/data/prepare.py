@@ -18,7 +18,9 @@ The split is deterministic (:func:`prosody_plugin.data.split.split_train_dev_eva
 utterances are ranked by the MD5 of their id, full sentences first, the first
 ``num_eval`` go to eval and the next ``num_dev`` to dev. Audio is not converted here:
 stage 2 checks every file's rate against the recipe's ``--fs`` and trims its silence.
-A transcript or audio file without its counterpart is named and skipped.
+A transcript or audio file without its counterpart is named and skipped. A corpus with a
+split or a format of its own keeps its reader in its recipe's ``local/`` (e.g.
+``egs2/asterisk/prosody1/local/prepare_asterisk.py``) and writes through :func:`write_splits`.
 """
 
 import logging
@@ -27,7 +29,6 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_data_dir
-from prosody_plugin.data.ljspeech import read_metadata
 from prosody_plugin.data.split import split_train_dev_eval
 
 PathLike = Union[str, Path]
@@ -45,7 +46,9 @@ def _utt_id(relative: Path) -> str:
     return "_".join(relative.with_suffix("").parts).replace(" ", "_")
 
 
-def read_wav_txt(wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = ".txt") -> Dict[str, Tuple[str, str]]:
+def read_wav_txt(
+    wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = ".txt"
+) -> Dict[str, Tuple[str, str]]:
     """``wav_txt`` layout: utt id -> (audio path, transcript)."""
     wav_dir = Path(wav_dir).resolve()
     text_dir = Path(text_dir).resolve() if text_dir else wav_dir
@@ -78,9 +81,24 @@ def read_wav_txt(wav_dir: PathLike, text_dir: PathLike = None, text_ext: str = "
 
 
 def read_ljspeech(db_root: PathLike) -> Dict[str, Tuple[str, str]]:
-    """``ljspeech`` layout: utt id -> (audio path, normalized transcript)."""
+    """``ljspeech`` layout: utt id -> (audio path, normalized transcript), in ``metadata.csv``'s order."""
     db_root = Path(db_root).resolve()
-    return _with_audio({utt: text for utt, text in read_metadata(db_root)}, db_root / "wavs", "metadata.csv")
+    metadata = db_root / "metadata.csv"
+    if not metadata.is_file():
+        raise FileNotFoundError(f"No LJSpeech metadata: {metadata}")
+    texts = {}
+    with open(metadata, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            fields = line.split("|")
+            if len(fields) < 2:
+                raise ValueError(f"{metadata}:{line_no}: expected 'id|text|normalized text'")
+            # LJSpeech 1.1 always has 3 columns; fall back to the raw text if one is missing
+            text = fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]
+            texts[fields[0].strip()] = " ".join(text.split())
+    return _with_audio(texts, db_root / "wavs", "metadata.csv")
 
 
 def read_festival(db_root: PathLike) -> Dict[str, Tuple[str, str]]:
@@ -109,7 +127,9 @@ def read_kaldi(data_dir: PathLike) -> Dict[str, Tuple[str, str]]:
     wavs, texts = read_kaldi_map(data_dir / "wav.scp"), read_kaldi_map(data_dir / "text")
     pipes = [u for u, p in wavs.items() if p.rstrip().endswith("|")]
     if pipes:
-        raise ValueError(f"{data_dir}/wav.scp has commands, not files ({', '.join(pipes[:5])}): write the audio out first")
+        raise ValueError(
+            f"{data_dir}/wav.scp has commands, not files ({', '.join(pipes[:5])}): write the audio out first"
+        )
     only = sorted(set(wavs) ^ set(texts))
     if only:
         logging.warning(f"{len(only)} ids are not in both wav.scp and text, skipped: {', '.join(only[:10])}")
@@ -125,13 +145,17 @@ def _with_audio(texts: Dict[str, str], audio_dir: Path, source: str) -> Dict[str
         else:
             missing.append(utt)
     if missing:
-        logging.warning(f"{len(missing)} utterances of {source} have no {audio_dir}/<id>.wav, skipped: {', '.join(missing[:10])}")
+        logging.warning(
+            f"{len(missing)} utterances of {source} have no {audio_dir}/<id>.wav, skipped: {', '.join(missing[:10])}"
+        )
     if not entries:
         raise ValueError(f"no utterance of {source} has its audio in {audio_dir}")
     return entries
 
 
-def read_corpus(layout: str, db_root: PathLike, text_dir: PathLike = None, text_ext: str = ".txt") -> Dict[str, Tuple[str, str]]:
+def read_corpus(
+    layout: str, db_root: PathLike, text_dir: PathLike = None, text_ext: str = ".txt"
+) -> Dict[str, Tuple[str, str]]:
     """utt id -> (audio path, transcript) of a corpus in ``layout`` (see the module doc).
 
     ``db_root`` is the audio folder (``wav_txt``), the corpus root (``ljspeech``,
@@ -178,8 +202,16 @@ def prepare_corpus(
         logging.warning(f"{len(empty)} transcripts are empty, skipped: {', '.join(empty[:10])}")
         entries = {u: e for u, e in entries.items() if u not in empty}
     splits = split_train_dev_eval({u: t for u, (_, t) in entries.items()}, num_dev, num_eval)
+    return write_splits(data_dir, dict(zip(sets, splits)), entries, speaker)
+
+
+def write_splits(
+    data_dir: PathLike, splits: Dict[str, Sequence[str]], entries: Dict[str, Tuple[str, str]], speaker: str
+) -> Dict[str, List[str]]:
+    """Write ``<data_dir>/<set>`` for each set of ``splits`` (set name -> utt ids) from
+    ``entries`` (utt id -> (audio path, transcript)), one speaker; return the ids of each set."""
     written = {}
-    for name, ids in zip(sets, splits):
+    for name, ids in splits.items():
         write_data_dir(
             Path(data_dir) / name,
             wav_scp={u: entries[u][0] for u in ids},
@@ -191,4 +223,13 @@ def prepare_corpus(
     return written
 
 
-__all__ = ["LAYOUTS", "prepare_corpus", "read_corpus", "read_festival", "read_kaldi", "read_ljspeech", "read_wav_txt"]
+__all__ = [
+    "LAYOUTS",
+    "prepare_corpus",
+    "read_corpus",
+    "read_festival",
+    "read_kaldi",
+    "read_ljspeech",
+    "read_wav_txt",
+    "write_splits",
+]

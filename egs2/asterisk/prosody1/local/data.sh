@@ -38,7 +38,7 @@ if [ ! -d "${sounds_dir}" ] || [ ! -f "${transcripts}" ]; then
 fi
 
 log "Decoding prompts from ${sounds_dir} into ${wav_dir} and writing ${data_dir}/{train,dev,eval}"
-${python} -m prosody_plugin.bin.prepare_asterisk \
+${python} local/prepare_asterisk.py \
     --sounds_dir "${sounds_dir}" \
     --transcripts "${transcripts}" \
     --wav_dir "${wav_dir}" \

@@ -66,7 +66,7 @@ fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "stage 1: writing ${data_dir}/{${train_set},${dev_set},${eval_set}} from ${db_root}"
-    ${python} -m prosody_plugin.bin.prepare_ljspeech \
+    ${python} local/prepare_ljspeech.py \
         --db_root "${db_root}" \
         --data_dir "${data_dir}" \
         --num_dev "${num_dev}" \

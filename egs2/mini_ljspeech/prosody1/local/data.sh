@@ -2,9 +2,10 @@
 # Prepare the 32 utterances of ljspeech_mini (LJ001-0001 .. LJ001-0032, 22.05 kHz) as
 # data/train (24), data/dev (4) and data/eval (4): the last 8 are held out, the first 4 of
 # them for dev and the last 4 for eval. The corpus lives in the `shared` dir beside the
-# repo; without it, `python -m prosody_plugin.data.spoken_corpus DIR` speaks a stand-in with
+# repo; without it, `python tests/spoken_corpus.py DIR` (from the repo root) speaks a stand-in with
 # espeak-ng (same layout and ids; the tests do this outside CI) for --db_root DIR.
-# Run from the recipe dir (egs2/mini_ljspeech/prosody1).
+# local/prepare_ljspeech.py is the ljspeech recipe's (a link). Run from the recipe dir
+# (egs2/mini_ljspeech/prosody1).
 #
 # Usage: local/data.sh [--db_root DIR] [--data_dir data]
 set -euo pipefail
@@ -30,12 +31,12 @@ python=${PYTHON:-python3}
 if [ ! -f "${db_root}/metadata.csv" ]; then
     log "Error: no ljspeech_mini corpus at ${db_root} (expected metadata.csv and wavs/);" \
         "pass --db_root /path/to/ljspeech_mini, or speak a stand-in with espeak-ng:" \
-        "python -m prosody_plugin.data.spoken_corpus DIR, then --db_root DIR"
+        "python ../../../tests/spoken_corpus.py DIR, then --db_root DIR"
     exit 1
 fi
 
 log "Writing ${data_dir}/{train,dev,eval} from ${db_root}"
-${python} -m prosody_plugin.bin.prepare_ljspeech \
+${python} local/prepare_ljspeech.py \
     --db_root "${db_root}" \
     --data_dir "${data_dir}" \
     --num_dev "${num_dev}" \

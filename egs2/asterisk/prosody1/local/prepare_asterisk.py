@@ -1,32 +1,35 @@
-"""Prepare the Asterisk English prompts (Allison Smith) as a small TTS corpus.
+#!/usr/bin/env python3
+"""The Asterisk English prompts (Allison Smith) as Kaldi data dirs: stage 1 of this recipe.
 
 The Debian packages ``asterisk-core-sounds-en-g722`` (16 kHz G.722 audio) and
-``asterisk-core-sounds-en`` (transcripts) give about 550 prompts of one professional
-US English voice (CC-BY-SA-3.0). This module
+``asterisk-core-sounds-en`` (transcripts) give about 550 prompts of one professional US
+English voice (CC-BY-SA-3.0). This script reads the transcript list (``name: text`` lines,
+``;`` comments; ``silence/*`` and tones, whose text starts with ``[``, are skipped), decodes
+each ``<sounds_dir>/<name>.g722`` with PyAV to a 16 kHz mono 16-bit wav (kept when it exists),
+drops prompts longer than ``--max_duration`` and splits the rest with the package's split
+(:func:`prosody_plugin.data.split.split_train_dev_eval`). Run by ``local/data.sh``::
 
-1. reads the transcript list (``name: text`` lines, ``;`` comments), skipping ``silence/*``
-   and the tone entries whose text starts with ``[``;
-2. matches each name to ``<sounds_dir>/<name>.g722`` (names may have a subfolder,
-   e.g. ``digits/0``) and decodes it with PyAV to 16 kHz mono 16-bit PCM wav files
-   (skipped when the wav already exists, so a second run is fast);
-3. drops prompts longer than ``max_duration`` seconds;
-4. splits the rest deterministically into train/dev/eval
-   (:func:`prosody_plugin.data.split.split_train_dev_eval`) and writes Kaldi data dirs.
+    python local/prepare_asterisk.py \\
+        --sounds_dir /usr/share/asterisk/sounds/en_US_f_Allison \\
+        --transcripts /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz \\
+        --wav_dir downloads/wavs --data_dir data --dev_size 16 --eval_size 16 --max_duration 15.0
 """
 
+import argparse
 import gzip
 import logging
 import os
 import re
+import sys
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from prosody_plugin.data.kaldi_dir import write_data_dir
+from prosody_plugin.data.prepare import write_splits
 from prosody_plugin.data.split import split_train_dev_eval
 
 PathLike = Union[str, Path]
@@ -149,9 +152,7 @@ def prepare_asterisk(
     if not sounds_dir.is_dir():
         raise FileNotFoundError(f"No Asterisk sounds dir: {sounds_dir}")
     name2text = read_transcripts(transcripts)
-    name2audio = {
-        n: p for n, p in find_audio(sounds_dir).items() if n.split("/")[0] not in SKIPPED_FOLDERS
-    }
+    name2audio = {n: p for n, p in find_audio(sounds_dir).items() if n.split("/")[0] not in SKIPPED_FOLDERS}
 
     no_audio = sorted(set(name2text) - set(name2audio))
     no_text = sorted(set(name2audio) - set(name2text))
@@ -162,8 +163,7 @@ def prepare_asterisk(
         )
     if no_text:
         logging.warning(
-            f"{len(no_text)} audio files have no transcript, skipped "
-            f"(e.g. {', '.join(no_text[:5])})"
+            f"{len(no_text)} audio files have no transcript, skipped (e.g. {', '.join(no_text[:5])})"
         )
 
     # utterance id -> prompt name, checking that the id mapping stays one-to-one
@@ -178,8 +178,7 @@ def prepare_asterisk(
         utt_ids = utt_ids[:limit]
     logging.info(f"{len(utt_ids)} prompts with audio and transcript")
 
-    wav_scp: Dict[str, str] = {}
-    text: Dict[str, str] = {}
+    entries: Dict[str, Tuple[str, str]] = {}  # utt -> (wav path, transcript)
     too_long: List[str] = []
     for utt in tqdm(utt_ids, desc="decode G.722", unit="utt"):
         name = utt2name[utt]
@@ -191,19 +190,67 @@ def prepare_asterisk(
         if max_duration is not None and num_samples / SAMPLE_RATE > max_duration:
             too_long.append(utt)
             continue
-        wav_scp[utt] = str(wav_path)
-        text[utt] = name2text[name]
+        entries[utt] = (str(wav_path), name2text[name])
     if too_long:
         logging.info(f"Dropped {len(too_long)} prompts longer than {max_duration} s")
 
-    train_ids, dev_ids, eval_ids = split_train_dev_eval(text, dev_size, eval_size)
-    splits = dict(zip(split_names, (train_ids, dev_ids, eval_ids)))
-    for split, ids in splits.items():
-        write_data_dir(
-            data_dir / split,
-            wav_scp={u: wav_scp[u] for u in ids},
-            text={u: text[u] for u in ids},
-            utt2spk={u: speaker for u in ids},
+    splits = split_train_dev_eval({u: t for u, (_, t) in entries.items()}, dev_size, eval_size)
+    return write_splits(data_dir, dict(zip(split_names, splits)), entries, speaker)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Decode the Asterisk G.722 prompts to 16 kHz wav and write "
+        "Kaldi-style train/dev/eval data dirs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--sounds_dir",
+        default="/usr/share/asterisk/sounds/en_US_f_Allison",
+        help="Folder of the .g722 prompts (Debian asterisk-core-sounds-en-g722).",
+    )
+    parser.add_argument(
+        "--transcripts",
+        default="/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
+        help="Transcript list 'name: text' (Debian asterisk-core-sounds-en).",
+    )
+    parser.add_argument("--wav_dir", default="downloads/wavs", help="Where to write the wavs.")
+    parser.add_argument("--data_dir", default="data", help="Where to write the data dirs.")
+    parser.add_argument("--dev_size", type=int, default=16, help="Number of dev utterances.")
+    parser.add_argument("--eval_size", type=int, default=16, help="Number of eval utterances.")
+    parser.add_argument(
+        "--max_duration",
+        type=float,
+        default=15.0,
+        help="Drop prompts longer than this (seconds); <= 0 keeps all.",
+    )
+    parser.add_argument(
+        "--limit", type=int, help="Use only the first N prompts (sorted by id); for quick tests."
+    )
+    parser.add_argument("--train_set", default="train", help="Name of the training dir.")
+    parser.add_argument("--dev_set", default="dev", help="Name of the dev dir.")
+    parser.add_argument("--eval_set", default="eval", help="Name of the eval dir.")
+    return parser
+
+
+def main(argv=None) -> None:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    try:
+        prepare_asterisk(
+            args.sounds_dir,
+            args.transcripts,
+            args.wav_dir,
+            args.data_dir,
+            args.dev_size,
+            args.eval_size,
+            args.max_duration if args.max_duration > 0 else None,
+            args.limit,
+            split_names=(args.train_set, args.dev_set, args.eval_set),
         )
-        logging.info(f"Wrote {data_dir / split}: {len(ids)} utterances")
-    return splits
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"prepare_asterisk: {e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,23 +1,18 @@
-"""A small real-audio corpus in LJSpeech's layout, spoken by espeak-ng.
+"""Small real-audio corpora spoken by espeak-ng, for the tests (one generator, two layouts).
 
-The test suite and the CI recipe (``egs2/mini_ljspeech/prosody1``) run on
-``ljspeech_mini``: 32 LJSpeech utterances kept outside the repository. Where that corpus
-is absent, :func:`speak_ljspeech_style_corpus` writes a stand-in with the same layout and
-the same utterance ids, so every stage still runs on real (if robotic) speech:
+- :func:`speak_ljspeech_style_corpus`: the stand-in for ``ljspeech_mini`` (32 LJSpeech
+  utterances kept outside the repository, which CI always has): the same layout
+  (``wavs/<id>.wav`` at 22.05 kHz, ``metadata.csv`` ``id|transcript|normalized transcript``,
+  ``README.md``) and the same ids, so every test and the mini recipe run on real (if robotic)
+  speech where the corpus is absent. Each sentence gets a speaking rate and pitch in turn from
+  two lists of coprime lengths; the digital silence around it is cut to a fixed pad and a
+  seeded noise floor 60 dB below the peak lies under the recording.
+- :func:`speak_corpus_with_pauses`: a ``wav_txt`` corpus (``wav/<utt>.wav`` at 16 kHz,
+  ``txt/<utt>.txt``) whose speech spans and pauses are known: a low voice, a second of noise
+  before and after, and SSML breaks between some words that the transcripts do not mark.
 
-- ``wavs/<id>.wav``: mono 16-bit PCM at ``sample_rate`` (22.05 kHz, LJSpeech's rate);
-- ``metadata.csv``: ``id|transcript|normalized transcript``, one line per utterance;
-- ``README.md``: where it comes from.
-
-Each sentence is spoken by Debian's ``espeak-ng`` (the program behind the recipes' G2P) in
-one US English voice, from its normalized transcript, with a speaking rate and pitch
-taken in turn from two fixed lists of coprime lengths, so no two neighbours share both and
-the prosody is not identical; the digital silence before and after is cut to a fixed pad
-and a seeded noise floor 60 dB below the peak lies under the whole recording, as under a
-studio recording. Everything is deterministic: the same sentences and options give the same
-wavs (with the same espeak-ng release).
-
-Command line: ``python -m prosody_plugin.data.spoken_corpus OUT_DIR``.
+Both are deterministic for one espeak-ng release. Command line (the stand-in, e.g. for
+``egs2/mini_ljspeech/prosody1`` without the corpus): ``python tests/spoken_corpus.py OUT_DIR``.
 """
 
 import argparse
@@ -29,9 +24,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
+import librosa
 import numpy as np
 import soundfile as sf
 
@@ -53,8 +50,10 @@ DEFAULT_SENTENCES: Tuple[Sentence, ...] = (
     "Would you rather travel by train, by boat, or by plane?",
     "She bought apples, pears, oranges, and a small bunch of grapes at the market.",
     "The meeting starts at half past nine on Tuesday morning.",
-    ("The library opened in 1905 and now holds 20,000 books.",
-     "The library opened in nineteen oh five and now holds twenty thousand books."),
+    (
+        "The library opened in 1905 and now holds 20,000 books.",
+        "The library opened in nineteen oh five and now holds twenty thousand books.",
+    ),
     "Nobody answered the phone.",
     "Have you ever wondered why the sea is salty?",
     "The committee, after a long debate, decided to postpone the vote until next spring.",
@@ -62,8 +61,10 @@ DEFAULT_SENTENCES: Tuple[Sentence, ...] = (
     "Twenty-one students passed the exam, and three of them earned top marks.",
     "What a wonderful surprise!",
     "The river flows slowly through the valley; then it turns east toward the hills.",
-    ("On July 4, 1776, the declaration was signed in Philadelphia.",
-     "On July fourth, seventeen seventy-six, the declaration was signed in Philadelphia."),
+    (
+        "On July 4, 1776, the declaration was signed in Philadelphia.",
+        "On July fourth, seventeen seventy-six, the declaration was signed in Philadelphia.",
+    ),
     "Can you tell me how to get to the station from here?",
     "He said he would call back later, but he never did.",
     "Red, green, blue, and yellow are the colors of the flag.",
@@ -72,18 +73,22 @@ DEFAULT_SENTENCES: Tuple[Sentence, ...] = (
     "Where did you leave the keys?",
     "Quietly and carefully, the cat crept along the top of the garden wall.",
     "Did she really say that?",
-    ("The tickets cost 15 dollars each, or 25 dollars for two.",
-     "The tickets cost fifteen dollars each, or twenty-five dollars for two."),
+    (
+        "The tickets cost 15 dollars each, or 25 dollars for two.",
+        "The tickets cost fifteen dollars each, or twenty-five dollars for two.",
+    ),
     "Every evening the lights of the harbor come on one by one.",
     "Is the museum open on Sundays, or only during the week?",
     "They walked for hours through the forest, looking for the path home.",
-    ("Mr. Brown, the new teacher, arrived on the first day of term.",
-     "Mister Brown, the new teacher, arrived on the first day of term."),
+    (
+        "Mr. Brown, the new teacher, arrived on the first day of term.",
+        "Mister Brown, the new teacher, arrived on the first day of term.",
+    ),
     "Stop! Look both ways before you cross the road.",
     "The first printed books looked very much like handwritten ones.",
     "How many languages do you speak?",
     "At the end of the day, the workers packed their tools and went home in silence.",
-)  # fmt: skip
+)
 
 #: espeak-ng's voice: US English with the variant ``shelby`` (a plain source: no echo, breath,
 #: flutter or roughness, which the ``f1``-``f5`` variants add and which send WORLD's and
@@ -128,11 +133,13 @@ def espeak_ng_version() -> str:
     return lines[0].split("  Data at:")[0].strip() if lines else "espeak-ng (unknown version)"
 
 
-def espeak_ng_wav(text: str, voice: str = VOICE, rate: int = 175, pitch: int = 50) -> Tuple[np.ndarray, int]:
+def espeak_ng_wav(
+    text: str, voice: str = VOICE, rate: int = 175, pitch: int = 50, ssml: bool = False
+) -> Tuple[np.ndarray, int]:
     """espeak-ng's waveform of ``text`` (float64 in [-1, 1]) and its sampling rate.
 
-    The text goes through stdin as plain UTF-8 text (no SSML, no option parsing of a
-    leading ``-``). Raises RuntimeError naming the text when espeak-ng fails or is silent.
+    The text goes through stdin as UTF-8 (no option parsing of a leading ``-``), read as SSML
+    with ``ssml``. Raises RuntimeError naming the text when espeak-ng fails or is silent.
     """
     if shutil.which("espeak-ng") is None:
         raise RuntimeError(
@@ -141,11 +148,25 @@ def espeak_ng_wav(text: str, voice: str = VOICE, rate: int = 175, pitch: int = 5
         )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "out.wav"
-        cmd = ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-b", "1", "-w", str(path), "--stdin"]
+        cmd = [
+            "espeak-ng",
+            *(["-m"] if ssml else []),
+            "-v",
+            voice,
+            "-s",
+            str(rate),
+            "-p",
+            str(pitch),
+            "-b",
+            "1",
+        ]
+        cmd += ["-w", str(path), "--stdin"]
         proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, check=False)
         if proc.returncode != 0 or not path.is_file():
             stderr = proc.stderr.decode("utf-8", "replace").strip()
-            raise RuntimeError(f"espeak-ng failed on {text!r} (exit {proc.returncode}): {stderr or 'no message'}")
+            raise RuntimeError(
+                f"espeak-ng failed on {text!r} (exit {proc.returncode}): {stderr or 'no message'}"
+            )
         try:
             wav, fs = sf.read(path, dtype="float64", always_2d=True)
         except RuntimeError as e:
@@ -156,10 +177,24 @@ def espeak_ng_wav(text: str, voice: str = VOICE, rate: int = 175, pitch: int = 5
     return wav, int(fs)
 
 
-def _speech_span(wav: np.ndarray, threshold: float = 1e-3) -> Tuple[int, int]:
-    """First and one-past-last sample above ``threshold`` times the peak."""
-    loud = np.flatnonzero(np.abs(wav) > threshold * np.abs(wav).max())
-    return int(loud[0]), int(loud[-1]) + 1
+def speech_regions(
+    wav: np.ndarray, fs: int, min_pause_s: float = 0.15
+) -> Tuple[int, int, List[Tuple[int, int]]]:
+    """Speech start and end and the inner pauses (sample indices) of espeak-ng's clean output.
+
+    Speech is every sample above -60 dB re the peak (espeak-ng's silence is digital); a
+    pause is a stretch of at least ``min_pause_s`` below that level.
+    """
+    idx = np.flatnonzero(np.abs(wav) > 1e-3 * np.abs(wav).max())
+    gaps = np.flatnonzero(np.diff(idx) > min_pause_s * fs)
+    return int(idx[0]), int(idx[-1]) + 1, [(int(idx[g]) + 1, int(idx[g + 1])) for g in gaps]
+
+
+def resample(wav: np.ndarray, fs: int, target_fs: int) -> np.ndarray:
+    """``wav`` at ``target_fs`` (librosa's soxr_hq; unchanged when the rates agree)."""
+    if fs == target_fs:
+        return wav
+    return librosa.resample(wav, orig_sr=fs, target_sr=target_fs, res_type="soxr_hq")
 
 
 def is_spoken_corpus(corpus_dir: PathLike) -> bool:
@@ -169,10 +204,14 @@ def is_spoken_corpus(corpus_dir: PathLike) -> bool:
 
 def _fingerprint(sentences: Sequence[Sentence], ids: Sequence[str], options: dict) -> str:
     data = json.dumps(
-        dict(sentences=[sentence_texts(s) for s in sentences], ids=list(ids), options=options,
-             format_version=FORMAT_VERSION),
+        dict(
+            sentences=[sentence_texts(s) for s in sentences],
+            ids=list(ids),
+            options=options,
+            format_version=FORMAT_VERSION,
+        ),
         sort_keys=True,
-    )  # fmt: skip
+    )
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
@@ -190,7 +229,7 @@ def _is_complete(out_dir: Path, fingerprint: str, ids: Sequence[str]) -> bool:
 
 README = """# A spoken stand-in for ljspeech_mini
 
-{num} English sentences spoken by espeak-ng, written by `prosody_plugin.data.spoken_corpus`
+{num} English sentences spoken by espeak-ng, written by the repository's `tests/spoken_corpus.py`
 where the real `ljspeech_mini` (32 LJSpeech utterances) is absent. It has that corpus's
 layout and utterance ids, but it is synthetic speech, not LJSpeech.
 
@@ -250,14 +289,24 @@ def speak_ljspeech_style_corpus(
     if not rates or not pitches:
         raise ValueError("rates and pitches must not be empty")
     ids = utterance_ids(len(sentences), id_prefix)
-    options = dict(sample_rate=sample_rate, voice=voice, rates=list(rates), pitches=list(pitches),
-                   pad_s=pad_s, noise_db=noise_db, peak=peak, seed=seed)  # fmt: skip
+    options = dict(
+        sample_rate=sample_rate,
+        voice=voice,
+        rates=list(rates),
+        pitches=list(pitches),
+        pad_s=pad_s,
+        noise_db=noise_db,
+        peak=peak,
+        seed=seed,
+    )
     fingerprint = _fingerprint(sentences, ids, options)
     if _is_complete(out_dir, fingerprint, ids):
         log.info("Reusing the spoken corpus at %s", out_dir)
         return out_dir
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / STAMP).is_file():
-        raise FileExistsError(f"{out_dir} is not empty and not a corpus written by speak_ljspeech_style_corpus")
+        raise FileExistsError(
+            f"{out_dir} is not empty and not a corpus written by speak_ljspeech_style_corpus"
+        )
     try:
         version = espeak_ng_version()
     except FileNotFoundError as e:
@@ -272,31 +321,40 @@ def speak_ljspeech_style_corpus(
             transcript, normalized = sentence_texts(sentence)
             for name, text in (("transcript", transcript), ("normalized transcript", normalized)):
                 if not text.strip() or "|" in text or "\n" in text:
-                    raise ValueError(f"sentence {i + 1} ({utt}): the {name} {text!r} is empty or has '|' or a newline")
+                    raise ValueError(
+                        f"sentence {i + 1} ({utt}): the {name} {text!r} is empty or has '|' or a newline"
+                    )
             rate, pitch = rates[i % len(rates)], pitches[i % len(pitches)]
             try:
                 wav, fs = espeak_ng_wav(normalized, voice=voice, rate=rate, pitch=pitch)
             except RuntimeError as e:
                 raise RuntimeError(f"sentence {i + 1} ({utt}): {e}") from e
-            start, end = _speech_span(wav)
-            wav = wav[start:end]
-            if fs != sample_rate:
-                import librosa
-
-                wav = librosa.resample(wav, orig_sr=fs, target_sr=sample_rate, res_type="soxr_hq")
+            start, end, _ = speech_regions(wav, fs)
+            wav = resample(wav[start:end], fs, sample_rate)
             pad = int(round(pad_s * sample_rate))
             wav = np.concatenate([np.zeros(pad), peak * wav / np.abs(wav).max(), np.zeros(pad)])
             if np.isfinite(noise_db):
                 rng = np.random.default_rng([seed, i])
                 wav = wav + rng.standard_normal(wav.size) * peak * 10 ** (noise_db / 20)
-            sf.write(work / "wavs" / f"{utt}.wav", np.clip(wav, -1, 1).astype(np.float32), sample_rate,
-                     subtype="PCM_16")  # fmt: skip
+            sf.write(
+                work / "wavs" / f"{utt}.wav",
+                np.clip(wav, -1, 1).astype(np.float32),
+                sample_rate,
+                subtype="PCM_16",
+            )
             lines.append(f"{utt}|{transcript}|{normalized}\n")
         (work / "metadata.csv").write_text("".join(lines), encoding="utf-8")
         (work / "README.md").write_text(
-            README.format(num=len(sentences), version=version, voice=voice, rates=", ".join(map(str, rates)),
-                          pitches=", ".join(map(str, pitches)), sample_rate=sample_rate, pad_s=pad_s,
-                          noise_db=noise_db),  # fmt: skip
+            README.format(
+                num=len(sentences),
+                version=version,
+                voice=voice,
+                rates=", ".join(map(str, rates)),
+                pitches=", ".join(map(str, pitches)),
+                sample_rate=sample_rate,
+                pad_s=pad_s,
+                noise_db=noise_db,
+            ),
             encoding="utf-8",
         )
         stamp = dict(fingerprint=fingerprint, espeak_ng=version, options=options, num_utterances=len(ids))
@@ -318,6 +376,119 @@ def speak_ljspeech_style_corpus(
             shutil.rmtree(work)
     log.info("Spoke %d sentences with espeak-ng into %s", len(ids), out_dir)
     return out_dir
+
+
+# 36 prompts: statements, questions, lists, commas, and 12 with a pause at a plain word
+# boundary (no punctuation there), where only the audio tells the aligner about it.
+PAUSE_SENTENCES: Tuple[str, ...] = (
+    "Please enter your agent number, then press the pound key.",
+    "The quick brown fox | jumps over the lazy dog.",
+    "Is this the right number for customer service?",
+    "Your call is important to us.",
+    "We could not find that extension | please try again.",
+    "Press one for sales, two for support, or three for billing.",
+    "Thank you for calling | goodbye.",
+    "Would you like to leave a message?",
+    "The meeting has been moved to Thursday afternoon.",
+    "All of our agents are busy | please stay on the line.",
+    "Did you remember to lock the back door?",
+    "She sells sea shells by the sea shore.",
+    "You have three new messages | and one saved message.",
+    "The conference will begin when the leader arrives.",
+    "How many people are in the room right now?",
+    "After the tone | record your name and press the star key.",
+    "The weather today is cold, windy and wet.",
+    "Can you hear me clearly over this line?",
+    "This call may be recorded | for quality purposes.",
+    "Every morning he walks the dog along the river.",
+    "Are you ready to place your order now?",
+    "The office is closed on public holidays.",
+    "To return to the main menu | press zero.",
+    "Where did you put the keys to the car?",
+    "Our opening hours are nine to five on weekdays.",
+    "Your account balance | is forty two dollars.",
+    "Please hold while we transfer your call.",
+    "Have you ever seen a whale in the ocean?",
+    "The train to the city leaves at noon.",
+    "Goodbye for now | and have a nice day.",
+    "Music helps many people relax after work.",
+    "Why is the sky blue in the middle of the day?",
+    "The number you have dialed | is not in service.",
+    "Good morning and welcome to the support line.",
+    "Could you repeat that more slowly please?",
+    "We will call you back | within one hour.",
+)
+
+
+@dataclass
+class Utterance:
+    """One generated recording and where its speech is (seconds in the written wav)."""
+
+    utt: str
+    text: str
+    wav: Path
+    speech_start: float
+    speech_end: float
+    pauses: List[Tuple[float, float]] = field(default_factory=list)
+
+
+def speak_corpus_with_pauses(
+    root: Path,
+    sentences: Sequence[str] = PAUSE_SENTENCES,
+    fs: int = 16000,
+    pitch: int = 20,
+    pad_s: float = 1.0,
+    noise_db: float = -50.0,
+    voice: str = "en-us",
+    seed: int = 0,
+    break_ms: int = 500,
+) -> Dict[str, Utterance]:
+    """Write ``root/wav/<utt>.wav`` and ``root/txt/<utt>.txt`` (one transcript each).
+
+    Args:
+        root: Output folder.
+        sentences: Prompts (``|`` marks a pause of ``break_ms``, removed from the transcript).
+        fs: Sampling rate of the written wavs, Hz.
+        pitch: espeak-ng's pitch (``-p``, 0-99; 50 is its default, 20 a low male voice).
+        pad_s: Noise before and after the speech, seconds.
+        noise_db: RMS of the noise in dB re the RMS of the loudest 32 ms of speech.
+        voice: espeak-ng voice.
+        seed: Seed of the noise.
+        break_ms: Length of each pause (an SSML break), ms.
+
+    Returns:
+        utt id -> :class:`Utterance` (times in the written wav, after padding).
+    """
+    rng = np.random.default_rng(seed)
+    (root / "wav").mkdir(parents=True, exist_ok=True)
+    (root / "txt").mkdir(parents=True, exist_ok=True)
+    corpus = {}
+    for i, sentence in enumerate(sentences):
+        utt = f"spk1_{i:03d}"
+        ssml = "<speak>" + sentence.replace("|", f'<break time="{break_ms}ms"/>') + "</speak>"
+        raw, rate = espeak_ng_wav(ssml, voice=voice, pitch=pitch, ssml=True)
+        start, end, pauses = speech_regions(raw, rate)
+        # only the speech, resampled; the truth in seconds does not depend on the rate
+        speech = resample(raw[start:end], rate, fs)
+        frame = int(0.032 * fs)
+        frames = librosa.util.frame(np.pad(speech, (0, frame)), frame_length=frame, hop_length=frame // 4)
+        peak_rms = float(np.sqrt((frames**2).mean(axis=0)).max())
+        pad = int(round(pad_s * fs))
+        wav = np.concatenate([np.zeros(pad), speech, np.zeros(pad)])
+        wav = wav + rng.standard_normal(wav.size) * peak_rms * 10 ** (noise_db / 20)
+        path = root / "wav" / f"{utt}.wav"
+        sf.write(path, (0.5 * wav / np.abs(wav).max()).astype(np.float32), fs, subtype="PCM_16")
+        text = " ".join(sentence.replace("|", " ").split())
+        (root / "txt" / f"{utt}.txt").write_text(text + "\n", encoding="utf-8")
+        corpus[utt] = Utterance(
+            utt=utt,
+            text=text,
+            wav=path,
+            speech_start=pad_s,
+            speech_end=pad_s + (end - start) / rate,
+            pauses=[(pad_s + (s - start) / rate, pad_s + (e - start) / rate) for s, e in pauses],
+        )
+    return corpus
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,1 @@
+../../../ljspeech/prosody1/local/prepare_ljspeech.py
