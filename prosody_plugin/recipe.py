@@ -124,7 +124,8 @@ class Recipe:
         exp = self.stage_one_exp(system)
         if exp is None:
             raise RecipeError(
-                purpose or f"no trained {system} system among --train_configs ({' '.join(self.train_configs)})"
+                purpose
+                or f"no trained {system} system among --train_configs ({' '.join(self.train_configs)})"
             )
         return exp
 
@@ -242,298 +243,280 @@ class Recipe:
         return None
 
 
-@dataclass
-class Stages:
-    """What stages 12-14 read besides the experiments: prosody.sh's dirs and options."""
+def flags(*pairs: Tuple[str, Any], **options: Any) -> List[str]:
+    """``--name value`` arguments, in order, of the pairs and the keyword options (None: left out)."""
+    items = [*pairs, *options.items()]
+    return [str(a) for name, value in items if value is not None for a in (f"--{name}", value)]
 
-    recipe: Recipe
-    test_sets: List[str]
-    train_set: str = "train"
-    valid_set: str = "dev"
-    data_feats: str = "dump/raw"
-    durations_dir: str = "dump/durations"
-    context_dir: str = "dump/context"
-    targets_dir: str = "dump/prosody_targets"
-    inference_model: str = "valid.loss.ave.pth"
-    extra_baselines: List[str] = field(default_factory=list)
-    vocoder_file: str = ""
-    vocoder_config: str = ""
-    cmd: str = ""  # the job launcher (cmd.sh's decode_cmd); empty: run each tool directly
-    options: Dict[str, Any] = field(default_factory=dict)
+
+class Stages:
+    """Stages 12-16 of a recipe run: its experiments and prosody.sh's dirs and options (``args``)."""
+
+    def __init__(self, recipe: Recipe, args: Any):
+        self.r, self.a = recipe, args
+        self.test_sets, self.extra_baselines = args.test_sets.split(), args.extra_baselines.split()
 
     def launch(self, log_file: str, module: str, args: Sequence[str]) -> None:
-        """``python -m prosody_plugin.bin.<module> args`` through the launcher, output in ``log_file``."""
-        argv = [sys.executable, "-m", f"prosody_plugin.bin.{module}", *map(str, args)]
+        """``python -m prosody_plugin.bin.<module> args`` through the job launcher into ``log_file``."""
+        argv = [sys.executable, "-m", f"prosody_plugin.bin.{module}", *args]
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        if self.cmd:
-            ok = subprocess.run([*shlex.split(self.cmd), log_file, *argv], stdout=subprocess.DEVNULL).returncode == 0
+        if self.a.cmd:
+            proc = subprocess.run([*shlex.split(self.a.cmd), log_file, *argv], stdout=subprocess.DEVNULL)
         else:
             with open(log_file, "w") as f:
-                ok = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT).returncode == 0
-        if not ok:
-            lines = Path(log_file).read_text(errors="replace").splitlines()[-20:] if Path(log_file).exists() else []
-            raise RecipeError(f"see {log_file}\n" + "\n".join(lines))
+                proc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            tail = (
+                Path(log_file).read_text(errors="replace").splitlines()[-20:]
+                if Path(log_file).exists()
+                else []
+            )
+            raise RecipeError("\n".join([f"see {log_file}", *tail]))
 
-    def vocoder_args(self) -> List[str]:
-        args = ["--vocoder_file", self.vocoder_file] if self.vocoder_file else []
-        return args + (["--vocoder_config", self.vocoder_config] if self.vocoder_config else [])
+    def run_here(self, module: str, args: Sequence[str]) -> None:
+        """``python -m prosody_plugin.bin.<module> args`` in the foreground (light steps)."""
+        if subprocess.run([sys.executable, "-m", f"prosody_plugin.bin.{module}", *args]).returncode != 0:
+            raise RecipeError(f"prosody_plugin.bin.{module} failed")
 
-    def model_args(self, exp: str, prefix: str = "") -> List[str]:
-        return [f"--{prefix}train_config", f"{exp}/config.yaml", f"--{prefix}model_file", f"{exp}/{self.inference_model}"]
+    def vocoder(self) -> List[str]:
+        return flags(vocoder_file=self.a.vocoder_file or None, vocoder_config=self.a.vocoder_config or None)
 
-    def decoded(self, dset: str) -> List[Tuple[str, str]]:
-        return self.recipe.decoded_systems(dset, self.extra_baselines)
+    def model(self, exp: str, prefix: str = "") -> List[str]:
+        return flags(
+            (f"{prefix}train_config", f"{exp}/config.yaml"),
+            (f"{prefix}model_file", f"{exp}/{self.a.inference_model}"),
+        )
+
+    def systems_args(self, decoded: Iterable[Tuple[str, str]]) -> List[str]:
+        return flags(*[("system", f"{name}={d}") for name, d in decoded])
+
+    def dir(self, kind: str, dset: str) -> str:
+        """A stage's output dir of a test set: ``<expdir>/<kind>_<decode tag><suffix>/<set>``."""
+        return f"{self.r.expdir}/{kind}_{self.r.inference_tag}{self.r.tag_suffix}/{dset}"
 
     def score(self) -> str:
         """Stage 12: every decoded system scored against the recordings; RESULTS<suffix>.md."""
-        r, o = self.recipe, self.options
+        r, a = self.r, self.a
         baseline_exp = r.require_stage_one_exp(
             BASELINE, "scoring needs a FastSpeech2 baseline among --train_configs"
         )
         spread = r.one_to_many()
         results = Path(f"{r.expdir}/RESULTS{r.tag_suffix}.md")
-        cwd = Path.cwd()
         date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        cwd = Path.cwd()
         results.write_text(
             f"# Results: {cwd.parent.name}/{cwd.name}\n\n"
             f"Written by stage 12 of prosody.sh on {date}; decoding: {r.inference_tag}.\n"
         )
 
-        def append(md: str) -> None:
+        def append(text: str) -> None:
             with open(results, "a") as f:
-                f.write("\n" + demote_headings(Path(md).read_text()))
+                f.write(text)
 
         for dset in self.test_sets:
-            out = f"{r.expdir}/scores_{r.inference_tag}{r.tag_suffix}/{dset}"
+            out = self.dir("scores", dset)
             Path(out).mkdir(parents=True, exist_ok=True)
-            decoded = self.decoded(dset)
-            recipe_names = [name for name, _ in r.recipe_decodes(dset)]
-            ref = [
-                "--data_dir", f"{self.data_feats}/{dset}", "--durations", f"{self.durations_dir}/{dset}/durations",
-                "--words", f"{self.context_dir}/{dset}/words", *self.model_args(baseline_exp),
-            ]
+            ref = flags(
+                data_dir=f"{a.data_feats}/{dset}",
+                durations=f"{a.durations_dir}/{dset}/durations",
+                words=f"{a.context_dir}/{dset}/words",
+            ) + self.model(baseline_exp)
             log.info(f"Stage 12: Scoring {dset}: {out}/scores.md (log: {out}/score.log)")
-            systems_args = [a for name, d in decoded for a in ("--system", f"{name}={d}")]
-            self.launch(
-                f"{out}/score.log", "score_prosody",
-                [*ref, *systems_args, *r.oracle_args(recipe_names), "--baseline", BASELINE,
-                 "--num_resamples", o["score_resamples"], "--output_dir", out, *self.vocoder_args()],
-            )
-            append(f"{out}/scores.md")
+            oracles = r.oracle_args([name for name, _ in r.recipe_decodes(dset)])
+            args = ref + self.systems_args(r.decoded_systems(dset, self.extra_baselines)) + oracles
+            args += flags(baseline=BASELINE, num_resamples=a.score_resamples, output_dir=out) + self.vocoder()
+            self.launch(f"{out}/score.log", "score_prosody", args)
+            append("\n" + demote_headings(Path(out, "scores.md").read_text()))
 
-            if spread is not None and int(o["spread_samples"]) > 1:
+            if spread is not None and int(a.spread_samples) > 1:
                 system, exp, context = spread
                 spread_dir = f"{out}/spread_{system}"
                 title = systems.system_class(system).title
-                log.info(f"Stage 12: {title} one-to-many spread over {o['spread_samples']} samples: {spread_dir}/spread.md")
-                latents = f"{self.targets_dir}/{os.path.basename(exp)}/{self.train_set}/target.scp"
-                self.launch(
-                    f"{out}/spread.log", "prosody_spread",
-                    [*(["--latents", latents] if Path(latents).is_file() else []), *self.model_args(exp),
-                     *self.model_args(context, "context_"), "--text", f"{self.data_feats}/{dset}/text",
-                     "--num_samples", o["spread_samples"], "--temperature", o["context_temperature"],
-                     "--num_resamples", o["score_resamples"], "--output_dir", spread_dir],
+                log.info(
+                    f"Stage 12: {title} one-to-many spread over {a.spread_samples} samples: "
+                    f"{spread_dir}/spread.md"
                 )
-                append(f"{spread_dir}/spread.md")
+                latents = f"{a.targets_dir}/{os.path.basename(exp)}/{a.train_set}/target.scp"
+                args = flags(
+                    latents=latents if Path(latents).is_file() else None
+                )  # stage 9's representations
+                args += self.model(exp) + self.model(context, "context_")
+                args += flags(text=f"{a.data_feats}/{dset}/text", num_samples=a.spread_samples)
+                args += flags(
+                    temperature=a.context_temperature, num_resamples=a.score_resamples, output_dir=spread_dir
+                )
+                self.launch(f"{out}/spread.log", "prosody_spread", args)
+                append("\n" + demote_headings(Path(spread_dir, "spread.md").read_text()))
 
-            if int(o["controls_utts"]) > 0:
-                for system in (BASELINE, *SYSTEMS):
-                    exp = r.stage_one_exp(system)
-                    if exp is None:
-                        continue
-                    args = self.model_args(exp)
-                    if system != BASELINE:
-                        context = r.context_exp_of(system)
-                        if context is None:
-                            continue  # speaks from text only with its stage two
-                        args += self.model_args(context, "context_")
-                    controls = f"{out}/controls_{system}"
-                    log.info(f"Stage 12: Prosody controls of {system}: {controls}/controls.md")
-                    self.launch(
-                        f"{controls}.log", "measure_controls",
-                        [*args, *self.vocoder_args(), "--text", f"{self.data_feats}/{dset}/text",
-                         "--max_utterances", o["controls_utts"], "--max_words", o["controls_words"],
-                         "--num_resamples", o["score_resamples"], "--output_dir", controls],
-                    )
-                    append(f"{controls}/controls.md")
+            for system in (BASELINE, *SYSTEMS) if int(a.controls_utts) > 0 else ():
+                exp, context = (
+                    r.stage_one_exp(system),
+                    r.context_exp_of(system) if system != BASELINE else None,
+                )
+                if exp is None or (system != BASELINE and context is None):
+                    continue  # a prosody system speaks from text only with its stage two
+                controls = f"{out}/controls_{system}"
+                log.info(f"Stage 12: Prosody controls of {system}: {controls}/controls.md")
+                args = self.model(exp) + (self.model(context, "context_") if context else []) + self.vocoder()
+                args += flags(text=f"{a.data_feats}/{dset}/text", max_utterances=a.controls_utts)
+                args += flags(
+                    max_words=a.controls_words, num_resamples=a.score_resamples, output_dir=controls
+                )
+                self.launch(f"{controls}.log", "measure_controls", args)
+                append("\n" + demote_headings(Path(controls, "controls.md").read_text()))
 
             self.plot(dset, out, ref, baseline_exp)
             plots = Path(out, "plots")
-            with open(results, "a") as f:
-                f.write(
-                    f"\nPlots: {os.path.abspath(plots)} ({len(list(plots.rglob('*.png')))} PNG files);\n"
-                    f"tables as CSV: {out}/scores.csv, per utterance and per word: utterances.csv, words.csv.\n"
-                )
+            append(
+                f"\nPlots: {os.path.abspath(plots)} ({len(list(plots.rglob('*.png')))} PNG files);\n"
+                f"tables as CSV: {out}/scores.csv, per utterance and per word: utterances.csv, words.csv.\n"
+            )
         return str(results)
 
     def plot(self, dset: str, out: str, ref: List[str], baseline_exp: str) -> None:
         """F0 contours of stage two's decodes beside the baseline's, the latent space, training curves."""
-        r = self.recipe
-        args = [
-            "--output_dir", f"{out}/plots", *ref, "--num_f0_utts", self.options["score_f0_plots"],
-            "--system", f"{BASELINE}={baseline_exp}/{r.inference_tag}/{dset}/{DEFAULT}",
-        ]
-        latent_exp = None
+        r, a = self.r, self.a
+        args = flags(output_dir=f"{out}/plots") + ref + flags(num_f0_utts=a.score_f0_plots)
+        args += flags(system=f"{BASELINE}={baseline_exp}/{r.inference_tag}/{dset}/{DEFAULT}")
+        latent_exp = None  # the first sentence-level system: one representation per utterance
         for system, exp in r.prosody_exps():
             if Path(f"{exp}/{r.inference_tag}/{dset}/{PREDICTED}/wav.scp").is_file():
-                args += ["--system", f"{system}={exp}/{r.inference_tag}/{dset}/{PREDICTED}"]
+                args += flags(system=f"{system}={exp}/{r.inference_tag}/{dset}/{PREDICTED}")
             if latent_exp is None and not systems.system_class(system).per_word:
                 latent_exp = exp
-        if latent_exp is not None:
-            for data_set in (self.train_set, self.valid_set, *self.test_sets):
-                scp = f"{self.targets_dir}/{os.path.basename(latent_exp)}/{data_set}/target.scp"
-                if Path(scp).is_file():
-                    args += ["--latents", scp, "--latent_text", f"{self.data_feats}/{data_set}/text"]
+        for data_set in (a.train_set, a.valid_set, *self.test_sets) if latent_exp else ():
+            scp = f"{a.targets_dir}/{os.path.basename(latent_exp)}/{data_set}/target.scp"
+            if Path(scp).is_file():
+                args += flags(latents=scp, latent_text=f"{a.data_feats}/{data_set}/text")
         names = [exp_name(c, "tts", r.tag_suffix) for c in r.train_configs]
-        names += [exp_name(c, "context", r.tag_suffix) for c in r.context_configs]
-        for name in names:  # training curves of every experiment that still has its trainer checkpoint
-            if Path(f"{r.expdir}/{name}/checkpoint.pth").is_file():
-                args += ["--exp", f"{r.expdir}/{name}"]
+        for name in names + [exp_name(c, "context", r.tag_suffix) for c in r.context_configs]:
+            if Path(f"{r.expdir}/{name}/checkpoint.pth").is_file():  # training curves
+                args += flags(exp=f"{r.expdir}/{name}")
         log.info(f"Stage 12: Plots: {out}/plots")
         self.launch(f"{out}/plots.log", "plot_prosody", args)
 
     def listening(self) -> None:
         """Stage 13: a samples page and a MUSHRA test of each test set."""
-        r, o = self.recipe, self.options
+        r, a = self.r, self.a
         baseline_exp = r.require_stage_one_exp(
             BASELINE, "listening needs a FastSpeech2 baseline among --train_configs"
         )
         renditions = r.one_to_many()
         recipe_name = Path.cwd().parent.name
-        utt_args = ["--utts", *o["listening_utts"].split()] if o["listening_utts"].split() else []
+        utts = ["--utts", *a.listening_utts.split()] if a.listening_utts.split() else []
         for dset in self.test_sets:
-            decoded = self.decoded(dset)
+            decoded = r.decoded_systems(dset, self.extra_baselines)
             if not decoded:
                 raise RecipeError(f"nothing decoded for {dset}: run stages 7 (and 11) first")
-            system_args = [a for name, d in decoded for a in ("--system", f"{name}={d}")]
-            samples = f"{r.expdir}/samples_{r.inference_tag}{r.tag_suffix}/{dset}"
-            args = [
-                "--data_dir", f"{self.data_feats}/{dset}", "--num_utts", o["samples_num_utts"], *utt_args,
-                "--title", f"Samples: {recipe_name}, {dset}{r.tag_suffix}, {r.inference_tag}",
-                *self.model_args(baseline_exp), "--durations", f"{self.durations_dir}/{dset}/durations",
-                *system_args,
-            ]
-            scores = f"{r.expdir}/scores_{r.inference_tag}{r.tag_suffix}/{dset}"
-            if Path(scores, "utterances.csv").is_file():
-                args += ["--scores_dir", scores]
-            if Path(self.context_dir, dset, "words").is_file():
-                args += ["--words", f"{self.context_dir}/{dset}/words"]
-            if renditions is not None and int(o["samples_renditions"]) > 0:
+            samples, scores = self.dir("samples", dset), self.dir("scores", dset)
+            args = flags(data_dir=f"{a.data_feats}/{dset}", num_utts=a.samples_num_utts) + utts
+            args += flags(title=f"Samples: {recipe_name}, {dset}{r.tag_suffix}, {r.inference_tag}")
+            args += self.model(baseline_exp) + flags(durations=f"{a.durations_dir}/{dset}/durations")
+            args += self.systems_args(decoded)
+            args += flags(scores_dir=scores if Path(scores, "utterances.csv").is_file() else None)
+            words = f"{a.context_dir}/{dset}/words"
+            args += flags(words=words if Path(words).is_file() else None)
+            if renditions is not None and int(a.samples_renditions) > 0:
                 _, exp, context = renditions
-                args += [*self.model_args(exp, "renditions_"), *self.model_args(context, "renditions_context_")]
-                args += ["--num_renditions", o["samples_renditions"], "--temperature", o["context_temperature"]]
-                if o["duration_calibration"]:
-                    args += ["--renditions_speed_calibration_file", f"{exp}/{r.inference_tag}/speed_calibration.yaml"]
-                args += self.vocoder_args()
+                args += self.model(exp, "renditions_") + self.model(context, "renditions_context_")
+                args += flags(num_renditions=a.samples_renditions, temperature=a.context_temperature)
+                if a.duration_calibration:
+                    args += flags(
+                        renditions_speed_calibration_file=f"{exp}/{r.inference_tag}/speed_calibration.yaml"
+                    )
+                args += self.vocoder()
             Path(samples).parent.mkdir(parents=True, exist_ok=True)
             log.info(f"Stage 13: Samples page of {dset}: {samples}/index.html (log: {samples}.log)")
-            self.launch(f"{samples}.log", "samples_page", [*args, "--output_dir", samples])
+            self.launch(f"{samples}.log", "samples_page", args + flags(output_dir=samples))
 
-            mushra = f"{r.expdir}/mushra_{r.inference_tag}{r.tag_suffix}/{dset}"
-            chosen = o["mushra_systems"].split()
+            mushra, chosen = self.dir("mushra", dset), a.mushra_systems.split()
+            by_name = dict(decoded)
+            for name in chosen:
+                if name not in by_name:
+                    known = " ".join(n for n, _ in decoded)
+                    raise RecipeError(
+                        f"--mushra_systems: {name} is not decoded for {dset} (decoded: {known})"
+                    )
             if chosen:
-                by_name = dict(decoded)
-                for name in chosen:
-                    if name not in by_name:
-                        raise RecipeError(
-                            f"--mushra_systems: {name} is not decoded for {dset} "
-                            f"(decoded: {' '.join(n for n, _ in decoded)})"
-                        )
-                system_args = [a for name in chosen for a in ("--system", f"{name}={by_name[name]}")]
+                decoded = [(name, by_name[name]) for name in chosen]
             allowed = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-            test_id = bytes(b if b in allowed else ord("_") for b in f"{recipe_name}_{dset}{r.tag_suffix}".encode())
-            test_id = test_id.decode()
+            test_id = f"{recipe_name}_{dset}{r.tag_suffix}".encode()  # tr -c 'A-Za-z0-9_-' '_', byte by byte
+            test_id = bytes(b if b in allowed else ord("_") for b in test_id).decode()
             Path(mushra).mkdir(parents=True, exist_ok=True)
             log.info(
-                f"Stage 13: MUSHRA test {test_id}: {mushra}/index.html, webMUSHRA: {mushra}/webmushra (log: {mushra}.log)"
+                f"Stage 13: MUSHRA test {test_id}: {mushra}/index.html, webMUSHRA: {mushra}/webmushra "
+                f"(log: {mushra}.log)"
             )
-            self.launch(
-                f"{mushra}.log", "mushra_test",
-                ["--data_dir", f"{self.data_feats}/{dset}", *system_args, *utt_args, "--baseline", BASELINE,
-                 "--test_id", test_id, "--num_trials", o["mushra_num_trials"], "--seed", o["mushra_seed"],
-                 "--output_dir", mushra],
+            args = flags(data_dir=f"{a.data_feats}/{dset}") + self.systems_args(decoded) + utts
+            args += flags(
+                baseline=BASELINE, test_id=test_id, num_trials=a.mushra_num_trials, seed=a.mushra_seed
             )
-
-    def run_here(self, module: str, args: Sequence[str]) -> None:
-        """``python -m prosody_plugin.bin.<module> args`` in the foreground (light steps)."""
-        argv = [sys.executable, "-m", f"prosody_plugin.bin.{module}", *map(str, args)]
-        if subprocess.run(argv).returncode != 0:
-            raise RecipeError(f"prosody_plugin.bin.{module} failed")
-
-    def pack(self) -> None:
-        """Stage 15: one archive per system, both stages and its calibrated speed (stage 7)."""
-        r = self.recipe
-        for pair in r.stage_two_pairs():
-            tts_exp, context_exp = pair["tts_exp"], pair["context_exp"]
-            packed = f"{r.expdir}/packed/{os.path.basename(tts_exp)}.zip"
-            args = []
-            if self.options["duration_calibration"]:
-                args += ["--speed_calibration", f"{tts_exp}/{r.inference_tag}/speed_calibration.yaml"]
-            log.info(f"Stage 15: Packing {tts_exp} and {context_exp} -> {packed}")
-            self.run_here(
-                "pack",
-                [*args, "--tts_exp", tts_exp, "--context_exp", context_exp,
-                 "--inference_model", self.inference_model, "--outpath", packed],
-            )
-
-    def model_repos(self) -> None:
-        """Stage 16: the Hugging Face model repo of each archive, with stage 12-14's results; uploaded."""
-        r, o = self.recipe, self.options
-        corpus = o["corpus_name"] or Path.cwd().parent.name
-        for pair in r.stage_two_pairs():
-            name = os.path.basename(pair["tts_exp"])
-            packed = f"{r.expdir}/packed/{name}.zip"
-            if not Path(packed).is_file():
-                raise RecipeError(f"{packed} is missing: run stage 15 first")
-            args = ["--corpus", corpus] + (["--license", o["corpus_license"]] if o["corpus_license"] else [])
-            for option, path in [("--scores", f"{r.expdir}/RESULTS{r.tag_suffix}.md"),
-                                 ("--listening_scores", f"{r.expdir}/MUSHRA{r.tag_suffix}.md")]:
-                if Path(path).is_file():
-                    args += [option, path]  # stage 12's tables, stage 14's
-            samples = f"{r.expdir}/samples_{r.inference_tag}{r.tag_suffix}/{self.test_sets[0]}"
-            if Path(samples, "index.html").is_file():
-                args += ["--samples", samples]  # stage 13's page, copied into the repo
-            prefix = o["hf_repo_prefix"]
-            if prefix:
-                args += ["--hf_repo", f"{prefix}_{pair['system']}"]
-                log.info(f"Stage 16: Model repo {r.expdir}/hf_{name}, uploading to {prefix}_{pair['system']}")
-            else:
-                log.info(f"Stage 16: Model repo {r.expdir}/hf_{name} (not uploaded: no --hf_repo_prefix)")
-            self.run_here("upload", ["--packed", packed, "--outdir", f"{r.expdir}/hf_{name}", *args])
+            self.launch(f"{mushra}.log", "mushra_test", args + flags(output_dir=mushra))
 
     def mushra_scores(self) -> Optional[str]:
         """Stage 14: MUSHRA scores of the tests that have listener results; MUSHRA<suffix>.md."""
-        r, o = self.recipe, self.options
+        r, a = self.r, self.a
         scored = []
         for dset in self.test_sets:
-            mushra = f"{r.expdir}/mushra_{r.inference_tag}{r.tag_suffix}/{dset}"
+            mushra = self.dir("mushra", dset)
             if not Path(mushra, "design.json").is_file():
                 raise RecipeError(f"{mushra}/design.json is missing: run stage 13 first")
             results = f"{mushra}/results"
-            if o["mushra_results_dir"]:
-                results = o["mushra_results_dir"]
-                if Path(results, dset).is_dir():
-                    results = f"{results}/{dset}"
+            if a.mushra_results_dir:  # <dir>/<set> when it exists, else <dir>
+                results = a.mushra_results_dir
+                results = f"{results}/{dset}" if Path(results, dset).is_dir() else results
             if not (Path(results).is_dir() and any(Path(results).rglob("*.csv"))):
                 log.info(
                     f"Stage 14: no listener results (*.csv) in {results} yet: nothing to score for {dset} "
-                    f"(run {mushra}/index.html or the webMUSHRA configuration with listeners; docs/listening_tests.md)"
+                    f"(run {mushra}/index.html or the webMUSHRA configuration with listeners; "
+                    "docs/listening_tests.md)"
                 )
                 continue
             log.info(f"Stage 14: Scoring the MUSHRA test of {dset} from {results}: {mushra}/scores/mushra.md")
-            self.launch(
-                f"{mushra}/scores.log", "score_mushra",
-                ["--design", f"{mushra}/design.json", "--results", results, "--num_resamples", o["score_resamples"],
-                 "--output_dir", f"{mushra}/scores"],
-            )
+            args = flags(design=f"{mushra}/design.json", results=results, num_resamples=a.score_resamples)
+            self.launch(f"{mushra}/scores.log", "score_mushra", args + flags(output_dir=f"{mushra}/scores"))
             scored.append(f"{mushra}/scores/mushra.md")
         if not scored:
             return None
         report = Path(f"{r.expdir}/MUSHRA{r.tag_suffix}.md")
         parts = [f"# Listening tests: {Path.cwd().parent.name}\n"]
-        parts += ["\n" + demote_headings(Path(md).read_text()) for md in scored]
-        report.write_text("".join(parts))
+        report.write_text("".join(parts + ["\n" + demote_headings(Path(md).read_text()) for md in scored]))
         return str(report)
+
+    def pack(self) -> None:
+        """Stage 15: one archive per system, both stages and its calibrated speed (stage 7)."""
+        r, a = self.r, self.a
+        for pair in r.stage_two_pairs():
+            tts_exp, context_exp = pair["tts_exp"], pair["context_exp"]
+            packed = f"{r.expdir}/packed/{os.path.basename(tts_exp)}.zip"
+            calibration = (
+                f"{tts_exp}/{r.inference_tag}/speed_calibration.yaml" if a.duration_calibration else None
+            )
+            log.info(f"Stage 15: Packing {tts_exp} and {context_exp} -> {packed}")
+            args = flags(speed_calibration=calibration, tts_exp=tts_exp, context_exp=context_exp)
+            self.run_here("pack", args + flags(inference_model=a.inference_model, outpath=packed))
+
+    def model_repos(self) -> None:
+        """Stage 16: the Hugging Face model repo of each archive, with stages 12-14's results; uploaded."""
+        r, a = self.r, self.a
+        for pair in r.stage_two_pairs():
+            name = os.path.basename(pair["tts_exp"])
+            packed = f"{r.expdir}/packed/{name}.zip"
+            if not Path(packed).is_file():
+                raise RecipeError(f"{packed} is missing: run stage 15 first")
+            scores, listening = f"{r.expdir}/RESULTS{r.tag_suffix}.md", f"{r.expdir}/MUSHRA{r.tag_suffix}.md"
+            samples = self.dir("samples", self.test_sets[0])  # stage 13's page, copied into the repo
+            args = flags(corpus=a.corpus_name or Path.cwd().parent.name, license=a.corpus_license or None)
+            args += flags(scores=scores if Path(scores).is_file() else None)
+            args += flags(listening_scores=listening if Path(listening).is_file() else None)
+            args += flags(samples=samples if Path(samples, "index.html").is_file() else None)
+            repo = f"{a.hf_repo_prefix}_{pair['system']}" if a.hf_repo_prefix else None
+            if repo:
+                log.info(f"Stage 16: Model repo {r.expdir}/hf_{name}, uploading to {repo}")
+            else:
+                log.info(f"Stage 16: Model repo {r.expdir}/hf_{name} (not uploaded: no --hf_repo_prefix)")
+            args += flags(hf_repo=repo)
+            self.run_here("upload", flags(packed=packed, outdir=f"{r.expdir}/hf_{name}") + args)
 
 
 def summary(expdir: str, tag_suffix: str) -> None:

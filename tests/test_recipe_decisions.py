@@ -36,7 +36,9 @@ def recipe_dir(tmp_path, monkeypatch):
         write_yaml(conf / "train_camp_predictor_cpu.yaml", {"predictor": "camp_predictor"}),
     ]
     exp = Path("exp")
-    write_yaml(exp / "tts_train_fastspeech2_cpu" / "config.yaml", {"tts": "fastspeech2", "tts_conf": {"adim": 8}})
+    write_yaml(
+        exp / "tts_train_fastspeech2_cpu" / "config.yaml", {"tts": "fastspeech2", "tts_conf": {"adim": 8}}
+    )
     write_yaml(
         exp / "tts_train_kathaka_cpu" / "config.yaml",
         {"aux": {"latent_dim": 99}, "tts": "kathaka", "tts_conf": {"latent_dim": 6}},
@@ -79,15 +81,23 @@ def test_decodes_oracles_and_the_one_to_many_system(recipe_dir):
     assert names == ["fastspeech2", "kathaka_oracle", "kathaka_prior", "kathaka_sampled", "camp_oracle"]
     assert decodes[3][1] == f"exp/tts_train_kathaka_cpu/{TAG}/eval/predicted"
     assert Recipe.oracle_args(names) == [
-        "--oracle", "kathaka_prior=kathaka_oracle", "--movement", "kathaka_oracle=kathaka_prior",
-        "--oracle", "kathaka_sampled=kathaka_oracle",
+        "--oracle",
+        "kathaka_prior=kathaka_oracle",
+        "--movement",
+        "kathaka_oracle=kathaka_prior",
+        "--oracle",
+        "kathaka_sampled=kathaka_oracle",
     ]  # camp has no predicted decode here: no pair
     extra = Path("exp/extra_vits") / TAG / "eval"
     assert r.decoded_systems("eval", ["vits=some/tag.zip"]) == decodes  # not decoded yet
     extra.mkdir(parents=True)
     (extra / "wav.scp").write_text("")
     assert r.decoded_systems("eval", ["vits=some/tag.zip"])[-1] == ("vits", str(extra))
-    assert r.one_to_many() == ("kathaka", "exp/tts_train_kathaka_cpu", "exp/context_train_kathaka_sampler_cpu")
+    assert r.one_to_many() == (
+        "kathaka",
+        "exp/tts_train_kathaka_cpu",
+        "exp/context_train_kathaka_sampler_cpu",
+    )
     assert Recipe("exp", r.train_configs, r.context_configs[1:], "", TAG).one_to_many() is None
 
 
@@ -105,7 +115,9 @@ def test_missing_experiments_and_bad_configs_are_named(recipe_dir, tmp_path):
 
 
 def test_the_bert_model_of_the_context_configs(tmp_path):
-    a = write_yaml(tmp_path / "a.yaml", {"predictor": "x", "frontend_conf": {"bert_model": "bert-base-cased"}})
+    a = write_yaml(
+        tmp_path / "a.yaml", {"predictor": "x", "frontend_conf": {"bert_model": "bert-base-cased"}}
+    )
     b = write_yaml(tmp_path / "b.yaml", {"predictor": "y", "other": {"bert_model": "not this one"}})
     c = write_yaml(tmp_path / "c.yaml", {"frontend_conf": {"bert_model": "roberta-base"}})
     assert Recipe(context_configs=[b, a]).bert_model() == "bert-base-cased"
@@ -115,11 +127,19 @@ def test_the_bert_model_of_the_context_configs(tmp_path):
 
 
 def test_the_command_line_answers_in_lines(recipe_dir, capsys, caplog):
-    configs = ["--train_configs", " ".join(recipe_dir.train_configs), "--context_configs", " ".join(recipe_dir.context_configs)]
+    configs = [
+        "--train_configs",
+        " ".join(recipe_dir.train_configs),
+        "--context_configs",
+        " ".join(recipe_dir.context_configs),
+    ]
     recipe_bin.main(["decodes", *configs])
     assert capsys.readouterr().out.splitlines()[1] == "exp/tts_train_kathaka_cpu reference default"
     recipe_bin.main(["targets", *configs])
-    assert capsys.readouterr().out.splitlines() == ["kathaka exp/tts_train_kathaka_cpu 0", "camp exp/tts_train_camp_cpu 1"]
+    assert capsys.readouterr().out.splitlines() == [
+        "kathaka exp/tts_train_kathaka_cpu 0",
+        "camp exp/tts_train_camp_cpu 1",
+    ]
     recipe_bin.main(["pairs", *configs])
     assert capsys.readouterr().out.splitlines()[0] == (
         "conf/train_kathaka_sampler_cpu.yaml kathaka kathaka_sampler latent_dim 6 exp/tts_train_kathaka_cpu "
@@ -151,7 +171,20 @@ def run_pl(*args, cwd):
 
 
 def test_run_pl_runs_each_job_with_its_number_and_log(tmp_path):
-    proc = run_pl("--num_threads", 2, "--gpu", 0, "JOB=1:3", "log/job.JOB.log", "printf", "%s|", "JOB", "a b", "-n", cwd=tmp_path)
+    proc = run_pl(
+        "--num_threads",
+        2,
+        "--gpu",
+        0,
+        "JOB=1:3",
+        "log/job.JOB.log",
+        "printf",
+        "%s|",
+        "JOB",
+        "a b",
+        "-n",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     for job in (1, 2, 3):
         lines = (tmp_path / "log" / f"job.{job}.log").read_text().splitlines()
@@ -164,7 +197,16 @@ def test_run_pl_runs_each_job_with_its_number_and_log(tmp_path):
 
 
 def test_run_pl_names_the_log_of_a_failed_job(tmp_path):
-    proc = run_pl("--max_jobs_run", 1, "JOB=1:3", "log/x.JOB.log", "bash", "-c", "echo out JOB; [ JOB != 2 ]", cwd=tmp_path)
+    proc = run_pl(
+        "--max_jobs_run",
+        1,
+        "JOB=1:3",
+        "log/x.JOB.log",
+        "bash",
+        "-c",
+        "echo out JOB; [ JOB != 2 ]",
+        cwd=tmp_path,
+    )
     assert proc.returncode != 0
     assert "log is in log/x.2.log" in proc.stderr and "out 2" in proc.stderr
     assert "# Ended (code 1)" in (tmp_path / "log" / "x.2.log").read_text()

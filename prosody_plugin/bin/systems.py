@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print what the registry knows about the prosody systems (prosody_plugin.systems), as a table.
 
-    python -m prosody_plugin.bin.systems
+python -m prosody_plugin.bin.systems
 """
 
 import argparse
@@ -20,7 +20,10 @@ def main(argv=None) -> None:
     for name in SYSTEMS:
         cls = system_class(name)
         sources = " ".join(prosody_sources(name))
-        print(f"| {name} | {cls.__module__}.{cls.__name__} | {cls.predictor_name} | {cls.size_key} | {sources} |")
+        print(
+            f"| {name} | {cls.__module__}.{cls.__name__} | {cls.predictor_name} | {cls.size_key} "
+            f"| {sources} |"
+        )
 
 
 if __name__ == "__main__":
