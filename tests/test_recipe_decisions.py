@@ -188,7 +188,7 @@ def test_run_pl_runs_each_job_with_its_number_and_log(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for job in (1, 2, 3):
         lines = (tmp_path / "log" / f"job.{job}.log").read_text().splitlines()
-        assert lines[0] == f"# printf %s\\| {job} a\\ b -n"  # the command, as a shell would read it back
+        assert lines[0] == f"# printf '%s|' {job} 'a b' -n"  # the command, as a shell would read it back
         assert lines[1].startswith("# Started at")
         assert lines[3].startswith(f"{job}|a b|-n|")  # the job's output, arguments as given
         assert lines[-1].startswith("# Ended (code 0) at")

@@ -54,7 +54,13 @@ run_job() {  # run_job <id>: one job, its output and bookkeeping in its log; its
     sub "${log}" "${id}"; logf=${subbed}
     for word in "${command[@]}"; do sub "${word}" "${id}"; words+=("${subbed}"); done
     mkdir -p "$(dirname "${logf}")" || return 1
-    if [ ${#words[@]} -eq 1 ]; then line=${words[0]}; else line=$(printf '%q ' "${words[@]}"); line=${line% }; fi
+    if [ ${#words[@]} -eq 1 ]; then line=${words[0]}; else  # each word quoted as a shell reads it back
+        line=""
+        for word in "${words[@]}"; do
+            [[ "${word}" =~ ^[A-Za-z0-9_./,:=+@%^-]+$ ]] || word=${word@Q}
+            line+="${line:+ }${word}"
+        done
+    fi
     { echo "# ${line}"; echo "# Started at $(date)"; echo "#"; } > "${logf}" || return 1
     start=${SECONDS}
     if [ ${#words[@]} -eq 1 ]; then
