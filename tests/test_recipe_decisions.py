@@ -212,4 +212,6 @@ def test_run_pl_names_the_log_of_a_failed_job(tmp_path):
     assert "# Ended (code 1)" in (tmp_path / "log" / "x.2.log").read_text()
     assert "# Ended (code 0)" in (tmp_path / "log" / "x.3.log").read_text()  # the others still ran
     assert run_pl("JOB=1:2", "same.log", "true", cwd=tmp_path).returncode != 0  # the jobs would share a log
-    assert run_pl("--bogus", 1, "x.log", "true", cwd=tmp_path).returncode != 0
+    # as Kaldi's: options after JOB=1:N too, a cluster's options ignored
+    ok = run_pl("JOB=1:2", "--max_jobs_run", 1, "--partition", "gpu", "ok.JOB.log", "true", cwd=tmp_path)
+    assert ok.returncode == 0 and (tmp_path / "ok.2.log").is_file()

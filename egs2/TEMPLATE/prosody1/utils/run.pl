@@ -9,8 +9,9 @@
 # log's name; the log holds the command, its output, the start and end time and the exit
 # status. Several words are a program and its arguments, exactly as given; one word is a
 # shell command line (pipes, redirections). --max_jobs_run limits the jobs running at once
-# (default: all). --num_threads, --mem, --gpu and --config are for the cluster launchers:
-# a local job uses what the machine has. Exit status 1 when any job failed, naming its log.
+# (default: all). Other options (--mem, --gpu, --time, --config, a cluster's) are for the
+# cluster launchers and ignored: a local job uses what the machine has. Options may also
+# follow JOB=1:N. Exit status 1 when any job failed, naming its log.
 # (Written for this project in bash: the interface is Kaldi's, the code is not.)
 set -u
 
@@ -20,23 +21,23 @@ usage() {
 }
 num_threads=1
 max_jobs_run=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --num_threads|--num-threads) [ $# -ge 2 ] || usage; num_threads=$2; shift 2 ;;
-        --max_jobs_run|--max-jobs-run) [ $# -ge 2 ] || usage; max_jobs_run=$2; shift 2 ;;
-        --mem|--gpu|--config) [ $# -ge 2 ] || usage; shift 2 ;;
-        --*) echo "run.pl: unknown option $1" >&2; usage ;;
-        *) break ;;
-    esac
+var="" first=1 last=1
+for pass in 1 2; do  # options may come before and after JOB=a:b, as in Kaldi
+    while [[ $# -ge 2 && "$1" == --* ]]; do
+        case "$1" in
+            --num_threads|--num-threads) num_threads=$2 ;;
+            --max_jobs_run|--max-jobs-run) max_jobs_run=$2 ;;
+            *) ;;  # --mem, --gpu, --time, --config, a cluster's options: nothing to do here
+        esac
+        shift 2
+    done
+    if [[ ${pass} -eq 1 && $# -gt 0 && "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)(:([0-9]+))?$ ]]; then
+        var=${BASH_REMATCH[1]} first=$((10#${BASH_REMATCH[2]})) last=$((10#${BASH_REMATCH[4]:-${BASH_REMATCH[2]}}))
+        [ "${first}" -le "${last}" ] || { echo "run.pl: empty job range $1" >&2; exit 1; }
+        shift
+    fi
 done
 [[ "${max_jobs_run}" =~ ^[0-9]+$ ]] || { echo "run.pl: --max_jobs_run must be a number, got '${max_jobs_run}'" >&2; exit 1; }
-
-var="" first=1 last=1
-if [[ $# -gt 0 && "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)(:([0-9]+))?$ ]]; then
-    var=${BASH_REMATCH[1]} first=$((10#${BASH_REMATCH[2]})) last=$((10#${BASH_REMATCH[4]:-${BASH_REMATCH[2]}}))
-    [ "${first}" -le "${last}" ] || { echo "run.pl: empty job range $1" >&2; exit 1; }
-    shift
-fi
 [ $# -ge 2 ] || usage
 log=$1
 shift
