@@ -33,6 +33,7 @@ install_requires = [
     "tqdm",
     "pyworld",  # scoring: WORLD F0 and spectral envelopes (also an ESPnet dependency)
     "librosa",  # scoring: DTW (also an ESPnet dependency)
+    "praatio==6.2.2",  # MFA TextGrids (MFA writes them with praatio too)
     # scoring: DistillMOS, an offline predicted MOS (its weights ship inside the wheel)
     "distillmos==0.9.1",
     # ModelDownloader: Text2SpeechProsody.from_pretrained(<hub tag>), as ESPnet's Text2Speech

@@ -1,14 +1,8 @@
 """Kathaka and CAMP prosody models for ESPnet TTS.
 
-``import prosody_plugin`` registers the TTS classes ``kathaka``, ``camp`` and ``aligner``
-in ESPnet's ``espnet2.tasks.tts.tts_choices``, next to ESPnet's own (fastspeech2, ...),
-so that ``--tts kathaka`` works in every ESPnet TTS parser and loader; and the G2P types of
-espeak-ng's other English accents (``espeak_ng_english_gb_vits``, ...,
-:mod:`prosody_plugin.text.g2p`) in ``espnet2.text.phoneme_tokenizer``.
-
-Importing ``espnet2.tasks.tts`` takes about 10 s, which the data-preparation tools of this
-package never need; so registration happens right away when an ESPnet module is already
-loaded, and otherwise the moment it is imported.
+``import prosody_plugin`` registers the TTS classes ``kathaka``, ``camp`` and ``aligner`` in
+ESPnet's ``tts_choices`` and the G2P types of :mod:`prosody_plugin.text.g2p`, lazily: when the
+ESPnet module is imported, as that import is slow. docs/architecture.md (ESPnet integration).
 """
 
 import importlib

@@ -1,23 +1,8 @@
 """Decoding of data dirs with prosody inputs: ESPnet's Text2Speech and inference loop, extended.
 
-:class:`Text2Speech` is ESPnet's class that passes prosody to the models; :func:`decode` is
-the loop of ``python -m prosody_plugin.bin.tts_inference`` (stages 7 and 11). Same
-options and outputs as ESPnet's (``--model_file``, ``--train_config``,
-``--data_path_and_name_and_type``, ``--vocoder_file``, Griffin-Lim when no vocoder is
-given, ``--use_teacher_forcing``, ...), plus:
-
-* ``--use_reference_prosody true``: read the prosody of each utterance's own recording
-  (the ``speech`` entry of the data; CAMP also needs its ``durations``): the "oracle";
-* a ``prosody`` entry in the data (npy scp of explicit representations) conditions the
-  models directly, e.g. stage two's predictions;
-* ``pitch/pitch`` and ``energy/energy`` beside ESPnet's ``durations/durations``: the
-  token-level pitch (log-F0) and energy the model predicted, denormalised, one line per
-  utterance (``<key> <value> ...``, T_text + 1 values), for the word-level scoring;
-* ``durations/durations`` are the frames the wav was made of, after ``speed_control_alpha``
-  (ESPnet writes them before it), so that the scoring segments the wav where it was made.
-
-:func:`speed_calibration` gives the ``speed_control_alpha`` that corrects a model's
-speaking rate from its durations decoded on a dev set (stage 7's duration calibration).
+:class:`Text2Speech` passes prosody to the models, :func:`decode` is the loop of
+``prosody_plugin.bin.tts_inference`` (stages 7 and 11) and :func:`speed_calibration` stage 7's
+duration calibration. Options and outputs: docs/recipes.md (Stage 7: decoding).
 """
 
 import logging
@@ -49,7 +34,6 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
             reference of Kathaka / CAMP instead of using them for teacher forcing.
         synthesize_wav (bool): False: no vocoder, the features and durations only.
         **kwargs: ESPnet's Text2Speech arguments.
-
     """
 
     def __init__(self, *args, use_reference_prosody: bool = False, synthesize_wav: bool = True, **kwargs):
@@ -69,16 +53,7 @@ class Text2Speech(espnet_tts_inference.Text2Speech):
     def from_pretrained(
         cls, model_tag: Optional[str] = None, vocoder_tag: Optional[str] = None, **kwargs
     ) -> "Text2Speech":
-        """Build from ESPnet model-zoo tags, as ESPnet's ``Text2Speech.from_pretrained``.
-
-        Args:
-            model_tag: Anything ``espnet_model_zoo``'s ``ModelDownloader().download_and_unpack``
-                takes: a tag, a Hugging Face repo, or a local packed ``.zip`` (ESPnet's pack or
-                the plugin's).
-            vocoder_tag: ``parallel_wavegan/<tag>``.
-            **kwargs: The other arguments of :class:`Text2Speech`.
-
-        """
+        """Build from an ``espnet_model_zoo`` tag, repo or packed ``.zip``, as ESPnet's ``Text2Speech.from_pretrained``."""
         if model_tag is not None:
             from espnet_model_zoo.downloader import ModelDownloader
 
@@ -125,12 +100,9 @@ def decode(
 ) -> None:
     """Decode a data dir as ``espnet2.bin.tts_inference.inference`` does, with prosody inputs.
 
-    ESPnet's loop (espnet 202511) builds its own ``Text2Speech`` and task, and writes only
-    the durations; this loop of the plugin's own reads the same data with the plugin's task,
-    calls the plugin's :class:`Text2Speech` and writes ESPnet's outputs (``norm/`` and
-    ``denorm/feats.scp``, ``speech_shape``, ``durations/durations``, ``wav/``) plus the
-    predicted token-level ``pitch/pitch`` and ``energy/energy`` (``<key> <value> ...``,
-    T_text + 1 values, denormalised), which the word-level scoring reads.
+    Writes ESPnet's outputs plus the predicted, denormalised token-level ``pitch/pitch`` and
+    ``energy/energy`` (T_text + 1 values per line) for the word-level scoring; ``durations``
+    are the frames after ``speed_control_alpha``.
 
     Args:
         output_dir: Where the outputs go.
@@ -138,15 +110,13 @@ def decode(
             ``durations`` for the reference prosody, or ``prosody``).
         train_config, model_file: The stage-one model.
         model_tag, vocoder_tag: Instead, a packed model or model-zoo tag and a
-            ``parallel_wavegan/<tag>`` vocoder (see :meth:`Text2Speech.from_pretrained`).
+            ``parallel_wavegan/<tag>`` vocoder.
         key_file: Decode these keys only.
         ngpu: 0 (CPU) or 1.
         seed, dtype, num_workers, allow_variable_data_keys: As in ESPnet.
         use_reference_prosody: Condition on each utterance's own recording (the oracle).
-        synthesize_wav: False: no vocoder, no ``wav/`` (e.g. durations for a calibration).
-        **text2speech_kwargs: The other arguments of ESPnet's Text2Speech (``vocoder_file``,
-            ``speed_control_alpha``, ``use_teacher_forcing``, ``always_fix_seed``, ...).
-
+        synthesize_wav: False: no vocoder, no ``wav/``.
+        **text2speech_kwargs: The other arguments of ESPnet's Text2Speech.
     """
     if ngpu > 1:
         raise NotImplementedError("only single GPU decoding is supported")
@@ -215,18 +185,15 @@ def speed_calibration(
     """The ``speed_control_alpha`` at which a model's decodes last as long as the recordings.
 
     ESPnet's duration predictor regresses log durations, so its frames are a geometric mean
-    and too short; one factor estimated on a dev set corrects that bias for every system
-    alike (the log-domain bias of the issue "prosody you can hear").
+    and too short; one factor from a dev set corrects that for every system alike.
 
     Args:
-        decoded: Per utterance, the frames of each token as decoded at ``alpha``
-            (``durations/durations`` of :func:`decode`).
-        recorded: Per utterance, the recordings' frames (the recipe's durations).
-        alpha: The ``speed_control_alpha`` the decodes were made with.
+        decoded: Per utterance, the token frames decoded at ``alpha``.
+        recorded: Per utterance, the recordings' token frames.
+        alpha: The ``speed_control_alpha`` of the decodes.
 
     Returns:
-        ``alpha * total recorded frames / total decoded frames`` over the decoded utterances.
-
+        ``alpha * total recorded frames / total decoded frames``.
     """
     missing = sorted(set(decoded) - set(recorded))
     if missing:

@@ -1,35 +1,8 @@
 """Text to speech with prosody from text context: Kathaka or CAMP plus their stage two.
 
-In the spirit of ESPnet's :class:`espnet2.bin.tts_inference.Text2Speech`::
-
-    >>> from prosody_plugin.inference import Text2SpeechProsody
-    >>> tts = Text2SpeechProsody(
-    ...     train_config="exp/tts_train_kathaka_cpu/config.yaml",
-    ...     model_file="exp/tts_train_kathaka_cpu/valid.loss.ave.pth",
-    ...     context_train_config="exp/context_train_kathaka_sampler_cpu/config.yaml",
-    ...     context_model_file="exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth",
-    ... )
-    >>> out = tts("Please enter your agent number.")           # wav, feat_gen, duration, prosody
-    >>> outs = tts(["Thank you.", "Goodbye!"], batch_size=16)   # a list of texts: batched
-    >>> outs = tts("Thank you.", num_samples=3, temperature=0.8)  # three renditions (Kathaka)
-    >>> out = tts("Thank you.", reference_wav="recording.wav")    # prosody transfer (Kathaka)
-    >>> tts = Text2SpeechProsody.from_pretrained("exp/packed/tts_train_kathaka_cpu.zip")  # packed
-
-The data path is one straight line::
-
-    text -> sentences -> words and phoneme tokens (TextFrontend)
-         -> BERT + syntax per word (ContextFeaturizer, on the batch)
-         -> prosody representation (stage two's predictor, or a reference recording)
-         -> mel (one masked batched forward of the acoustic model) -> wav (vocoder)
-
-Text goes through the same front end as training. Long text is split into sentences; the
-sentences of every text (and every rendition) are synthesised together in batches of
-``batch_size`` and each text's sentences are joined with short pauses. Batching changes
-nothing: each sentence gives the same mel and durations as alone (the padding is masked).
-The ESPnet FastSpeech2 baseline works through the same class (no stage two).
-Input that cannot be spoken (empty, punctuation or emoji only, ...) raises ValueError
-naming the item; with ``errors="return"`` the bad items' errors are returned in their
-place and the good items are synthesised.
+The public API, in the spirit of ESPnet's ``Text2Speech``. Usage: docs/stage_two.md
+(Inference API); batching: docs/architecture.md (Batched inference); controls, emphasis and
+SSML: docs/prosody_control.md.
 """
 
 import random
@@ -66,31 +39,23 @@ class Text2SpeechProsody:
     Call it with one text (returns a dict) or a list of texts (returns a list, batched).
 
     Args:
-        train_config, model_file: The stage-one model (config.yaml and checkpoint); an
-            ESPnet FastSpeech2 baseline works too (no stage two).
-        context_train_config, context_model_file: Its stage-two model (Kathaka's sampler or
-            CAMP's predictor). Optional for Kathaka, which then uses its prior mean or a
-            ``reference_wav``; required for CAMP.
-        vocoder_config, vocoder_file: A ParallelWaveGAN-family vocoder (``.pkl``);
-            Griffin-Lim from the training frontend when not given.
+        train_config, model_file: The stage-one model; an ESPnet FastSpeech2 baseline works
+            too (no stage two).
+        context_train_config, context_model_file: Its stage-two model. Optional for Kathaka
+            (prior mean or ``reference_wav``), required for CAMP.
+        vocoder_config, vocoder_file: A ParallelWaveGAN-family vocoder; Griffin-Lim if not given.
         bert_model, spacy_model: Override the front end models recorded at training.
-        bert_runtime (str): "torch", or "onnxruntime" to run the frozen BERT with ONNX Runtime
-            on the CPU (the same vectors up to float rounding, faster; docs/RESULTS.md).
+        bert_runtime (str): "torch" or "onnxruntime" (CPU; the same vectors up to rounding).
         device (str): "cpu" or "cuda".
-        speed_control_alpha (float): FastSpeech2's speaking-rate control (>1: slower), on
-            top of the calibration when there is one.
-        speed_calibration_file: The model's calibrated speed (recipe stage 7's
-            ``speed_calibration.yaml``, packed with the model): its ``speed_control_alpha``
-            makes the model's durations add up to the recordings'.
+        speed_control_alpha (float): FastSpeech2's rate control (>1: slower), on top of the
+            calibration.
+        speed_calibration_file: Recipe stage 7's ``speed_calibration.yaml``: its
+            ``speed_control_alpha`` makes the durations add up to the recordings'.
         sentence_pause (float): Seconds of silence between sentences of a long text.
-        use_vocoder (bool): False stops at the mel-spectrogram (no ``wav`` in the output):
-            text-to-mel only, e.g. for scoring the model's own prosody or benchmarking.
-        emphasis_file: The emphasis direction of a per-word system (CAMP;
-            :mod:`prosody_plugin.control.emphasis`), default ``emphasis.npz`` beside
-            ``model_file`` when it is there (recipe stage 9 writes it, pack packs it).
-        warmup (bool): Synthesise one short sentence at load (:meth:`warm_up`), so that a
-            server's first request does not pay the one-off costs of the first call.
-
+        use_vocoder (bool): False stops at the mel-spectrogram (no ``wav`` in the output).
+        emphasis_file: Emphasis direction of a per-word system (CAMP); default
+            ``emphasis.npz`` beside ``model_file`` when there.
+        warmup (bool): Run :meth:`warm_up` at load.
     """
 
     def __init__(
@@ -158,7 +123,7 @@ class Text2SpeechProsody:
             self.featurizer = ContextFeaturizer(
                 bert_model or recorded.get("bert_model"),
                 spacy_model or recorded.get("spacy_model"),
-                # models trained before the front end read punctuation did not record it
+                # not recorded by a model of the bare-words front end
                 punctuation=recorded.get("punctuation", False),
                 device=device,
                 embedder=self.predictor.word_encoder,  # a fine-tuned BERT lives in the predictor
@@ -178,9 +143,10 @@ class Text2SpeechProsody:
     WARMUP_TEXT = "Please hold. Your call is important to us."
 
     def warm_up(self) -> None:
-        """One untimed synthesis of :data:`WARMUP_TEXT`: the first call of a loaded model pays
-        one-off costs (spaCy's and the tokenizer's caches, the kernels' first runs, the
-        vocoder's buffers). Random draws do not move: the seeded results stay the same."""
+        """One untimed synthesis of :data:`WARMUP_TEXT`, paying the first call's one-off costs.
+
+        The random states are restored, so seeded results do not change.
+        """
         device = torch.device(self.device)
         numpy_state, python_state = np.random.get_state(), random.getstate()  # Griffin-Lim's phases
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -199,15 +165,12 @@ class Text2SpeechProsody:
         """Build from a packed model (``prosody_plugin.bin.pack``), as ESPnet's Text2Speech.
 
         Args:
-            model_tag_or_zip: A local archive (unpacked, with checks, into
-                ``<its dir>/<its stem>`` or ``~/.cache/prosody_plugin/<stem>``), or a model
-                tag of ``espnet_model_zoo`` (e.g. a Hugging Face repo ``user/name``).
-            vocoder_tag: ``parallel_wavegan/<tag>``, downloaded by parallel_wavegan (as ESPnet).
+            model_tag_or_zip: A local archive (unpacked beside it or under
+                ``~/.cache/prosody_plugin``) or an ``espnet_model_zoo`` model tag.
+            vocoder_tag: ``parallel_wavegan/<tag>``, downloaded by parallel_wavegan.
             vocoder_file: A local ParallelWaveGAN-family ``.pkl`` instead.
-            **kwargs: The other arguments of :class:`Text2SpeechProsody`; ``emphasis_file``
-                (not None) replaces the packed one, the packed model and config files
-                cannot be given.
-
+            **kwargs: Other arguments of :class:`Text2SpeechProsody`, except the packed files
+                (``emphasis_file`` may replace the packed one).
         """
         from prosody_plugin.pack import PACKED_FILES, PACKED_YAML_FILES, check_unpacked, default_unpack_dir, unpack_model
 
@@ -240,8 +203,7 @@ class Text2SpeechProsody:
 
     @property
     def fs(self) -> Optional[int]:
-        """Sampling rate of the model's audio: its output waveforms and the references it reads
-        (the frontend's when there is no vocoder)."""
+        """Sampling rate of the output waveforms and of the references read (the frontend's without vocoder)."""
         if self.text2speech.fs is not None:
             return self.text2speech.fs
         return getattr(self.model.feats_extract, "fs", None)
@@ -272,10 +234,9 @@ class Text2SpeechProsody:
     def predict_prosody(
         self, utterances: Sequence[Utterance], temperature: float = 1.0
     ) -> List[Optional[torch.Tensor]]:
-        """Stage two's representation of each front-end ``Utterance`` (None: the model's default).
+        """Stage two's representation of each ``Utterance`` (None: the model's default), on one batch.
 
-        BERT and the parser read the utterances as one batch. A ValueError names the
-        utterance (its ``utt_id``) that cannot be encoded.
+        A ValueError names the utterance that cannot be encoded.
         """
         if self.predictor is None:  # the baseline (None), or the model's default (Kathaka's prior mean)
             return [None if self.system is None else self.tts.default_prosody() for _ in utterances]
@@ -319,52 +280,31 @@ class Text2SpeechProsody:
         """Synthesise one text or a list of texts.
 
         Args:
-            text: One text (any length; split into sentences) or a list of texts.
+            text: One text (split into sentences) or a list of texts.
             temperature (float): Kathaka sampling temperature (0: the predicted mean).
-            num_samples (int): Renditions of each text (a list per text when > 1); the
-                renditions are items of the batches too.
+            num_samples (int): Renditions of each text (a list per text when > 1).
             reference_wav: Take the prosody of this recording (path or waveform at ``fs``)
-                instead of predicting it (Kathaka), for every text.
-            seed (Optional[int]): Seed of the sampling, for reproducible renditions (the
-                draws follow the order of the texts, renditions and sentences).
-            batch_size (int): Sentences synthesised together (front end and acoustic model).
-            errors (str): "raise": the first text that cannot be spoken raises ValueError
-                naming its index; "return": its ValueError is returned in its place and the
-                other texts are synthesised.
-            rate (float): Speaking rate (0.8: durations 1.25x), on top of ``speed_control_alpha``.
-            pitch_semitones (float): Pitch shift (+12: one octave up).
-            pitch_range (float): Scaling of the pitch's excursions around the utterance's
-                mean (0: monotone, 2: twice as wide).
-            energy_db (float): Energy change in dB.
-            word_controls: Word index (the front end's words of the whole text, from 0) ->
-                controls of that word's phones (names as the four above), composed with
-                the global ones; for a list of texts, a list with one mapping (or None) per
-                text. The four controls act on the variance adaptor's predictions
-                (:mod:`prosody_plugin.tts.variance_controls`), for every system and the
-                baseline; ``words(text)`` shows the word indices.
-            emphasis: Word index -> level ("reduced", "none", "moderate", "strong"); per text
-                for a list. CAMP moves the word along its learnt emphasis direction
-                (``emphasis_file``); Kathaka and the baseline have no word-level
-                representation and apply the per-word variance controls of
-                :data:`prosody_plugin.control.emphasis.FALLBACK_CONTROLS` instead.
-            word_prosody: Per-word editing of a per-word representation (CAMP): word index ->
-                the embedding (D,) it takes instead of the predicted one, e.g. the same
-                word's row of another rendition's ``prosody`` (a result's (W, D) matrix), or
-                ``(1 - t) * a + t * b`` to interpolate between two. Emphasis then moves the
-                edited embedding. Per text for a list.
-            ssml: "auto": a text that starts with markup (``<speak``, ``<?xml``, ``<!--``,
-                ``<!DOCTYPE``) is SSML (:mod:`prosody_plugin.text.ssml`: emphasis, prosody
-                rate/pitch/range/volume, break, s, p; a DOCTYPE is refused); True: every text
-                must be SSML; False: never parsed. SSML controls compose with the arguments.
+                instead of predicting it (Kathaka).
+            seed (Optional[int]): Seed of the sampling, for reproducible renditions.
+            batch_size (int): Sentences synthesised together.
+            errors (str): "raise" on the first text that cannot be spoken, or "return" its
+                ValueError in its place.
+            rate, pitch_semitones, pitch_range, energy_db (float): Global variance controls
+                (:mod:`prosody_plugin.tts.variance_controls`).
+            word_controls: Word index (``words(text)``) -> controls of that word, composed with
+                the global ones; per text for a list.
+            emphasis: Word index -> level ("reduced", "none", "moderate", "strong"); CAMP moves
+                the word along its emphasis direction, the others use
+                :data:`prosody_plugin.control.emphasis.FALLBACK_CONTROLS`.
+            word_prosody: Word index -> embedding (D,) replacing the predicted one (CAMP).
+            ssml: "auto" (a text starting with markup is SSML), True or False
+                (:mod:`prosody_plugin.text.ssml`).
 
         Returns:
-            Per text, a dict with ESPnet Text2Speech's keys ``wav`` (T_wav,; absent without
-            vocoder), ``feat_gen`` (T_feats, odim), ``duration``, ``pitch`` and ``energy``
-            (the predicted token-level values, denormalised; T_text + 1 per sentence,
-            concatenated) and ``prosody`` (the representation; a list of one per sentence
-            when the text has several; None for the baseline); a list of such dicts when
-            ``num_samples > 1``. One text gives its result, a list of texts a list.
-
+            Per text, a dict with ``wav`` (T_wav,) (absent without vocoder), ``feat_gen``
+            (T_feats, odim), ``duration``, ``pitch``, ``energy`` (T_text + 1 per sentence,
+            concatenated) and ``prosody`` (per sentence when several; None for the baseline);
+            a list of dicts when ``num_samples > 1``; a list of results for a list of texts.
         """
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {num_samples}")
@@ -439,8 +379,7 @@ class Text2SpeechProsody:
     def _analyse(
         self, text: Any, index: int, single: bool, ssml: Union[str, bool] = "auto"
     ) -> Union[Tuple[List[Utterance], Optional[WordMarkup]], ValueError]:
-        """The front end's utterances of one text's sentences and the SSML's word markup
-        (None for plain text), or the ValueError saying why not."""
+        """One text's sentence utterances and SSML word markup (None for plain text), or a ValueError."""
         where = "" if single else f"item {index}: "
         if not isinstance(text, str) or not text.strip():
             return ValueError(f"{where}empty text: nothing to say")
@@ -465,11 +404,9 @@ class Text2SpeechProsody:
         emphasis: Optional[Mapping[int, str]],
         word_prosody: Optional[Mapping[int, Any]] = None,
     ) -> List["SentencePlan"]:
-        """What to synthesise for each sentence of a text: its controls, emphasis and breaks.
+        """Per sentence of a text, what to synthesise: controls, emphasis, breaks and edited words.
 
-        The SSML's markup and the arguments compose (the arguments' word controls after
-        the SSML's). Emphasis moves CAMP's word embedding along :attr:`emphasis`; without
-        a direction (Kathaka, the baseline) it becomes the word's fallback variance controls.
+        The arguments' word controls compose after the SSML's.
         """
         total = sum(u.num_words for u in sentences)
         markup = markup or WordMarkup()
@@ -599,9 +536,7 @@ class Text2SpeechProsody:
 
 @dataclass
 class SentencePlan:
-    """One sentence to synthesise: its front-end analysis, per-token controls (None: none),
-    emphasis levels of its words (moved in the representation) and breaks after its words
-    (seconds; word -1: before the first word)."""
+    """One sentence to synthesise: analysis, per-token controls, emphasis and breaks (seconds; -1: before word 0)."""
 
     utterance: Utterance
     controls: Optional[Dict[str, torch.Tensor]]
@@ -613,11 +548,8 @@ class SentencePlan:
 def insert_breaks(out: Dict[str, torch.Tensor], plan: SentencePlan, fs: int, hop_length: int) -> Dict[str, torch.Tensor]:
     """A sentence's outputs with the silence of its breaks inserted in the mel, before the vocoder.
 
-    A break after word ``w`` goes after the tokens of ``w`` (its pause tokens included: the
-    word boundary and punctuation that follow it), before word ``w + 1``; its frames are
-    copies of the sentence's quietest frame, and the duration of the token before them
-    (the first token for a break before the first word) grows by as many frames, so that
-    the durations still add up to the mel's length.
+    A break after word ``w`` goes after its tokens (trailing pauses included); its frames copy
+    the sentence's quietest frame, and the preceding token's duration grows by as many frames.
     """
     word_ids = torch.as_tensor(plan.utterance.token_word_ids)
     duration = out["duration"].clone()
@@ -668,7 +600,7 @@ def sentence_controls(
 ) -> List[Optional[Dict[str, torch.Tensor]]]:
     """Per sentence of one text, its per-token controls (None where all are neutral).
 
-    ``word_controls`` index the words of the whole text (the sentences' words in order).
+    ``word_controls`` index the words of the whole text.
     """
     neutral = all(global_controls[name] == value for name, value in NEUTRAL.items())
     if neutral and not word_controls:

@@ -1,27 +1,7 @@
-"""One archive per Kathaka / CAMP system: both stages, in ESPnet's packed-model layout.
+"""One archive per Kathaka / CAMP system, both stages, in ESPnet's packed-model layout.
 
-:func:`pack_model` writes, with ESPnet's own :func:`espnet2.main_funcs.pack_funcs.pack`
-(exactly as ``espnet2.bin.pack`` does), a zip holding ``meta.yaml`` and, at their paths
-relative to the recipe dir::
-
-    files:       model_file (stage one), context_model_file (stage two), emphasis_file
-                 (CAMP's emphasis direction, <tts exp>/emphasis.npz, when stage 9 wrote one),
-                 speed_calibration_file (the model's speed_control_alpha from recipe stage 7,
-                 when given)
-    yaml_files:  train_config, context_train_config
-    option:      the feature / pitch / energy statistics the stage-one config reads, its token
-                 list when it is a file, and <context exp>/frontend.yaml (the front end and
-                 the prosody_plugin version that packed it)
-
-The keys are the arguments of :class:`prosody_plugin.inference.Text2SpeechProsody`, so the
-dict that ESPnet's unpacking returns builds it directly, as for ESPnet's ``Text2Speech``:
-``espnet_model_zoo``'s ``ModelDownloader().download_and_unpack("kathaka.zip")`` works.
-
-:func:`unpack_model` unpacks with ESPnet's :func:`~espnet2.main_funcs.pack_funcs.unpack`,
-after refusing archives whose members would land outside the target dir (absolute names,
-``..``, links), then checks that every file of ``meta.yaml`` is there, the prosody_plugin
-version that packed it, and that the checkpoints load with ``torch.load(weights_only=True)``
-(tensors only: ESPnet's loader itself unpickles with ``weights_only=False``).
+:func:`pack_model` writes it with ESPnet's ``pack``; :func:`unpack_model` refuses unsafe
+archives, unpacks and checks files, version and checkpoints. docs/recipes.md (Stages 15-16).
 """
 
 import hashlib
@@ -100,22 +80,16 @@ def pack_model(
     root: Optional[PathLike] = None,
     speed_calibration: Optional[PathLike] = None,
 ) -> Path:
-    """Pack a stage-one experiment and its stage-two experiment into one archive.
+    """Pack a stage-one experiment and its stage-two experiment into one archive; returns its path.
 
     Args:
         tts_exp, context_exp: ``exp/tts_<config>`` and ``exp/context_<config>``.
-        outpath: The archive (``.zip``, or ``.tar``/``.tgz`` ...).
+        outpath: The archive (``.zip``, ``.tar``, ``.tgz`` ...).
         inference_model: Checkpoint file of both experiments (``valid.loss.ave.pth``).
         context_inference_model: Another checkpoint for stage two.
-        root: The dir the recipe ran in (default: the current dir). Archive names are
-            relative to it, as are the statistics' paths in the configs, so that ESPnet's
-            unpacking rewrites them.
-        speed_calibration: The model's ``speed_calibration.yaml`` (recipe stage 7,
-            ``<tts exp>/<decode tag>/``): the packed model then speaks at its calibrated speed.
-
-    Returns:
-        The archive's path.
-
+        root: The recipe dir (default: the current dir); archive names and the configs'
+            statistics paths are relative to it, so that ESPnet's unpacking rewrites them.
+        speed_calibration: The model's ``speed_calibration.yaml`` (recipe stage 7), packed.
     """
     root = Path(root or ".").resolve()
     tts_exp, context_exp = Path(tts_exp).absolute(), Path(context_exp).absolute()
@@ -184,9 +158,8 @@ def check_archive(archive: PathLike, outdir: PathLike) -> None:
     """Refuse an archive that would write outside ``outdir`` (zip slip), before extracting.
 
     Raises:
-        ValueError: naming the member (absolute, resolving outside ``outdir``, or a tar
-            link / device) or the meta.yaml entry that points outside.
-
+        ValueError: naming the member (absolute, outside ``outdir``, a tar link or device)
+            or the meta.yaml entry that points outside.
     """
     outdir = Path(outdir).absolute().resolve()
     with pack_funcs.Archiver(archive) as arc:
@@ -274,12 +247,9 @@ def sha256_file(path: PathLike) -> str:
 
 
 def unpack_model(archive: PathLike, outdir: PathLike, check_weights: bool = True) -> Dict[str, str]:
-    """Safely unpack a packed model into ``outdir``; return the dict of its files.
+    """Safely unpack a packed model into ``outdir``; return the :class:`~prosody_plugin.inference.Text2SpeechProsody` keyword arguments.
 
-    The dict (``train_config``, ``model_file``, ``context_train_config``,
-    ``context_model_file``; absolute paths) is the keyword arguments of
-    :class:`~prosody_plugin.inference.Text2SpeechProsody`. An archive unpacked before into
-    the same dir (same content) is not unpacked again.
+    The same archive unpacked before into the same dir is not unpacked again.
     """
     archive, outdir = Path(archive), Path(outdir).absolute()
     if not archive.is_file():

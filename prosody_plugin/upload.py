@@ -1,21 +1,7 @@
 """A Hugging Face model repo from a packed model (:mod:`prosody_plugin.pack`), as ESPnet's recipes do.
 
-:func:`prepare_folder` writes the folder, :func:`upload` uploads it
-(``prosody_plugin.bin.upload`` is the command line, recipe stage 16).
-
-The folder holds the archive's files as they are packed (``meta.yaml``, ``exp/...`` with
-paths relative to the repo: ESPnet's Hugging Face layout, which ``espnet_model_zoo``
-rewrites to absolute paths after download) and a ``README.md`` model card: front matter
-(tags, license of the corpus), the configs summarised, the scores when ``scores`` is given,
-a usage snippet, the MUSHRA scores when ``listening_scores`` is given, and the samples page
-of recipe stage 13 when ``samples`` names its folder (copied into ``samples/``, linked from
-the card). :func:`upload` sends the folder with ``huggingface_hub.HfApi().upload_folder``
-(the repo is created if needed).
-
-The card's license is ``license``, else the corpus's when the corpus is known
-(:data:`CORPORA`), else the explicit marker "license not given" (front matter ``license:
-other``, ``license_name: license-not-given``) with a warning: preparing the folder never
-fails for want of a license, but uploading a model whose license is not given is refused.
+:func:`prepare_folder` writes the archive's files and a model card, :func:`upload` sends them
+and refuses a card whose license is not given. docs/recipes.md (Stages 15-16).
 """
 
 import logging

@@ -1,11 +1,7 @@
 """Vocoder adjustments: ParallelWaveGAN on current SciPy, reproducible Griffin-Lim.
 
-ParallelWaveGAN-family vocoders and current SciPy:
-
-ESPnet loads ``.pkl`` vocoders (``--vocoder_file``) through ``parallel_wavegan``, whose
-last release (0.6.1) imports ``scipy.signal.kaiser``. SciPy 1.13 removed that alias of
-``scipy.signal.windows.kaiser``, and numpy 2 needs SciPy >= 1.13, so the import fails. The
-alias is restored before a vocoder is loaded; the function is the same one.
+``parallel_wavegan`` imports ``scipy.signal.kaiser``, which SciPy 1.13 removed (numpy 2 needs
+it); the alias of ``scipy.signal.windows.kaiser`` is restored before a vocoder is loaded.
 """
 
 from functools import partial
@@ -54,10 +50,8 @@ def _seeded_griffin_lim(spc, n_fft, n_shift, win_length=None, window="hann", n_i
 class SeededSpectrogram2Waveform(Spectrogram2Waveform):
     """ESPnet's Griffin-Lim vocoder whose random initial phases a seed reproduces.
 
-    librosa draws Griffin-Lim's random initial phases from a fresh ``np.random.default_rng()``
-    on every call, which no seed reaches; ESPnet's ``Spectrogram2Waveform`` passes no
-    ``random_state``. Here the phases come from numpy's global generator, which
-    ``set_all_random_seed`` seeds.
+    librosa draws them from a fresh generator no seed reaches; here they come from numpy's
+    global one, which ``set_all_random_seed`` seeds.
     """
 
     def __init__(self, *args, **kwargs):

@@ -22,7 +22,7 @@ from conftest import check_html, open_page, wait_for_audio
 from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES
 from prosody_plugin.listening import audio
 from prosody_plugin.listening.analysis import ResultsError, holm, read_results, score_mushra
-from prosody_plugin.listening.mushra import ANCHOR, REFERENCE, MushraDesign, listener_order, make_mushra_test
+from prosody_plugin.listening.mushra import ANCHOR, NUM_ORDERS, REFERENCE, MushraDesign, make_mushra_test
 from prosody_plugin.listening.samples import make_samples_page
 from prosody_plugin.listening.selection import spread_of_types
 
@@ -112,7 +112,9 @@ def test_resampling_keeps_speech_band_and_removes_what_cannot_be_represented():
 
 def test_levels_are_aligned_without_clipping(ljspeech_mini):
     wav, fs = audio.read_mono(ljspeech_mini / "wavs" / "LJ001-0002.wav")
-    scaled, level = audio.align_levels({"quiet": 0.05 * wav, "loud": wav, "spiky": np.concatenate([wav, [0.999]])}, fs)
+    scaled, level = audio.align_levels(
+        {"quiet": 0.05 * wav, "loud": wav, "spiky": np.concatenate([wav, [0.999]])}, fs
+    )
     levels = [audio.active_level_db(w, fs) for w in scaled.values()]
     assert max(levels) - min(levels) < 0.01 and levels[0] == pytest.approx(level, abs=0.01)
     assert max(np.abs(w).max() for w in scaled.values()) <= audio.PEAK_LIMIT + 1e-9
@@ -143,7 +145,18 @@ def write_stage12_scores(directory: Path, systems) -> None:
                 w.writerow([utt, name, 7.25 + i, 310 + i, 0.5, 0.125, 100])
     with open(directory / "words.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["utt", "word_index", "word", "source", "duration_ms", "mean_log_f0_cents", "f0_range_cents", "energy_db"])
+        w.writerow(
+            [
+                "utt",
+                "word_index",
+                "word",
+                "source",
+                "duration_ms",
+                "mean_log_f0_cents",
+                "f0_range_cents",
+                "energy_db",
+            ]
+        )
         for utt, sentence in SENTENCES.items():
             words = sentence.split()
             for source, offset in [("recording", 0.0), ("fastspeech2", 30.0), ("kathaka_sampled", 10.0)]:
@@ -156,7 +169,9 @@ def write_stage12_scores(directory: Path, systems) -> None:
 def samples(corpus):
     scores = corpus["root"] / "scores"
     write_stage12_scores(scores, ["fastspeech2", "kathaka_sampled", "zoo"])
-    index = make_samples_page(corpus["root"] / "samples", corpus["data"], corpus["systems"], num_utts=4, scores_dir=scores)
+    index = make_samples_page(
+        corpus["root"] / "samples", corpus["data"], corpus["systems"], num_utts=4, scores_dir=scores
+    )
     return index
 
 
@@ -192,7 +207,9 @@ def test_samples_page_names_a_missing_decode(corpus, tmp_path):
     broken = tmp_path / "kathaka_sampled"
     shutil.copytree(corpus["root"] / "kathaka_sampled", broken)
     (broken / "u2.wav").unlink()
-    (broken / "wav.scp").write_text((broken / "wav.scp").read_text().replace(str(corpus["root"] / "kathaka_sampled"), str(broken)))
+    (broken / "wav.scp").write_text(
+        (broken / "wav.scp").read_text().replace(str(corpus["root"] / "kathaka_sampled"), str(broken))
+    )
     with pytest.raises(FileNotFoundError, match="system kathaka_sampled / u2"):
         make_samples_page(tmp_path / "page", corpus["data"], [f"kathaka_sampled={broken}"], utts=["u1", "u2"])
 
@@ -204,8 +221,13 @@ def test_samples_page_names_a_missing_decode(corpus, tmp_path):
 @pytest.fixture(scope="module")
 def mushra(corpus):
     folder = corpus["root"] / "mushra"
-    design = make_mushra_test(folder, corpus["data"], corpus["systems"], "fastspeech2", "unit_test", num_trials=3, seed=7)
-    return folder, design
+    return folder, build_unit_test(folder, corpus)
+
+
+def build_unit_test(folder, corpus) -> MushraDesign:
+    return make_mushra_test(
+        folder, corpus["data"], corpus["systems"], "fastspeech2", "unit_test", num_trials=3, seed=7
+    )
 
 
 def test_mushra_test_stimuli_and_design(mushra):
@@ -257,12 +279,22 @@ def test_mushra_build_stops_on_a_missing_stimulus_naming_system_and_utterance(co
     broken = tmp_path / "kathaka_sampled"
     shutil.copytree(corpus["root"] / "kathaka_sampled", broken)
     scp = (broken / "wav.scp").read_text().replace(str(corpus["root"] / "kathaka_sampled"), str(broken))
-    (broken / "wav.scp").write_text("\n".join(line for line in scp.splitlines() if not line.startswith("u3 ")) + "\n")
+    (broken / "wav.scp").write_text(
+        "\n".join(line for line in scp.splitlines() if not line.startswith("u3 ")) + "\n"
+    )
     (broken / "u1.wav").unlink()
     with pytest.raises(FileNotFoundError) as error:
-        make_mushra_test(tmp_path / "test", corpus["data"], [corpus["systems"][0], f"kathaka_sampled={broken}"],
-                         "fastspeech2", "t", utts=["u1", "u2", "u3"])  # fmt: skip
-    assert "system kathaka_sampled / u1" in str(error.value) and "system kathaka_sampled / u3: not decoded" in str(error.value)
+        make_mushra_test(
+            tmp_path / "test",
+            corpus["data"],
+            [corpus["systems"][0], f"kathaka_sampled={broken}"],
+            "fastspeech2",
+            "t",
+            utts=["u1", "u2", "u3"],
+        )
+    assert "system kathaka_sampled / u1" in str(
+        error.value
+    ) and "system kathaka_sampled / u3: not decoded" in str(error.value)
     assert not (tmp_path / "test").exists()  # nothing half-built
     with pytest.raises(ValueError, match="baseline 'nope'"):
         make_mushra_test(tmp_path / "t2", corpus["data"], corpus["systems"], "nope", "t", utts=["u1"])
@@ -271,15 +303,34 @@ def test_mushra_build_stops_on_a_missing_stimulus_naming_system_and_utterance(co
         make_mushra_test(tmp_path / "t3", corpus["data"], many, "s0", "t", utts=["u1"])
 
 
-def test_page_order_is_the_python_order_seeded_per_listener(mushra, browser):
+def test_design_orders_are_seeded_permutations(mushra, corpus):
+    folder, design = mushra
+    assert len(design.orders) == NUM_ORDERS
+    for k in range(NUM_ORDERS):
+        order = design.named_order(k)
+        assert sorted(t for t, _ in order) == sorted(design.trial_ids)
+        assert all(sorted(slots) == sorted(design.conditions) for _, slots in order)
+    assert len({json.dumps(o) for o in design.orders}) == NUM_ORDERS  # different listeners, different orders
+    again = build_unit_test(folder.with_name("again"), corpus)
+    assert again.orders == design.orders and again.design_hash == design.design_hash  # seeded
+
+
+def page_order(page, listener: str) -> list:
+    """The order the page gives ``listener``: [(trial id, [conditions in slot order])]."""
+    return [
+        (o["id"], o["conditions"])
+        for o in page.evaluate("l => window.prosodyMushra.listenerOrder(l)", listener)
+    ]
+
+
+def test_page_takes_each_listeners_order_from_the_design(mushra, browser):
     folder, design = mushra
     page, errors, _ = open_page(browser, folder / "index.html")
-    listeners = ["alice", "bob", "Zoë 2", "x@lab.org"]
-    js = page.evaluate("ids => ids.map(id => window.prosodyMushra.listenerOrder(id))", listeners)
-    for listener, order in zip(listeners, js):
-        assert [(o["id"], o["conditions"]) for o in order] == listener_order(design, listener)
-    orders = {json.dumps(listener_order(design, f"listener{i}")) for i in range(6)}
-    assert len(orders) == 6  # different listeners, different orders
+    named = [design.named_order(k) for k in range(NUM_ORDERS)]
+    orders = [page_order(page, f"listener{i}") for i in range(12)]
+    assert all(order in named for order in orders)
+    assert len({json.dumps(o) for o in orders}) > 1  # spread over the design's orders
+    assert page_order(page, "Zoë 2") == page_order(page, "Zoë 2")  # an ID keeps its order
     assert not errors
     page.context.close()
 
@@ -322,10 +373,12 @@ def test_mushra_page_completed_by_script_then_scored(mushra, browser, tmp_path):
         "alice": {REFERENCE: 100, ANCHOR: 10, "fastspeech2": 40, "kathaka_sampled": 70, "zoo": 40},
         "bob": {REFERENCE: 95, ANCHOR: 5, "fastspeech2": 50, "kathaka_sampled": 80, "zoo": 45},
     }
+    orders = {}
     for listener, ratings in runs.items():
         page, errors, outside = open_page(browser, folder / "index.html")
+        orders[listener] = page_order(page, listener)
         shown = complete_test(page, design, listener, ratings, reload_after=0 if listener == "bob" else -1)
-        assert shown == [t for t, _ in listener_order(design, listener)]
+        assert shown == [t for t, _ in orders[listener]]
         with page.expect_download() as download:
             page.click("#download")
         download.value.save_as(results / download.value.suggested_filename)
@@ -336,12 +389,23 @@ def test_mushra_page_completed_by_script_then_scored(mushra, browser, tmp_path):
     with open(results / files[0]) as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(design.trials) * len(design.conditions)
-    order = listener_order(design, "alice")
-    assert [(r["trial_id"], r["condition"]) for r in rows] == [(t, c) for t, cs in order for c in cs]
+    assert [(r["trial_id"], r["condition"]) for r in rows] == [
+        (t, c) for t, cs in orders["alice"] for c in cs
+    ]
     assert {r["played"] for r in rows} == {"1"} and [r["slot"] for r in rows[:5]] == list("ABCDE")
 
-    score_main(["--design", str(folder / "design.json"), "--results", str(results), "--num_resamples", "200",
-                "--output_dir", str(tmp_path / "scores")])  # fmt: skip
+    score_main(
+        [
+            "--design",
+            str(folder / "design.json"),
+            "--results",
+            str(results),
+            "--num_resamples",
+            "200",
+            "--output_dir",
+            str(tmp_path / "scores"),
+        ]
+    )
     with open(tmp_path / "scores" / "mushra.csv") as f:
         table = {r["condition"]: r for r in csv.DictReader(f)}
     assert float(table["fastspeech2"]["mean"]) == pytest.approx(45)
@@ -355,17 +419,45 @@ def test_mushra_page_completed_by_script_then_scored(mushra, browser, tmp_path):
 # Scoring on synthetic listeners with known answers, and bad input
 
 
-def write_page_csv(path: Path, design, listener: str, ratings: dict, trials=None, test_id=None, design_hash=None):
+def write_page_csv(
+    path: Path, design, listener: str, ratings: dict, trials=None, test_id=None, design_hash=None
+):
     """A result file in the page's export format; ``ratings[trial][condition]`` or ``ratings[condition]``."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["test_id", "design_hash", "listener", "trial_position", "trial_id", "condition", "slot",
-                    "rating", "played", "seconds", "finished_at"])  # fmt: skip
+        w.writerow(
+            [
+                "test_id",
+                "design_hash",
+                "listener",
+                "trial_position",
+                "trial_id",
+                "condition",
+                "slot",
+                "rating",
+                "played",
+                "seconds",
+                "finished_at",
+            ]
+        )
         for i, trial in enumerate(trials or design.trial_ids):
             for j, condition in enumerate(design.conditions):
                 value = ratings[trial][condition] if trial in ratings else ratings[condition]
-                w.writerow([test_id or design.test_id, design_hash or design.design_hash, listener, i + 1, trial,
-                            condition, "ABCDEFGHIJKL"[j], value, 1, 10.0, "2026-01-01T00:00:00Z"])  # fmt: skip
+                w.writerow(
+                    [
+                        test_id or design.test_id,
+                        design_hash or design.design_hash,
+                        listener,
+                        i + 1,
+                        trial,
+                        condition,
+                        "ABCDEFGHIJKL"[j],
+                        value,
+                        1,
+                        10.0,
+                        "2026-01-01T00:00:00Z",
+                    ]
+                )
 
 
 def test_scoring_known_answers_and_post_screening(mushra, tmp_path, caplog):
@@ -379,19 +471,34 @@ def test_scoring_known_answers_and_post_screening(mushra, tmp_path, caplog):
             reference = float(rng.integers(92, 101))
             baseline = float(rng.integers(20, 60))
             # kathaka_sampled is rated exactly like the hidden reference, zoo exactly like the baseline
-            ratings[trial] = {REFERENCE: reference, ANCHOR: 5.0, "fastspeech2": baseline,
-                              "kathaka_sampled": reference, "zoo": baseline}  # fmt: skip
+            ratings[trial] = {
+                REFERENCE: reference,
+                ANCHOR: 5.0,
+                "fastspeech2": baseline,
+                "kathaka_sampled": reference,
+                "zoo": baseline,
+            }
         write_page_csv(results / f"l{k}.csv", design, f"listener{k}", ratings)
     # fails post-screening: the hidden reference below 90 in 2 of 3 trials (> 15%)
-    careless = {t: {REFERENCE: 60.0 if i < 2 else 100.0, ANCHOR: 90.0, "fastspeech2": 100.0,
-                    "kathaka_sampled": 0.0, "zoo": 100.0} for i, t in enumerate(design.trial_ids)}  # fmt: skip
+    careless = {
+        t: {
+            REFERENCE: 60.0 if i < 2 else 100.0,
+            ANCHOR: 90.0,
+            "fastspeech2": 100.0,
+            "kathaka_sampled": 0.0,
+            "zoo": 100.0,
+        }
+        for i, t in enumerate(design.trial_ids)
+    }
     write_page_csv(results / "careless.csv", design, "careless", careless)
     scored = score_mushra(folder / "design.json", [results], tmp_path / "scores", num_resamples=300)
     assert scored.excluded == ["careless"] and len(scored.included) == 5
     assert "listener careless excluded by post-screening" in caplog.text
     table = {r.condition: r for r in scored.conditions}
     closes_all, closes_none = table["kathaka_sampled"].comparison, table["zoo"].comparison
-    assert closes_all.gap_closure.value == pytest.approx(1.0) and closes_none.gap_closure.value == pytest.approx(0.0)
+    assert closes_all.gap_closure.value == pytest.approx(
+        1.0
+    ) and closes_none.gap_closure.value == pytest.approx(0.0)
     assert closes_none.relative_improvement.value == pytest.approx(0.0)
     assert table["zoo"].p_value == 1.0 and not table["zoo"].significant
     assert table["kathaka_sampled"].p_value < 1e-3 and table["kathaka_sampled"].significant
@@ -419,7 +526,10 @@ def test_results_of_another_test_and_duplicates_are_refused(mushra, tmp_path):
     folder, design = mushra
     good = {c: 50 for c in design.conditions}
     cases = {
-        "another design": (dict(design_hash="0123456789ab"), r"another\.csv:2: test unit_test \(0123456789ab\).*another test configuration"),
+        "another design": (
+            dict(design_hash="0123456789ab"),
+            r"another\.csv:2: test unit_test \(0123456789ab\).*another test configuration",
+        ),
         "another test id": (dict(test_id="other"), r"another\.csv:2: test other"),
         "unknown trial": (dict(trials=["u1", "u9"]), r"another\.csv:7: trial 'u9' is not in this test"),
     }
@@ -431,7 +541,9 @@ def test_results_of_another_test_and_duplicates_are_refused(mushra, tmp_path):
             read_results([path / "another.csv"], design)
     write_page_csv(tmp_path / "a.csv", design, "alice", good)
     write_page_csv(tmp_path / "b.csv", design, "alice", good)
-    with pytest.raises(ResultsError, match=r"b\.csv:2: listener 'alice' is also in .*a\.csv \(duplicate listener\)"):
+    with pytest.raises(
+        ResultsError, match=r"b\.csv:2: listener 'alice' is also in .*a\.csv \(duplicate listener\)"
+    ):
         read_results([tmp_path / "a.csv", tmp_path / "b.csv"], design)
     lines = (tmp_path / "a.csv").read_text().splitlines()
     (tmp_path / "twice.csv").write_text("\n".join(lines + [lines[3]]) + "\n")
@@ -453,7 +565,10 @@ def test_bad_ratings_and_missing_trials_are_left_out_and_reported(mushra, tmp_pa
     write_page_csv(results / "c.csv", design, "carol", {**bad, design.trial_ids[2]: ok})
     scored = score_mushra(folder / "design.json", [results], tmp_path / "scores", num_resamples=100)
     notes = "\n".join(scored.notes)
-    assert re.search(r"c\.csv:5: rating '150' \(listener carol, trial u1, kathaka_sampled\) is not a number in 0-100", notes)
+    assert re.search(
+        r"c\.csv:5: rating '150' \(listener carol, trial u1, kathaka_sampled\) is not a number in 0-100",
+        notes,
+    )
     assert re.search(r"c\.csv:11: rating 'n/a' .* left out", notes)
     assert "listener carol, trial u1: no valid rating of kathaka_sampled: trial left out" in notes
     assert "listener bob" in notes and "1 of 3 trials missing (u3)" in notes
@@ -468,14 +583,30 @@ def test_webmushra_results_are_read_like_the_page_export(mushra, tmp_path):
     results.mkdir(parents=True)
     with open(results / "mushra.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["session_test_id", "listener", "trial_id", "rating_stimulus", "rating_score", "rating_time", "rating_comment"])
+        w.writerow(
+            [
+                "session_test_id",
+                "listener",
+                "trial_id",
+                "rating_stimulus",
+                "rating_score",
+                "rating_time",
+                "rating_comment",
+            ]
+        )
         for listener in ("w1", "w2"):
             for trial in design.trial_ids:
                 for condition in design.conditions:
-                    w.writerow([design.webmushra_test_id, listener, trial, condition, ratings[condition], 1234, ""])
-    scored = score_mushra(folder / "design.json", [tmp_path / "results"], tmp_path / "scores", num_resamples=100)
+                    w.writerow(
+                        [design.webmushra_test_id, listener, trial, condition, ratings[condition], 1234, ""]
+                    )
+    scored = score_mushra(
+        folder / "design.json", [tmp_path / "results"], tmp_path / "scores", num_resamples=100
+    )
     table = {r.condition: r for r in scored.conditions}
-    assert table["zoo"].mean == 55 and table["kathaka_sampled"].comparison.gap_closure.value == pytest.approx(0.5)
+    assert table["zoo"].mean == 55 and table["kathaka_sampled"].comparison.gap_closure.value == pytest.approx(
+        0.5
+    )
     text = (results / "mushra.csv").read_text().replace("listener,", "email,")
     (results / "mushra.csv").write_text(text)
     with pytest.raises(ResultsError, match="without a 'listener' column"):
@@ -486,7 +617,16 @@ def test_scoring_without_results_says_so_and_writes_nothing(mushra, tmp_path, ca
     from prosody_plugin.bin.score_mushra import main as score_main
 
     folder, _ = mushra
-    score_main(["--design", str(folder), "--results", str(folder / "results"), "--output_dir", str(tmp_path / "scores")])
+    score_main(
+        [
+            "--design",
+            str(folder),
+            "--results",
+            str(folder / "results"),
+            "--output_dir",
+            str(tmp_path / "scores"),
+        ]
+    )
     assert "No listener results" in capsys.readouterr().out
     assert not (tmp_path / "scores").exists()
 
@@ -495,7 +635,12 @@ def test_scoring_ignores_its_own_outputs_among_the_results(mushra, tmp_path):
     folder, design = mushra
     test = tmp_path / "test"
     shutil.copytree(folder, test)
-    write_page_csv(test / "results" / "a.csv", design, "alice", {c: 100 - 10 * i for i, c in enumerate(design.conditions)})
+    write_page_csv(
+        test / "results" / "a.csv",
+        design,
+        "alice",
+        {c: 100 - 10 * i for i, c in enumerate(design.conditions)},
+    )
     for _ in range(2):  # the second run finds the first run's scores/mushra.csv in the same folder
         scored = score_mushra(test / "design.json", [test], test / "scores", num_resamples=50)
         assert scored.num_files == 1 and scored.included == ["alice"]

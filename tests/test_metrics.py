@@ -1,13 +1,7 @@
-"""Known-answer tests of prosody_plugin.evaluation.metrics.
-
-The waveform metrics are checked on real LJSpeech speech re-synthesised with WORLD, so that
-the reference and the "synthesized" signal share a vocoder and differ only by a known change
-(a 2-semitone pitch shift, a 1.5x slower tempo), and on a synthetic harmonic signal whose F0
-contour is known exactly. The math (freqt, sp2mc, word pooling) is checked against exact values.
-
-Outside CI, where ljspeech_mini is absent, the same utterance ids are espeak-ng speech
-(conftest.py); DIO re-analyses its formant-synthesis contours less consistently and
-DistillMOS hears it as synthetic, so a few bounds are those measured on that corpus.
+"""Known-answer tests of prosody_plugin.evaluation.metrics: real speech re-synthesised with WORLD
+with a known change (pitch shift, slower tempo), a harmonic signal of known F0, and the math
+(freqt, sp2mc, word pooling) against exact values. Without ljspeech_mini the utterances are
+espeak-ng speech (conftest.py), and a few bounds are those measured on it.
 """
 
 import math
@@ -54,7 +48,9 @@ BOUNDS = {
         shift_cents_tol=10,  # measured 199.96 cents
         shift_pearson=0.99,  # measured 0.9998
         stretch_pearson=0.99,  # measured 0.996
-        noise_std=0.05, clean_mos=3.8, noise_mos_drop=1.5,
+        noise_std=0.05,
+        clean_mos=3.8,
+        noise_mos_drop=1.5,
     ),
     # espeak-ng: its F0 steps and fast glides move DIO's frames at voicing edges, more than
     # in human speech, and DistillMOS hears robotic speech (about 2.5) that 0.05 of noise
@@ -63,9 +59,11 @@ BOUNDS = {
         shift_cents_tol=15,  # measured 207.9 cents
         shift_pearson=0.95,  # measured 0.963
         stretch_pearson=0.97,  # measured 0.999
-        noise_std=0.1, clean_mos=2.2, noise_mos_drop=0.8,  # measured 2.56 -> 1.38 (LJ001-0001)
+        noise_std=0.1,
+        clean_mos=2.2,
+        noise_mos_drop=0.8,  # measured 2.56 -> 1.38 (LJ001-0001)
     ),
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +104,7 @@ def glide_signal(fs: int = 16000):
     Returns the waveform and the true F0 (Hz, 0 in the gap) per sample.
     """
     t = np.arange(int(1.5 * fs)) / fs
-    f0 = np.select(
-        [t < 0.6, t < 0.8], [120.0 + 80.0 * t / 0.6, 0.0], 200.0 - 50.0 * (t - 0.8) / 0.7
-    )
+    f0 = np.select([t < 0.6, t < 0.8], [120.0 + 80.0 * t / 0.6, 0.0], 200.0 - 50.0 * (t - 0.8) / 0.7)
     phase = 2 * np.pi * np.cumsum(f0) / fs
     harmonics = sum((k * f0 < fs / 2) * np.sin(k * phase) / k for k in range(1, 60))
     # Low noise everywhere: the gap is unvoiced but not digital silence.
@@ -285,9 +281,13 @@ def test_time_stretch_is_absorbed_by_dtw(resynthesized, bounds):
 
 @pytest.mark.parametrize(
     "wav, problem",
-    [(np.zeros(0), "empty"), (np.zeros(16000), "silent"), (np.full(100, np.nan), "non-finite"),
-     (np.ones((2, 100)), "1-D")],
-)  # fmt: skip
+    [
+        (np.zeros(0), "empty"),
+        (np.zeros(16000), "silent"),
+        (np.full(100, np.nan), "non-finite"),
+        (np.ones((2, 100)), "1-D"),
+    ],
+)
 def test_invalid_waveforms_raise(wav, problem):
     good, _ = glide_signal()
     with pytest.raises(ValueError, match=f"synthesized: .*{problem}"):
@@ -361,11 +361,13 @@ def test_cents_per_neper():
 
 @pytest.mark.parametrize(
     "change, problem",
-    [(dict(energy=np.ones(7)), "equal lengths"),
-     (dict(word_ids=np.array([0] * 7 + [4])), "word_ids"),
-     (dict(durations=np.array([-1, 4, 6, 0, 3, 5, 2, 3])), "non-negative"),
-     (dict(log_f0=np.zeros((2, 4))), "1-D")],
-)  # fmt: skip
+    [
+        (dict(energy=np.ones(7)), "equal lengths"),
+        (dict(word_ids=np.array([0] * 7 + [4])), "word_ids"),
+        (dict(durations=np.array([-1, 4, 6, 0, 3, 5, 2, 3])), "non-negative"),
+        (dict(log_f0=np.zeros((2, 4))), "1-D"),
+    ],
+)
 def test_word_prosody_validates_inputs(change, problem):
     with pytest.raises(ValueError, match=problem):
         word_prosody(**dict(tokens(), **change))
@@ -402,7 +404,9 @@ def test_naturalness_hears_noise_and_is_rate_independent(ljspeech_wavs, bounds):
     predictor = NaturalnessPredictor()
     wav, fs = sf.read(sorted(ljspeech_wavs.glob("*.wav"))[0], dtype="float32")
     clean = predictor(wav, fs)
-    noisy = predictor(wav + np.random.default_rng(0).normal(0, bounds["noise_std"], wav.shape).astype(np.float32), fs)
+    noisy = predictor(
+        wav + np.random.default_rng(0).normal(0, bounds["noise_std"], wav.shape).astype(np.float32), fs
+    )
     assert clean > bounds["clean_mos"] and noisy < clean - bounds["noise_mos_drop"]
     at_16k = predictor(librosa.resample(wav, orig_sr=fs, target_sr=16000), 16000)
     assert at_16k == pytest.approx(clean, abs=0.05)

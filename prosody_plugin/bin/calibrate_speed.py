@@ -1,14 +1,7 @@
 #!/usr/bin/env python3
 """The speed_control_alpha that makes a model's decodes last as long as the recordings.
 
-Recipe stage 7 (``--duration_calibration true``): a model's durations decoded on the dev
-set against the recorded ones (:func:`prosody_plugin.decode.speed_calibration`); the yaml
-it writes is read back as the model's ``--speed_control_alpha`` for every later decode.
-
-    python -m prosody_plugin.bin.calibrate_speed \\
-        --decoded exp/tts_train_camp_cpu/decode_valid.loss.ave/dev/reference/durations/durations \\
-        --recorded dump/durations/dev/durations --inference_config conf/decode.yaml \\
-        --output exp/tts_train_camp_cpu/decode_valid.loss.ave/speed_calibration.yaml
+Recipe stage 7 (:func:`prosody_plugin.decode.speed_calibration`); docs/recipes.md (Stage 7).
 """
 
 import argparse

@@ -1,16 +1,7 @@
 #!/usr/bin/env python3
 """Check phone durations against the tokens and frames training will see.
 
-Recipe stage 4: every failing utterance is named and dropped from its data dir, or stops
-the run; then, with ``--pauses true`` (the recipe's default), the pauses of every recording
-move onto the word-boundary tokens and late last words are named
-(:mod:`prosody_plugin.data.duration_check` says what is checked and written).
-
-    python -m prosody_plugin.bin.check_durations --n_shift 256 --token_type phn \\
-        --token_list tokens.txt --cleaner tacotron --g2p espeak_ng_english_us_vits \\
-        --set dump/raw/train dump/durations/train/durations.raw dump/durations/train/durations \\
-        --set dump/raw/dev dump/durations/dev/durations.raw dump/durations/dev/durations \\
-        --pauses true --silence_threshold_db 35 --min_pause_ms 100 --max_late_ms 200
+Recipe stage 4 (:mod:`prosody_plugin.data.duration_check`); docs/recipes.md (Stage 4).
 """
 
 import argparse

@@ -1,12 +1,7 @@
 #!/usr/bin/env python3
-"""Measure the F0 range of a corpus's voice (recipe stage 2; :mod:`prosody_plugin.data.f0_range`).
+"""Measure the F0 range of a corpus's voice and write it as YAML (recipe stage 2).
 
-The two-pass method: a first pass of DIO over 40-800 Hz, then ``f0min = 0.75 q1`` and
-``f0max = 1.5 q3`` of its voiced frames, written as YAML for the recipe to pass to every
-config's pitch extraction (and so to the scorer)::
-
-    python -m prosody_plugin.bin.estimate_f0_range --data_dir dump/raw/train \\
-        --output dump/raw/train/f0_range.yaml --max_utts 300 --nj 2
+:mod:`prosody_plugin.data.f0_range`; docs/recipes.md (Stage 2).
 """
 
 import argparse

@@ -1,23 +1,7 @@
 #!/usr/bin/env python3
 """Dump word-level context features (BERT vectors, syntax) for a Kaldi-style data dir.
 
-Recipe stage 8: the features of every utterance of ``DATA_DIR/text``, on the word
-segmentation of the acoustic models, written to ``OUT_DIR`` (the files:
-:mod:`prosody_plugin.context.features`).
-
-A failing utterance is logged by name and written to ``OUT_DIR/failed``. With
-``--on_error fail`` (default) the tool finishes the other utterances, prints a summary and
-exits with status 1 when any failed; with ``--on_error drop`` it only reports them.
-
-Parallel jobs: ``--nj N --job K`` processes the K-th (1-based) of N contiguous shards of
-the sorted ids, ``--key_file`` restricts to the ids in the first column of a file (e.g.
-from ESPnet's ``utils/split_scp.pl``); give each job its own OUT_DIR and concatenate.
-
-Example::
-
-    python -m prosody_plugin.bin.extract_context_features --token_list tokens.txt \\
-        --cleaner tacotron --g2p espeak_ng_english_us_vits --batch_size 16 \\
-        data/train dump/context/train
+Recipe stage 8 (:mod:`prosody_plugin.context.features`); docs/stage_two.md (Recipe stages 8-11).
 """
 
 import argparse

@@ -1,15 +1,6 @@
 #!/usr/bin/env python3
-"""Fit the emphasis direction of a per-word system (CAMP) on its training recordings.
-
-    python -m prosody_plugin.bin.fit_emphasis \\
-        --train_config exp/tts_train_camp_cpu/config.yaml \\
-        --model_file exp/tts_train_camp_cpu/valid.loss.ave.pth \\
-        --data_dir dump/raw/train --durations dump/durations/train/durations \\
-        --targets dump/prosody_targets/tts_train_camp_cpu/train/target.scp \\
-        --output_file exp/tts_train_camp_cpu/emphasis.npz
-
-The method is :mod:`prosody_plugin.control.emphasis`; ``Text2SpeechProsody`` reads
-``emphasis.npz`` beside the model file, and pack packs it.
+"""Fit the emphasis direction of a per-word system (CAMP) on its training recordings (recipe
+stage 9): :mod:`prosody_plugin.control.emphasis`; docs/prosody_control.md ("Emphasis").
 """
 
 import argparse
@@ -17,10 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-import prosody_plugin  # noqa: F401  (registers the plugin's TTS classes)
 from prosody_plugin.control.emphasis import emphasis_from_recordings
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
-from prosody_plugin.tasks.tts import ProsodyTTSTask
+from prosody_plugin.tts.espnet_model import load_trained_model
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -42,12 +32,11 @@ def main(argv=None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
-    model, train_args = ProsodyTTSTask.build_model_from_file(args.train_config, args.model_file, "cpu")
-    model.eval()
+    model, _, preprocess = load_trained_model(args.train_config, args.model_file)
     targets = NpyScpReader(str(args.targets))
     try:
         direction = emphasis_from_recordings(
-            model, ProsodyTTSTask.build_preprocess_fn(train_args, False), read_kaldi_map(args.data_dir / "text"),
+            model, preprocess, read_kaldi_map(args.data_dir / "text"),
             read_kaldi_map(args.data_dir / "wav.scp"), read_kaldi_map(args.durations),
             {k: targets[k] for k in targets.keys()},
         )  # fmt: skip

@@ -1,17 +1,6 @@
 #!/usr/bin/env python3
-"""Measure how the synthesised audio follows the prosody controls (recipe stage 12).
-
-    python -m prosody_plugin.bin.measure_controls \\
-        --train_config exp/tts_train_camp_cpu/config.yaml \\
-        --model_file exp/tts_train_camp_cpu/valid.loss.ave.pth \\
-        --context_train_config exp/context_train_camp_predictor_cpu/config.yaml \\
-        --context_model_file exp/context_train_camp_predictor_cpu/valid.loss.ave.pth \\
-        --text dump/raw/eval/text --output_dir exp/scores_decode_valid.loss.ave/eval/controls_camp
-
-The measurements are :mod:`prosody_plugin.evaluation.controls`: the global controls
-(pitch shift, pitch range, rate, energy) against what was asked, and emphasis per level on
-the emphasised word and its neighbours; ``controls.md``, ``controls.csv`` and the figure
-``emphasis_f0.png``.
+"""Measure how the synthesised audio follows the prosody controls (recipe stage 12):
+:mod:`prosody_plugin.evaluation.controls`; docs/prosody_control.md.
 """
 
 import argparse
@@ -19,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
+from prosody_plugin.bin import add_measurement_arguments, measure_synthesizer
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
 from prosody_plugin.evaluation.controls import measure_controls
-from prosody_plugin.inference import Text2SpeechProsody
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -29,39 +18,44 @@ def get_parser() -> argparse.ArgumentParser:
         description="Measure the prosody controls (global and emphasis) on the synthesised audio",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--train_config", type=Path, required=True, help="Stage-one config.yaml (or the baseline's)")
+    parser.add_argument(
+        "--train_config", type=Path, required=True, help="Stage-one config.yaml (or the baseline's)"
+    )
     parser.add_argument("--model_file", type=Path, required=True)
     parser.add_argument("--context_train_config", type=Path, default=None, help="Stage two's config.yaml")
     parser.add_argument("--context_model_file", type=Path, default=None)
-    parser.add_argument("--emphasis_file", type=Path, default=None, help="Default: emphasis.npz beside the model")
+    parser.add_argument(
+        "--emphasis_file", type=Path, default=None, help="Default: emphasis.npz beside the model"
+    )
     parser.add_argument("--vocoder_config", type=Path, default=None)
     parser.add_argument("--vocoder_file", type=Path, default=None, help="Default: Griffin-Lim")
     parser.add_argument("--text", type=Path, required=True, help="Kaldi text file of single sentences")
     parser.add_argument("--max_utterances", type=int, default=0, help="The first N sentences (0: all)")
     parser.add_argument("--max_words", type=int, default=6, help="Words emphasised in turn per sentence")
     parser.add_argument("--title", default=None, help="Default: the model's system name")
-    parser.add_argument("--num_resamples", type=int, default=1000, help="Bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output_dir", type=Path, required=True)
+    add_measurement_arguments(parser)
     return parser
 
 
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
-    tts = Text2SpeechProsody(
-        args.train_config, args.model_file, args.context_train_config, args.context_model_file,
-        vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, emphasis_file=args.emphasis_file,
-    )  # fmt: skip
     texts = list(read_kaldi_map(args.text).values())[: args.max_utterances or None]
-    try:
-        table = measure_controls(
-            tts, texts, args.output_dir, args.title or (tts.system or "fastspeech2"), max_words=args.max_words,
-            num_resamples=args.num_resamples, seed=args.seed,
-        )  # fmt: skip
-    except ValueError as e:
-        raise SystemExit(f"{args.model_file}: {e}") from None
-    print(table)
+    measure_synthesizer(
+        args,
+        lambda tts: measure_controls(
+            tts,
+            texts,
+            args.output_dir,
+            args.title or (tts.system or "fastspeech2"),
+            max_words=args.max_words,
+            num_resamples=args.num_resamples,
+            seed=args.seed,
+        ),
+        vocoder_config=args.vocoder_config,
+        vocoder_file=args.vocoder_file,
+        emphasis_file=args.emphasis_file,
+    )
 
 
 if __name__ == "__main__":

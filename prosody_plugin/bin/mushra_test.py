@@ -1,16 +1,6 @@
 #!/usr/bin/env python3
-"""A MUSHRA listening test of the recipe's systems (recipe stage 13).
-
-    python -m prosody_plugin.bin.mushra_test --data_dir dump/raw/eval \\
-        --system fastspeech2=exp/tts_train_fastspeech2_cpu/decode_valid.loss.ave/eval/default \\
-        --system kathaka_sampled=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/predicted ... \\
-        --baseline fastspeech2 --test_id asterisk_eval --num_trials 8 \\
-        --output_dir exp/mushra_decode_valid.loss.ave/eval
-
-Writes the test folder: ``index.html`` (the self-contained test page), ``stimuli/``,
-``webmushra/`` (a webMUSHRA configuration and its stimuli), ``design.json`` (what the scoring
-checks results against) and an empty ``results/``; see :mod:`prosody_plugin.listening.mushra`.
-A stimulus that is missing stops it, naming the system and utterance.
+"""A MUSHRA listening test of the recipe's systems (recipe stage 13): the test page, a webMUSHRA
+configuration and design.json; see :mod:`prosody_plugin.listening.mushra` and docs/listening_tests.md.
 """
 
 import argparse
@@ -29,20 +19,37 @@ def get_parser() -> argparse.ArgumentParser:
         description="A MUSHRA test (ITU-R BS.1534): an HTML page and a webMUSHRA configuration",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data_dir", type=Path, required=True, help="Data dir of the recordings (text, wav.scp)")
-    parser.add_argument("--system", action="append", default=[], required=True,
-                        help="NAME=DECODE_DIR of a system under test (with wav.scp); repeat")  # fmt: skip
+    parser.add_argument(
+        "--data_dir", type=Path, required=True, help="Data dir of the recordings (text, wav.scp)"
+    )
+    parser.add_argument(
+        "--system",
+        action="append",
+        default=[],
+        required=True,
+        help="NAME=DECODE_DIR of a system under test (with wav.scp); repeat",
+    )
     parser.add_argument("--baseline", required=True, help="The baseline among the systems")
     parser.add_argument("--test_id", required=True, help="Name of the test (letters, digits, _ and -)")
-    parser.add_argument("--utts", nargs="*", default=[], help="The trials' utterances (default: a spread of sentence types)")
+    parser.add_argument(
+        "--utts", nargs="*", default=[], help="The trials' utterances (default: a spread of sentence types)"
+    )
     parser.add_argument("--num_trials", type=int, default=8, help="How many trials when choosing")
     parser.add_argument("--spacy_model", default=None, help="spaCy model for the sentence types")
-    parser.add_argument("--seed", type=int, default=0, help="Part of each listener's seed of the order")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Seed of the stimulus names and the listener orders"
+    )
     parser.add_argument("--fs", type=int, default=None, help="Rate of the stimuli (default: the recordings')")
-    parser.add_argument("--anchor_cutoff_hz", type=float, default=ANCHOR_CUTOFF_HZ, help="Low-pass cutoff of the anchor")
-    parser.add_argument("--level_dbfs", type=float, default=DEFAULT_LEVEL_DBFS, help="Active speech level of the stimuli")
+    parser.add_argument(
+        "--anchor_cutoff_hz", type=float, default=ANCHOR_CUTOFF_HZ, help="Low-pass cutoff of the anchor"
+    )
+    parser.add_argument(
+        "--level_dbfs", type=float, default=DEFAULT_LEVEL_DBFS, help="Active speech level of the stimuli"
+    )
     parser.add_argument("--show_text", type=str2bool, default=True, help="Show the sentence in each trial")
-    parser.add_argument("--require_play", type=str2bool, default=True, help="Every sample must be played before Next")
+    parser.add_argument(
+        "--require_play", type=str2bool, default=True, help="Every sample must be played before Next"
+    )
     parser.add_argument("--title", default="Listening test: naturalness of synthetic speech")
     parser.add_argument("--output_dir", type=Path, required=True)
     return parser
@@ -53,10 +60,22 @@ def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     try:
         design = make_mushra_test(
-            args.output_dir, args.data_dir, args.system, args.baseline, args.test_id, args.utts, args.num_trials,
-            args.spacy_model, seed=args.seed, fs=args.fs, anchor_cutoff_hz=args.anchor_cutoff_hz,
-            level_dbfs=args.level_dbfs, show_text=args.show_text, require_play=args.require_play, title=args.title,
-        )  # fmt: skip
+            args.output_dir,
+            args.data_dir,
+            args.system,
+            args.baseline,
+            args.test_id,
+            args.utts,
+            args.num_trials,
+            args.spacy_model,
+            seed=args.seed,
+            fs=args.fs,
+            anchor_cutoff_hz=args.anchor_cutoff_hz,
+            level_dbfs=args.level_dbfs,
+            show_text=args.show_text,
+            require_play=args.require_play,
+            title=args.title,
+        )
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"MUSHRA test: {e}") from e
     logging.info(

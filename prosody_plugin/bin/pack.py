@@ -1,15 +1,7 @@
 #!/usr/bin/env python3
 """Pack a Kathaka or CAMP system (both stages) into one archive, ESPnet's packed layout.
 
-    cd egs2/asterisk/prosody1
-    python -m prosody_plugin.bin.pack --tts_exp exp/tts_train_kathaka_cpu \\
-        --context_exp exp/context_train_kathaka_sampler_cpu \\
-        --inference_model valid.loss.ave.pth --outpath exp/packed/tts_train_kathaka_cpu.zip
-
-Run it from the recipe dir (or pass ``--root`` it): archive names and the statistics'
-paths in the configs are relative to it. The archive is what ``espnet_model_zoo``'s
-``ModelDownloader().download_and_unpack`` and ``Text2SpeechProsody.from_pretrained`` take;
-see :mod:`prosody_plugin.pack`.
+Run it from the recipe dir (or pass ``--root``); :mod:`prosody_plugin.pack`, docs/recipes.md (Stages 15-16).
 """
 
 import argparse

@@ -1,19 +1,7 @@
 #!/usr/bin/env python3
-"""Prosody plots of a recipe run (stage 12), as PNG files in ``--output_dir``: F0 contours
-with word boundaries (``f0_<utt>.png``), Kathaka's latent space (``latent_space.png``) and
-training curves (``training_curves.png``), each described in
-:mod:`prosody_plugin.evaluation.plots`.
+"""Prosody plots of a recipe run (stage 12): F0 contours, Kathaka's latent space, training curves.
 
-Each group runs when its inputs are given::
-
-    python -m prosody_plugin.bin.plot_prosody --output_dir exp/scores_decode_valid.loss.ave/eval/plots \\
-        --data_dir dump/raw/eval --durations dump/durations/eval/durations --words dump/context/eval/words \\
-        --train_config exp/tts_train_fastspeech2_cpu/config.yaml --num_f0_utts 3 \\
-        --system baseline=exp/tts_train_fastspeech2_cpu/decode_valid.loss.ave/eval/default \\
-        --system kathaka=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/predicted \\
-        --latents dump/prosody_targets/tts_train_kathaka_cpu/train/target.scp \\
-        --latent_text dump/raw/train/text \\
-        --exp exp/tts_train_fastspeech2_cpu --exp exp/tts_train_kathaka_cpu ...
+Each group runs when its inputs are given; :mod:`prosody_plugin.evaluation.plots`.
 """
 
 import argparse

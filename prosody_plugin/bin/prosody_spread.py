@@ -1,15 +1,6 @@
 #!/usr/bin/env python3
-"""One-to-many: how much a system's word-level prosody varies over samples of the same text (Kathaka).
-
-The measurement is :func:`prosody_plugin.evaluation.spread.measure_spread`::
-
-    python -m prosody_plugin.bin.prosody_spread \\
-        --train_config exp/tts_train_kathaka_cpu/config.yaml \\
-        --model_file exp/tts_train_kathaka_cpu/valid.loss.ave.pth \\
-        --context_train_config exp/context_train_kathaka_sampler_cpu/config.yaml \\
-        --context_model_file exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth \\
-        --text dump/raw/eval/text --latents dump/prosody_targets/tts_train_kathaka_cpu/train/target.scp \\
-        --output_dir exp/scores_decode_valid.loss.ave/eval
+"""How much a one-to-many system's (Kathaka's) word-level prosody varies over samples of the
+same text (recipe stage 12): :func:`prosody_plugin.evaluation.spread.measure_spread`.
 """
 
 import argparse
@@ -17,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
+from prosody_plugin.bin import add_measurement_arguments, measure_synthesizer
 from prosody_plugin.data.kaldi_dir import read_kaldi_map
 from prosody_plugin.evaluation.spread import measure_spread
-from prosody_plugin.inference import Text2SpeechProsody
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,32 +23,34 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--context_train_config", type=Path, required=True, help="The sampler's config.yaml")
     parser.add_argument("--context_model_file", type=Path, required=True, help="The sampler's checkpoint")
     parser.add_argument("--text", type=Path, required=True, help="Kaldi text file of the sentences")
-    parser.add_argument("--latents", type=Path, default=None, help="Stage-one targets (target.scp) of training recordings")
+    parser.add_argument(
+        "--latents", type=Path, default=None, help="Stage-one targets (target.scp) of training recordings"
+    )
     parser.add_argument("--num_samples", type=int, default=10, help="Renditions per sentence and source")
     parser.add_argument("--temperature", type=float, default=1.0, help="Sampler temperature")
     parser.add_argument("--max_utterances", type=int, default=0, help="Use the first N sentences (0: all)")
-    parser.add_argument("--num_resamples", type=int, default=1000, help="Bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output_dir", type=Path, required=True)
+    add_measurement_arguments(parser)
     return parser
-
 
 
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
-    tts = Text2SpeechProsody(
-        args.train_config, args.model_file, args.context_train_config, args.context_model_file, use_vocoder=False
-    )
-    try:
-        table = measure_spread(
-            tts, read_kaldi_map(args.text), args.output_dir, latents=args.latents, num_samples=args.num_samples,
-            temperature=args.temperature, max_utterances=args.max_utterances, num_resamples=args.num_resamples,
+    measure_synthesizer(
+        args,
+        lambda tts: measure_spread(
+            tts,
+            read_kaldi_map(args.text),
+            args.output_dir,
+            latents=args.latents,
+            num_samples=args.num_samples,
+            temperature=args.temperature,
+            max_utterances=args.max_utterances,
+            num_resamples=args.num_resamples,
             seed=args.seed,
-        )  # fmt: skip
-    except ValueError as e:
-        raise SystemExit(f"{args.model_file}: {e}") from None
-    print(table)
+        ),
+        use_vocoder=False,
+    )
 
 
 if __name__ == "__main__":

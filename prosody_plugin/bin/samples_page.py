@@ -1,18 +1,7 @@
 #!/usr/bin/env python3
 """Samples page: the recordings and every system side by side (recipe stage 13).
 
-    python -m prosody_plugin.bin.samples_page --data_dir dump/raw/eval \\
-        --system fastspeech2=exp/tts_train_fastspeech2_cpu/decode_valid.loss.ave/eval/default \\
-        --system kathaka_sampled=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/predicted ... \\
-        --scores_dir exp/scores_decode_valid.loss.ave/eval \\
-        --train_config exp/tts_train_fastspeech2_cpu/config.yaml \\
-        --model_file exp/tts_train_fastspeech2_cpu/valid.loss.ave.pth \\
-        --durations dump/durations/eval/durations --words dump/context/eval/words \\
-        --renditions_train_config exp/tts_train_kathaka_cpu/config.yaml ... --num_renditions 3 \\
-        --output_dir exp/samples_decode_valid.loss.ave/eval
-
-Writes ``<output_dir>/index.html`` with the audio and plots beside it (a self-contained
-folder); see :mod:`prosody_plugin.listening.samples`.
+:mod:`prosody_plugin.listening.samples`; docs/listening_tests.md (The samples page).
 """
 
 import argparse

@@ -1,16 +1,7 @@
 #!/usr/bin/env python3
-"""Score a MUSHRA test from its listeners' result files (recipe stage 14).
-
-    python -m prosody_plugin.bin.score_mushra --design exp/mushra_decode_valid.loss.ave/eval/design.json \\
-        --results exp/mushra_decode_valid.loss.ave/eval/results \\
-        --output_dir exp/mushra_decode_valid.loss.ave/eval/scores
-
-``--results``: files or dirs (searched for ``*.csv``): the test page's exports and/or
-webMUSHRA's ``mushra.csv``. Without any result file it says so and writes nothing (exit 0).
-Results of another test, duplicate listeners or ratings are refused (exit 1, the file and
-row named); ratings outside 0-100 and incomplete trials are left out and reported. Outputs:
-``mushra.md``, ``mushra.csv``, ``listeners.csv``, ``ratings.csv``, ``boxplot.png``; see
-:mod:`prosody_plugin.listening.analysis`.
+"""Score a MUSHRA test from its listeners' result files (recipe stage 14); without any result
+file it says so and writes nothing. See :mod:`prosody_plugin.listening.analysis` and
+docs/listening_tests.md.
 """
 
 import argparse
@@ -39,7 +30,9 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
     try:
-        results = score_mushra(args.design, args.results, args.output_dir, args.baseline, args.num_resamples, args.seed)
+        results = score_mushra(
+            args.design, args.results, args.output_dir, args.baseline, args.num_resamples, args.seed
+        )
     except (ResultsError, FileNotFoundError, ValueError) as e:
         raise SystemExit(f"MUSHRA scoring: {e}") from e
     if results is None:

@@ -1,19 +1,7 @@
 #!/usr/bin/env python3
 """Objective prosody scores of decoded systems against the recordings (recipe stage 12).
 
-Every system is a decode directory of ``prosody_plugin.bin.tts_inference`` for the same
-data dir; the scores, their intervals and the output files are described in
-:mod:`prosody_plugin.evaluation.scoring`::
-
-    python -m prosody_plugin.bin.score_prosody \\
-        --data_dir dump/raw/eval --durations dump/durations/eval/durations \\
-        --train_config exp/tts_train_fastspeech2_cpu/config.yaml \\
-        --model_file exp/tts_train_fastspeech2_cpu/valid.loss.ave.pth \\
-        --system baseline=exp/tts_train_fastspeech2_cpu/decode_valid.loss.ave/eval/default \\
-        --system kathaka_oracle=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/reference \\
-        --system kathaka_sampled=exp/tts_train_kathaka_cpu/decode_valid.loss.ave/eval/predicted \\
-        --baseline baseline --oracle kathaka_sampled=kathaka_oracle \\
-        --output_dir exp/scores_decode_valid.loss.ave/eval
+:mod:`prosody_plugin.evaluation.scoring`; docs/recipes.md (Stage 12).
 """
 
 import argparse

@@ -1,30 +1,9 @@
 #!/usr/bin/env python3
-"""Synthesise lines of text with Kathaka or CAMP, prosody predicted from the text.
+"""Synthesise lines of text (or SSML) with Kathaka or CAMP, prosody predicted from the text.
 
-    python -m prosody_plugin.bin.synthesize --model_tag exp/packed/tts_train_kathaka_cpu.zip \\
-        --num_samples 3 --temperature 0.8 --output_dir out "Thank you for calling." "Goodbye."
-
-    python -m prosody_plugin.bin.synthesize \\
-        --train_config exp/tts_train_kathaka_cpu/config.yaml \\
-        --model_file exp/tts_train_kathaka_cpu/valid.loss.ave.pth \\
-        --context_train_config exp/context_train_kathaka_sampler_cpu/config.yaml \\
-        --context_model_file exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth \\
-        --output_dir out "Thank you for calling."
-
-The model is a packed one (``--model_tag``: an archive of ``prosody_plugin.bin.pack`` or an
-``espnet_model_zoo`` tag, as ``espnet2.bin.tts_inference``) or its files. ``--vocoder_tag``
-(``parallel_wavegan/<tag>``) or ``--vocoder_file`` picks a vocoder; Griffin-Lim without.
-
-Text comes from the positional arguments or ``--text_file`` (one utterance per line, or
-Kaldi ``utt_id text`` lines with ``--kaldi_text``). Writes ``<output_dir>/<id>.wav`` (and
-``<id>_sampleN.wav`` for several renditions). The texts are synthesised in batches of
-``--batch_size`` sentences (``Text2SpeechProsody`` called with a list); ``--seed`` seeds the
-run once. A line that cannot be spoken is reported with its reason and skipped; the exit
-status is 1 if any was. Works with the ESPnet FastSpeech2 baseline too (no stage two).
-
-Prosody controls: ``--rate``, ``--pitch_semitones``, ``--pitch_range`` and ``--energy_db``
-for every text; per word, SSML texts (one per line), e.g.
-``<speak>Please enter your <emphasis level="strong">agent</emphasis> number.</speak>``.
+The command line of :class:`prosody_plugin.inference.Text2SpeechProsody` (a packed model or
+its files; the ESPnet baseline too). docs/stage_two.md (Inference API),
+docs/prosody_control.md.
 """
 
 import argparse

@@ -1,14 +1,7 @@
 #!/usr/bin/env python3
 """Convert Montreal Forced Aligner TextGrids into phone tokens and ESPnet durations.
 
-Writes the durations of every utterance of ``DATA_DIR`` to ``OUT_DURATIONS``, rewrites
-``DATA_DIR/text`` to MFA's phones and drops the utterances it cannot convert; the rules
-are those of :mod:`prosody_plugin.data.textgrid_durations`.
-
-Example::
-
-    python -m prosody_plugin.bin.textgrid_to_durations --fs 22050 --n_shift 256 \\
-        --textgrid_dir mfa_out dump/raw/train dump/durations/train/durations.raw
+The rules: :mod:`prosody_plugin.data.textgrid_durations`; docs/recipes.md (Stage 4).
 """
 
 import argparse

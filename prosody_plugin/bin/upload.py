@@ -1,14 +1,7 @@
 #!/usr/bin/env python3
 """Prepare (and upload) a Hugging Face model repo from a packed model, as ESPnet's recipes do.
 
-    python -m prosody_plugin.bin.upload --packed exp/packed/tts_train_kathaka_cpu.zip \\
-        --outdir exp/hf_tts_train_kathaka_cpu --corpus asterisk [--scores RESULTS.md] \\
-        [--hf_repo user/asterisk_prosody_kathaka] [--dry_run]
-
-The folder and its model card are described in :mod:`prosody_plugin.upload`. With
-``--hf_repo`` (and no ``--dry_run``) the folder is uploaded (the repo is created if needed);
-without ``--hf_repo`` only the folder is written. A model whose license is not given
-(``--license``, or a corpus of known license) is never uploaded.
+:mod:`prosody_plugin.upload`; docs/recipes.md (Stages 15-16).
 """
 
 import argparse

@@ -1,21 +1,14 @@
-"""Base of the stage-two predictors and the word-level syntax features they share.
+"""Base of the stage-two predictors and the word-level syntax embedding they share.
 
-Inputs of every predictor, per utterance, for the same W words (the front end guarantees
-that phonemes, BERT rows and spaCy tokens agree):
-
-* ``bert`` (W, H): contextual word embeddings (wordpieces mean-pooled to words);
-* ``syntax`` (W, K) int64: columns in :data:`SYNTAX_COLUMNS` order (dependency head index,
-  dependency label, part of speech, fine tag, and CAMP's word-level tags).
-
-A predictor that fine-tunes its BERT (:meth:`AbsProsodyPredictor.attach_word_encoder`, the
-task's ``--bert_finetune true``) reads ``wordpieces`` (T, 2) instead of ``bert`` and
-computes the word vectors itself, so that the loss trains the encoder too.
+Inputs per utterance: ``bert`` (W, H) (or ``wordpieces`` (T, 2) when the predictor
+fine-tunes its BERT) and ``syntax`` (W, K) int64 in :data:`SYNTAX_COLUMNS` order.
 """
 
 from abc import abstractmethod
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS  # column order of ``syntax``
@@ -24,7 +17,7 @@ from prosody_plugin.frontend.syntax import SYNTAX_COLUMNS  # column order of ``s
 class SyntaxEmbedding(torch.nn.Module):
     """Embeds chosen categorical syntax columns and concatenates them: (B, W, K) -> (B, W, E).
 
-    Padding (-1, the collate pad value) and unseen ids map to a reserved index 0.
+    Padding (-1) and unseen ids map to the reserved index 0.
     """
 
     def __init__(self, columns: Sequence[str], vocab_sizes: Dict[str, int], embed_dim: int):
@@ -88,20 +81,58 @@ class AbsProsodyPredictor(AbsESPnetModel):
             raise ValueError("bert and syntax have different word counts in this batch")
         return bert, bert_lengths
 
-    @abstractmethod
+    def build_word_input(
+        self,
+        input_size: int,
+        hidden_size: int,
+        vocab_sizes: Dict[str, int],
+        syntax_columns: Sequence[str],
+        syntax_embed_dim: int,
+        dropout_rate: float,
+    ) -> None:
+        """Create ``syntax_embedding`` and ``input_layer``, which :meth:`word_input` runs."""
+        self.syntax_embedding = SyntaxEmbedding(syntax_columns, vocab_sizes, syntax_embed_dim)
+        self.input_layer = torch.nn.Sequential(
+            torch.nn.Linear(input_size + self.syntax_embedding.output_size, hidden_size),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(dropout_rate),
+        )
+
+    def word_input(self, bert: torch.Tensor, syntax: torch.Tensor) -> torch.Tensor:
+        """Each word's hidden input (B, W, hidden_size): its BERT vector and embedded syntax."""
+        return self.input_layer(torch.cat([bert, self.syntax_embedding(syntax)], dim=-1))
+
     def forward(
         self,
         syntax: torch.Tensor,
         syntax_lengths: torch.Tensor,
         target: torch.Tensor,
-        target_lengths: torch.Tensor,
+        target_lengths: Optional[torch.Tensor] = None,
         bert: Optional[torch.Tensor] = None,
         bert_lengths: Optional[torch.Tensor] = None,
         wordpieces: Optional[torch.Tensor] = None,
         wordpieces_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        """Loss, stats and weight of a batch (ESPnet trainer convention)."""
+        """Loss, stats and weight of a batch (ESPnet trainer convention).
+
+        Args:
+            syntax (LongTensor): (B, W, K). syntax_lengths (LongTensor): (B,).
+            target (Tensor): Stage two's target (:meth:`loss`). target_lengths: (B,).
+            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
+            wordpieces (LongTensor): (B, T, 2), instead of ``bert`` when BERT is fine-tuned.
+
+        """
+        bert, bert_lengths = self.word_vectors(bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths)
+        loss, stats = self.loss(bert, bert_lengths, syntax, target, target_lengths)
+        return force_gatherable((loss, stats, bert.size(0)), loss.device)
+
+    @abstractmethod
+    def loss(
+        self, bert, bert_lengths, syntax, target, target_lengths=None
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """The loss and stats of a batch: word vectors ``bert`` (B, W, H) and their lengths
+        (B,), ``syntax`` (B, W, K), stage two's ``target`` and its lengths (B,; or None)."""
 
     @abstractmethod
     def predict(

@@ -1,24 +1,13 @@
-"""CAMP stage two: predicting each word's prosody embedding from its context.
-
-    BERT word embeddings (W, H) + embedded word-level syntax tags: part of speech,
-    open/closed word class, noun structure (position in a noun chunk, compound),
-    punctuation structure (punctuation attached to the word, position in the sentence)
-        -> Linear                                                   (W, d)
-        -> bidirectional LSTM over the words                        (W, d)
-        -> Linear -> word prosody embeddings                        (W, D)
-
-Loss: L1 (default) or L2 to the stage-one embeddings of the recording, over real words.
-CAMP's word embeddings are deterministic, so a regression to them is the natural target;
-L1 is less pulled toward the mean by words whose prosody varies a lot between renditions.
+"""CAMP's stage two: each word's prosody embedding predicted from BERT and word-level syntax
+tags (BiLSTM over the words, L1 or L2 loss); docs/stage_two.md ("CAMP's predictor").
 """
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
-from espnet2.torch_utils.device_funcs import force_gatherable
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from prosody_plugin.context.abs_predictor import AbsProsodyPredictor, SyntaxEmbedding, word_mask
+from prosody_plugin.context.abs_predictor import AbsProsodyPredictor, word_mask
 
 CAMP_SYNTAX_COLUMNS = ("pos", "word_class", "noun_structure", "compound", "punct_structure", "position")
 
@@ -56,12 +45,7 @@ class CAMPPredictor(AbsProsodyPredictor):
             raise ValueError(f"loss_type must be l1 or l2: {loss_type}")
         self.word_embed_dim = word_embed_dim
         self.loss_type = loss_type
-        self.syntax_embedding = SyntaxEmbedding(syntax_columns, vocab_sizes, syntax_embed_dim)
-        self.input_layer = torch.nn.Sequential(
-            torch.nn.Linear(input_size + self.syntax_embedding.output_size, hidden_size),
-            torch.nn.ReLU(),
-            torch.nn.Dropout(dropout_rate),
-        )
+        self.build_word_input(input_size, hidden_size, vocab_sizes, syntax_columns, syntax_embed_dim, dropout_rate)
         self.lstm = torch.nn.LSTM(
             hidden_size, hidden_size // 2, num_layers, batch_first=True, bidirectional=True,
             dropout=dropout_rate if num_layers > 1 else 0.0,
@@ -70,7 +54,7 @@ class CAMPPredictor(AbsProsodyPredictor):
 
     def embeddings(self, bert: torch.Tensor, lengths: torch.Tensor, syntax: torch.Tensor) -> torch.Tensor:
         """Predicted word embeddings (B, W, D); padded words are zero."""
-        xs = self.input_layer(torch.cat([bert, self.syntax_embedding(syntax)], dim=-1))
+        xs = self.word_input(bert, syntax)
         if bool((lengths == xs.size(1)).all()):
             # no padding (e.g. one sentence): the same LSTM without packing, about 2x faster
             # at batch 1 on a CPU (float rounding differs by ~1e-7)
@@ -80,28 +64,10 @@ class CAMPPredictor(AbsProsodyPredictor):
             hs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=xs.size(1))
         return self.output_layer(hs) * word_mask(lengths, xs.size(1)).unsqueeze(-1)
 
-    def forward(
-        self,
-        syntax: torch.Tensor,
-        syntax_lengths: torch.Tensor,
-        target: torch.Tensor,
-        target_lengths: Optional[torch.Tensor] = None,
-        bert: Optional[torch.Tensor] = None,
-        bert_lengths: Optional[torch.Tensor] = None,
-        wordpieces: Optional[torch.Tensor] = None,
-        wordpieces_lengths: Optional[torch.Tensor] = None,
-        **kwargs,
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        """L1/L2 between predicted and stage-one word embeddings, over real words.
-
-        Args:
-            syntax (LongTensor): (B, W, K). syntax_lengths (LongTensor): (B,).
-            target (Tensor): Stage-one word embeddings (B, W, D). target_lengths: (B,).
-            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
-            wordpieces (LongTensor): (B, T, 2), instead of ``bert`` when BERT is fine-tuned.
-
-        """
-        bert, bert_lengths = self.word_vectors(bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths)
+    def loss(
+        self, bert, bert_lengths, syntax, target, target_lengths=None
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """L1/L2 between predicted and stage-one word embeddings (target: (B, W, D)), over real words."""
         if target_lengths is not None and not torch.equal(bert_lengths, target_lengths):
             raise ValueError("bert, syntax and target have different word counts in this batch")
         predicted = self.embeddings(bert, bert_lengths, syntax)
@@ -111,8 +77,7 @@ class CAMPPredictor(AbsProsodyPredictor):
         l1 = error.abs().sum() / denominator
         l2 = error.pow(2).sum() / denominator
         loss = l1 if self.loss_type == "l1" else l2
-        stats = dict(loss=loss.detach(), l1_loss=l1.detach(), l2_loss=l2.detach())
-        return force_gatherable((loss, stats, bert.size(0)), loss.device)
+        return loss, dict(loss=loss.detach(), l1_loss=l1.detach(), l2_loss=l2.detach())
 
     @torch.no_grad()
     def predict(self, bert: torch.Tensor, syntax: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

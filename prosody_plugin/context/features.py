@@ -1,34 +1,7 @@
-"""Stage two's inputs: word-level context features (BERT vectors, syntax) of a data dir's text.
+"""Stage two's inputs (recipe stage 8): BERT vectors and syntax rows per word of a data dir's text.
 
-Recipe stage 8 (``prosody_plugin.bin.extract_context_features`` is the command line):
-every utterance of the data dir's ``text`` goes through :class:`prosody_plugin.frontend.words.
-TextFrontend` (ESPnet cleaner + G2P, the word segmentation of the acoustic models), then
-:class:`~prosody_plugin.frontend.context.ContextFeaturizer` (BERT and spaCy on the same word
-sequence with its punctuation), so all features have exactly one row per phoneme word
-(W = ``max(token_word_ids) + 1``).
-
-Written to ``out_dir`` by :func:`extract`:
-
-* ``bert.scp`` + ``bert/<utt>.npy``: float32 (W, H) word vectors (H = encoder hidden size);
-* ``wordpieces.scp`` + ``wordpieces/<utt>.npy``: int64 (T, 2), BERT's input (wordpiece id,
-  word index; -1 for special tokens), for stage-two training that fine-tunes BERT;
-* ``syntax.scp`` + ``syntax/<utt>.npy``: int64 (W, 9) with the columns (also listed in
-  ``out_dir/syntax_columns``): head (word index, root points to itself), dep, pos, tag,
-  word_class, noun_structure, compound, punct_structure, position (ids and vocabularies:
-  :mod:`prosody_plugin.frontend.syntax`);
-* ``words``: Kaldi text ``utt w1 w2 ...`` (a word that holds several text words, e.g.
-  "of the" merged by espeak into one phoneme word, is written ``of_the``);
-* ``num_words``: ``utt W``;
-* ``failed`` (only when something failed): ``<utt><TAB><reason>`` lines.
-
-Utterances are processed in sorted id order. A failing utterance (ValueError from the
-front end, the encoder or the parser: empty text, nothing pronounceable, too long, ...)
-is logged by name and written to ``failed``; nothing else is written for it, and
-:func:`extract` returns it with its reason.
-
-Parallel jobs: :func:`select_keys` keeps the ``job``-th (1-based) of ``nj`` contiguous shards
-of the sorted ids, restricted to the ids in the first column of ``key_file`` (e.g. from
-ESPnet's ``utils/split_scp.pl``); give each job its own ``out_dir`` and concatenate.
+Every utterance goes through the front end and :class:`~prosody_plugin.frontend.context.ContextFeaturizer`,
+so every feature has one row per phoneme word. docs/stage_two.md (Recipe stages 8-11).
 """
 
 import logging
@@ -44,7 +17,7 @@ from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map
 def select_keys(
     keys: Sequence[str], key_file: Optional[Path] = None, nj: int = 1, job: int = 1
 ) -> List[str]:
-    """Sorted ids, restricted to ``key_file`` and to shard ``job`` of ``nj``."""
+    """Sorted ids, restricted to ``key_file`` and to the ``job``-th (1-based) of ``nj`` contiguous shards."""
     keys = sorted(keys)
     if key_file is not None:
         wanted = set(read_kaldi_map(key_file))
@@ -68,11 +41,12 @@ def extract(
     featurizer,
     batch_size: int = 16,
 ) -> Dict[str, str]:
-    """Write the features of ``texts`` (sorted ids) to ``out_dir``; returns {utt: reason}.
+    """Write the features of ``texts`` (sorted ids) to ``out_dir``; returns {failed utt: reason}.
 
-    ``frontend`` is a :class:`~prosody_plugin.frontend.words.TextFrontend`, ``featurizer`` a
-    :class:`~prosody_plugin.frontend.context.ContextFeaturizer`; ``batch_size`` utterances
-    go through the featurizer at once (a failing batch is retried one utterance at a time).
+    Writes ``bert.scp`` (W, H) float32, ``wordpieces.scp`` (T, 2) int64, ``syntax.scp``
+    (W, 9) int64 (and ``syntax_columns``), ``words``, ``num_words`` and ``failed``.
+    ``batch_size`` utterances go through ``featurizer`` at once; a failing batch is retried
+    one utterance at a time, and a failing utterance is logged and listed, nothing else written.
     """
     from espnet2.fileio.npy_scp import NpyScpWriter
 

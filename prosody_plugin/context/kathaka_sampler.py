@@ -1,43 +1,16 @@
-"""Kathaka stage two: the sampler, a learned conditional prior over the prosody latent.
-
-Stage one encodes a recording into a Gaussian posterior q = N(mu_q, sigma_q^2) over a
-sentence-level prosody latent. The sampler predicts, from text alone, a Gaussian
-p = N(mu_p, sigma_p^2) for that latent::
-
-    BERT word embeddings (W, H) + embedded POS and dependency label   -> Linear      (W, d)
-    -> graph attention (GATv2) layers over the dependency tree: nodes are words, edges
-       the dependency arcs in both directions (+ self loops), residual + LayerNorm   (W, d)
-    -> attention pooling over the words                                              (d,)
-    -> MLP -> mu_p, logvar_p                                                          (D,) each
-
-Loss: KL(q || p), the divergence from the stage-one posterior to the prediction (Kathaka's
-stage two, Karlapati et al., ICASSP 2021; the same term a VAE with a learned conditional
-prior minimises, Karanasou et al., Interspeech 2021): for a
-Gaussian p it is minimised by matching p's mean to q's and p's variance to q's variance
-plus the spread of the means that one text maps to. p covers every rendition q gives the
-same kind of sentence (mode covering) instead of collapsing to one of them, which is what
-sampling several renditions of a text needs. A plain L2 on mu would learn the mean and no
-variance at all.
-
-At inference z ~ N(mu_p, (temperature * sigma_p)^2) replaces the reference encoder's sample;
-temperature 0 gives the predicted mean.
-
-Speed: one sentence in eval mode (synthesis) runs the same graph layers on a dense (W, W)
-adjacency (:func:`dense_gatv2`, :func:`dense_attention_pool`) instead of torch_geometric's
-scatter kernels, whose per-call overhead dominates for a dozen words; the results are the
-same up to float rounding (tested against torch_geometric).
+"""Kathaka's stage two: a Gaussian over the prosody latent predicted from BERT and the
+dependency graph (GATv2), trained with KL(posterior || prediction), with dense graph layers
+for one sentence at synthesis; docs/stage_two.md ("Kathaka's sampler").
 """
 
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
-from espnet2.torch_utils.device_funcs import force_gatherable
 from torch_geometric.nn import AttentionalAggregation, GATv2Conv
 
 from prosody_plugin.context.abs_predictor import (
     SYNTAX_COLUMNS,
     AbsProsodyPredictor,
-    SyntaxEmbedding,
     word_mask,
 )
 from prosody_plugin.frontend.syntax import dependency_edges  # the one builder of the arcs
@@ -139,12 +112,7 @@ class KathakaSampler(AbsProsodyPredictor):
             raise ValueError(f"hidden_size {hidden_size} must divide by attention_heads {attention_heads}")
         self.latent_dim = latent_dim
         self.min_logvar = min_logvar
-        self.syntax_embedding = SyntaxEmbedding(syntax_columns, vocab_sizes, syntax_embed_dim)
-        self.input_layer = torch.nn.Sequential(
-            torch.nn.Linear(input_size + self.syntax_embedding.output_size, hidden_size),
-            torch.nn.ReLU(),
-            torch.nn.Dropout(dropout_rate),
-        )
+        self.build_word_input(input_size, hidden_size, vocab_sizes, syntax_columns, syntax_embed_dim, dropout_rate)
         self.convs = torch.nn.ModuleList(
             GATv2Conv(hidden_size, hidden_size // attention_heads, heads=attention_heads,
                       dropout=dropout_rate)  # fmt: skip
@@ -163,7 +131,7 @@ class KathakaSampler(AbsProsodyPredictor):
         self, bert: torch.Tensor, lengths: torch.Tensor, syntax: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Predicted mu and logvar (B, D) each from bert (B, W, H) and syntax (B, W, K)."""
-        nodes = self.input_layer(torch.cat([bert, self.syntax_embedding(syntax)], dim=-1))
+        nodes = self.word_input(bert, syntax)
         if bool((lengths == bert.size(1)).all()):  # no padding (one sentence): the same, cheaper
             nodes = nodes.reshape(-1, nodes.size(-1))
             batch = torch.arange(len(lengths), device=bert.device).repeat_interleave(bert.size(1))
@@ -187,28 +155,11 @@ class KathakaSampler(AbsProsodyPredictor):
         mu, logvar = self.output_layer(sentence).chunk(2, dim=-1)
         return mu, logvar.clamp(min=self.min_logvar)
 
-    def forward(
-        self,
-        syntax: torch.Tensor,
-        syntax_lengths: torch.Tensor,
-        target: torch.Tensor,
-        target_lengths: Optional[torch.Tensor] = None,
-        bert: Optional[torch.Tensor] = None,
-        bert_lengths: Optional[torch.Tensor] = None,
-        wordpieces: Optional[torch.Tensor] = None,
-        wordpieces_lengths: Optional[torch.Tensor] = None,
-        **kwargs,
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        """KL(stage-one posterior || predicted distribution), averaged over the batch.
-
-        Args:
-            syntax (LongTensor): (B, W, K). syntax_lengths (LongTensor): (B,).
-            target (Tensor): Stage-one posterior [mu_q, logvar_q] (B, 2 * D).
-            bert (Tensor): (B, W, H). bert_lengths (LongTensor): (B,).
-            wordpieces (LongTensor): (B, T, 2), instead of ``bert`` when BERT is fine-tuned.
-
-        """
-        bert, bert_lengths = self.word_vectors(bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths)
+    def loss(
+        self, bert, bert_lengths, syntax, target, target_lengths=None
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """KL(stage-one posterior || predicted distribution), averaged over the batch; the
+        target is the posterior [mu_q, logvar_q] (B, 2 * D)."""
         if target.size(-1) != 2 * self.latent_dim:
             raise ValueError(f"target must hold mu and logvar of {self.latent_dim} dims, got {target.size(-1)}")
         mu_p, logvar_p = self.distribution(bert, bert_lengths, syntax)
@@ -219,7 +170,7 @@ class KathakaSampler(AbsProsodyPredictor):
             mu_mse=(mu_p - mu_q).pow(2).mean().detach(),
             predicted_std=(0.5 * logvar_p).exp().mean().detach(),
         )
-        return force_gatherable((kl, stats, bert.size(0)), kl.device)
+        return kl, stats
 
     @torch.no_grad()
     def sample(

@@ -1,10 +1,6 @@
-"""Stage two's targets: the stage-one prosody representation of every recording of a data dir.
+"""Stage two's targets (recipe stage 9): the stage-one ``prosody_target`` of every recording of a data dir.
 
-What the target is, the stage-one class decides (``prosody_target``; see
-:mod:`prosody_plugin.systems`): Kathaka's ``[mu, logvar]``, CAMP's word embeddings. A
-representation with one row per word is checked against the front end's word count, and
-an utterance whose counts differ is named and left out (listed in ``failed``), never
-shifted. Writes ``target.scp`` + npy files (ESPnet's NpyScpWriter) and ``target_shape``.
+A per-word target whose word count differs from the front end's is named and left out.
 """
 
 import logging

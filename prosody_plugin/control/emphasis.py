@@ -1,38 +1,8 @@
 """Word emphasis: a direction in CAMP's word-prosody space, read from the trained model at its training words.
 
-CAMP's stage one encodes every word of a recording to one vector, and its stage two
-predicts that vector from text; a word's prosody is one point of that space. Emphasis is a
-move along the direction of that space in which the model makes a word more prominent:
-
-    prominence(w) = F0 range / s_range + mean log-duration / s_dur + mean energy / s_energy
-                    of the model's own predictions over the phones of word w (its variance
-                    adaptor, conditioned on the word embeddings), each over its standard
-                    deviation s across the training words
-    direction     = the mean over the training words of d prominence(w) / d e_w, at the
-                    recordings' own embeddings e (stage 9's targets), scaled to unit length
-
-So the direction is read from the model where it matters (a move along it raises what the
-decoder is given for that word), at the points of the space real words occupy. Whether it
-also matches how prominent the words *sounded* is checked, not assumed: the projection of
-the recordings' embeddings on it is correlated with the words' measured F0 range, duration
-per phone and energy in the recordings (the model's pitch and energy extraction pooled into
-speech-only word spans, as the word-level scoring does), and the correlations are saved
-with the direction. :func:`emphasis_from_recordings` computes both (recipe stage 9,
-``python -m prosody_plugin.bin.fit_emphasis``).
-
-A level moves a word's embedding ``e`` along the unit direction ``u``, in units of the
-standard deviation ``s`` of the training words' projections ``e . u`` (mean ``m``):
-
-    ========  =========================================
-    reduced   e - 1 s u
-    none      e + (m - e . u) u   (an average word)
-    moderate  e + 1 s u
-    strong    e + 2 s u
-    ========  =========================================
-
-Systems without a per-word representation (Kathaka, the FastSpeech2 baseline) emphasise a
-word with the per-word variance controls of :data:`FALLBACK_CONTROLS` instead: a fixed
-recipe (longer, higher, wider, louder), not one learnt from the data.
+:func:`emphasis_from_recordings` fits the :class:`EmphasisDirection` (recipe stage 9,
+``prosody_plugin.bin.fit_emphasis``); systems without per-word embeddings use
+:data:`FALLBACK_CONTROLS`. The definition and levels: docs/prosody_control.md (Emphasis).
 """
 
 import logging
@@ -69,15 +39,14 @@ def check_level(level: str) -> str:
 
 @dataclass
 class EmphasisDirection:
-    """The emphasis direction of a word-prosody space (module docstring).
+    """The emphasis direction of a word-prosody space.
 
     Attributes:
-        direction: Unit vector (D,).
+        direction: (D,) unit vector.
         mean, std: Mean and standard deviation of the training words' projections.
         num_words: Words it was fitted on.
-        correlations: Pearson correlation, over the training words, of the projection of
-            the recordings' embeddings with each word measure of the recordings: whether the
-            direction the model reads as "more prominent" is the one the recordings show.
+        correlations: Pearson correlation of the recordings' projections with each word
+            measure of the recordings (does the model's direction match what they show).
     """
 
     direction: np.ndarray
@@ -121,18 +90,11 @@ class EmphasisDirection:
 
 
 def word_measures(
-    durations: np.ndarray,
-    log_f0: np.ndarray,
-    energy: np.ndarray,
-    word_ids: np.ndarray,
-    num_words: int,
-    frame_shift_s: float,
+    durations: np.ndarray, log_f0: np.ndarray, energy: np.ndarray, word_ids: np.ndarray, num_words, frame_shift_s
 ) -> Dict[str, np.ndarray]:
-    """F0 range (cents), duration per phone (ms) and energy (dB) of each word (W,).
+    """F0 range (cents), duration per phone (ms) and energy (dB) of each word, each (W,).
 
-    Token inputs as :func:`~prosody_plugin.evaluation.metrics.word_prosody` takes them
-    (``word_ids`` -1 outside the speech-only word spans); a word's phone count is its
-    number of tokens in its span.
+    Token inputs as :func:`~prosody_plugin.evaluation.metrics.word_prosody` takes them.
     """
     from prosody_plugin.evaluation.metrics import word_prosody
 
@@ -150,9 +112,9 @@ class WordItem:
     """One recording's word embeddings and its tokens, for the direction fit.
 
     Attributes:
-        xs: Token ids with eos (1, T_text + 1).
-        embeddings: The recording's word embeddings (W, D) (stage 9's target).
-        measures: :data:`MEASURES` -> (W,) values measured on the recording (for the report).
+        xs: (1, T_text + 1) token ids with eos.
+        embeddings: (W, D) the recording's word embeddings (stage 9's target).
+        measures: :data:`MEASURES` -> (W,) values measured on the recording.
     """
 
     xs: torch.Tensor
@@ -163,8 +125,7 @@ class WordItem:
 def predicted_prominence_parts(tts, item: WordItem, embeddings: torch.Tensor) -> torch.Tensor:
     """The model's predicted F0 range, mean log-duration and mean energy of each word (W, 3).
 
-    Differentiable in ``embeddings`` (W, D): CAMP's conditioning, then its variance adaptor
-    as :func:`~prosody_plugin.tts.batch_inference.batch_text_to_mel` runs it (one utterance: no padding).
+    Differentiable in ``embeddings`` (W, D): CAMP's conditioning, then its variance adaptor.
     """
     from prosody_plugin.text.word_boundaries import word_ids
     from prosody_plugin.tts.batch_inference import masked_encoder
@@ -186,12 +147,11 @@ def predicted_prominence_parts(tts, item: WordItem, embeddings: torch.Tensor) ->
 
 
 def fit_emphasis_direction(tts, items: Sequence[WordItem]) -> EmphasisDirection:
-    """The emphasis direction of a per-word model (module docstring) from recordings' words.
+    """The direction: mean over training words of d prominence(w) / d e_w, unit length.
 
     Args:
         tts: The stage-one module (CAMP), in eval mode.
         items: The recordings' tokens, word embeddings and measured word prosody.
-
     """
     with torch.no_grad():  # first pass: the scale of each predicted measure over the words
         parts = torch.cat([predicted_prominence_parts(tts, item, item.embeddings) for item in items])
@@ -231,10 +191,8 @@ def emphasis_from_recordings(
     Args:
         model: The ``ProsodyESPnetTTSModel`` (eval mode) of a per-word system (CAMP).
         preprocess: Its preprocessor (text -> token ids).
-        texts, wavs, durations: Kaldi maps of the data dir (``text``, ``wav.scp``) and its
-            phone durations (``<utt> d1 d2 ...``, eos included).
+        texts, wavs, durations: Kaldi maps ``text``, ``wav.scp`` and phone durations (eos included).
         targets: Utterance -> its stage-one target (W, D) (stage 9's ``target.scp``).
-
     """
     import soundfile as sf
 

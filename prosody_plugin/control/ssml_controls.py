@@ -1,13 +1,7 @@
-"""From a parsed SSML document to the controls of the front end's words.
+"""From a parsed SSML document to the controls, emphasis and breaks of the front end's words.
 
-:func:`prosody_plugin.text.ssml.parse_ssml` gives plain text with character spans of
-controls and break positions; synthesis controls words (the front end's phoneme words, the
-indices ``Text2SpeechProsody(word_controls=..., emphasis=...)`` takes). A span controls
-every word that one of its whitespace-separated chunks of text produced, so a tag around
-part of a word (``un<emphasis>believ</emphasis>able``) controls the whole word. A chunk that
-the G2P merged into its neighbour ("of the" read as one phoneme word) controls that word.
-A break goes after the word that ends before it (before the first word when it opens the
-text).
+A span controls every word one of its whitespace-separated chunks produced; a break goes
+after the word that ends before it. docs/prosody_control.md (SSML).
 """
 
 import re
@@ -24,8 +18,7 @@ class WordMarkup:
     """The controls of one text's words, indexed over the whole text (its sentences in order).
 
     Attributes:
-        word_controls: Word -> variance controls (``rate``, ``pitch_semitones``,
-            ``pitch_range``, ``energy_db``) that differ from neutral.
+        word_controls: Word -> non-neutral variance controls.
         emphasis: Word -> emphasis level.
         breaks: Word -> seconds of silence after it (-1: before the first word).
     """
@@ -38,8 +31,7 @@ class WordMarkup:
 def chunk_words(sentence: str, utterance: Utterance, normalize: Callable[[str], str]) -> List[Tuple[int, int]]:
     """The words (first, last) of each whitespace-separated chunk of a sentence's text.
 
-    Word indices are the utterance's. The cleaner may split a chunk ("$5" -> "five dollars"):
-    each chunk is then cleaned alone to count its normalised chunks.
+    Each chunk is cleaned alone, as the cleaner may split it ("$5" -> "five dollars").
     """
     chunks = sentence.split()
     normalized = utterance.normalized.split()
@@ -72,10 +64,9 @@ def ssml_markup(
 
     Args:
         document: The parsed SSML.
-        sentences: ``split_sentences(document.text)`` (the order and text the utterances have).
+        sentences: ``split_sentences(document.text)``.
         utterances: The front end's analysis of each sentence.
         normalize: The front end's cleaner (``TextFrontend.normalize``).
-
     """
     # character span of every chunk of every sentence in document.text, with its words
     chunks: List[Tuple[int, int, int, int]] = []  # (start, end, first word, last word) over the text

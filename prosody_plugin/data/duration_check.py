@@ -1,24 +1,8 @@
-"""Check phone durations against the tokens and frames training will see (recipe stage 4).
+"""Check phone durations against the tokens and frames training will see, then place the pauses (recipe stage 4).
 
-FastSpeech2 needs, for every utterance, one duration per token plus one for eos, summing
-to the number of feature frames; a mismatch would stop training halfway.
-:func:`check_durations` runs before training with the recipe's own text processing
-(ESPnet's CommonPreprocessor: cleaner, G2P, token list) and the feature frame count
-(``num_samples // n_shift + 1``, ESPnet's centred STFT), names every failing utterance,
-and either drops it from the data dir (wav.scp, text, utt2spk, spk2utt, utt2num_samples;
-listed in ``dropped``) or stops.
-
-Then, given a :class:`~prosody_plugin.data.pauses.PauseConfig` (the recipe's default),
-:func:`place_pauses_of_set` moves the pauses of every recording onto the word-boundary
-tokens (``<space>``, punctuation, eos) instead of the phones around them
-(:mod:`prosody_plugin.data.pauses`: silence ``threshold_db`` below the loudest frame,
-pauses of ``min_pause_ms`` or more, trailing silence to the final punctuation or eos), and
-names an utterance whose last word ends more than ``max_late_ms`` after the speech does
-(the durations' dir: ``warnings``). The durations as checked, before the pauses moved, stay
-in ``<durations>.checked``; ``pauses`` lists per utterance the pauses found and placed, the
-frames moved and how late the last word ended before and after.
-
-``prosody_plugin.bin.check_durations`` is the command line.
+:func:`check_durations` drops (or stops on) every utterance whose durations do not fit;
+:func:`place_pauses_of_set` moves the pauses onto the word-boundary tokens
+(:mod:`prosody_plugin.data.pauses`). docs/recipes.md (Stage 4).
 """
 
 import logging
@@ -60,14 +44,10 @@ def check_durations(
     on_error: str = "drop",
     pauses: Optional[PauseConfig] = None,
 ) -> Dict[str, str]:
-    """Write the durations of the valid utterances; drop or stop on the others.
-
-    With ``pauses``, the written durations have the recordings' pauses on the word-boundary
-    tokens (:func:`place_pauses_of_set`).
+    """Write the durations of the valid utterances (pauses placed with ``pauses``); drop or stop on the others.
 
     Returns:
         Dict[str, str]: Dropped utterance -> reason.
-
     """
     texts = read_kaldi_map(data_dir / "text")
     num_samples = {k: int(v) for k, v in read_kaldi_map(data_dir / "utt2num_samples").items()}
@@ -103,13 +83,13 @@ def place_pauses_of_set(
 ) -> Dict[str, float]:
     """Move the pauses of a set's durations onto its word-boundary tokens; check the last words.
 
-    Rewrites ``durations_path`` (the input stays in ``<durations_path>.checked`` ), writes
+    Rewrites ``durations_path`` (the input stays in ``<durations_path>.checked``), writes
     ``pauses`` (``utt num_pauses num_placed moved_frames late_before_ms late_after_ms``) and
-    ``warnings`` (``<utt><TAB>late_last_word<TAB><details>``) beside it.
+    ``warnings`` beside it.
 
     Returns:
-        Dict[str, float]: The utterances whose last word ends more than ``config.max_late_ms``
-        after the speech (with the durations written), and by how much (ms).
+        Dict[str, float]: Utterances whose last word ends more than ``config.max_late_ms``
+        after the speech, and by how much (ms).
     """
     durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations_path).items()}
     texts = read_kaldi_map(data_dir / "text")

@@ -1,21 +1,8 @@
-"""The F0 range of a voice, from its recordings: the range pitch extraction and scoring search.
+"""The F0 range of a voice, measured on its recordings, for pitch extraction and scoring.
 
-ESPnet's Dio pitch extractor and WORLD's F0 analysis only find F0 between ``f0min`` and
-``f0max``. A range set for one voice (80-400 Hz suits a female voice) cuts another's off:
-a male voice with a median of 109 Hz has many voiced frames below 80 Hz, which then come out
-unvoiced or an octave up. The range is therefore measured on the corpus, with the two-pass
-method of De Looze and Hirst (2008; Hirst 2011, "The analysis by synthesis of speech
-melody"): a first pass over a wide range (``FIRST_PASS_RANGE``, DIO + StoneMask) gives the
-quartiles q1 and q3 of the voiced frames, and the range is::
-
-    f0min = floor_factor * q1     (0.75)
-    f0max = ceil_factor * q3      (1.5; 2.5 for very expressive speech)
-
-The quartiles are robust to the first pass's occasional octave errors; the factors leave
-room for the voice's lowest and highest excursions. :func:`estimate_f0_range` runs it over
-a data dir (at most ``max_utts`` utterances spread evenly over it) and
-:func:`write_f0_range` writes the result as YAML, which the recipe passes to every config
-(``--pitch_extract_conf f0min=... f0max=...``) and the scorer reads from the model's config.
+The two-pass method of De Looze and Hirst (2008): a wide first pass gives the voiced frames'
+quartiles, then ``f0min = floor_factor * q1`` and ``f0max = ceil_factor * q3``.
+Why: docs/own_corpus.md (The voice: F0 range); stage 2: docs/recipes.md.
 """
 
 import logging
@@ -43,21 +30,14 @@ MIN_VOICED_FRAMES = 500
 
 @dataclass
 class F0Range:
-    """The F0 range of a voice and the statistics it comes from (Hz).
+    """The F0 range of a voice and the statistics (Hz) of the first pass's voiced frames it comes from.
 
     Attributes:
-        f0min: Lowest F0 to search, Hz (integer, rounded down).
-        f0max: Highest F0 to search, Hz (integer, rounded up).
-        q1: First quartile of the first pass's voiced frames.
-        median: Their median.
-        q3: Their third quartile.
-        p1: Their 1st percentile.
-        p99: Their 99th percentile.
-        coverage: Share of the first pass's voiced frames inside ``[f0min, f0max]``.
-        voiced_frames: Voiced frames of the first pass.
-        utterances: Utterances analysed.
-        floor_factor: ``f0min / q1`` before rounding.
-        ceil_factor: ``f0max / q3`` before rounding.
+        f0min, f0max: The range to search, Hz (integers, rounded outwards).
+        q1, median, q3, p1, p99: Quartiles and 1st / 99th percentiles.
+        coverage: Share of the voiced frames inside ``[f0min, f0max]``.
+        voiced_frames, utterances: What was analysed.
+        floor_factor, ceil_factor: ``f0min / q1`` and ``f0max / q3`` before rounding.
     """
 
     f0min: int
@@ -75,15 +55,7 @@ class F0Range:
 
 
 def first_pass_f0(wav: np.ndarray, fs: int) -> np.ndarray:
-    """Voiced F0 values (Hz) of a waveform over :data:`FIRST_PASS_RANGE` (DIO + StoneMask).
-
-    Args:
-        wav: (num_samples,) waveform.
-        fs: Sampling rate, Hz.
-
-    Returns:
-        (N,) F0 of the voiced frames, every ``FIRST_PASS_FRAME_PERIOD`` ms.
-    """
+    """Voiced F0 values (N,) in Hz of a (num_samples,) waveform over :data:`FIRST_PASS_RANGE` (DIO + StoneMask)."""
     x = np.ascontiguousarray(wav, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"expected a non-empty 1-D waveform, got shape {x.shape}")
@@ -142,7 +114,7 @@ def spread_subset(keys: Sequence[str], max_items: int) -> List[str]:
 def estimate_f0_range(
     wav_scp: Dict[str, str], max_utts: int = 300, floor_factor: float = 0.75, ceil_factor: float = 1.5, nj: int = 1
 ) -> F0Range:
-    """The F0 range of the voice of ``wav_scp`` (utt -> audio path), see the module doc.
+    """The F0 range of the voice of ``wav_scp`` (utt -> audio path), over at most ``max_utts`` spread utterances.
 
     Raises:
         ValueError: When an audio file cannot be read (named), or too little is voiced.

@@ -1,9 +1,4 @@
-"""Read and write Kaldi-style data directories.
-
-A Kaldi data dir holds line-oriented maps ``<utt_id> <value>``: ``wav.scp`` (audio path),
-``text`` (transcript), ``utt2spk`` (speaker), ``spk2utt`` (speaker -> its utterances) and,
-here, ``utt2num_samples``. Files are written sorted by key, as Kaldi and ESPnet expect.
-"""
+"""Read and write Kaldi-style data directories (``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``utt2num_samples``), sorted by key."""
 
 from collections import OrderedDict
 from pathlib import Path
@@ -18,10 +13,9 @@ UTTERANCE_FILES = ("wav.scp", "text", "utt2spk", "utt2num_samples")
 
 
 def read_kaldi_map(path: PathLike) -> Dict[str, str]:
-    """Read ``<key> <value>`` lines into a dict, keeping the file order.
+    """Read ``<key> <value>`` lines into a dict in file order; a repeated key raises ValueError.
 
-    The value is everything after the first run of whitespace (it may be empty or contain
-    spaces, as transcripts do). Blank lines are skipped; a repeated key raises ValueError.
+    The value is everything after the first whitespace run (may be empty); blank lines are skipped.
     """
     mapping: Dict[str, str] = OrderedDict()
     with open(path, encoding="utf-8") as f:

@@ -1,38 +1,8 @@
-"""Pauses in phone durations: silence goes to the word boundary, not into the words.
+"""Pauses in phone durations: silence goes to the word-boundary tokens, not into the words.
 
-A duration source that has no silence token (the forward-sum aligner of stage 4, a teacher
-model) spreads a pause between two words over the phones around it: on a corpus with real
-pauses, most pause frames land on the last phones of the word before or the first phones of
-the word after, and the trailing silence of a recording lands on its last phone. Training
-durations then hold phones hundreds of milliseconds long, and word-level scores compare
-silence with speech.
-
-The phoneme sequences of ESPnet's G2P already have a token at every word boundary:
-``<space>``, with punctuation before it where the text has some, and FastSpeech2's ``<sos/eos>``
-at the end. Those tokens are where a pause belongs, and FastSpeech2 can predict a long
-duration for them like for any token. :func:`place_pauses` moves every pause the audio has
-onto them:
-
-1. *Silence* is a frame whose level (:func:`prosody_plugin.data.silence.frame_levels_db`,
-   on the feature frame grid) is more than ``threshold_db`` below the loudest frame; a
-   *pause* is a run of at least ``min_pause_frames`` silent frames, or any silent run that
-   reaches the end of the recording (trailing silence).
-2. A *boundary group* is a maximal run of boundary tokens (``<space>``, punctuation, eos)
-   between two words, or after the last word (with eos). Its *carrier* is its ``<space>``
-   token, otherwise its first token: the carrier takes the pause's frames, every other
-   token of the group keeps one frame.
-3. Each inner pause goes to the boundary group nearest to it (distance between the pause and
-   the group's aligned frames) among the groups whose two neighbouring words it overlaps;
-   trailing silence goes to the final group. The group then spans exactly the pause; the
-   tokens of the word before that reach into the pause end where it starts, those of the
-   word after start where it ends (one frame each at least), and nothing else moves.
-4. A pause that no group can take without leaving a token less than one frame stays
-   where the aligner put it (counted as not placed).
-
-Leading silence (before the first word) has no token to go to; trimming (stage 2) keeps it
-to a margin. A silence of ``min_pause_frames`` or more inside a word (a long stop closure)
-would be taken for a pause at the nearest boundary: raise ``min_pause_ms`` for a speaker
-who has them.
+:func:`refine_durations` finds the pauses of a recording and :func:`place_pauses` moves them
+onto ``<space>`` / punctuation / eos, which FastSpeech2 can give long durations. Why and the
+options: docs/recipes.md (Stage 4).
 """
 
 from dataclasses import dataclass, field
@@ -54,16 +24,12 @@ class BoundaryGroup:
 
 
 def boundary_groups(tokens: Sequence[str]) -> List[BoundaryGroup]:
-    """The boundary groups of a token sequence that ends with eos.
+    """The boundary groups of a token sequence that ends with eos; the last one holds eos.
 
-    Boundary tokens before the first word (leading punctuation) form no group: there is no
-    word before them to separate.
+    A group is a maximal run of boundary tokens after a word; leading punctuation forms none.
 
     Args:
         tokens: (T_text + 1,) token strings, FastSpeech2's eos last.
-
-    Returns:
-        The groups in order; the last one is final (it holds eos).
     """
     boundary = [is_boundary_token(t) for t in tokens]
     groups: List[BoundaryGroup] = []
@@ -125,16 +91,18 @@ def _frame_tokens(durations: np.ndarray) -> np.ndarray:
 def place_pauses(
     durations: Sequence[int], tokens: Sequence[str], silent: np.ndarray, min_pause_frames: int
 ) -> PausePlacement:
-    """Move the pauses of one utterance onto its word-boundary tokens (see the module doc).
+    """Move the pauses of one utterance onto its word-boundary tokens.
+
+    Each inner pause goes to the nearest boundary group whose two neighbouring words it
+    overlaps, trailing silence to the final group; the group's carrier (``<space>``, else its
+    first token) takes the pause, the words' tokens are clipped to it (one frame each at
+    least). A pause no group can take that way stays where it is (not placed).
 
     Args:
         durations: (T_text + 1,) token durations in frames, eos last, summing to T_feats.
         tokens: (T_text + 1,) token strings, eos last.
         silent: (T_feats,) bool, True for silent frames.
         min_pause_frames: Shortest inner pause, frames (>= 1).
-
-    Returns:
-        PausePlacement.
     """
     durations = np.asarray(durations, dtype=np.int64)
     silent = np.asarray(silent, dtype=bool)
@@ -269,8 +237,7 @@ class UtterancePauses:
 def silent_frames(wav: np.ndarray, n_shift: int, threshold_db: float) -> np.ndarray:
     """(num_samples // n_shift + 1,) bool: the silent frames on ESPnet's feature frame grid.
 
-    Levels are measured over two frame shifts centred on each frame (finer than the STFT
-    window, so that short pauses are not smeared).
+    Levels over two frame shifts per frame, finer than the STFT window, so short pauses are not smeared.
     """
     from prosody_plugin.data.silence import frame_levels_db
 
@@ -291,8 +258,8 @@ def refine_durations(
         config: PauseConfig.
 
     Returns:
-        UtterancePauses; ``late_*_ms``: how long after the speech's end the last word ends
-        (negative: before), before and after placing the pauses.
+        UtterancePauses; ``late_*_ms``: how long after the speech's end the last word ends,
+        before and after placing the pauses.
     """
     durations = np.asarray(durations, dtype=np.int64)
     silent = silent_frames(wav, n_shift, config.threshold_db)

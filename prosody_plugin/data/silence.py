@@ -1,20 +1,8 @@
 """Leading and trailing silence of recordings: where speech starts and ends, and trimming.
 
-Studio corpora often hold a second or more of silence before and after each prompt. The
-aligner has no token for it, so it folds the leading silence into the first word and the
-trailing silence into the last one, which corrupts training durations and word-level
-scores. ESPnet's recipes for such corpora (e.g. ``egs2/vctk/tts1`` through
-``scripts/audio/trim_silence.sh``) trim it with an energy threshold: frames quieter than
-the loudest frame minus ``threshold_db`` are silence (``librosa.effects.trim``), and a
-small margin is kept on each side. This module does the same, on the audio in memory:
-
-* :func:`frame_levels_db`: the RMS level of every analysis frame, in dB re the loudest frame;
-* :func:`speech_span`: the first and last non-silent sample (``librosa.effects.trim``);
-* :func:`trim_span`: that span widened by the margins, clipped to the recording;
-* :func:`silent_share`: the share of frames that are silence (after trimming: pauses).
-
-Frame sizes are given in milliseconds so that one configuration serves every sampling
-rate (32 ms frames every 8 ms by default: 512/128 samples at 16 kHz).
+The same energy-threshold trimming as ESPnet's ``scripts/audio/trim_silence.sh``
+(``librosa.effects.trim``), on audio in memory; frame sizes in ms serve every sampling rate.
+Why: docs/own_corpus.md (Silence).
 """
 
 from dataclasses import dataclass
@@ -29,8 +17,7 @@ class TrimConfig:
     """How silence is found and how much of it is kept.
 
     Attributes:
-        threshold_db: Frames more than this many dB below the loudest frame are silence
-            (ESPnet's ``trim_silence.sh`` uses 35 dB).
+        threshold_db: Frames more than this many dB below the loudest frame are silence.
         margin_ms: Silence kept before the first and after the last non-silent frame, ms.
         frame_ms: Analysis frame (window) length, ms.
         hop_ms: Analysis frame shift, ms.
@@ -64,11 +51,7 @@ def _as_mono(wav: np.ndarray) -> np.ndarray:
 
 
 def frame_levels_db(wav: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """RMS level of every frame in dB re the loudest frame (0 dB at the maximum).
-
-    Frames are centred (frame ``k`` is centred on sample ``k * hop_length``, the audio is
-    zero-padded at both ends), as ESPnet's STFT frontends count them: ``num_samples //
-    hop_length + 1`` frames.
+    """RMS level of every centred frame in dB re the loudest frame, as ESPnet's STFT counts frames.
 
     Args:
         wav: (num_samples,) waveform.
@@ -76,8 +59,8 @@ def frame_levels_db(wav: np.ndarray, frame_length: int, hop_length: int) -> np.n
         hop_length: Frame shift in samples.
 
     Returns:
-        (num_samples // hop_length + 1,) levels in dB, <= 0; ``-inf``-free (floored at
-        -200 dB); all -200 for an all-zero waveform.
+        (num_samples // hop_length + 1,) levels in dB, <= 0, floored at -200 (all -200 for
+        an all-zero waveform).
     """
     x = _as_mono(wav)
     rms = librosa.feature.rms(y=x, frame_length=frame_length, hop_length=hop_length, center=True, pad_mode="constant")[0]
@@ -90,10 +73,7 @@ def frame_levels_db(wav: np.ndarray, frame_length: int, hop_length: int) -> np.n
 def speech_span(wav: np.ndarray, fs: int, config: TrimConfig) -> Tuple[int, int]:
     """First and last non-silent sample, ``[start, end)``, by ``librosa.effects.trim``.
 
-    A frame is silent when its RMS level is more than ``config.threshold_db`` below the
-    loudest frame's. The span is frame-accurate and errs on the side of speech: a frame
-    counts as soon as its window reaches the speech, so the span may start up to half a
-    frame early and end up to half a frame late.
+    Frame-accurate, erring on the side of speech (up to half a frame each side).
 
     Args:
         wav: (num_samples,) waveform.
@@ -101,8 +81,7 @@ def speech_span(wav: np.ndarray, fs: int, config: TrimConfig) -> Tuple[int, int]
         config: Threshold and frame sizes.
 
     Returns:
-        (start, end) sample indices, ``0 <= start < end <= num_samples``; ``(0, 0)`` for an
-        empty or all-zero waveform.
+        (start, end) sample indices; ``(0, 0)`` for an empty or all-zero waveform.
     """
     x = _as_mono(wav)
     if x.size == 0 or not np.any(x):
@@ -115,11 +94,7 @@ def speech_span(wav: np.ndarray, fs: int, config: TrimConfig) -> Tuple[int, int]
 
 
 def trim_span(wav: np.ndarray, fs: int, config: TrimConfig) -> Tuple[int, int]:
-    """The part of ``wav`` to keep: :func:`speech_span` widened by ``margin_ms`` each side.
-
-    Returns:
-        (start, end) sample indices into ``wav`` (the whole waveform when it is all zeros).
-    """
+    """The (start, end) samples of ``wav`` to keep: :func:`speech_span` widened by ``margin_ms`` (all of an all-zero wav)."""
     x = _as_mono(wav)
     start, end = speech_span(x, fs, config)
     if end <= start:
@@ -129,13 +104,7 @@ def trim_span(wav: np.ndarray, fs: int, config: TrimConfig) -> Tuple[int, int]:
 
 
 def silent_share(wav: np.ndarray, fs: int, config: TrimConfig) -> float:
-    """Share of the frames of ``wav`` that are silence (``threshold_db`` below the loudest).
-
-    After trimming this is the share of inner pauses (and of the margins).
-
-    Returns:
-        A fraction in [0, 1]; 1.0 for an empty or all-zero waveform.
-    """
+    """Share of the frames of ``wav`` that are silence, in [0, 1] (1.0 for an empty or all-zero wav)."""
     x = _as_mono(wav)
     if x.size == 0 or not np.any(x):
         return 1.0

@@ -1,41 +1,8 @@
 """Montreal Forced Aligner TextGrids -> phone tokens and ESPnet durations (recipe stage 2).
 
-The TextGrids are read by :mod:`prosody_plugin.data.textgrid`; ``prosody_plugin.bin.
-textgrid_to_durations`` is the command line of :func:`convert_data_dir`.
-
-As in ESPnet's MFA-based TTS recipes, MFA's phones become the token sequence: for every
-utterance of ``DATA_DIR`` this reads ``<textgrid_dir>/<utt>.TextGrid`` (or
-``<textgrid_dir>/<speaker dir>/<utt>.TextGrid``, MFA's layout for a corpus in speaker
-folders), writes its durations to ``OUT_DURATIONS`` in ESPnet's format (``utt d1 ... dN
-d_eos``, one per token plus FastSpeech2's ``<sos/eos>``) and rewrites ``DATA_DIR/text`` to the
-phones (``HH AH0 L OW1 <space> W ER1 L D``); the original transcript is kept in
-``DATA_DIR/text.orig`` (written once, so that running the step again is harmless).
-
-Tokens: the phones of the phones tier, grouped into words by the words tier, with a
-``<space>`` token between consecutive words (the word boundary CAMP needs). Silences
-(labels ``""``, ``sil``, ``sp``, ``<eps>``) are not tokens; their frames go to a
-neighbouring token: leading silence to the first phone, trailing silence to the last phone,
-a pause between two words to the ``<space>`` token between them (it stands for the word
-boundary, so a pause there is the boundary's length; without a pause ``<space>`` gets 0
-frames), and a silence inside a word (rare) half to the phone before and half to the phone
-after. ``spn`` (MFA's phone of an unknown word) is kept as a token.
-
-Frames follow ESPnet's centred STFT: the audio has ``num_samples // n_shift + 1`` frames
-(``utt2num_samples``). Token boundaries are ``round(t * fs / n_shift)`` (half up) of the
-cumulative boundary times, clamped to be non-decreasing and at most the frame count, so
-that no duration is negative and the durations sum exactly to the frame count; eos gets
-the frames left after the last phone (usually 0 or 1).
-
-When stage 2 trimmed the recordings' silence (``DATA_DIR/trim``: the kept span of each
-recording), the TextGrid's times, which refer to the original recording, are shifted by
-the trimmed start and clipped to the kept span; the length check then compares the
-TextGrid with the original recording.
-
-An utterance without TextGrid, without the words or phones tier, without phones, or whose
-TextGrid is longer than the audio by more than 2 frames is named and dropped from the data
-dir (``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``utt2num_samples``; listed in
-``DATA_DIR/dropped`` as ``<utt><TAB><reason>``), or stops the run with ``on_error="stop"``
-(``--on_error stop``; nothing is written then).
+As in ESPnet's MFA-based TTS recipes, MFA's phones become the tokens: :func:`convert_data_dir`
+(command line: ``prosody_plugin.bin.textgrid_to_durations``) writes the durations and rewrites
+the data dir's ``text`` to the phones. When to use it: docs/own_corpus.md.
 """
 
 import logging
@@ -78,9 +45,7 @@ def find_tier(textgrid: TextGrid, name: str) -> List[Interval]:
     matches = [t for t in textgrid.tiers if t.endswith(f" - {name}")]
     if len(matches) == 1:
         return textgrid.tiers[matches[0]]
-    raise UtteranceError(
-        "missing_tier", f"no tier {name!r} (tiers: {', '.join(map(repr, textgrid.tiers))})"
-    )
+    raise UtteranceError("missing_tier", f"no tier {name!r} (tiers: {', '.join(map(repr, textgrid.tiers))})")
 
 
 def frame_index(t: float, fs: int, n_shift: int) -> int:
@@ -93,9 +58,12 @@ def textgrid_to_tokens(
 ) -> Tuple[List[str], List[float]]:
     """Return the tokens of a TextGrid and the end time (s) of each but the last.
 
-    The tokens are the non-silent phones, grouped by the words that contain their midpoint,
-    with ``<space>`` between words; ``ends[i]`` is where token ``i`` ends and token ``i + 1``
-    starts (the last token ends with the audio, and the first starts at 0).
+    The tokens are the non-silent phones (``spn`` included), grouped by the words that contain
+    their midpoint, with ``<space>`` between words; ``ends[i]`` is where token ``i`` ends and
+    token ``i + 1`` starts (the last token ends with the audio, the first starts at 0). So
+    leading silence goes to the first phone, trailing silence to the last, a pause between
+    words to their ``<space>`` (0 frames without a pause), a silence inside a word half to
+    each side.
     """
     words = sorted((s, e, w) for s, e, w in find_tier(textgrid, words_tier) if not is_silence(w))
     phones = sorted((s, e, p) for s, e, p in find_tier(textgrid, phones_tier) if not is_silence(p))
@@ -142,9 +110,11 @@ def textgrid_to_durations(
 ) -> Tuple[List[str], List[int]]:
     """Return the tokens and their durations in frames (one more for eos).
 
-    The durations sum to ``num_samples // n_shift + 1``, ESPnet's frame count. For trimmed
-    audio, ``offset`` (s) is where it starts in the original recording the TextGrid
-    describes, and ``original_duration`` (s) that recording's length.
+    The durations sum to ``num_samples // n_shift + 1``, ESPnet's (centred STFT) frame count:
+    token boundaries are ``round(t * fs / n_shift)`` (half up), clamped to be non-decreasing
+    and at most the frame count; eos gets the frames left. For trimmed audio, ``offset`` (s)
+    is where it starts in the original recording the TextGrid describes, and
+    ``original_duration`` (s) that recording's length.
     """
     num_frames = num_samples // n_shift + 1
     audio_end = num_samples / fs
@@ -200,6 +170,13 @@ def convert_data_dir(
 ) -> Dict[str, str]:
     """Write the durations, rewrite ``text`` to the phones and drop the failing utterances.
 
+    ``<textgrid_dir>/<utt>.TextGrid`` or MFA's ``<textgrid_dir>/<speaker>/<utt>.TextGrid`` per
+    utterance; the original transcript is kept in ``text.orig`` (written once, so a rerun is
+    harmless); a ``trim`` file (stage 2's kept spans) shifts and clips the TextGrid's times.
+    An utterance without TextGrid, tier or phones, or whose TextGrid is longer than the audio
+    by more than ``MAX_EXTRA_FRAMES``, is dropped (listed in ``dropped``), or stops the run with
+    ``on_error="stop"`` (nothing written then).
+
     Returns:
         Dict[str, str]: Dropped utterance -> reason.
 
@@ -251,9 +228,7 @@ def convert_data_dir(
     if dropped:
         drop_utterances(data_dir, durations, dropped, files=("wav.scp", "utt2spk", "utt2num_samples"))
         reasons = Counter(r.split(":")[0] for r in dropped.values())
-        logging.warning(
-            f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances ({dict(reasons)})"
-        )
+        logging.warning(f"{data_dir}: dropped {len(dropped)} of {len(texts)} utterances ({dict(reasons)})")
     logging.info(
         f"{data_dir}: {len(durations)} utterances -> {durations_out}; text rewritten to MFA "
         f"phones (original in {data_dir / 'text.orig'})"

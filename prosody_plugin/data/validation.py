@@ -1,49 +1,8 @@
-"""Validate a Kaldi-style data dir and write a clean copy that training can rely on (stage 2).
+"""Validate a Kaldi-style data dir and write a clean, silence-trimmed copy that training can rely on (stage 2).
 
-:func:`format_data_dir` checks every utterance of ``in_dir`` (:class:`UtteranceValidator`,
-configured by :class:`ValidationConfig`; ``prosody_plugin.bin.format_data`` is the command
-line, whose options the text below names); the ones that pass are written to ``out_dir``
-(``wav.scp`` with absolute paths to the original audio, ``text``, ``utt2spk``, ``spk2utt``,
-``utt2num_samples``), and the others are listed in ``out_dir/dropped`` as
-``<utt_id><TAB><reason>`` lines. Checks, in order:
-
-* ``mismatched_ids``: the id is not in all of ``text``, ``wav.scp`` and ``utt2spk``;
-* ``missing_audio``, ``unreadable_audio`` (soundfile cannot open or read it),
-  ``empty_audio`` (0 samples), ``sample_rate_mismatch`` (not ``--fs``),
-  ``multichannel_audio`` (dropped rather than down-mixed: ``wav.scp`` keeps pointing to the
-  original files, which ESPnet would load with a channel axis), ``silent_audio`` (all
-  samples zero), ``too_long`` (over ``--max_duration`` seconds);
-* ``empty_text`` (empty or whitespace only), ``unusual_characters`` (after ESPnet's cleaner,
-  a character that is neither a letter, a digit, whitespace nor ordinary punctuation, e.g. a
-  stray ``}`` that would become a token of its own; ``--extra_characters`` allows more),
-  ``no_pronounceable_token`` (nothing left but punctuation, stress/length marks or
-  ``<space>`` after ESPnet's cleaner and G2P, exactly as ESPnet's ``CommonPreprocessor``
-  tokenizes);
-* ``too_short_to_align``: fewer feature frames (``num_samples // hop_length + 1``) than
-  tokens + 1 (an aligner needs one frame per token plus eos).
-
-With ``on_error="stop"`` the first problem (in utterance-id order) ends the run with a
-message naming the utterance; with ``on_error="drop"`` (default) each one is logged and
-a count per reason is printed at the end (unusual characters: each character with the
-utterances that contain it).
-
-Silence (on by default, ``--trim_silence false`` to keep the recordings as they are):
-leading and trailing silence is trimmed as ESPnet's ``scripts/audio/trim_silence.sh``
-does it (an energy threshold ``--trim_threshold_db`` below the loudest frame,
-``librosa.effects.trim``), keeping ``--trim_margin_ms`` on each side
-(:mod:`prosody_plugin.data.silence`). The trimmed audio is written to ``out_dir/data/``
-in the source's sample format, ``wav.scp`` points to it, the original paths stay in
-``wav.orig.scp`` and the kept span of each recording in ``trim`` (``<utt> <start s> <end s>
-<original duration s>``); ``too_long`` and ``too_short_to_align`` then apply to the
-trimmed audio. A summary per set (audio before and after, the median and largest
-silence removed at each end) is logged and written to ``out_dir/trim_report``.
-
-Warnings (the utterance is kept; each is logged and listed in ``out_dir/warnings`` as
-``<utt><TAB><kind><TAB><details>``): ``silent_share`` (after trimming, more than
-``--max_silence_share`` of the frames are silence: long pauses, a noisy recording, or a
-threshold that does not fit the corpus). And per set: when most transcripts end without
-sentence-final punctuation (``. ? !``), sentence types (statement or question) cannot be
-told from the text, which stage two's context features and the sentence-type plots rely on.
+:func:`format_data_dir` keeps the utterances :class:`UtteranceValidator` passes and lists the
+others with their reason in ``out_dir/dropped``. The reasons, trimming and warnings:
+docs/recipes.md (Stage 2).
 """
 
 import logging
@@ -76,11 +35,9 @@ class DataDirError(Exception):
 class ValidationConfig:
     """Everything a worker needs to validate utterances (picklable).
 
-    ``trim`` (None: keep the audio as it is) trims leading and trailing silence; the
-    trimmed audio goes to ``wav_dir``. ``max_silence_share`` names the utterances whose
-    (trimmed) audio is more silence than that share (None: no such warning).
-    ``extra_characters`` are accepted in transcripts besides letters, digits and ordinary
-    punctuation.
+    ``trim``: silence trimming (None: keep the audio), written to ``wav_dir``;
+    ``max_silence_share``: warn above this share of silence (None: never);
+    ``extra_characters``: accepted in transcripts besides letters, digits and punctuation.
     """
 
     fs: int
@@ -129,7 +86,7 @@ class UtteranceValidator:
     """Checks the audio and text of one utterance; builds ESPnet's text front end once."""
 
     def __init__(self, config: ValidationConfig):
-        # Imported here: espnet2's tokenizer imports take seconds (g2p_en, nltk).
+        # Imported here: espnet2's tokenizer imports are slow (g2p_en, nltk).
         from espnet2.text.build_tokenizer import build_tokenizer
         from espnet2.text.cleaner import TextCleaner
 
@@ -149,8 +106,8 @@ class UtteranceValidator:
     def load_audio(self, utt: str, wav_path: str) -> Tuple[np.ndarray, str]:
         """Read ``wav_path`` after checking it: ``(samples (num_samples,), soundfile subtype)``.
 
-        Raises :class:`DataDirError` for a missing, unreadable, empty, multichannel or
-        all-zero file and for a sample rate other than ``fs``.
+        Raises :class:`DataDirError` for a missing, unreadable, empty, multichannel or all-zero
+        file and for a sample rate other than ``fs``.
         """
         cfg = self.config
         if wav_path.endswith("|"):
@@ -316,16 +273,7 @@ def find_mismatched_ids(
 
 
 def trim_report(name: str, trims: Dict[str, Tuple[float, float, float]]) -> str:
-    """A summary of how much silence was trimmed from the utterances of one set.
-
-    Args:
-        name: The set as the report names it.
-        trims: utt -> (start s, end s, original duration s) of the kept span.
-
-    Returns:
-        Lines of text: totals before and after, and the median, 90th percentile and largest
-        silence removed at the start and at the end (with the utterance that has it).
-    """
+    """Lines summarising the silence trimmed from one set's utterances (``trims``: utt -> kept span)."""
     if not trims:
         return f"{name}: nothing trimmed (no utterance kept)"
     utts = sorted(trims)
@@ -359,9 +307,7 @@ def format_data_dir(
 ) -> Dict[str, str]:
     """Validate ``in_dir`` and write the clean data dir; return ``{dropped utt: reason}``.
 
-    With ``config.trim`` the trimmed audio is written to ``config.wav_dir`` (default:
-    ``out_dir/data``). Raises SystemExit on the first problem with ``on_error="stop"``, or
-    when nothing survives.
+    Raises SystemExit on the first problem with ``on_error="stop"``, or when nothing survives.
     """
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     for name in ("wav.scp", "text", "utt2spk"):

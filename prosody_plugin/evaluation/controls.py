@@ -1,26 +1,9 @@
-"""How well synthesis follows the prosody controls, measured on the synthesised audio.
+"""How well synthesis follows the prosody controls, measured on the synthesised audio (recipe stage 12).
 
-A control edits the variance adaptor's predictions (:mod:`prosody_plugin.tts.variance_controls`);
-whether the *sound* follows depends on how well the decoder learnt to render its inputs. So
-everything here is measured on the waveform the system produces (its vocoder, Griffin-Lim
-by default): the model's own pitch and energy extraction (ESPnet's Dio log-F0 and frame
-energy, token-averaged over the synthesis's own durations), pooled into speech-only word
-spans as the word-level scoring does (:func:`prosody_plugin.evaluation.metrics.word_prosody`).
-
-* **Global controls** (every system): each sentence synthesised plain and with one control;
-  the shift of the utterance's mean log-F0 (cents), its F0 spread (ratio of standard
-  deviations of the voiced tokens' log-F0), its length (ratio) and energy (dB), against
-  what was asked. Tolerances: 50 cents, 10% of the asked range ratio, 5% of the length,
-  1.5 dB.
-* **Emphasis**: each of the first ``max_words`` words of each sentence emphasised in turn
-  at each level; the emphasised word's F0 range, mean log-F0, duration and energy against
-  the same word unemphasised, and the mean absolute change of its neighbours (the words
-  before and after) for comparison.
-
-The first sentence of each text is used. Intervals are 95% bootstrap intervals over sentences (global) or emphasised words
-(emphasis). :func:`measure_controls` writes ``controls.md`` / ``controls.csv`` and the
-figure ``emphasis_f0.png`` (F0 contours of one sentence with each word emphasised in
-turn). Command line: ``python -m prosody_plugin.bin.measure_controls`` (recipe stage 12).
+Global controls and emphasis levels against plain synthesis, with the model's own F0 and
+energy extraction pooled per word as the word-level scoring does; :func:`measure_controls`
+writes ``controls.md`` / ``controls.csv`` and ``emphasis_f0.png``.
+docs/prosody_control.md (How well the sound follows).
 """
 
 import csv

@@ -1,27 +1,8 @@
-"""Objective metrics for TTS: mel-cepstral distortion, F0 errors and word-level prosody.
+"""Objective TTS metrics: WORLD analysis, mel-cepstra, MCD, F0 errors and word-level prosody.
 
-Conventions (all functions are pure, numpy in, numpy or Python floats out):
-
-- Waveforms are 1-D float arrays at sampling rate ``fs`` (Hz). They are analysed with WORLD
-  (``pyworld``): DIO + StoneMask for F0 and CheapTrick for the spectral envelope, every
-  ``frame_period`` ms (5 ms by default). F0 is in Hz with 0 for unvoiced frames.
-- Mel-cepstra follow SPTK/pysptk: ``spectrum_to_mcep`` is ``pysptk.sp2mc`` re-implemented with
-  numpy (pysptk is not a dependency), and the order and all-pass constant per sampling rate are
-  those of ESPnet's ``evaluate_mcd`` (``MCEP_PARAMS``). ``c[0]`` is the log gain; ``c[1:]`` is
-  the spectral shape.
-- Two utterances of different timing are compared along a DTW path computed on ``c[1:]``
-  (euclidean cost, ``librosa.sequence.dtw``), so the gain of the waveform does not affect the
-  alignment. MCD excludes ``c[0]`` too::
-
-      MCD = mean over path frames of (10 / ln 10) * sqrt(2 * sum_{d>=1} (c_d - c'_d)^2)   [dB]
-
-- Pitch differences are in cents (1200 * log2 of a ratio; 100 cents = one semitone). F0 errors
-  are measured only on path frames voiced in both utterances; voicing mismatches are counted by
-  the voicing decision error (VDE, a fraction of path frames).
-- Word-level prosody (``word_prosody``) works on ESPnet's token-level targets: durations in
-  frames, token-averaged natural-log F0 (Dio, values <= 0 mean "no F0") and token-averaged
-  energy (linear magnitude norm), plus a word index per token. A missing value is ``nan``;
-  ``rmse`` and ``pearson`` skip non-finite pairs, so word arrays can be compared directly.
+Pure functions, numpy in, numpy or floats out; waveforms are 1-D at ``fs`` Hz, F0 in Hz with 0
+for unvoiced frames, pitch differences in cents. What each metric measures and how the
+scoring uses them: docs/recipes.md (stage 12's metrics).
 """
 
 import math
@@ -121,6 +102,7 @@ def freqt_matrix(in_len: int, order: int, alpha: float) -> np.ndarray:
     return matrix
 
 
+# Not pysptk.sp2mc: its results differ in the last float bits (scores.csv would change); no wheel, slower.
 def spectrum_to_mcep(spectral_envelope: np.ndarray, order: int, alpha: float) -> np.ndarray:
     """Power spectral envelope to mel-cepstrum, as ``pysptk.sp2mc``.
 
@@ -169,7 +151,9 @@ def _world_f0(x: np.ndarray, fs: int, frame_period: float, f0_floor: float, f0_c
     return pyworld.stonemask(x, f0, times, fs), times
 
 
-def world_f0(wav: np.ndarray, fs: int, frame_period: float = 5.0, *, f0_floor: float, f0_ceil: float) -> np.ndarray:
+def world_f0(
+    wav: np.ndarray, fs: int, frame_period: float = 5.0, *, f0_floor: float, f0_ceil: float
+) -> np.ndarray:
     """F0 contour (T,) in Hz, 0 for unvoiced frames: the F0 of :func:`world_analysis` alone."""
     return _world_f0(_as_waveform(wav, "wav"), fs, frame_period, f0_floor, f0_ceil)[0]
 
@@ -372,13 +356,9 @@ def word_prosody(
         raise ValueError(f"word_ids must be integers, got dtype {word_ids.dtype}")
     word_ids = word_ids.astype(np.intp)  # an empty list arrives as float64
     if num_words < 0 or frame_shift_s <= 0:
-        raise ValueError(
-            f"need num_words >= 0 and frame_shift_s > 0, got {num_words} and {frame_shift_s}"
-        )
+        raise ValueError(f"need num_words >= 0 and frame_shift_s > 0, got {num_words} and {frame_shift_s}")
     if np.any((word_ids < -1) | (word_ids >= num_words)):
-        raise ValueError(
-            f"word_ids must be in [-1, {num_words}), got {word_ids.min()}..{word_ids.max()}"
-        )
+        raise ValueError(f"word_ids must be in [-1, {num_words}), got {word_ids.min()}..{word_ids.max()}")
     if np.any(durations < 0) or not np.all(np.isfinite(durations)):
         raise ValueError("durations must be finite and non-negative")
 

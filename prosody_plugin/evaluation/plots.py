@@ -1,16 +1,6 @@
-"""Prosody plots of a recipe run (stage 12), as PNG files.
-
-* :func:`plot_f0_contours` (``f0_<utt>.png``): F0 contours of the recording and each system
-  for chosen utterances, word boundaries marked (each from its own durations: the
-  recording's phone alignment, the systems' predicted durations), words labelled;
-* :func:`plot_latent_space` (``latent_space.png``): Kathaka's stage-one latents (posterior
-  means of the recordings, stage 9's targets) projected on their two principal components,
-  coloured by sentence type (statement, question, continuation, fragment);
-* :func:`plot_training_curves` (``training_curves.png``): train and valid losses per epoch of
-  every stage-one and stage-two experiment (from each experiment's ``checkpoint.pth``
-  reporter, :func:`read_curves`).
-
-``prosody_plugin.bin.plot_prosody`` is the command line.
+"""Prosody plots of a recipe run (stage 12) as PNG files: F0 contours with word boundaries,
+Kathaka's latent space by sentence type, and training curves. Command line:
+``prosody_plugin.bin.plot_prosody``.
 """
 
 import textwrap
@@ -58,24 +48,17 @@ def plot_f0_contours(
     f0_floor: Optional[float] = None,
     f0_ceil: Optional[float] = None,
 ) -> List[Path]:
-    """One figure per utterance: recording and systems, F0 over time with word boundaries.
+    """One figure per utterance: recording and systems, F0 over time with word boundaries; returns the paths.
 
     Args:
         data_dir: Data dir of the recordings.
         durations: The recordings' phone durations.
-        train_config: A stage-one config.yaml (token list, frame shift, F0 range).
-        model_file: Its checkpoint.
+        train_config, model_file: A stage-one model (token list, frame shift, F0 range).
         systems: Name -> decode dir, in plot order.
         output_dir: Where ``f0_<utt>.png`` go.
         words: Word labels (the context dir's ``words``).
         utts: The utterances to plot; empty: the ``num_utts`` longest.
-        num_utts: How many utterances when choosing.
-        f0_floor: Lowest F0 (Hz); default: the model's ``pitch_extract_conf`` f0min.
-        f0_ceil: Highest F0 (Hz); default: its f0max.
-
-    Returns:
-        The paths of the figures, in the order of the utterances.
-
+        f0_floor, f0_ceil: F0 range (Hz); default: the model's ``pitch_extract_conf``.
     """
     from prosody_plugin.evaluation.scoring import DecodedSystem, Reference
 

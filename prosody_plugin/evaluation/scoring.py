@@ -1,43 +1,7 @@
-"""Objective prosody scores of decoded systems against the recordings (recipe stage 12).
-
-Every system is a decode directory of ``prosody_plugin.bin.tts_inference`` (``wav.scp``,
-``durations/durations``, ``pitch/pitch``, ``energy/energy``) for the same data dir;
-:func:`score` scores them all and writes the tables (``prosody_plugin.bin.score_prosody``
-is its command line).
-
-Scores (``metrics.py`` defines them):
-
-* wav level, through the vocoder: MCD with DTW (c0 excluded), log-F0 RMSE (cents) and F0
-  Pearson correlation over frames voiced in both after DTW, voicing decision error, and
-  an automatic naturalness score, DistillMOS's predicted MOS
-  (:mod:`prosody_plugin.evaluation.naturalness` says what it can and cannot tell);
-* word level, independent of the vocoder: the model's own predicted token durations,
-  pitch and energy against the recording's (its phone durations, and pitch and energy
-  extracted by the model's own Dio / Energy exactly as for training), aggregated per word
-  over the same token-to-word map: RMSE and Pearson correlation of word duration, word
-  mean log-F0, word F0 range and word energy, pooled over all words. Words are their
-  speech only: a word's span is its phones, without the word-boundary tokens after it
-  (``<space>``, punctuation, eos), which carry the pauses (stage 4 puts the recordings'
-  pauses there), so a pause or trailing silence never counts as part of a word;
-* word level on the audio: the same word pitch and energy measured again on the
-  synthesised wav, over the model's own durations (what a listener hears, after the
-  decoder and the vocoder), with the measurement's noise floor: the recordings themselves
-  through mel-spectrogram and vocoder, measured the same way;
-* speaking time: each utterance's total predicted duration over the recording's.
-
-The F0 range of the wav-level analysis is the baseline model's (its config's
-``pitch_extract_conf`` f0min / f0max: the voice's range, which the recipe measures on the
-training set) unless ``f0min`` / ``f0max`` (``--f0min`` / ``--f0max``) are given.
-
-Each value has a 95% bootstrap interval over utterances; each system's difference from the
-baseline a paired bootstrap p-value and, in the papers' framing, the fraction of the
-baseline's error it removes, ``(baseline - system) / baseline`` (the relative gain where
-higher is better); a system with an oracle its gap closure
-``(baseline - system) / (baseline - oracle)`` (0% = baseline, 100% = oracle).
-
-Outputs in ``output_dir``: ``scores.md`` (tables), ``scores.csv`` (one row per system and
-metric), ``utterances.csv`` (wav-level scores per utterance), ``words.csv`` (word-level
-values of every system and the recording).
+"""Objective prosody scores of decoded systems against the recordings (recipe stage 12;
+``prosody_plugin.bin.score_prosody`` is its command line): :func:`score` writes
+``scores.md``, ``scores.csv``, ``utterances.csv`` and ``words.csv``. The metrics are
+:mod:`prosody_plugin.evaluation.metrics`; docs/recipes.md ("Stage 12") says what each means.
 """
 
 import csv
@@ -64,6 +28,7 @@ from prosody_plugin.evaluation.metrics import (
 from prosody_plugin.evaluation.statistics import Bootstrap, Comparison, format_estimate, sufficient_stats
 from prosody_plugin.tasks.tts import ProsodyTTSTask
 from prosody_plugin.text.word_boundaries import token_classes, word_ids
+from prosody_plugin.tts.espnet_model import load_trained_model
 from prosody_plugin.vocoder_compat import enable_parallel_wavegan, reproducible_vocoder
 
 # (key, column title, kind, scale for the table, digits)
@@ -100,9 +65,7 @@ class Reference:
         vocoder_file: Optional[Path] = None,
         vocoder_config: Optional[Path] = None,
     ):
-        self.model, self.train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
-        self.model.eval()
-        self.preprocess = ProsodyTTSTask.build_preprocess_fn(self.train_args, False)
+        self.model, self.train_args, self.preprocess = load_trained_model(train_config, model_file)
         self.is_boundary, self.is_punct = token_classes(self.train_args.token_list)
         conf = self.train_args.feats_extract_conf or {}
         self.fs = int(conf.get("fs", 22050))
@@ -456,6 +419,11 @@ def oracle_improves(oracle: Optional[Comparison], metric: str) -> bool:
     return oracle.difference.value > 0 if metric in HIGHER_IS_BETTER else oracle.difference.value < 0
 
 
+def table_section(title: str, text: str, columns: Sequence[str]) -> List[str]:
+    """The Markdown lines that open a section of ``scores.md``: heading, text, table header."""
+    return ["", f"## {title}", "", text, "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+
+
 def write_tables(
     output_dir: Path,
     results: Dict[str, Dict[str, Comparison]],
@@ -514,10 +482,8 @@ def write_tables(
     ]
     if missing:
         lines.append(f"Not scored (missing outputs): {', '.join(sorted(missing))}.")
-    lines += [
-        "",
-        "## Waveform level (through the vocoder)",
-        "",
+    lines += table_section(
+        "Waveform level (through the vocoder)",
         "MCD: mel-cepstral distortion over the DTW path, c0 (energy) excluded; log-F0 RMSE, F0 "
         "correlation: frames voiced in both after DTW; VDE: voicing decision error."
         + (
@@ -526,10 +492,8 @@ def write_tables(
             if "distillmos" in recording
             else ""
         ),
-        "",
-        "| system | " + " | ".join(t for _, t, _, _, _ in wav_metrics) + " |",
-        "|---" * (len(wav_metrics) + 1) + "|",
-    ]
+        ["system", *(t for _, t, _, _, _ in wav_metrics)],
+    )
     for name, metrics in results.items():
         lines.append(f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in wav_metrics) + " |")
     if "distillmos" in recording:
@@ -537,48 +501,36 @@ def write_tables(
             "| recordings | " + " | ".join(["—"] * len(WAV_METRICS))
             + f" | {format_estimate(recording['distillmos'].estimate, 1.0, 2)} |"
         )
-    lines += [
-        "",
-        "## Word level (the model's own durations, pitch and energy; vocoder-independent)",
-        "",
+    lines += table_section(
+        "Word level (the model's own durations, pitch and energy; vocoder-independent)",
         "RMSE (lower is better) and Pearson correlation (higher is better) against the recording, "
         "pooled over words; a word is its phones (speech only: the pauses on the word-boundary tokens "
         "after it are not part of it).",
-        "",
-        "| system | " + " | ".join(f"{t.removeprefix('word ')} RMSE | {t.removeprefix('word ')} corr" for _, t, _ in WORD_FEATURES) + " |",
-        "|---" * (2 * len(WORD_FEATURES) + 1) + "|",
-    ]
+        ["system", *(f"{t.removeprefix('word ')} {m}" for _, t, _ in WORD_FEATURES for m in ("RMSE", "corr"))],
+    )
     for name, metrics in results.items():
         cells = []
         for key, _, digits in WORD_FEATURES:
             cells += [cell(metrics.get(f"word_{key}_rmse"), 1.0, digits), cell(metrics.get(f"word_{key}_corr"), 1.0, 3)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     audio_metrics = [(f"audio_word_{k}", t.removeprefix("word "), d) for k, t, d in AUDIO_WORD_FEATURES]
-    lines += [
-        "",
-        "## Word level on the audio (what a listener hears)",
-        "",
+    lines += table_section(
+        "Word level on the audio (what a listener hears)",
         "The same word pitch and energy, measured again on each synthesised wav over the model's own "
         f"durations. `{VOCODED_ROW}`: the recordings through mel-spectrogram and the same vocoder, "
         "measured the same way: the measurement's noise floor, the best a system can score.",
-        "",
-        "| system | " + " | ".join(f"{t} RMSE | {t} corr" for _, t, _ in audio_metrics) + " |",
-        "|---" * (2 * len(audio_metrics) + 1) + "|",
-    ]
+        ["system", *(f"{t} {m}" for _, t, _ in audio_metrics for m in ("RMSE", "corr"))],
+    )
     for name, metrics in [*results.items(), (VOCODED_ROW, recording)]:
         cells = []
         for key, _, digits in audio_metrics:
             cells += [cell(metrics.get(f"{key}_rmse"), 1.0, digits), cell(metrics.get(f"{key}_corr"), 1.0, 3)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "## Speaking time",
-        "",
+    lines += table_section(
+        "Speaking time",
         "Each utterance's total duration (the model's own, pauses included) over the recording's, averaged.",
-        "",
-        "| system | duration ratio |",
-        "|---|---|",
-    ]
+        ["system", "duration ratio"],
+    )
     for name, metrics in results.items():
         lines.append(f"| {name} | {cell(metrics.get('duration_ratio'), 100.0, 1)} |")
     if oracles:
@@ -586,18 +538,14 @@ def write_tables(
         gap_metrics += [(f"audio_word_{k}_rmse", f"{t} RMSE, audio") for k, t, _ in AUDIO_WORD_FEATURES[:1]]
         gap_metrics += [(f"word_{k}_corr", f"{t} corr") for k, t, _ in WORD_FEATURES[:2]]
         gap_metrics += [(k, t) for k, t, _, _, _ in WAV_METRICS[:2]]
-        lines += [
-            "",
-            "## Gap closure",
-            "",
+        lines += table_section(
+            "Gap closure",
             f"(baseline - system) / (baseline - oracle): 0% = `{baseline}`, 100% = the system's oracle "
             "(same stage-one model, prosody from the recording itself). `†`: the oracle is not "
             "significantly better than the baseline on that metric, so there is no gap to close and "
             "the ratio is not meaningful.",
-            "",
-            "| system | oracle | " + " | ".join(t for _, t in gap_metrics) + " |",
-            "|---" * (len(gap_metrics) + 2) + "|",
-        ]
+            ["system", "oracle", *(t for _, t in gap_metrics)],
+        )
         for name, oracle in oracles.items():
             cells = []
             for key, _ in gap_metrics:
@@ -611,17 +559,13 @@ def write_tables(
     relative_metrics += [(f"audio_word_{k}_rmse", f"{t} RMSE, audio") for k, t, _ in AUDIO_WORD_FEATURES]
     relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[:2]]
     relative_metrics += [(k, t) for k, t, _, _, _ in wav_metrics[4:]]
-    lines += [
-        "",
-        "## Relative to the baseline",
-        "",
+    lines += table_section(
+        "Relative to the baseline",
         f"The papers' framing: (baseline - system) / baseline, the fraction of `{baseline}`'s "
         "error the system removes (for distillMOS, where higher is better, the relative gain); "
         "`*`: the difference from the baseline has paired bootstrap p < 0.05.",
-        "",
-        "| system | " + " | ".join(t for _, t in relative_metrics) + " |",
-        "|---" * (len(relative_metrics) + 1) + "|",
-    ]
+        ["system", *(t for _, t in relative_metrics)],
+    )
     for name, metrics in results.items():
         if name == baseline:
             continue
@@ -632,17 +576,13 @@ def write_tables(
             cells.append(text + (" *" if c is not None and c.difference is not None and c.significant else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if movement:
-        lines += [
-            "",
-            "## Movement",
-            "",
+        lines += table_section(
+            "Movement",
             "How far the first system's word prosody lies from the second's: RMS difference of "
             "their word values (e.g. Kathaka's oracle, the recording's own latent, against its prior "
             "mean: how much the latent moves the prosody). An interval clear of 0 is a significant move.",
-            "",
-            "| systems | " + " | ".join(t for _, t, _ in WORD_FEATURES) + " |",
-            "|---" * (len(WORD_FEATURES) + 1) + "|",
-        ]
+            ["systems", *(t for _, t, _ in WORD_FEATURES)],
+        )
         for pair, values in movement.items():
             lines.append(
                 f"| {pair} | " + " | ".join(format_estimate(values[k].estimate, 1.0, d) for k, _, d in WORD_FEATURES) + " |"

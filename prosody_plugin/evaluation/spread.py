@@ -1,22 +1,8 @@
 """One-to-many: how much a system's word-level prosody varies over samples of the same text.
 
-For a system whose stage two samples its representation (``one_to_many`` in the registry:
-Kathaka), ``--num_samples`` representations of every sentence are drawn from each source
-and decoded by the stage-one model (no vocoder); the word durations, mean log-F0, F0 range
-and energy of the renditions are compared word by word:
-
-* ``sampler``: stage two's samples at ``--temperature`` (what text-only synthesis draws
-  from; Kathaka: its predicted Gaussian);
-* ``prior``: the stage-one prior (Kathaka: N(0, I)), for sentence-level systems;
-* ``recordings``: the representations of random training recordings (``--latents``, stage
-  9's targets; Kathaka: posterior means), for sentence-level systems: the prosodic range the
-  representation covers on real speech.
-
-The spread of a word is the standard deviation over the renditions; an utterance's spread
-the mean over its words; the table gives the mean over sentences with 95% bootstrap
-intervals. A sampler whose spread is near zero has collapsed to one rendition per text.
-The renditions of a sentence are one batch of the acoustic model
-(``ProsodyESPnetTTSModel.batch_inference``). Command line: ``python -m prosody_plugin.bin.prosody_spread``.
+Renditions of each sentence from stage two's sampler, the stage-one prior and real
+recordings' representations are compared word by word (standard deviation over renditions;
+near zero: a collapsed sampler). docs/recipes.md (Stage 12).
 """
 
 import csv
@@ -65,7 +51,7 @@ def measure_spread(
     num_resamples: int = 1000,
     seed: int = 0,
 ) -> str:
-    """Measure the one-to-many spread (module docstring); write spread.{csv,md}, return the table."""
+    """Measure the one-to-many spread of each source; write spread.{csv,md}, return the table."""
     if num_samples < 2:
         raise ValueError("num_samples must be >= 2 to measure a spread")
     if tts.system is None or not tts.tts.one_to_many:

@@ -1,15 +1,8 @@
-"""Corpus-level statistics with bootstrap confidence intervals over utterances.
+"""Corpus-level statistics with paired bootstrap confidence intervals over utterances.
 
-Every metric is written as per-utterance *sufficient statistics* and a function from their
-sum to the corpus value, so that a bootstrap resample of utterances is a weighted sum
-(``counts @ stats``) instead of a recomputation:
-
-* ``mean``: per-utterance values averaged over utterances (e.g. MCD, VDE);
-* ``rmse``: squared errors pooled over all items (words) of all utterances;
-* ``pearson``: a correlation pooled over all items of all utterances.
-
-The same resamples serve every system, which makes the differences from the baseline
-*paired*: the p-value of a difference is the two-sided bootstrap probability of its sign.
+Each metric is per-utterance sufficient statistics ("mean", "rmse", "pearson") and a function
+of their sum, so a resample is a weighted sum (``counts @ stats``); the same resamples serve
+every system, so differences from the baseline are paired.
 """
 
 from dataclasses import dataclass
@@ -21,15 +14,11 @@ KINDS = ("mean", "rmse", "pearson")
 
 
 def sufficient_stats(kind: str, a: np.ndarray, b: Optional[np.ndarray] = None) -> np.ndarray:
-    """Sufficient statistics of one utterance.
+    """Sufficient statistics of one utterance: (2,) for mean and rmse, (6,) for pearson.
 
     Args:
-        kind: "mean" (``a`` holds the utterance's value, shape () or (1,)), "rmse" or
-            "pearson" (``a``, ``b``: the paired items of the utterance, e.g. its words).
-
-    Returns:
-        ndarray: (2,) for mean and rmse, (6,) for pearson. Non-finite items are left out.
-
+        kind: "mean" (``a``: the utterance's value), "rmse" or "pearson" (``a``, ``b``: its
+            paired items, e.g. words; non-finite items left out).
     """
     if kind == "mean":
         value = float(np.asarray(a).reshape(-1)[0])
@@ -95,13 +84,12 @@ class Comparison:
 
 
 class Bootstrap:
-    """Paired bootstrap over a fixed list of utterances.
+    """Paired bootstrap over a fixed list of U utterances (the same order for every system).
 
     Args:
-        num_utterances: U, the utterances every system is scored on (same order for all).
+        num_utterances: U.
         num_resamples: B.
-        seed: Seed of the resampling (the same seed gives the same intervals).
-
+        seed: Seed of the resampling.
     """
 
     def __init__(self, num_utterances: int, num_resamples: int = 1000, seed: int = 0):

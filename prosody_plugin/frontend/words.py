@@ -1,56 +1,9 @@
-"""Canonical word sequence of an utterance, shared by every word-level feature.
+"""The canonical word sequence of an utterance, shared by every word-level feature.
 
-The acoustic models (CAMP, word pooling in :mod:`prosody_plugin.tts.word_pooling`) see
-phoneme tokens, exactly as ESPnet's ``CommonPreprocessor`` makes them: the text goes through
-``TextCleaner(cleaner)`` and then ``PhonemeTokenizer(g2p)`` (G2P of the whole sentence,
-``<space>`` between words). Their *words* are defined on that token stream by
-``word_ids``. :class:`TextFrontend` computes that token stream and word
-segmentation (reusing ``token_classes`` / ``word_ids``, never re-implementing
-them) and gives every phoneme word a *surface* word from the normalized text, so that BERT
-vectors and syntax tags can be computed per phoneme word.
-
-Mapping phoneme words to surface words
---------------------------------------
-The normalized text is split on whitespace into *chunks*. Punctuation at the edges of a
-chunk (Unicode category P, except the symbols espeak reads aloud: ``% # @ / * & \\ _``) is
-stripped off; the rest is the chunk's *core*. Each chunk yields ``k`` phoneme words:
-
-1. ``k`` is first taken from phonemizing each chunk alone with the same G2P. If these counts
-   add up to the number of phoneme words of the sentence, they are used (the common case is
-   ``k = 1`` for every chunk with a core and ``k = 0`` for punctuation-only chunks: a 1:1
-   alignment).
-2. Otherwise (espeak merges some function words with the next word in running text, e.g.
-   ``OF THE`` -> ``ʌvðɪ``, ``IN THE`` -> ``ɪnðə``), ``k`` is the increase of the phoneme
-   word count when the chunk is appended to the sentence prefix before it (G2P of every
-   prefix), which sees the same context as the sentence. If the counts are not
-   non-decreasing or do not add up to the sentence's word count, :class:`ValueError` is
-   raised naming the utterance, the first diverging chunk and both word lists; words are
-   never shifted silently.
-
-Then, chunk by chunk:
-
-* ``k = 0`` and no core (punctuation only, e.g. ``...`` or ``,``): the chunk is punctuation
-  of the previous word (``word_punctuation``), or ``leading_punctuation`` before word 0;
-* ``k = 0`` with a core (a word merged into the previous phoneme word, or a silent one): its
-  core is appended to the previous word's surface with a single space (``"of the"``); before
-  the first word it is prepended to the next one;
-* ``k = 1``: the core is the word;
-* ``k >= 2`` (``#TAG`` -> "hash tag", ``50%`` -> "fifty percent", ``ONE/TWO``): the core is
-  split into pieces, trying in order (a) runs of word characters (keeping internal
-  apostrophes/periods) and runs of other symbols, (b) the same with single symbols, (c) runs
-  of word characters with internal apostrophes/periods, (d) runs of word characters,
-  (e) single characters (espeak spells out letters of scripts it cannot read);
-  punctuation-only pieces are ignored; the first split with exactly ``k``
-  pieces is used. If none fits, each of the ``k`` sub-words gets the whole core (the surface
-  repeated), which keeps one vector per phoneme word and is documented behaviour.
-
-Punctuation at the start of a chunk that is not the first goes to the previous word, like
-punctuation tokens belong to the preceding word in ``word_ids``.
-
-Case: ESPnet's ``tacotron`` cleaner upper-cases the text. Each chunk's core is looked up in
-the raw text (case-insensitively, left to right, skipping at most a few raw words that the
-cleaner expanded such as ``Dr.`` or ``$5``) and takes the raw casing when found; otherwise an
-all-upper-case core is lower-cased. This only affects case, never the word sequence.
+:class:`TextFrontend` makes the phoneme tokens exactly as ESPnet's ``CommonPreprocessor``,
+splits them into words with :func:`prosody_plugin.text.word_boundaries.word_ids` and gives
+each phoneme word its surface word from the text (for BERT and spaCy). docs/stage_two.md
+(The front end) describes the alignment and its guarantees.
 """
 
 import re
@@ -93,18 +46,11 @@ _SENTENCE_END = re.compile(r"[.?!;]+[\"'”’)\]]*(?=\s)")
 
 
 def split_sentences(text: str) -> List[str]:
-    """Split long text into sentences with a simple rule-based splitter.
+    """Split long text into stripped, non-empty sentences with a rule-based splitter.
 
-    A sentence ends at a run of ``.``, ``?``, ``!`` or ``;`` (optionally followed by closing
-    quotes or brackets) that is followed by whitespace, except when the run is a single
-    period that
-
-    * ends a common abbreviation (:data:`ABBREVIATIONS`: Mr. Dr. St. e.g. i.e. etc. ...),
-    * ends a single-letter initial ("J. Smith"), or
-    * is followed by a lower-case letter (an abbreviation not in the list, or a stray period).
-
-    Sentences are returned stripped, empty ones dropped; joined with single spaces they give
-    back the text up to whitespace.
+    A sentence ends at a run of ``.?!;`` (closing quotes or brackets allowed) before whitespace,
+    except a single period after an :data:`ABBREVIATIONS` entry or an initial ("J. Smith"), or
+    before a lower-case letter.
     """
     sentences = []
     start = 0
@@ -154,7 +100,11 @@ _PIECE_PATTERNS = (
 
 
 def _split_core(core: str, k: int) -> List[str]:
-    """Split a chunk's core into ``k`` sub-word surfaces (see the module docstring)."""
+    """Split a chunk's core into ``k`` sub-word surfaces ("#TAG" -> "#", "TAG").
+
+    Tries :data:`_PIECE_PATTERNS` in order (punctuation-only pieces ignored) and takes the first
+    with exactly ``k`` pieces; if none fits, each sub-word gets the whole core.
+    """
     for pattern in _PIECE_PATTERNS:
         pieces = [
             p for p in pattern.findall(core) if not all(_is_edge_punct(c) for c in p)
@@ -208,15 +158,12 @@ class Utterance:
         text: Raw input text.
         normalized: Output of ESPnet's ``TextCleaner(cleaner)``.
         tokens: Phoneme tokens exactly as ESPnet's ``CommonPreprocessor`` makes them.
-        token_ids: Token ids (int64, ``len(tokens)``) when a token list was given, else None.
-        token_word_ids: Word index per token (int64, ``len(tokens)``), the rules of
-            ``text.word_boundaries.word_ids`` (on the token ids when a token list was
-            given).
-        words: Surface word per phoneme word (W), punctuation removed; may hold a space when
-            espeak merged several text words into one phoneme word ("of the").
+        token_ids: (T_text,) int64 when a token list was given, else None.
+        token_word_ids: (T_text,) int64 word index per token (``word_boundaries.word_ids``).
+        words: (W) surface words without punctuation; may hold a space where espeak merged
+            text words into one phoneme word ("of the").
         word_phonemes: Per word, its tokens that are neither ``<space>`` nor punctuation.
-        word_punctuation: Per word, the punctuation of the text attached after it ("" if
-            none, e.g. ``","``, ``"?!"``, ``"..."``).
+        word_punctuation: Per word, the text's punctuation after it ("" if none).
         leading_punctuation: Punctuation before the first word ("" if none).
     """
 
@@ -237,11 +184,9 @@ class Utterance:
         return len(self.words)
 
     def punctuated_words(self) -> List[str]:
-        """Each word with the punctuation of the text around it, as a reader sees it.
+        """Each word with the punctuation around it, as a reader sees it: ``['"Hello,', 'world?"']``.
 
-        The leading punctuation goes to the first word, each word's ``word_punctuation``
-        after it: ``['"Hello,', 'world?"']``. BERT reads these (its tokenizer splits the
-        punctuation into pieces of the same word, so it still gives one row per word).
+        BERT reads these; its tokenizer keeps the punctuation pieces in the same word.
         """
         return [
             (self.leading_punctuation if i == 0 else "") + word + punct
@@ -259,16 +204,13 @@ class TextFrontend:
     Args:
         cleaner: ESPnet ``TextCleaner`` type ("tacotron"); None for no cleaning.
         g2p: ESPnet ``PhonemeTokenizer`` g2p type ("espeak_ng_english_us_vits").
-        token_list: None, a token list file (one token a line) or a list of tokens; when
-            given, ``token_ids`` are computed with ESPnet's ``TokenIDConverter``.
-        max_tokens: ``analyze`` raises ValueError above this many tokens (use
-            :func:`split_sentences` on long text).
-        restore_case: Take each word's casing from the raw text when it can be found there.
+        token_list: None, a token list file or a list of tokens; when given, ``token_ids``
+            come from ESPnet's ``TokenIDConverter``.
+        max_tokens: ``analyze`` raises ValueError above this many tokens.
+        restore_case: Take each word's casing from the raw text when found there.
         non_linguistic_symbols: As ESPnet's ``--non_linguistic_symbols`` (file or list).
-        g2p_cache_size: Phoneme-word counts of text chunks kept (least recently used out)
-            for the word alignment, which phonemizes every chunk of a sentence alone
-            (``0``: no cache). A chunk's count depends on its text only, so the cache
-            changes no result; the sentence itself is always phonemized afresh.
+        g2p_cache_size: Text chunks whose phoneme-word counts are cached (LRU; 0: none). A
+            count depends on the chunk's text only, so the cache changes no result.
     """
 
     def __init__(
@@ -281,7 +223,7 @@ class TextFrontend:
         non_linguistic_symbols: Union[None, str, Path, Sequence[str]] = None,
         g2p_cache_size: int = 65536,
     ):
-        # Imported here: espnet2's tokenizer imports take seconds (g2p_en, nltk).
+        # Imported here: espnet2's tokenizer imports are slow (g2p_en, nltk).
         from espnet2.text.build_tokenizer import build_tokenizer
         from espnet2.text.cleaner import TextCleaner
 
@@ -327,8 +269,7 @@ class TextFrontend:
         return self._count_words_batch([text])[0]
 
     def _count_words_batch(self, texts: Sequence[str]) -> List[int]:
-        """:meth:`_count_words` of each text: cached counts, the others phonemized one by
-        one (each text alone, as before) and counted in one batch."""
+        """:meth:`_count_words` of each text: cached, or phonemized alone and counted in one batch."""
         counts: List[Optional[int]] = []
         todo: "OrderedDict[str, List[str]]" = OrderedDict()  # text -> its tokens
         for text in texts:
@@ -361,7 +302,7 @@ class TextFrontend:
 
     # ------------------------------------------------------------------ main entry
     def analyze(self, text: str, utt_id: str = "<text>") -> Utterance:
-        """Analyze one utterance; raises ValueError for unusable input (see module doc)."""
+        """Analyze one utterance; raises ValueError naming ``utt_id`` for input that cannot be spoken."""
         if not isinstance(text, str):
             raise ValueError(f"{utt_id}: text must be a str, got {type(text).__name__}")
         if not text.strip():
@@ -434,7 +375,12 @@ class TextFrontend:
 
     # ------------------------------------------------------------------ alignment
     def _chunk_counts(self, chunks: List[str], num_words: int) -> Optional[List[int]]:
-        """Phoneme words per chunk (module docstring, steps 1-2); None if inconsistent."""
+        """Phoneme words per whitespace chunk of the normalized text; None if inconsistent.
+
+        First each chunk phonemized alone; if those do not add up (espeak merges some function words
+        in running text: "OF THE" -> one word), the increase of the count over the sentence's
+        prefixes, which see the sentence's context.
+        """
         alone = self._count_words_batch(chunks)
         if sum(alone) == num_words:
             return alone
@@ -455,6 +401,12 @@ class TextFrontend:
         word_phonemes: List[List[str]],
         utt_id: str,
     ) -> Tuple[List[str], List[str], str, List[int]]:
+        """Surface words, their punctuation, leading punctuation and chunk counts.
+
+        A chunk of ``k`` phoneme words gives: ``k = 0``, punctuation of the previous word, or
+        its core joined to the previous word ("of the"); ``k = 1``, the word; ``k >= 2``,
+        :func:`_split_core`. Edge punctuation goes to the preceding word, as in ``word_ids``.
+        """
         chunks = normalized.split()
         parts = [_split_edges(c) for c in chunks]
         counts = self._chunk_counts(chunks, num_words)
@@ -493,7 +445,7 @@ class TextFrontend:
         return words, punct, leading, counts
 
     def _cased_cores(self, text: str, cores: List[str]) -> List[str]:
-        """Restore each core's casing from the raw text (see module docstring)."""
+        """Each core with the raw text's casing where found nearby (left to right), else lower-cased if all upper."""
         out = []
         cursor = 0
         for core in cores:

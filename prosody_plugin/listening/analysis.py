@@ -1,35 +1,7 @@
-"""Scoring of a MUSHRA test: listeners' results -> the papers' statistics.
+"""Scoring of a MUSHRA test: listeners' result files -> BS.1534-3 statistics and the papers' figures.
 
-Input: the result files of any number of listeners, in either format of the test
-(:mod:`prosody_plugin.listening.mushra`):
-
-* the page's export (``mushra_<test>_<listener>.csv``, columns ``CSV_COLUMNS``);
-* webMUSHRA's ``results/<testId>/mushra.csv`` (``session_test_id``, the questionnaire's
-  ``listener``, ``trial_id``, ``rating_stimulus``, ``rating_score``, ...), any number of
-  listeners in one file.
-
-Checks, each message naming the file and row:
-
-* refused (:class:`ResultsError`): a file of another test configuration (test id or design
-  hash differ from ``design.json``; a trial or condition the test does not have), an
-  unknown format, a listener ID that appears in two files, a rating given twice;
-* cleaned (reported): a rating that is not a number in 0-100 is left out; a trial in which
-  a listener did not rate every condition is left out; missing trials are reported.
-
-Then, as ITU-R BS.1534-3 prescribes:
-
-* post-screening: a listener who rates the hidden reference below 90 in more than 15% of
-  their trials is excluded (the report names them);
-* per condition the mean rating with its 95% confidence interval (Student's t over all
-  ratings, the recommendation's interval) and the median;
-* each system against the baseline: the Wilcoxon signed-rank test over paired ratings (same
-  listener, same trial), Holm's correction over the systems;
-* the papers' two figures, with 95% bootstrap intervals over (listener, trial) pairs (the
-  same resamples for every condition, :class:`~prosody_plugin.evaluation.statistics.Bootstrap`):
-  the relative improvement over the baseline ``(system - baseline) / baseline`` (Kathaka's
-  +13.2%) and the share of the baseline-to-recording gap closed ``(system - baseline) /
-  (reference - baseline)`` (CAMP's 26%), where ``reference`` is the hidden reference's mean;
-* a box plot of the ratings per condition.
+Reads both result formats of :mod:`prosody_plugin.listening.mushra`, refuses files of another
+test, post-screens listeners and writes the report. docs/listening_tests.md (Stage 14).
 """
 
 import csv
@@ -99,8 +71,8 @@ def read_results(files: Sequence[Path], design: MushraDesign) -> Tuple[List[Rati
         (ratings, notes): the valid ratings, and a message for each row left out.
 
     Raises:
-        ResultsError: see the module docstring.
-
+        ResultsError: a file of another test, an unknown format, a listener in two files or
+            a rating given twice (the message names file and row).
     """
     ratings: List[Rating] = []
     notes: List[str] = []
@@ -255,7 +227,7 @@ def analyse(
     screen_score: float = SCREEN_SCORE,
     screen_fraction: float = SCREEN_FRACTION,
 ) -> MushraResults:
-    """Post-screening and statistics (module docstring)."""
+    """BS.1534-3 post-screening and the statistics per condition (docs/listening_tests.md, Stage 14)."""
     baseline = baseline or design.baseline
     if baseline not in design.conditions or baseline in (REFERENCE, ANCHOR):
         raise ValueError(f"baseline {baseline!r} is not a system of this test ({', '.join(design.systems)})")

@@ -1,20 +1,7 @@
-"""Stimulus preparation for listening tests: read, resample, anchor, level, pad, write.
+"""Stimulus preparation for listening tests: read, resample, low-pass anchor, level-align, pad, write.
 
-Waveforms are 1-D float64 arrays in [-1, 1] at a sampling rate ``fs`` (Hz).
-
-* :func:`resample` converts rates with a polyphase FIR filter (``scipy.signal.resample_poly``,
-  Kaiser-windowed anti-aliasing low-pass), exactly for any pair of integer rates;
-* :func:`lowpass_anchor` is the low anchor of ITU-R BS.1534-3: the reference low-passed at
-  3.5 kHz (zero-phase Butterworth, ``scipy.signal.sosfiltfilt``, so its timing is the
-  reference's);
-* :func:`active_level_db` is the level of the speech itself, not of its pauses: the RMS over
-  20 ms frames within 40 dB of the loudest frame (a gated RMS in the spirit of ITU-T P.56 and
-  BS.1770 gating), in dB relative to full scale;
-* :func:`align_levels` brings the stimuli of one trial to the same active level (BS.1534
-  asks for loudness-aligned stimuli, so that level differences are not judged), lowering the
-  common target when a stimulus would clip;
-* :func:`pad_to` appends silence so that every stimulus of a trial has the same length
-  (webMUSHRA refuses trials whose files differ in length).
+Waveforms are 1-D float64 in [-1, 1]. Levels are gated active-speech levels (in the spirit of
+ITU-T P.56), aligned per trial as BS.1534-3 asks; docs/listening_tests.md (The MUSHRA test).
 """
 
 from math import gcd
@@ -41,7 +28,6 @@ def read_mono(path: PathLike, what: str = "") -> Tuple[np.ndarray, int]:
     Raises:
         FileNotFoundError: the file is missing (``what`` names the system and utterance).
         ValueError: the file cannot be decoded, is empty or silent.
-
     """
     label = f"{what}: " if what else ""
     path = Path(path)
@@ -66,12 +52,7 @@ def resample(wav: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 def lowpass_anchor(wav: np.ndarray, fs: int, cutoff_hz: float = ANCHOR_CUTOFF_HZ, order: int = 8) -> np.ndarray:
-    """The low-pass anchor of ``wav`` (T,) at ``fs``: zero-phase Butterworth, -6 dB at ``cutoff_hz``.
-
-    ``sosfiltfilt`` runs an order-``order`` filter forwards and backwards: the magnitude
-    response is squared (-6 dB at the cutoff, 2 * 6 * order dB per octave above it) and the
-    phase is zero, so the anchor stays aligned with the reference.
-    """
+    """The low-pass anchor of ``wav`` (T,): zero-phase Butterworth (``sosfiltfilt``), -6 dB at ``cutoff_hz``, aligned with the reference."""
     if not 0 < cutoff_hz < fs / 2:
         raise ValueError(f"the anchor's cutoff {cutoff_hz} Hz must be below the Nyquist frequency {fs / 2} Hz")
     sos = signal.butter(order, cutoff_hz, btype="lowpass", fs=fs, output="sos")
@@ -91,16 +72,11 @@ def active_level_db(wav: np.ndarray, fs: int, frame_s: float = 0.02, gate_db: fl
 
 
 def align_levels(wavs: Dict[str, np.ndarray], fs: int, level_dbfs: float = DEFAULT_LEVEL_DBFS) -> Tuple[Dict[str, np.ndarray], float]:
-    """Scale every waveform to the same active level.
+    """Scale every waveform to the same active level; returns them and the level (dBFS) used.
 
     Args:
         wavs: name -> waveform (T_name,) at ``fs``.
-        level_dbfs: Target active level; lowered for all when a stimulus would peak above
-            :data:`PEAK_LIMIT` (the stimuli of a trial stay aligned with each other).
-
-    Returns:
-        The scaled waveforms and the level (dBFS) actually used.
-
+        level_dbfs: Target level; lowered for all when a stimulus would peak above :data:`PEAK_LIMIT`.
     """
     levels = {name: active_level_db(wav, fs) for name, wav in wavs.items()}
     peaks = {name: float(np.max(np.abs(wav))) * 10 ** ((level_dbfs - levels[name]) / 20) for name, wav in wavs.items()}

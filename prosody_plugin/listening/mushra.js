@@ -7,7 +7,7 @@
   var STORE = 'prosody_plugin.mushra/' + design.test_id + '/' + design.design_hash + '/';
   var LISTENER_ID = /^[\w .@-]{1,64}$/;
 
-  // --- the seeded order of a listener (mushra.py: fnv1a32, mulberry32, listener_order) ---
+  // --- the listener's order: one of the design's (mushra.py draws them), picked by a hash of the ID ---
   function fnv1a32(text) {
     var bytes = new TextEncoder().encode(text);
     var h = 0x811c9dc5;
@@ -16,26 +16,10 @@
     }
     return h >>> 0;
   }
-  function mulberry32(a) {
-    return function () {
-      a = (a + 0x6D2B79F5) | 0;
-      var t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-  function shuffle(items, rng) {
-    var a = items.slice();
-    for (var i = a.length - 1; i > 0; i--) {
-      var j = Math.floor(rng() * (i + 1));
-      var t = a[i]; a[i] = a[j]; a[j] = t;
-    }
-    return a;
-  }
   function listenerOrder(listener) {
-    var rng = mulberry32(fnv1a32(design.test_id + '|' + design.design_hash + '|' + design.seed + '|' + listener));
-    var trials = shuffle(design.trials, rng);
-    return trials.map(function (id) { return { id: id, conditions: shuffle(design.conditions, rng) }; });
+    return design.orders[fnv1a32(listener) % design.orders.length].map(function (trial) {
+      return { id: design.trials[trial[0]], conditions: trial[1].map(function (c) { return design.conditions[c]; }) };
+    });
   }
 
   // --- state ---

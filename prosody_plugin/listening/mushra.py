@@ -1,32 +1,10 @@
-"""A MUSHRA listening test (ITU-R BS.1534-3 shape) of a recipe's systems.
+"""A MUSHRA listening test (ITU-R BS.1534-3 shape) of a recipe's systems, and its design file.
 
-Each *trial* is one eval utterance. Its *conditions* are, in the recommendation's terms:
-
-* ``reference``: the hidden reference, the recording itself (listeners should find it and
-  rate it 100; post-screening checks that they do);
-* ``anchor``: the low anchor, the recording low-passed at 3.5 kHz (BS.1534-3's anchor,
-  :func:`~prosody_plugin.listening.audio.lowpass_anchor`);
-* the systems under test, the baseline among them.
-
-Besides the conditions the listener hears the open *reference* (the recording, labelled).
-Every stimulus of a trial is resampled to the test's rate, level-aligned (same active
-speech level) and padded with silence to the trial's longest (webMUSHRA requires equal
-lengths). Stimulus files have opaque names, so that neither a tooltip nor a download name
-gives a condition away.
-
-Two ways to run the same test, written side by side into the test folder:
-
-* ``index.html``: a self-contained page (inline script, relative paths, no network) that
-  orders the trials and, in each trial, the conditions at random with a seed drawn from the
-  listener's ID (:func:`listener_order` is the same algorithm in Python), keeps progress in
-  the browser's local storage and exports the ratings as a CSV file (``CSV_COLUMNS``);
-* ``webmushra/``: a webMUSHRA configuration (``configs/<test id>.yaml``: a generic
-  instruction page, a volume page, the MUSHRA pages in a ``random`` block, a finish page
-  whose questionnaire asks for the listener ID) with its stimuli under
-  ``configs/resources/<test id>/``, to copy into a webMUSHRA installation.
-
-``design.json`` records the test (conditions, trials, files and their checksums, and a
-``design_hash`` over them), so that the scoring refuses results of another test.
+One trial per eval utterance; its conditions are the hidden reference, the 3.5 kHz low-pass
+anchor and the systems. The test folder holds a self-contained page (``index.html``), a
+webMUSHRA configuration (``webmushra/``) and ``design.json``, which the scoring checks results
+against and from which the page takes each listener's order. How to run a test with
+listeners: docs/listening_tests.md.
 """
 
 import datetime
@@ -62,11 +40,22 @@ ANCHOR = "anchor"
 MAX_CONDITIONS = 12
 #: Columns of the page's CSV export, one row per listener, trial and condition.
 CSV_COLUMNS = [
-    "test_id", "design_hash", "listener", "trial_position", "trial_id", "condition", "slot",
-    "rating", "played", "seconds", "finished_at",
-]  # fmt: skip
+    "test_id",
+    "design_hash",
+    "listener",
+    "trial_position",
+    "trial_id",
+    "condition",
+    "slot",
+    "rating",
+    "played",
+    "seconds",
+    "finished_at",
+]
+#: Seeded orders (of the trials, and of the conditions in each) written into the design; the
+#: page gives a listener the one a hash of the ID picks.
+NUM_ORDERS = 64
 _JS = Path(__file__).with_name("mushra.js")
-_MASK = 0xFFFFFFFF
 
 
 @dataclass
@@ -104,13 +93,23 @@ class MushraDesign:
     created: str = ""
     prosody_plugin_version: str = __version__
     format: str = FORMAT
+    #: Listener orders: each a list of [trial index, [condition indices in slot order]].
+    orders: List[List[Tuple[int, List[int]]]] = field(default_factory=list)
 
     @property
     def trial_ids(self) -> List[str]:
         return [t.id for t in self.trials]
 
+    def named_order(self, k: int) -> List[Tuple[str, List[str]]]:
+        """Order ``k`` by name: [(trial id, [conditions in slot order])]."""
+        return [(self.trials[t].id, [self.conditions[c] for c in slots]) for t, slots in self.orders[k]]
+
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        data = asdict(self)
+        orders = data.pop("orders")
+        text = json.dumps(data, indent=1, ensure_ascii=False)[:-2]  # without the closing "\n}"
+        lines = ",\n  ".join(json.dumps(order) for order in orders)  # one line per order
+        Path(path).write_text(f'{text},\n "orders": [\n  {lines}\n ]\n}}\n', encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> "MushraDesign":
@@ -120,58 +119,13 @@ class MushraDesign:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as e:
-            raise FileNotFoundError(f"{path} is missing: build the test first (prosody_plugin.bin.mushra_test)") from e
+            raise FileNotFoundError(
+                f"{path} is missing: build the test first (prosody_plugin.bin.mushra_test)"
+            ) from e
         if data.get("format") != FORMAT:
             raise ValueError(f"{path}: format {data.get('format')!r}, expected {FORMAT!r}")
         data["trials"] = [Trial(**t) for t in data["trials"]]
         return cls(**data)
-
-
-# ------------------------------------------------------------------------------------------
-# Seeded order per listener; mushra.js implements the same three functions.
-
-
-def fnv1a32(text: str) -> int:
-    """32-bit FNV-1a hash of the UTF-8 bytes of ``text``."""
-    h = 0x811C9DC5
-    for byte in text.encode("utf-8"):
-        h = ((h ^ byte) * 0x01000193) & _MASK
-    return h
-
-
-def mulberry32(seed: int):
-    """The mulberry32 generator: a function returning floats in [0, 1) (as JavaScript's)."""
-    state = seed & _MASK
-
-    def imul(a: int, b: int) -> int:
-        return (a * b) & _MASK
-
-    def next_float() -> float:
-        nonlocal state
-        state = (state + 0x6D2B79F5) & _MASK
-        t = imul(state ^ (state >> 15), 1 | state)
-        t = ((t + imul(t ^ (t >> 7), 61 | t)) & _MASK) ^ t
-        return ((t ^ (t >> 14)) & _MASK) / 4294967296.0
-
-    return next_float
-
-
-def _shuffle(items: Sequence, rng) -> list:
-    a = list(items)
-    for i in range(len(a) - 1, 0, -1):
-        j = int(rng() * (i + 1))
-        a[i], a[j] = a[j], a[i]
-    return a
-
-
-def listener_order(design: MushraDesign, listener: str) -> List[Tuple[str, List[str]]]:
-    """The order the page presents to ``listener``: [(trial id, [conditions in slot order])]."""
-    rng = mulberry32(fnv1a32(f"{design.test_id}|{design.design_hash}|{design.seed}|{listener}"))
-    trials = _shuffle(design.trial_ids, rng)
-    return [(t, _shuffle(design.conditions, rng)) for t in trials]
-
-
-# ------------------------------------------------------------------------------------------
 
 
 def _code(test_id: str, seed: int, utt: str, condition: str) -> str:
@@ -225,7 +179,7 @@ def build_mushra_test(
         systems: The systems under test, in a fixed order (the baseline among them).
         utts: One trial per utterance.
         test_id: Letters, digits, ``_`` and ``-`` (it names webMUSHRA's results folder).
-        seed: Part of every listener's seed (another seed, other orders).
+        seed: Seed of the opaque stimulus names and of the listener orders.
         fs: Sampling rate of the stimuli (default: the first recording's).
 
     Raises:
@@ -271,22 +225,48 @@ def build_mushra_test(
         for condition, relative in files.items():
             write_wav(output_dir / relative, wavs[condition], fs)
         write_wav(output_dir / f"stimuli/{sid}/reference.wav", wavs[REFERENCE], fs)
-        trials.append(Trial(
-            id=utt, text=recordings.texts.get(utt, ""), sentence_type=types.get(utt, ""),
-            reference=f"stimuli/{sid}/reference.wav", stimuli=files,
-            duration_s=round(len(wavs[REFERENCE]) / fs, 3),
-            checksums={c: sha256_file(output_dir / p) for c, p in files.items()},
-        ))  # fmt: skip
+        trials.append(
+            Trial(
+                id=utt,
+                text=recordings.texts.get(utt, ""),
+                sentence_type=types.get(utt, ""),
+                reference=f"stimuli/{sid}/reference.wav",
+                stimuli=files,
+                duration_s=round(len(wavs[REFERENCE]) / fs, 3),
+                checksums={c: sha256_file(output_dir / p) for c, p in files.items()},
+            )
+        )
     fingerprint = json.dumps(
-        dict(test_id=test_id, seed=seed, fs=fs, conditions=conditions,
-             trials=[(t.id, t.checksums) for t in trials]), sort_keys=True,
-    )  # fmt: skip
+        dict(
+            test_id=test_id,
+            seed=seed,
+            fs=fs,
+            conditions=conditions,
+            trials=[(t.id, t.checksums) for t in trials],
+        ),
+        sort_keys=True,
+    )
     design = MushraDesign(
-        test_id=test_id, design_hash=hashlib.sha256(fingerprint.encode()).hexdigest()[:12], seed=seed, fs=fs,
-        baseline=baseline, conditions=conditions, systems={n: describe(n) for n in systems}, trials=trials,
-        anchor_cutoff_hz=anchor_cutoff_hz, level_dbfs=level_dbfs, show_text=show_text,
-        require_play=require_play, title=title, created=datetime.date.today().isoformat(),
-    )  # fmt: skip
+        test_id=test_id,
+        design_hash=hashlib.sha256(fingerprint.encode()).hexdigest()[:12],
+        seed=seed,
+        fs=fs,
+        baseline=baseline,
+        conditions=conditions,
+        systems={n: describe(n) for n in systems},
+        trials=trials,
+        anchor_cutoff_hz=anchor_cutoff_hz,
+        level_dbfs=level_dbfs,
+        show_text=show_text,
+        require_play=require_play,
+        title=title,
+        created=datetime.date.today().isoformat(),
+    )
+    rng = np.random.default_rng([seed, int(design.design_hash, 16)])
+    design.orders = [
+        [[int(t), rng.permutation(len(conditions)).tolist()] for t in rng.permutation(len(trials))]
+        for _ in range(NUM_ORDERS)
+    ]
     design.webmushra_test_id = f"{test_id}-{design.design_hash}"
     design.webmushra_config = f"webmushra/configs/{test_id}.yaml"
     write_webmushra(output_dir, design)
@@ -358,10 +338,14 @@ def instructions_html(design: MushraDesign) -> str:
 def mushra_page(design: MushraDesign) -> str:
     """The self-contained HTML/JavaScript test page."""
     data = dict(
-        test_id=design.test_id, design_hash=design.design_hash, seed=design.seed,
-        conditions=design.conditions, trials=[t.id for t in design.trials],
-        require_play=design.require_play, columns=CSV_COLUMNS,
-    )  # fmt: skip
+        test_id=design.test_id,
+        design_hash=design.design_hash,
+        conditions=design.conditions,
+        trials=design.trial_ids,
+        orders=design.orders,
+        require_play=design.require_play,
+        columns=CSV_COLUMNS,
+    )
     sections = []
     for trial in design.trials:
         sid = safe_name(trial.id)
@@ -376,46 +360,52 @@ def mushra_page(design: MushraDesign) -> str:
                 '<td class="num"><output class="value">–</output></td>'
                 "</tr>"
             )
-        sections.append("\n".join([
-            f'<section class="trial" id="trial-{esc(sid)}" data-trial="{esc(trial.id)}" hidden>',
-            f'<h2>Trial <span class="position">?</span> of {len(design.trials)}</h2>',
-            f"<blockquote>{esc(trial.text)}</blockquote>" if design.show_text else "",
-            '<p class="reference"><strong>Reference</strong> '
-            f'<audio controls preload="auto" src="{esc(trial.reference)}" data-reference="true"></audio></p>',
-            '<table class="stimuli"><thead><tr><th>sample</th><th>audio</th>'
-            '<th><span class="scale"><span>bad</span><span>poor</span><span>fair</span><span>good</span>'
-            '<span>excellent</span></span></th><th class="num">rating</th></tr></thead>',
-            "<tbody>" + "\n".join(rows) + "</tbody></table>",
-            '<p class="status" role="status"></p>',
-            '<p><button type="button" class="next">Next</button></p>',
+        sections.append(
+            "\n".join(
+                [
+                    f'<section class="trial" id="trial-{esc(sid)}" data-trial="{esc(trial.id)}" hidden>',
+                    f'<h2>Trial <span class="position">?</span> of {len(design.trials)}</h2>',
+                    f"<blockquote>{esc(trial.text)}</blockquote>" if design.show_text else "",
+                    '<p class="reference"><strong>Reference</strong> '
+                    f'<audio controls preload="auto" src="{esc(trial.reference)}" data-reference="true"></audio></p>',
+                    '<table class="stimuli"><thead><tr><th>sample</th><th>audio</th>'
+                    '<th><span class="scale"><span>bad</span><span>poor</span><span>fair</span><span>good</span>'
+                    '<span>excellent</span></span></th><th class="num">rating</th></tr></thead>',
+                    "<tbody>" + "\n".join(rows) + "</tbody></table>",
+                    '<p class="status" role="status"></p>',
+                    '<p><button type="button" class="next">Next</button></p>',
+                    "</section>",
+                ]
+            )
+        )
+    body = "\n".join(
+        [
+            "<main>",
+            '<section id="intro">',
+            f"<h1>{esc(design.title)}</h1>",
+            instructions_html(design),
+            '<p><label for="listener">Your listener ID</label> '
+            '<input type="text" id="listener" autocomplete="off" maxlength="64" required> '
+            '<button type="button" id="start">Start</button></p>',
+            '<p class="muted">Letters, digits, spaces, <code>.</code>, <code>_</code>, <code>@</code> and '
+            "<code>-</code>. Use the same ID to continue an interrupted test in this browser.</p>",
+            '<p id="intro-status" role="status"></p>',
             "</section>",
-        ]))  # fmt: skip
-    body = "\n".join([
-        "<main>",
-        '<section id="intro">',
-        f"<h1>{esc(design.title)}</h1>",
-        instructions_html(design),
-        '<p><label for="listener">Your listener ID</label> '
-        '<input type="text" id="listener" autocomplete="off" maxlength="64" required> '
-        '<button type="button" id="start">Start</button></p>',
-        '<p class="muted">Letters, digits, spaces, <code>.</code>, <code>_</code>, <code>@</code> and '
-        "<code>-</code>. Use the same ID to continue an interrupted test in this browser.</p>",
-        '<p id="intro-status" role="status"></p>',
-        "</section>",
-        *sections,
-        '<section id="done" hidden>',
-        "<h2>Thank you</h2>",
-        "<p>Your ratings are complete. Download them and send the file to the experimenter: "
-        "nothing has left this computer.</p>",
-        '<p><button type="button" id="download">Download the results (CSV)</button></p>',
-        '<p><label for="csv">The same results as text:</label></p>',
-        '<textarea id="csv" rows="8" cols="100" readonly></textarea>',
-        "</section>",
-        "</main>",
-        f'<footer>Test {esc(design.test_id)} ({esc(design.design_hash)}), written by prosody_plugin '
-        f"{esc(__version__)} on {esc(design.created)}. Self-contained: nothing is loaded from the network.</footer>",
-        json_script("design", data),
-    ])  # fmt: skip
+            *sections,
+            '<section id="done" hidden>',
+            "<h2>Thank you</h2>",
+            "<p>Your ratings are complete. Download them and send the file to the experimenter: "
+            "nothing has left this computer.</p>",
+            '<p><button type="button" id="download">Download the results (CSV)</button></p>',
+            '<p><label for="csv">The same results as text:</label></p>',
+            '<textarea id="csv" rows="8" cols="100" readonly></textarea>',
+            "</section>",
+            "</main>",
+            f"<footer>Test {esc(design.test_id)} ({esc(design.design_hash)}), written by prosody_plugin "
+            f"{esc(__version__)} on {esc(design.created)}. Self-contained: nothing is loaded from the network.</footer>",
+            json_script("design", data),
+        ]
+    )
     style = """
 .stimuli td, .stimuli th { padding: .3rem .6rem; }
 .stimuli th.slot { font-size: 1.1rem; color: var(--fg); width: 3rem; }
@@ -450,13 +440,23 @@ def write_webmushra(output_dir: Path, design: MushraDesign) -> Path:
     mushra_pages = []
     for i, trial in enumerate(design.trials):
         content = f"<p>{esc(trial.text)}</p>" if design.show_text else ""
-        mushra_pages.append(dict(
-            type="mushra", id=trial.id, name="Rate the naturalness of each sample",
-            content=content + "<p>Compare every sample with the reference; the hidden reference should get 100.</p>",
-            showWaveform=False, enableLooping=False, reference=place(trial.reference),
-            createAnchor35=False, createAnchor70=False, randomize=True, showConditionNames=False,
-            stimuli={c: place(trial.stimuli[c]) for c in design.conditions if c != REFERENCE},
-        ))  # fmt: skip
+        mushra_pages.append(
+            dict(
+                type="mushra",
+                id=trial.id,
+                name="Rate the naturalness of each sample",
+                content=content
+                + "<p>Compare every sample with the reference; the hidden reference should get 100.</p>",
+                showWaveform=False,
+                enableLooping=False,
+                reference=place(trial.reference),
+                createAnchor35=False,
+                createAnchor70=False,
+                randomize=True,
+                showConditionNames=False,
+                stimuli={c: place(trial.stimuli[c]) for c in design.conditions if c != REFERENCE},
+            )
+        )
     config = dict(
         testname=design.title,
         testId=design.webmushra_test_id,
@@ -466,15 +466,23 @@ def write_webmushra(output_dir: Path, design: MushraDesign) -> Path:
         remoteService="service/write.php",
         pages=[
             dict(type="generic", id="instructions", name="Instructions", content=instructions_html(design)),
-            dict(type="volume", id="volume", name="Volume",
-                 content="Set a comfortable listening level with this recording; do not change it during the test.",
-                 stimulus=f"{resources}/{Path(design.trials[0].reference).relative_to('stimuli').as_posix()}",
-                 defaultVolume=0.5),  # fmt: skip
+            dict(
+                type="volume",
+                id="volume",
+                name="Volume",
+                content="Set a comfortable listening level with this recording; do not change it during the test.",
+                stimulus=f"{resources}/{Path(design.trials[0].reference).relative_to('stimuli').as_posix()}",
+                defaultVolume=0.5,
+            ),
             ["random", *mushra_pages],
-            dict(type="finish", name="Thank you",
-                 content="Thank you for taking part. Please enter your listener ID and send the results.",
-                 showResults=False, writeResults=True,
-                 questionnaire=[dict(type="text", label="Listener ID", name="listener")]),  # fmt: skip
+            dict(
+                type="finish",
+                name="Thank you",
+                content="Thank you for taking part. Please enter your listener ID and send the results.",
+                showResults=False,
+                writeResults=True,
+                questionnaire=[dict(type="text", label="Listener ID", name="listener")],
+            ),
         ],
     )
     path = root / "configs" / f"{design.test_id}.yaml"
@@ -485,7 +493,9 @@ def write_webmushra(output_dir: Path, design: MushraDesign) -> Path:
         f"#   http://<server>/<webMUSHRA>/?config={design.test_id}.yaml\n"
         f"# Results: results/{design.webmushra_test_id}/mushra.csv, scored by prosody_plugin.bin.score_mushra.\n"
     )
-    path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+    path.write_text(
+        header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8"
+    )
     return path
 
 
@@ -496,11 +506,9 @@ __all__ = [
     "MushraDesign",
     "REFERENCE",
     "Trial",
+    "NUM_ORDERS",
     "build_mushra_test",
-    "fnv1a32",
-    "listener_order",
     "make_mushra_test",
-    "mulberry32",
     "mushra_page",
     "prepare_trial",
     "write_webmushra",

@@ -1,19 +1,7 @@
 """The samples page: every system side by side on chosen utterances, as TTS papers publish.
 
-One static folder, ``index.html`` with the audio (copied, never linked), plots and styles
-inside it and relative paths only, so that it can be zipped, put on a web server, a Hugging
-Face Space or model repo, or opened from disk; it loads nothing from the network. Per
-utterance:
-
-* the text and its sentence type;
-* the recording and each system's decode as audio players, with that utterance's scores
-  from stage 12 (``utterances.csv``: MCD, log-F0 RMSE, F0 correlation, VDE, distillMOS;
-  ``words.csv``: the RMSE of word duration, mean log-F0, F0 range and energy against the
-  recording, over the words of this utterance);
-* Kathaka's one-to-many: several renditions of the same text, sampled by stage two with
-  different seeds;
-* the F0 contours with word boundaries (:mod:`prosody_plugin.evaluation.plots`);
-* the word-level values of every system and the recording (collapsed).
+One self-contained static folder (audio copied, relative paths) with each utterance's
+players, stage-12 scores, Kathaka's renditions and F0 plots. docs/listening_tests.md (The samples page).
 """
 
 import csv
@@ -63,7 +51,6 @@ def read_stage12_scores(scores_dir: Path):
     Returns:
         (wav, words, labels): ``wav[utt][system][column]`` (floats), ``words[utt][source][feature]``
         ((W,) arrays, source ``recording`` or a system), ``labels[utt]`` the W words.
-
     """
     wav: Dict[str, Dict[str, Dict[str, float]]] = {}
     words: Dict[str, Dict[str, Dict[str, List[float]]]] = {}
@@ -123,22 +110,16 @@ def build_samples_page(
     title: str = "Samples",
     intro: str = "",
 ) -> Path:
-    """Write ``output_dir/index.html`` and copy its audio and plots beside it.
+    """Write ``output_dir/index.html`` and copy its audio and plots beside it; returns its path.
 
     Args:
-        systems: name -> decodes, in the order of the page's columns.
-        utts: The utterances, in page order; every system must have decoded each
-            (FileNotFoundError naming the system and utterance otherwise).
+        systems: name -> decodes, in the page's column order.
+        utts: The utterances in page order; each system must have decoded each.
         types: Sentence type of each utterance.
         scores_dir: Stage 12's ``scores_<tag>/<set>`` (optional).
         plots: utterance -> F0 contour PNG (optional).
-        renditions: utterance -> Kathaka renditions of its text (wavs written already,
-            inside ``output_dir`` or elsewhere: they are copied when outside).
+        renditions: utterance -> Kathaka renditions of its text (copied when outside ``output_dir``).
         renditions_note: How the renditions were made (shown above them).
-
-    Returns:
-        The path of ``index.html``.
-
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -270,11 +251,9 @@ def sampled_renditions(
     vocoder_config: Optional[Path] = None,
     speed_calibration_file: Optional[Path] = None,
 ) -> Dict[str, List[Rendition]]:
-    """``num`` renditions of each text from a one-to-many system, its prosody sampled by stage two.
+    """``num`` renditions of each text from a one-to-many system (Kathaka), prosody sampled by stage two.
 
-    The system (Kathaka) is any whose registry entry is ``one_to_many``. Rendition ``i`` of
-    every text uses seed ``seed + i`` (the sampler draws from torch, Griffin-Lim's phases
-    from numpy; both are seeded), so the page is reproducible. Writes
+    Rendition ``i`` uses seed ``seed + i``, so the page is reproducible. Writes
     ``output_dir/audio/<utt>/<system>_rendition<i>.wav``.
     """
     import soundfile as sf
@@ -321,20 +300,15 @@ def make_samples_page(
     vocoder_config: Optional[Path] = None,
     title: str = "Samples",
 ) -> Path:
-    """Choose the utterances, make the plots and renditions, write the page.
+    """Choose the utterances, make the plots and renditions, write the page; returns ``index.html``.
 
     Args:
         systems: ``NAME=DECODE_DIR`` strings, in page order.
-        plot_model: For the F0 plots (:func:`~prosody_plugin.evaluation.plots.plot_f0_contours`): ``train_config``, ``model_file``
-            (a stage-one model: its token list gives the word boundaries), ``durations``
-            (the recordings' phone durations) and optionally ``words``; None: no plots.
-        renditions_system: For the renditions, a one-to-many system (Kathaka): ``train_config``,
-            ``model_file``, ``context_train_config``, ``context_model_file`` and optionally its
-            ``speed_calibration_file``; None or ``num_renditions`` 0: none.
-
-    Returns:
-        The path of ``index.html``.
-
+        plot_model: For the F0 plots: ``train_config``, ``model_file``, ``durations`` and
+            optionally ``words``; None: no plots.
+        renditions_system: A one-to-many system's ``train_config``, ``model_file``,
+            ``context_train_config``, ``context_model_file`` and optionally
+            ``speed_calibration_file``; None or ``num_renditions`` 0: no renditions.
     """
     from prosody_plugin.listening.selection import choose_utterances, parse_systems
 

@@ -1,10 +1,4 @@
-"""The material of a listening test: recordings, decoded systems, and which utterances.
-
-A *system* is a decode directory with a Kaldi ``wav.scp`` (``prosody_plugin.bin.tts_inference``
-writes one, as ESPnet's decoding does), named on the command line as ``NAME=DIR`` the way
-``score_prosody`` takes it. The *recordings* are a Kaldi data dir (``text``, ``wav.scp``;
-``text.orig`` is shown instead of ``text`` when stage 2 replaced the text by MFA phones).
-"""
+"""The material of a listening test: recordings (a Kaldi data dir), decoded systems (``NAME=DIR``) and which utterances."""
 
 import re
 from collections import OrderedDict
@@ -103,11 +97,7 @@ def sentence_types(texts: Dict[str, str], spacy_model: Optional[str] = None) -> 
 
 
 def spread_of_types(texts: Dict[str, str], types: Dict[str, str], num: int) -> List[str]:
-    """Up to ``num`` utterances, taking the sentence types in turn (statement, question, ...).
-
-    Within a type the longest sentences come first (more words to hear prosody on), ties
-    by id; a type with no sentence left is skipped.
-    """
+    """Up to ``num`` utterances, taking the sentence types in turn; within a type the longest first (ties by id)."""
     queues = {
         kind: sorted((u for u in texts if types.get(u) == kind), key=lambda u: (-len(texts[u].split()), u))
         for kind in SENTENCE_TYPES
@@ -127,17 +117,12 @@ def choose_utterances(
     num: int = 6,
     spacy_model: Optional[str] = None,
 ):
-    """The utterances to present and their sentence types.
+    """The utterances to present and their sentence types: ``(ids, {id: type})``.
 
     Args:
-        utts: Explicit ids (each must have a recording; a system without it is an error
-            when the test is built). Empty: a spread of sentence types among the
-            utterances that every system decoded.
+        utts: Explicit ids (each must have a recording). Empty: a spread of sentence types
+            among the utterances every system decoded.
         num: How many when choosing.
-
-    Returns:
-        (list of ids, {id: sentence type}).
-
     """
     systems = list(systems)
     if utts:

@@ -1,18 +1,8 @@
 """ESPnet task of stage two: predict a stage-one prosody representation from text context.
 
-Data per utterance (npy scp files written by the recipe's stages 8 and 9):
-
-* ``bert`` (W, H) float: contextual word embeddings of a frozen BERT;
-* ``wordpieces`` (T, 2) int: BERT's input (wordpiece ids, word index of each piece), read
-  instead of ``bert`` with ``--bert_finetune true``: the predictor then owns a trainable
-  copy of ``frontend_conf.bert_model`` and the loss fine-tunes it (parts of it can be
-  frozen with ESPnet's ``--freeze_param word_encoder.encoder.embeddings``);
-* ``syntax`` (W, K) int: dependency head, label, POS, and CAMP's word-level tags;
-* ``target``: the stage-one representation of the recording (Kathaka: [mu, logvar] (2D,);
-  CAMP: word embeddings (W, D)).
-
-Everything else is ESPnet's: configs, ``--print_config``, the trainer (``--resume``,
-``--ngpu``, DDP, tensorboard), checkpoint averaging.
+Data: ``bert`` (W, H) or ``wordpieces`` (T, 2) with ``--bert_finetune true``, ``syntax``
+(W, K) and ``target`` (Kathaka (2D,), CAMP (W, D)); the rest is ESPnet's trainer.
+docs/stage_two.md (Training).
 """
 
 import argparse

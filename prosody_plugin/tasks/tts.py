@@ -1,17 +1,6 @@
-"""The plugin's TTS task: ESPnet's TTSTask with Kathaka, CAMP and the aligner registered.
+"""The plugin's TTS task: ESPnet's TTSTask with Kathaka, CAMP and the aligner, a ``prosody`` data entry and ``variance_augmentation``.
 
-Everything ESPnet's ``tts_train`` offers works unchanged (configs, ``--print_config``,
-``--resume``, ``--ngpu`` and multi-GPU DDP, collect_stats); the differences are:
-
-* ``kathaka``, ``camp`` and ``aligner`` are TTS classes next to ESPnet's own (registered
-  in ESPnet's module-level ``tts_choices`` on ``import prosody_plugin``, so ESPnet's own
-  loaders build them too);
-* the data may hold ``prosody`` (explicit prosody representations, e.g. stage two's
-  predictions), which the model wrapper passes through to the TTS module;
-* models that derive word boundaries from tokens receive the token list;
-* ``variance_augmentation: {...}`` turns on the training augmentation that
-  teaches the decoder to follow its pitch and energy inputs
-  (:mod:`prosody_plugin.tts.variance_augmentation`).
+Everything else is ESPnet's ``tts_train``. docs/architecture.md (ESPnet integration).
 """
 
 import argparse

@@ -1,20 +1,7 @@
-"""ESPnet G2P types for English accents other than American: espeak-ng's English voices.
+"""ESPnet G2P types for English accents other than American: espeak-ng's other English voices.
 
-ESPnet's ``espeak_ng_english_us_vits`` runs espeak-ng's ``en-us`` voice through phonemizer
-(stress marks kept, punctuation kept, ``<space>`` between words: the VITS recipe's front
-end). espeak-ng has other English voices, which transcribe the same text with another
-accent's phonemes (``bath``: ``b ˈ æ θ`` in en-us, ``b ˈ ɑː θ`` in en-gb; non-rhotic vowels,
-``ɒ`` in ``lot``). Importing :mod:`prosody_plugin` registers one ESPnet G2P type per voice,
-with exactly the US type's options, so that ``--g2p espeak_ng_english_gb_vits`` works in
-every ESPnet parser and tokenizer of a process that imported the plugin (the recipe's
-stages all do; stage 3 runs ``prosody_plugin.bin.tokenize_text``, ESPnet's tokenizer CLI
-with the plugin loaded). A packed model records its G2P type in its config, so inference
-with :mod:`prosody_plugin.inference` uses the same front end.
-
-Registration adds the names to ESPnet's ``g2p_choices`` (the list its argument parsers
-check) and lets ``PhonemeTokenizer`` build them; ESPnet's own types are untouched.
-espeak-ng's Scottish voice (en-gb-scotland) is left out: it writes long vowels with an ASCII
-colon (``bˈa:θ``), which the word-boundary rules would take for punctuation.
+Importing :mod:`prosody_plugin` registers ``espeak_ng_english_<voice>_vits`` types with the
+US type's options in ESPnet's ``g2p_choices``. docs/own_corpus.md (Accent and language: G2P).
 """
 
 from typing import Dict

@@ -1,102 +1,31 @@
-"""A strict parser for the subset of SSML (W3C SSML 1.1) that the TTS inference API speaks.
+"""A strict parser for the subset of SSML 1.1 that the inference API speaks (standard library only).
 
-Text is SSML when its first non-blank characters are markup: ``<speak``, an XML declaration
-or other processing instruction (``<?``), a comment or declaration (``<!--``, ``<!DOCTYPE``,
-any ``<!``) (:func:`is_ssml`); any other text is plain text and is never parsed, even when it
-contains ``<`` or ``&``. Markup at the start is never spoken: a text that starts as markup
-and is not valid SSML is refused. :func:`parse_ssml` turns a document into an :class:`SsmlDocument`: the
-plain text to speak, the stretches of it whose prosody controls differ from the neutral ones
-(:class:`ControlSpan`) and the pauses (:class:`Break`), all as character offsets into the
-text. Whatever the subset does not cover is refused with a ValueError that names the tag,
-the attribute, the value and the position (``SSML line L, column C``; lines count from 1,
-columns from 0, as Python's XML parsers report them): a document is never half understood.
-
-Supported elements (anything else is refused):
-
-* ``<speak>``: the root, and only the root. Attributes ``version``, ``xml:lang``, ``xmlns``,
-  ``xmlns:*`` and ``xsi:schemaLocation`` are accepted and ignored.
-* ``<emphasis level="...">``: ``strong``, ``moderate`` (the default, as in W3C), ``reduced``
-  or ``none``; the innermost emphasis wins.
-* ``<prosody rate=... pitch=... volume=... range=...>``: at least one attribute.
-* ``<break time=... strength=...>``: an empty element; ``time`` wins over ``strength`` when
-  both are given (W3C); without attributes it is a ``medium`` break.
-* ``<s>`` and ``<p>`` without attributes: sentence and paragraph grouping. Their text flows
-  as is, separated from its neighbours by a space. As in W3C, a ``<p>`` is not inside an
-  ``<s>`` or ``<p>``, an ``<s>`` is not inside an ``<s>``, and neither is inside ``<emphasis>``.
-
-Comments and an XML declaration are accepted (also before ``<speak>``). Other processing
-instructions and every markup declaration (``<!DOCTYPE``, ``<!ENTITY``) are refused: a scan
-of the prolog refuses them before the XML parser sees the document, so no entity is ever
-declared or expanded and nothing is read from disk. Only XML's own entities (``&amp;``
-``&lt;`` ``&gt;`` ``&quot;`` ``&apos;``) and character references (``&#233;``) decode (expat
-also runs with no external entity handler, parameter entities not parsed, and a DOCTYPE or
-entity declaration that reached it refused).
-
-Values. Relative values change the inherited value: semitones and decibels add up, rate and
-range multipliers multiply. Words are absolute, as in W3C (``default`` and ``medium`` restore
-the voice's own value inside any nesting): they set the value whatever the enclosing elements
-said. Relative pitch, range and volume values need an explicit sign, except zero (``0st``,
-``0%``, ``0dB``).
-
-==========  ========================================================  ===========================
-attribute   relative forms                                            words (absolute)
-==========  ========================================================  ===========================
-rate        ``80%`` or ``0.8`` (multiplier; > 0, no sign)              x-slow 0.5, slow 0.75,
-                                                                      medium 1.0, fast 1.25,
-                                                                      x-fast 1.75, default 1.0
-pitch       ``+2st``, ``-3.5st``; ``+10%`` of frequency, i.e.          x-low -6, low -3, medium 0,
-            ``12 * log2(1 + p / 100)`` semitones (p > -100)           high +3, x-high +6,
-                                                                      default 0 (semitones)
-range       ``+50%`` (multiplier 1.5 of the pitch movement around     x-low 0.25, low 0.5,
-            the mean; p > -100)                                       medium 1.0, high 1.5,
-                                                                      x-high 2.0, default 1.0
-volume      ``+3dB``, ``-6dB``                                         x-soft -12, soft -6,
-                                                                      medium 0, loud +6,
-                                                                      x-loud +12, default 0 (dB)
-==========  ========================================================  ===========================
-
-Refused on purpose: pitch and range in Hz (relative or absolute: converting needs the
-speaker's mean F0, which the parser does not know), range in semitones (no agreed mapping to
-a multiplier), a signed rate (``+10%`` meant "10% faster" in SSML 1.0 and would be misread),
-a rate of 0, and ``volume="silent"`` (leave the text out, or use a break).
-
-Break strengths, in seconds: none 0, x-weak 0.1, weak 0.25, medium 0.4, strong 0.7,
-x-strong 1.2. A ``time`` is a non-negative number with unit ``ms`` or ``s``, at most 10 s.
-Breaks of 0 seconds are left out of :attr:`SsmlDocument.breaks`, but every break separates
-the words around it.
-
-Text. Character data is kept with the tags removed, runs of whitespace become one space and
-the ends are stripped. A break, ``<s>`` and ``<p>`` always separate words; ``<emphasis>`` and
-``<prosody>`` do not add a space: the author's whitespace decides, so
-``I <emphasis>really</emphasis>!`` keeps ``really!`` together, and
-``un<emphasis>believ</emphasis>able`` gives one word with a span over part of it.
-
-This module imports only the standard library.
+:func:`is_ssml` tells SSML from plain text; :func:`parse_ssml` gives an :class:`SsmlDocument`
+or a ValueError naming tag, attribute, value and ``SSML line L, column C``. The subset, and
+what it refuses and why: docs/prosody_control.md (SSML); the value words: the tables below.
 """
 
 import math
+import operator
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, NoReturn, Optional, Tuple
+from typing import Callable, Dict, List, NoReturn, Optional, Tuple
 from xml.parsers import expat
 
 SUPPORTED_TAGS: Tuple[str, ...] = ("speak", "emphasis", "prosody", "break", "s", "p")
 
-RATE_WORDS: Dict[str, float] = {
-    "x-slow": 0.5, "slow": 0.75, "medium": 1.0, "fast": 1.25, "x-fast": 1.75, "default": 1.0,
-}  # fmt: skip
-PITCH_WORDS_SEMITONES: Dict[str, float] = {
-    "x-low": -6.0, "low": -3.0, "medium": 0.0, "high": 3.0, "x-high": 6.0, "default": 0.0,
-}  # fmt: skip
-RANGE_WORDS: Dict[str, float] = {
-    "x-low": 0.25, "low": 0.5, "medium": 1.0, "high": 1.5, "x-high": 2.0, "default": 1.0,
-}  # fmt: skip
-VOLUME_WORDS_DB: Dict[str, float] = {
-    "x-soft": -12.0, "soft": -6.0, "medium": 0.0, "loud": 6.0, "x-loud": 12.0, "default": 0.0,
-}  # fmt: skip
-BREAK_STRENGTH_SECONDS: Dict[str, float] = {
-    "none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2,
-}  # fmt: skip
+# Each attribute's words and the values they stand for: rate multiplier, pitch semitones,
+# range multiplier, volume dB and break seconds.
+_WORD_VALUES: Dict[str, Tuple[str, Tuple[float, ...]]] = {
+    "rate": ("x-slow slow medium fast x-fast default", (0.5, 0.75, 1.0, 1.25, 1.75, 1.0)),
+    "pitch": ("x-low low medium high x-high default", (-6.0, -3.0, 0.0, 3.0, 6.0, 0.0)),
+    "range": ("x-low low medium high x-high default", (0.25, 0.5, 1.0, 1.5, 2.0, 1.0)),
+    "volume": ("x-soft soft medium loud x-loud default", (-12.0, -6.0, 0.0, 6.0, 12.0, 0.0)),
+    "break": ("none x-weak weak medium strong x-strong", (0.0, 0.1, 0.25, 0.4, 0.7, 1.2)),
+}
+RATE_WORDS, PITCH_WORDS_SEMITONES, RANGE_WORDS, VOLUME_WORDS_DB, BREAK_STRENGTH_SECONDS = (
+    dict(zip(words.split(), values)) for words, values in _WORD_VALUES.values()
+)
 EMPHASIS_LEVELS: Tuple[str, ...] = ("strong", "moderate", "reduced", "none")
 DEFAULT_EMPHASIS = "moderate"
 DEFAULT_BREAK_STRENGTH = "medium"
@@ -134,12 +63,11 @@ class Controls:
     """Effective prosody controls of a stretch of text, after nesting.
 
     Attributes:
-        rate: Speaking-rate multiplier (0.8 = slower: durations times 1.25).
+        rate: Speaking-rate multiplier (< 1: slower).
         pitch_semitones: Pitch shift in semitones.
-        pitch_range: Multiplier of the pitch movement around the mean (1.0 = unchanged).
+        pitch_range: Multiplier of the pitch movement around the mean.
         volume_db: Loudness change in decibels.
-        emphasis: "strong", "moderate", "reduced", "none", or None where no emphasis element
-            applies ("none" asks for no emphasis; None leaves it to the model).
+        emphasis: An :data:`EMPHASIS_LEVELS` entry, or None where no emphasis element applies.
     """
 
     rate: float = 1.0
@@ -185,11 +113,10 @@ class SsmlDocument:
     """A parsed SSML document.
 
     Attributes:
-        text: The plain text to speak (tags removed, whitespace collapsed, ends stripped).
-        spans: The maximal stretches of non-space text with the same non-neutral controls, in
-            order and disjoint; whitespace between two stretches with equal controls belongs
-            to the span. Text outside every span has the neutral controls.
-        breaks: The pauses, in document order (several may share a position: they add up).
+        text: The plain text to speak (tags removed, whitespace collapsed; ``<emphasis>`` and
+            ``<prosody>`` add no space, breaks, ``<s>`` and ``<p>`` do).
+        spans: The maximal disjoint stretches of text with the same non-neutral controls, in order.
+        breaks: The pauses in document order (several at one position add up; 0 s left out).
     """
 
     text: str
@@ -205,19 +132,14 @@ class SsmlDocument:
 
 
 def is_ssml(text: str) -> bool:
-    """True when ``text`` starts (after blanks) with ``<speak``, ``<?`` or ``<!``.
-
-    ``<speaker`` and the like do not count; ``<`` or ``&`` later in a text do not either.
-    """
+    """True when ``text`` starts (after blanks) with ``<speak``, ``<?`` or ``<!``; ``<speaker`` does not count."""
     return isinstance(text, str) and _SSML_START.match(text) is not None
 
 
 def refuse_declarations(text: str) -> None:
     """Raise ValueError (with line and column) when the prolog holds a markup declaration.
 
-    Scans the blanks, processing instructions and comments before the first element, in
-    linear time and without parsing: a DOCTYPE (and the entity declarations it could hold)
-    is refused before anything expands or opens a file.
+    A linear scan before the XML parser runs, so a DOCTYPE is refused before anything expands.
     """
     position = 0
     while True:
@@ -237,13 +159,7 @@ def refuse_declarations(text: str) -> None:
 
 
 def parse_ssml(text: str) -> SsmlDocument:
-    """Parse an SSML document (see the module docstring for the subset).
-
-    Raises:
-        ValueError: For malformed XML, an unsupported tag, attribute or value, an empty
-            document or one with nothing to speak. The message starts with
-            ``SSML line L, column C:`` and names the tag, the attribute and the value.
-    """
+    """Parse an SSML document; a ValueError starting ``SSML line L, column C:`` for anything outside the subset."""
     return _Parser().parse(text)
 
 
@@ -392,22 +308,13 @@ class _Parser:
     def _prosody(self, here: _Open, attributes: Dict[str, str]) -> Controls:
         controls = here.controls
         for name, value in attributes.items():
-            try:
-                if name == "rate":
-                    absolute, amount = _rate(value)
-                    controls = replace(controls, rate=amount if absolute else controls.rate * amount)
-                elif name == "pitch":
-                    absolute, amount = _pitch(value)
-                    semitones = amount if absolute else controls.pitch_semitones + amount
-                    controls = replace(controls, pitch_semitones=semitones)
-                elif name == "range":
-                    absolute, amount = _range(value)
-                    controls = replace(controls, pitch_range=amount if absolute else controls.pitch_range * amount)
-                else:  # volume
-                    absolute, amount = _volume(value)
-                    controls = replace(controls, volume_db=amount if absolute else controls.volume_db + amount)
+            field_name, combine, words, relative = _PROSODY_VALUES[name]
+            word = value.strip()
+            try:  # a word sets the value, a relative value changes the inherited one
+                amount = words[word] if word in words else combine(getattr(controls, field_name), relative(value))
             except _ValueProblem as problem:
                 self._fail(here, str(problem), name, value)
+            controls = replace(controls, **{field_name: amount})
         return controls
 
     def _break(self, here: _Open, attributes: Dict[str, str]) -> None:
@@ -460,7 +367,7 @@ class _Parser:
         raise ValueError(f"{prefix}{shown}: {reason}")
 
 
-# -- attribute values: (absolute, amount) ------------------------------------------------
+# -- attribute values ------------------------------------------------
 
 
 def _signed(value: str, units: Tuple[str, ...]) -> Optional[Tuple[float, str]]:
@@ -475,16 +382,14 @@ def _signed(value: str, units: Tuple[str, ...]) -> Optional[Tuple[float, str]]:
     return (-amount if sign == "-" else amount), unit
 
 
-def _rate(value: str) -> Tuple[bool, float]:
+def _rate(value: str) -> float:
     word = value.strip()
-    if word in RATE_WORDS:
-        return True, RATE_WORDS[word]
     match = _UNSIGNED.fullmatch(word)
     if match is not None:
         multiplier = float(match.group(1)) / (100.0 if match.group(2) else 1.0)
         if multiplier <= 0:
             raise _ValueProblem("a rate must be above 0")
-        return False, multiplier
+        return multiplier
     if _SIGNED.fullmatch(word) is not None or _UNSIGNED.fullmatch(word.lstrip("+-")) is not None:
         raise _ValueProblem(
             "a rate is a positive percentage or number without a sign (SSML 1.1: 110% or 1.1 = 10% faster)"
@@ -492,10 +397,8 @@ def _rate(value: str) -> Tuple[bool, float]:
     raise _ValueProblem(f"unknown rate value {value!r} (use a percentage, a number or x-slow..x-fast)")
 
 
-def _pitch(value: str) -> Tuple[bool, float]:
+def _pitch(value: str) -> float:
     word = value.strip()
-    if word in PITCH_WORDS_SEMITONES:
-        return True, PITCH_WORDS_SEMITONES[word]
     if _HERTZ.fullmatch(word):
         raise _ValueProblem(
             "pitch in Hz is not supported: it needs the speaker's mean F0 "
@@ -508,16 +411,14 @@ def _pitch(value: str) -> Tuple[bool, float]:
         )
     amount, unit = parsed
     if unit == "st":
-        return False, amount
+        return amount
     if amount <= -100:
         raise _ValueProblem("a pitch change must be above -100%")
-    return False, 12.0 * math.log2(1.0 + amount / 100.0)
+    return 12.0 * math.log2(1.0 + amount / 100.0)
 
 
-def _range(value: str) -> Tuple[bool, float]:
+def _range(value: str) -> float:
     word = value.strip()
-    if word in RANGE_WORDS:
-        return True, RANGE_WORDS[word]
     if _HERTZ.fullmatch(word):
         raise _ValueProblem("a range in Hz is not supported: it needs the speaker's F0 (use a percentage like +50%)")
     parsed = _signed(word, ("st", "%"))
@@ -528,19 +429,27 @@ def _range(value: str) -> Tuple[bool, float]:
         raise _ValueProblem("a range in semitones is not supported (use a percentage like +50% or x-low..x-high)")
     if amount <= -100:
         raise _ValueProblem("a range change must be above -100%")
-    return False, 1.0 + amount / 100.0
+    return 1.0 + amount / 100.0
 
 
-def _volume(value: str) -> Tuple[bool, float]:
+def _volume(value: str) -> float:
     word = value.strip()
     if word == "silent":
         raise _ValueProblem("volume 'silent' is not supported (leave the text out, or use a break)")
-    if word in VOLUME_WORDS_DB:
-        return True, VOLUME_WORDS_DB[word]
     parsed = _signed(word, ("dB",))
     if parsed is None:
         raise _ValueProblem(f"unknown volume value {value!r} (use signed decibels like +3dB or x-soft..x-loud)")
-    return False, parsed[0]
+    return parsed[0]
+
+
+# <prosody> attribute -> (the Controls field it sets, how a relative value combines with the
+# inherited one, its words, the parser of its relative values)
+_PROSODY_VALUES: Dict[str, Tuple[str, Callable, Dict[str, float], Callable]] = {
+    "rate": ("rate", operator.mul, RATE_WORDS, _rate),
+    "pitch": ("pitch_semitones", operator.add, PITCH_WORDS_SEMITONES, _pitch),
+    "range": ("pitch_range", operator.mul, RANGE_WORDS, _range),
+    "volume": ("volume_db", operator.add, VOLUME_WORDS_DB, _volume),
+}
 
 
 def _time(value: str) -> float:

@@ -1,21 +1,7 @@
 """Word boundaries of phoneme token sequences: the one place that knows the rules.
 
-CAMP works with one prosody embedding per word, FastSpeech2 with phoneme tokens, and the
-front end, the scoring and the pause placement all need to know which word a token belongs
-to. ESPnet's G2P front ends mark word boundaries with a ``<space>`` token, e.g.
-``h ə l ˈ o ʊ , <space> w ˈ ɜː l d .``. The rules that map tokens to words are:
-
-* ``<space>`` closes the current word and belongs to it;
-* punctuation tokens belong to the preceding word (leading punctuation to the first word);
-* a stretch between two ``<space>`` tokens that holds only punctuation is not a word: it
-  joins the preceding word;
-* FastSpeech2's appended ``<sos/eos>`` token (and ESPnet's ``<blank>`` padding token)
-  belongs to the preceding word, like punctuation.
-
-Every utterance with at least one pronounceable token therefore has ``num_words >= 1``,
-and every token, padding excluded, belongs to exactly one word. :func:`token_classes`
-classifies a token list once; :func:`word_ids` applies the rules to a padded batch of ids
-(with or without eos: eos is classified like punctuation, so both give the same words).
+The front end, CAMP's pooling, the scoring and the pause placement all ask :func:`word_ids`
+which word a token belongs to. The rules: docs/architecture.md (CAMP, Words from tokens).
 This module imports nothing from the rest of the package.
 """
 
@@ -66,10 +52,9 @@ def token_classes(token_list: Sequence[str]) -> Tuple[torch.Tensor, torch.Tensor
         token_list: ESPnet token list (index = token id).
 
     Returns:
-        Tensor: Bool mask (V,), True for word-boundary tokens (``<space>``).
-        Tensor: Bool mask (V,), True for the tokens that join the preceding word
-            (punctuation, ``<sos/eos>``, ``<blank>``).
-
+        Tensor: (V,) bool, True for word-boundary tokens (``<space>``).
+        Tensor: (V,) bool, True for tokens that join the preceding word (punctuation,
+            ``<sos/eos>``, ``<blank>``).
     """
     is_boundary = torch.tensor([t == WORD_BOUNDARY_TOKEN for t in token_list], dtype=torch.bool)
     is_punct = torch.tensor([attaches_to_previous_word(t) for t in token_list], dtype=torch.bool)
@@ -83,23 +68,22 @@ def word_ids(
     is_punct: torch.Tensor,
     pauses_in_words: bool = True,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Assign every token of a padded batch to a word (the module's rules).
+    """Assign every token of a padded batch to a word.
+
+    ``<space>`` closes a word and belongs to it; punctuation, eos and ``<blank>`` join the
+    preceding word (leading punctuation the first); a punctuation-only stretch is no word.
 
     Args:
-        tokens (LongTensor): Padded token ids (B, T), with or without FastSpeech2's eos.
-            Tokens past ``lengths`` are ignored.
-        lengths (LongTensor): Valid lengths (B,).
-        is_boundary (BoolTensor): Word-boundary mask over the vocabulary (V,).
-        is_punct (BoolTensor): Mask of the tokens that join the preceding word (V,).
-        pauses_in_words (bool): False gives the boundary tokens (``<space>``, punctuation,
-            eos), which carry the pauses, the index -1: speech-only word spans, as the
-            word-level scoring measures them.
+        tokens (LongTensor): (B, T) padded token ids, with or without eos.
+        lengths (LongTensor): (B,) valid lengths.
+        is_boundary (BoolTensor): (V,) word-boundary mask.
+        is_punct (BoolTensor): (V,) mask of the tokens that join the preceding word.
+        pauses_in_words (bool): False gives the boundary tokens the index -1 (speech-only
+            word spans, as the word-level scoring measures them).
 
     Returns:
-        LongTensor: Word index of each token (B, T); -1 for padding.
-        LongTensor: Number of words per sequence (B,); 0 when a sequence has no
-            pronounceable token.
-
+        LongTensor: (B, T) word of each token; -1 for padding.
+        LongTensor: (B,) words per sequence; 0 without a pronounceable token.
     """
     index = tokens.clamp(min=0)
     boundary = is_boundary.to(tokens.device)[index].tolist()

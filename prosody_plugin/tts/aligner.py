@@ -1,19 +1,7 @@
-"""Unsupervised phone durations: a forward-sum aligner trained like any ESPnet TTS model.
-
-FastSpeech2 needs phone durations. Instead of an external aligner, the recipes train this
-small model on the corpus itself and read durations off it (Badlani et al., "One TTS
-alignment to rule them all", ICASSP 2022, as used by JETS: Lim et al., "JETS: Jointly
-Training FastSpeech2 and HiFi-GAN for End to End Text to Speech", Interspeech 2022). Every part of it is
-ESPnet's JETS machinery: :class:`AlignmentModule` (text/mel convolutions, distance-based
-soft alignment with a beta-binomial prior), :class:`ForwardSumLoss` (CTC over all
-monotonic alignments) and :func:`viterbi_decode` (the most likely monotonic hard
-alignment). Only a token embedding and a small convolutional text encoder are added.
-
-It is registered as the ESPnet TTS class ``aligner``: it trains with
-``prosody_plugin.bin.tts_train`` and writes durations through ``tts_inference
---use_teacher_forcing true`` in the exact format of ESPnet's ``--teacher_dumpdir``.
-Tokens include FastSpeech2's appended eos, so durations have T_text + 1 entries and sum to
-the number of feature frames.
+"""Unsupervised phone durations: a forward-sum aligner (ESPnet's JETS alignment module and
+loss) trained like any ESPnet TTS model, registered as the TTS class ``aligner``; its
+teacher-forced inference writes ESPnet's ``--teacher_dumpdir`` durations.
+docs/architecture.md ("The aligner").
 """
 
 from typing import Dict, Optional, Tuple

@@ -1,31 +1,9 @@
-"""Batched text-to-mel inference for ESPnet's FastSpeech2 and the plugin's subclasses.
+"""Batched text-to-mel inference for ESPnet's FastSpeech2 and the plugin's subclasses: each
+utterance of a padded batch gives what it gives alone.
 
-ESPnet's ``FastSpeech2._forward(..., is_inference=True)`` is written for one utterance: run
-on a padded batch, it gives each utterance a different mel than when it is synthesised
-alone, because
-
-* the decoder gets no mask (``h_masks=None``): it attends to the padded frames;
-* every convolution over the time axis reads the padded positions of the shorter
-  utterances, where alone it reads zeros (its own zero padding): the ``conv1d`` and
-  ``conv1d-linear`` feed-forward blocks of the transformer and conformer layers (macaron
-  ones included), the conformer's depthwise convolution, the duration, pitch and energy
-  predictors and the postnet. The padded positions hold non-zero values there (the
-  encoder's states, a LayerNorm of anything -- even of zeros -- is its bias, a BatchNorm
-  of zeros is its shift), so masking the input of a block is not enough;
-* ``LengthRegulator`` fills an all-zero duration sequence with ones only when the whole
-  batch sums to zero, and then fills the padded tokens too.
-
-:func:`batch_text_to_mel` is a small loop of our own over the model's ESPnet modules that
-zeroes the padded positions right before each convolution that reads them, masks the
-decoder's self-attention and regulates each utterance's lengths as it would be alone. Each
-utterance of a batch then gets the same integer durations as alone and the same mel up to
-float rounding (the batch of one equals ``FastSpeech2.inference``). Nothing is patched,
-wrapped or stored on the modules; the function only calls them (and their submodules) with
-tensors, so ``torch.nn.DataParallel`` replicas work as the original.
-
-The ``masked_*`` functions each mirror one ESPnet forward at inference (eval mode: no
-dropout, no stochastic depth), as of espnet 202511; a layer variant whose forward they do
-not mirror raises ``ValueError`` naming the option that chose it.
+The ``masked_*`` functions mirror ESPnet's forwards at inference (espnet 202511) with the
+padding zeroed before every convolution and the decoder masked; a layer variant they do not
+mirror raises ValueError naming its option. docs/architecture.md ("Batched inference").
 """
 
 from typing import Dict, Optional
@@ -139,6 +117,35 @@ def _check_attention(attn: torch.nn.Module) -> None:
         )
 
 
+def _residual(x: torch.Tensor, norm: torch.nn.Module, normalize_before: bool, branch) -> torch.Tensor:
+    """One residual sub-layer of ESPnet's encoder layers: ``x + branch(norm(x))`` when
+    ``normalize_before``, else ``norm(x + branch(x))``."""
+    residual = x
+    if normalize_before:
+        x = norm(x)
+    x = residual + branch(x)
+    if not normalize_before:
+        x = norm(x)
+    return x
+
+
+def _self_attention_branch(layer: torch.nn.Module, mask: torch.Tensor, pos_emb: Optional[torch.Tensor] = None):
+    """The self-attention branch of a transformer or conformer layer (relative positions
+    when ``pos_emb`` is given), with its ``concat_after`` or dropout."""
+    _check_attention(layer.self_attn)
+
+    def branch(x: torch.Tensor) -> torch.Tensor:
+        if pos_emb is not None:
+            x_att = layer.self_attn(x, x, x, pos_emb, mask)
+        else:
+            x_att = layer.self_attn(x, x, x, mask)
+        if layer.concat_after:
+            return layer.concat_linear(torch.cat((x, x_att), dim=-1))
+        return layer.dropout(x_att)
+
+    return branch
+
+
 def masked_transformer_layer(
     layer: TransformerEncoderLayer, x: torch.Tensor, mask: torch.Tensor, pad: torch.Tensor
 ) -> torch.Tensor:
@@ -151,24 +158,11 @@ def masked_transformer_layer(
         mask (BoolTensor): Self-attention mask, True at valid positions (B, 1, T).
         pad (BoolTensor): True at padded positions (B, T, 1).
     """
-    _check_attention(layer.self_attn)
-    residual = x
-    if layer.normalize_before:
-        x = layer.norm1(x)
-    if layer.concat_after:
-        x = residual + layer.concat_linear(torch.cat((x, layer.self_attn(x, x, x, mask)), dim=-1))
-    else:
-        x = residual + layer.dropout(layer.self_attn(x, x, x, mask))
-    if not layer.normalize_before:
-        x = layer.norm1(x)
-
-    residual = x
-    if layer.normalize_before:
-        x = layer.norm2(x)
-    x = residual + layer.dropout(masked_feed_forward(layer.feed_forward, x, pad))
-    if not layer.normalize_before:
-        x = layer.norm2(x)
-    return x
+    before = layer.normalize_before
+    x = _residual(x, layer.norm1, before, _self_attention_branch(layer, mask))
+    return _residual(
+        x, layer.norm2, before, lambda x: layer.dropout(masked_feed_forward(layer.feed_forward, x, pad))
+    )
 
 
 def masked_conformer_layer(
@@ -189,46 +183,20 @@ def masked_conformer_layer(
         mask (BoolTensor): Self-attention mask, True at valid positions (B, 1, T).
         pad (BoolTensor): True at padded positions (B, T, 1).
     """
-    _check_attention(layer.self_attn)
+    before = layer.normalize_before
+    attention = _self_attention_branch(layer, mask, pos_emb)
+
+    def feed_forward(block: torch.nn.Module):
+        return lambda x: layer.ff_scale * layer.dropout(masked_feed_forward(block, x, pad))
+
     if layer.feed_forward_macaron is not None:
-        residual = x
-        if layer.normalize_before:
-            x = layer.norm_ff_macaron(x)
-        x = residual + layer.ff_scale * layer.dropout(
-            masked_feed_forward(layer.feed_forward_macaron, x, pad)
-        )
-        if not layer.normalize_before:
-            x = layer.norm_ff_macaron(x)
-
-    residual = x
-    if layer.normalize_before:
-        x = layer.norm_mha(x)
-    if pos_emb is not None:
-        x_att = layer.self_attn(x, x, x, pos_emb, mask)
-    else:
-        x_att = layer.self_attn(x, x, x, mask)
-    if layer.concat_after:
-        x = residual + layer.concat_linear(torch.cat((x, x_att), dim=-1))
-    else:
-        x = residual + layer.dropout(x_att)
-    if not layer.normalize_before:
-        x = layer.norm_mha(x)
-
+        x = _residual(x, layer.norm_ff_macaron, before, feed_forward(layer.feed_forward_macaron))
+    x = _residual(x, layer.norm_mha, before, attention)
     if layer.conv_module is not None:
-        residual = x
-        if layer.normalize_before:
-            x = layer.norm_conv(x)
-        x = residual + layer.dropout(masked_convolution_module(layer.conv_module, x, pad))
-        if not layer.normalize_before:
-            x = layer.norm_conv(x)
-
-    residual = x
-    if layer.normalize_before:
-        x = layer.norm_ff(x)
-    x = residual + layer.ff_scale * layer.dropout(masked_feed_forward(layer.feed_forward, x, pad))
-    if not layer.normalize_before:
-        x = layer.norm_ff(x)
-
+        x = _residual(
+            x, layer.norm_conv, before, lambda x: layer.dropout(masked_convolution_module(layer.conv_module, x, pad))
+        )
+    x = _residual(x, layer.norm_ff, before, feed_forward(layer.feed_forward))
     if layer.conv_module is not None:
         x = layer.norm_final(x)
     return x

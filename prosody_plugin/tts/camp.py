@@ -1,42 +1,7 @@
-"""CAMP stage one: FastSpeech2 with one non-variational prosody embedding per word.
+"""CAMP stage one: FastSpeech2 conditioned on one prosody embedding per word.
 
-Hodari, Moinet, Karlapati, Lorenzo-Trueba, Merritt, Joly, Abbas, Karanasou, Drugman,
-"CAMP: a Two-Stage Approach to Modelling Prosody in Context", ICASSP 2021.
-
-Training::
-
-    word prosody encoder (recording -> one vector per word)         (B, W, D)
-    conditioning = Linear(embedding of each token's word)           (B, T_text + 1, adim)
-    loss = FastSpeech2 losses
-
-``word_kl_weight > 0`` makes each word's embedding variational (a bottleneck that gives
-the space stage two must hit a known scale): the encoder gives a mean and a log-variance
-per word, training decodes a sample and adds ``word_kl_weight`` times the KL from N(0, I),
-summed over words and dimensions and divided by the mel elements as Kathaka's; targets,
-references and inference use the mean.
-
-``word_dropout > 0`` replaces each word's embedding by zeros in training with that
-probability, so the decoder and the variance predictors learn to fall back on the text where
-an embedding says nothing (stage two's predictions say less than the recording's embeddings).
-
-The word prosody encoder (``word_encoder: recurrent``, the default) sees everything a
-word's prosody consists of, not only its mean spectrum::
-
-    mel frames -> frame encoder (convs) -> mean over each phone's frames     (B, T, C)
-    phone features = [that mean, token pitch, token energy, log(1 + frames),
-                      is word boundary / pause, is punctuation]    -> Linear  (B, T, H)
-    GRU over the phones of each word (its melody and rhythm in order)       (B, W, H)
-    [last GRU state, log(1 + word frames)] -> Linear -> word embedding      (B, W, D)
-
-Pauses are the durations of the ``<space>`` and punctuation tokens, which belong to the
-preceding word and are flagged as such. ``word_encoder: mean`` is the first version: the
-frame encoder's output averaged over the word's frames (it loses the word's length and
-its pitch movement), kept for comparison.
-
-At inference the word embeddings are an explicit (num_words, D) matrix (stage two's
-predictor), or come from a reference recording of the same text: its mel-spectrogram,
-phone durations and token-level pitch and energy (oracle prosody). There is no default:
-CAMP without either is an error.
+Hodari et al., "CAMP: a Two-Stage Approach to Modelling Prosody in Context", ICASSP 2021.
+The word encoder, bottleneck and inference: docs/architecture.md (CAMP).
 """
 
 from typing import Optional, Sequence, Tuple
@@ -77,15 +42,14 @@ def group_tokens_by_word(
     """Rearrange token vectors into one padded sequence per word, in token order.
 
     Args:
-        values (Tensor): Token-level vectors (B, T, H).
-        word_ids (LongTensor): Word index of each token (B, T), non-decreasing; -1 padding.
+        values (Tensor): (B, T, H) token-level vectors.
+        word_ids (LongTensor): (B, T) word of each token, non-decreasing; -1 padding.
         num_words (LongTensor): (B,).
 
     Returns:
         Tensor: (N, L, H), the tokens of each of the N = sum(num_words) words, padded.
         LongTensor: (N,) tokens per word.
         LongTensor: (B, W) index of each word among the N, -1 for padded words.
-
     """
     batch, tokens, _ = values.shape
     max_words = max(int(num_words.max()), 1)
@@ -111,8 +75,8 @@ class WordProsodyEncoder(torch.nn.Module):
         output_dim (int): Word embedding size D.
         conv_layers, conv_chans, conv_kernel_size, dropout: Frame encoder.
         hidden_size (int): Phone feature and GRU size H.
-        encoder_type (str): "recurrent" or "mean" (module docstring).
-
+        encoder_type (str): "recurrent" (a GRU over each word's phone features) or "mean"
+            (frames averaged per word, the ablation).
     """
 
     def __init__(
@@ -154,13 +118,12 @@ class WordProsodyEncoder(torch.nn.Module):
         """Word embeddings (B, W, D); padded words are zero.
 
         Args:
-            feats (Tensor): Normalised mel-spectrograms (B, T_feats, odim).
-            durations (LongTensor): Token durations including eos (B, T); padding 0.
-            pitch, energy (Tensor): Normalised token-level pitch and energy (B, T, 1).
+            feats (Tensor): (B, T_feats, odim) normalised mel-spectrograms.
+            durations (LongTensor): (B, T) token durations including eos; padding 0.
+            pitch, energy (Tensor): (B, T, 1) normalised token-level pitch and energy.
             token_flags (Tensor): (B, T, 2) word-boundary and punctuation flags.
-            word_ids (LongTensor): Word index of each token (B, T), -1 = padding.
+            word_ids (LongTensor): (B, T) word of each token, -1 padding.
             num_words (LongTensor): (B,).
-
         """
         frames = self.frame_encoder(feats)
         if self.encoder_type == "mean":
@@ -197,20 +160,16 @@ class CAMP(ProsodyFastSpeech2):
         idim (int): Vocabulary size.
         odim (int): Feature dimension (mel bins).
         adim (int): Attention dimension of FastSpeech2.
-        word_embed_dim (int): Dimension D of a word's prosody embedding; small on purpose,
-            a bottleneck that keeps segmental detail out of it.
-        word_encoder (str): "recurrent" (phone features including pitch, energy and
-            duration, a GRU over each word's phones) or "mean" (frames averaged per word).
+        word_embed_dim (int): Size D of a word's embedding; small on purpose (a bottleneck).
+        word_encoder (str): "recurrent" or "mean" (:class:`WordProsodyEncoder`).
         ref_conv_layers, ref_conv_chans, ref_conv_kernel_size, ref_dropout: Frame encoder.
         ref_hidden_size (int): Phone feature and GRU size of the recurrent encoder.
-        word_kl_weight (float): Weight of the word-level KL bottleneck; 0 (the paper's
-            CAMP): deterministic embeddings.
+        word_kl_weight (float): Weight of the per-word KL bottleneck; 0: deterministic (the paper's).
         word_dropout (float): Probability that a word's embedding is zeroed in training.
         **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
 
-    Word boundaries come from the token list (``<space>`` tokens); the task calls
-    :meth:`set_token_list` when it builds the model, and the resulting token classes are
-    buffers, so they travel with every checkpoint.
+    The task calls :meth:`set_token_list` to set the word-boundary token classes (buffers, so
+    checkpoints carry them).
     """
 
     def __init__(
@@ -280,17 +239,14 @@ class CAMP(ProsodyFastSpeech2):
         """Word prosody embeddings of a recording of the tokens.
 
         Args:
-            xs (LongTensor): Token ids with eos (B, T_text + 1).
-            ilens (LongTensor): Their lengths (B,).
-            feats (Tensor): Normalised mel-spectrograms (B, T_feats, odim).
-            durations (LongTensor): Token durations including eos (B, T_text + 1).
-            pitch, energy (Tensor): Normalised token-level pitch and energy
-                (B, T_text + 1, 1); needed by the recurrent encoder.
+            xs (LongTensor): (B, T_text + 1) token ids with eos.
+            ilens (LongTensor): (B,) their lengths.
+            feats (Tensor): (B, T_feats, odim) normalised mel-spectrograms.
+            durations (LongTensor): (B, T_text + 1) token durations including eos.
+            pitch, energy (Tensor): (B, T_text + 1, 1) normalised token-level values (recurrent encoder).
 
         Returns:
-            Tensor: (B, max(num_words), word_embed_dim); padded words are zero (with
-                ``word_kl_weight``: the posterior means).
-
+            Tensor: (B, W, word_embed_dim); padded words are zero; the posterior means when variational.
         """
         return self._word_posterior(xs, ilens, feats, durations, pitch, energy)[0]
 

@@ -1,17 +1,10 @@
-"""ESPnet's TTS model wrapper, passing the plugin's extra inputs through to the TTS module.
-
-:class:`espnet2.tts.espnet_model.ESPnetTTSModel` extracts features (mel, pitch, energy),
-normalises them and calls the TTS module, but it drops every batch key it does not name.
-This subclass keeps ESPnet's feature path untouched and adds the prosody inputs:
-
-* training: ``prosody`` / ``prosody_lengths`` from the data loader go to ``tts.forward``;
-* inference: ``prosody``, and a reference recording (``speech``) whose normalised mel,
-  phone ``durations`` and token-level pitch and energy the prosody models read without
-  teacher forcing.
+"""ESPnet's TTS model wrapper, passing the plugin's inputs (``prosody``, a reference
+recording) through to the TTS module; docs/architecture.md ("ESPnet integration").
 """
 
+from argparse import Namespace
 from dataclasses import fields
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from espnet2.tts.espnet_model import ESPnetTTSModel
@@ -22,6 +15,23 @@ from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.tts.variance_augmentation import VarianceAugmentation
 from prosody_plugin.tts.variance_controls import NEUTRAL, VarianceControls, normalizer_stats
 from prosody_plugin.tts.word_pooling import append_eos
+
+
+def load_trained_model(train_config, model_file) -> Tuple["ProsodyESPnetTTSModel", Namespace, Callable]:
+    """A trained model on the CPU in eval mode, its training arguments and its text
+    preprocessing (``preprocess(utt, {"text": ...})["text"]``: token ids), for the tools that
+    read recordings with it (stage two's targets, the emphasis fit, the scores)."""
+    from prosody_plugin.tasks.tts import ProsodyTTSTask  # the task builds this module's model
+
+    model, train_args = ProsodyTTSTask.build_model_from_file(train_config, model_file, "cpu")
+    model.eval()
+    return model, train_args, ProsodyTTSTask.build_preprocess_fn(train_args, False)
+
+
+#: The modules of an ESPnetTTSModel, by the names its constructor takes.
+ESPNET_COMPONENTS = (
+    "feats_extract", "pitch_extract", "energy_extract", "normalize", "pitch_normalize", "energy_normalize", "tts"
+)
 
 
 class ProsodyESPnetTTSModel(ESPnetTTSModel):
@@ -48,16 +58,8 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         cls, model: ESPnetTTSModel, variance_augmentation: Optional[VarianceAugmentation] = None
     ) -> "ProsodyESPnetTTSModel":
         """Re-wrap the components of an ESPnetTTSModel (same modules, same parameters)."""
-        return cls(
-            feats_extract=model.feats_extract,
-            pitch_extract=model.pitch_extract,
-            energy_extract=model.energy_extract,
-            normalize=model.normalize,
-            pitch_normalize=model.pitch_normalize,
-            energy_normalize=model.energy_normalize,
-            tts=model.tts,
-            variance_augmentation=variance_augmentation,
-        )
+        components = {name: getattr(model, name) for name in ESPNET_COMPONENTS}
+        return cls(**components, variance_augmentation=variance_augmentation)
 
     def forward(
         self,
@@ -80,13 +82,30 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
     ):
         """ESPnetTTSModel.forward, plus ``prosody`` (B, ...) and its lengths for the TTS module.
 
-        The features come from :meth:`features` (ESPnet's extraction and normalisation); the
-        batch handed to the TTS module is ESPnet's, plus the prosody when there is one.
+        The features are extracted and normalised as in ESPnetTTSModel.forward (espnet
+        202511); the batch handed to the TTS module is ESPnet's, plus the prosody when there is one.
         """
-        feats = self.features(
-            speech, speech_lengths, durations, durations_lengths, pitch, pitch_lengths, energy, energy_lengths
-        )
-        batch = dict(text=text, text_lengths=text_lengths, **feats)
+        with autocast("cuda", enabled=False):
+            if self.feats_extract is not None:
+                feats, feats_lengths = self.feats_extract(speech, speech_lengths)
+            else:
+                feats, feats_lengths = speech, speech_lengths
+            lengths = dict(feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths)
+            if self.pitch_extract is not None and pitch is None:
+                pitch, pitch_lengths = self.pitch_extract(speech, speech_lengths, **lengths)
+            if self.energy_extract is not None and energy is None:
+                energy, energy_lengths = self.energy_extract(speech, speech_lengths, **lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
+            if self.pitch_normalize is not None:
+                pitch, pitch_lengths = self.pitch_normalize(pitch, pitch_lengths)
+            if self.energy_normalize is not None:
+                energy, energy_lengths = self.energy_normalize(energy, energy_lengths)
+        batch = dict(text=text, text_lengths=text_lengths, feats=feats, feats_lengths=feats_lengths)
+        if self.pitch_extract is not None and pitch is not None:
+            batch.update(pitch=pitch, pitch_lengths=pitch_lengths)
+        if self.energy_extract is not None and energy is not None:
+            batch.update(energy=energy, energy_lengths=energy_lengths)
         extras = dict(spembs=spembs, sids=sids, lids=lids, durations=durations, durations_lengths=durations_lengths,
                       prosody=prosody, prosody_lengths=prosody_lengths)  # fmt: skip
         batch.update({k: v for k, v in extras.items() if v is not None})
@@ -132,45 +151,6 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             return dict(decoder_feats=feats, decoder_variance_edit=edit)
         _, pitch, energy = edit.apply(pitch[..., 0], pitch, energy, pad)
         return dict(feats=feats, pitch=pitch, energy=energy)
-
-    def features(
-        self,
-        speech: torch.Tensor,
-        speech_lengths: torch.Tensor,
-        durations: Optional[torch.Tensor] = None,
-        durations_lengths: Optional[torch.Tensor] = None,
-        pitch: Optional[torch.Tensor] = None,
-        pitch_lengths: Optional[torch.Tensor] = None,
-        energy: Optional[torch.Tensor] = None,
-        energy_lengths: Optional[torch.Tensor] = None,
-    ) -> Dict[str, torch.Tensor]:
-        """Normalised ``feats``, ``pitch`` and ``energy`` (with ``*_lengths``) of a batch.
-
-        The extraction and normalisation of ESPnetTTSModel.forward (espnet 202511), as a
-        method of its own so that :meth:`forward` can add the prosody to the TTS batch.
-        """
-        with autocast("cuda", enabled=False):
-            if self.feats_extract is not None:
-                feats, feats_lengths = self.feats_extract(speech, speech_lengths)
-            else:
-                feats, feats_lengths = speech, speech_lengths
-            lengths = dict(feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths)
-            if self.pitch_extract is not None and pitch is None:
-                pitch, pitch_lengths = self.pitch_extract(speech, speech_lengths, **lengths)
-            if self.energy_extract is not None and energy is None:
-                energy, energy_lengths = self.energy_extract(speech, speech_lengths, **lengths)
-            if self.normalize is not None:
-                feats, feats_lengths = self.normalize(feats, feats_lengths)
-            if self.pitch_normalize is not None:
-                pitch, pitch_lengths = self.pitch_normalize(pitch, pitch_lengths)
-            if self.energy_normalize is not None:
-                energy, energy_lengths = self.energy_normalize(energy, energy_lengths)
-        out = dict(feats=feats, feats_lengths=feats_lengths)
-        if self.pitch_extract is not None and pitch is not None:
-            out.update(pitch=pitch, pitch_lengths=pitch_lengths)
-        if self.energy_extract is not None and energy is not None:
-            out.update(energy=energy, energy_lengths=energy_lengths)
-        return out
 
     def reference_feats(self, speech: torch.Tensor) -> torch.Tensor:
         """Normalised features of one waveform (T_wav,) -> (T_feats, odim)."""

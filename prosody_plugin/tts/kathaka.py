@@ -1,26 +1,8 @@
-"""Kathaka stage one: FastSpeech2 with a sentence-level variational prosody latent.
+"""Kathaka stage one: FastSpeech2 conditioned on a sentence-level variational prosody latent.
 
-Karlapati, Abbas, Hodari, Moinet, Joly, Karanasou, Drugman, "Prosodic Representation
-Learning and Contextual Sampling for Neural Text-to-Speech", ICASSP 2021.
-
-Training::
-
-    feats (B, T_feats, odim) -> reference encoder -> (mu, logvar)      (B, latent_dim) each
-    z = mu + exp(logvar / 2) * eps                                      (B, latent_dim)
-    conditioning = Linear(z), broadcast over the tokens                 (B, T_text + 1, adim)
-    loss = FastSpeech2 losses + kl_weight(step) * KL term
-
-The KL term is ``sum_d max(KL_d, kl_free_bits) / N``: ``KL_d`` is the batch mean of the
-KL divergence of latent dimension d from N(0, 1); ``kl_free_bits`` (nats) is a floor per
-dimension below which the KL is not penalised (free bits, Kingma et al. 2016), so that no
-dimension is pushed to collapse; ``N`` is the mean number of mel elements (frames x odim)
-of the batch's targets, because ESPnet's L1 loss is a mean over mel elements: with this
-scaling ``kl_weight = 1`` is the evidence lower bound of that L1 reconstruction, and
-the weight means the same for every corpus and feature size
-(``kl_normalization: none`` keeps the plain sum over dimensions).
-
-At inference the latent is an explicit vector (stage two's sampler predicts it), the
-posterior of a reference mel-spectrogram, or the prior mean (zeros).
+Karlapati et al., "Prosodic Representation Learning and Contextual Sampling for Neural
+Text-to-Speech", ICASSP 2021. The reference encoder, the KL scaling, free bits and annealing:
+docs/architecture.md (Kathaka).
 """
 
 from typing import Dict, Optional, Sequence, Tuple
@@ -33,11 +15,9 @@ from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 
 
 class LengthAwareReferenceEncoder(ReferenceEncoder):
-    """ESPnet's GST reference encoder that stops its GRU at each utterance's last frame.
+    """ESPnet's GST reference encoder with its GRU stopped at each utterance's last frame.
 
-    ESPnet's version runs the GRU over the batch padding too, which makes an utterance's
-    embedding depend on the longest utterance it is batched with; training batches and
-    batch-1 inference would then see different embeddings for the same recording.
+    ESPnet's runs over the batch padding, so an embedding would depend on the batch.
     """
 
     def forward(
@@ -63,9 +43,8 @@ class LengthAwareReferenceEncoder(ReferenceEncoder):
 class Kathaka(ProsodyFastSpeech2):
     """FastSpeech2 conditioned on a sample of an utterance-level Gaussian prosody latent.
 
-    Its representation is one latent vector per utterance (``latent_dim``); stage two's
-    target is the posterior ``[mu, logvar]`` of the recording, which the Kathaka sampler
-    learns; without a representation, it speaks with the prior mean.
+    Stage two's target is the recording's posterior ``[mu, logvar]``; without a
+    representation it speaks with the prior mean.
 
     Args:
         idim (int): Vocabulary size.
@@ -75,17 +54,13 @@ class Kathaka(ProsodyFastSpeech2):
         ref_conv_layers, ref_conv_chans_list, ref_conv_kernel_size, ref_conv_stride,
         ref_gru_layers, ref_gru_units: Reference encoder (ESPnet's GST ReferenceEncoder).
         kl_weight (float): Final weight (beta) of the KL term.
-        kl_free_bits (float): Nats per latent dimension that are free of KL penalty.
-        kl_normalization (str): "mel_elements" (divide the KL by the mean number of mel
-            elements per utterance, the scale of ESPnet's L1 loss) or "none".
-        kl_anneal_start_steps (int): Training steps with beta = 0 (reconstruction first).
-        kl_anneal_steps (int): Steps of the linear ramp from 0 to ``kl_weight`` after the
-            start; 0 means a constant ``kl_weight`` from the start step on. Annealing keeps
-            the decoder from ignoring the latent (posterior collapse).
-        reference_latent (str): At inference from a reference, use the posterior "mean"
-            (deterministic) or a "sample".
+        kl_free_bits (float): Nats per latent dimension free of KL penalty.
+        kl_normalization (str): "mel_elements" (KL divided by the batch's mean mel elements,
+            the scale of ESPnet's L1 loss) or "none".
+        kl_anneal_start_steps (int): Training steps with beta = 0.
+        kl_anneal_steps (int): Steps of the linear ramp to ``kl_weight`` (0: constant).
+        reference_latent (str): From a reference at inference, the posterior "mean" or a "sample".
         **fastspeech2_conf: Any option of ESPnet's FastSpeech2.
-
     """
 
     def __init__(
@@ -162,7 +137,6 @@ class Kathaka(ProsodyFastSpeech2):
         Returns:
             Tensor: mu (B, latent_dim).
             Tensor: logvar (B, latent_dim).
-
         """
         ref_embs = self.reference_encoder(feats, feats_lengths)
         mu, logvar = self.posterior(ref_embs).chunk(2, dim=-1)

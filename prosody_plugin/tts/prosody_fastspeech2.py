@@ -1,40 +1,8 @@
-"""FastSpeech2 conditioned on a prosody representation: the base of Kathaka and CAMP.
+"""FastSpeech2 conditioned on a prosody representation: the base class of Kathaka and CAMP.
 
-The models are ESPnet's :class:`~espnet2.tts.fastspeech2.FastSpeech2` (encoder, variance
-adaptor, length regulator, decoder, postnet, losses) with one addition, the prosody
-conditioning, passed as an argument from the representation to the variance adaptor::
-
-    hs = encoder(tokens)                                   (B, T_text + 1, adim)
-    c  = prosody conditioning                              (B, T_text + 1, adim)   <- new
-    durations <- duration predictor(hs + c)
-    pitch     <- pitch predictor(hs.detach() + c)          (stop_gradient_from_pitch_predictor)
-    energy    <- energy predictor(hs.detach() + c)         (stop_gradient_from_energy_predictor)
-    mel       <- decoder(length regulator(hs + c + embedded pitch and energy))
-
-``stop_gradient_from_*_predictor`` keeps its meaning for the text encoder (ESPnet's recipes
-protect the encoder from the pitch loss) but never cuts the conditioning off: every loss
-term, mel, duration, pitch and energy, trains the prosody representation.
-
-``condition_decoder: false`` routes the representation through the variance adaptor
-only: the decoder input is then ``length regulator(hs + embedded pitch and energy)``, so
-everything the representation carries reaches the audio as durations, pitch and energy,
-the quantities that the controls, emphasis and the scores act on.
-
-``duration_word_loss_weight`` / ``duration_sentence_loss_weight`` add
-:func:`~prosody_plugin.tts.duration_sums.duration_sum_losses` to FastSpeech2's phone
-duration loss: the predicted phone durations, summed per word and per sentence in
-frames, against the recorded sums (docs/architecture.md, "Durations that add up").
-
-``decoder_variance_input`` chooses what the decoder receives as pitch and energy in
-training: ``ground_truth`` (FastSpeech2's teacher forcing), ``predicted`` (the predictors'
-outputs, as at inference: the mel loss then reaches the representation through them) or
-``none`` (no pitch and energy embedding at all: prosody reaches the decoder only through
-the encoder states and the representation).
-
-The conditioning is data, computed in ``forward`` from the batch and passed down; nothing
-is kept on the module between calls, so ``torch.nn.DataParallel`` replicas and DDP work as
-for FastSpeech2. Parameter names are FastSpeech2's, so a Kathaka or CAMP model can be
-initialised from a trained ESPnet FastSpeech2 checkpoint with ``--init_param``.
+ESPnet's FastSpeech2 with a prosody conditioning added to the input of the variance adaptor
+(and of the decoder, ``condition_decoder``); docs/architecture.md ("The shared base") says
+how and why.
 """
 
 import inspect
@@ -66,7 +34,8 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         idim (int): Vocabulary size.
         odim (int): Feature dimension.
         decoder_variance_input (str): What the decoder receives as pitch and energy in
-            training: "ground_truth", "predicted" or "none" (module docstring).
+            training: "ground_truth" (FastSpeech2's teacher forcing), "predicted" (the
+            predictors' outputs, as at inference) or "none" (no pitch and energy embedding).
         condition_decoder (bool): Whether the representation also enters the decoder
             directly (True) or conditions only the duration, pitch and energy predictors.
         duration_word_loss_weight (float): Weight of the word-level duration sum loss
@@ -292,7 +261,28 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         decoder_feats: Optional[torch.Tensor] = None,
         decoder_variance_edit: Optional[VarianceControls] = None,
     ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
-        """Every loss term of a batch, separately (arguments as :meth:`forward`).
+        """Every loss term of a batch, separately.
+
+        Args:
+            text (LongTensor): Batch of padded token ids (B, T_text).
+            text_lengths (LongTensor): Batch of lengths of each input (B,).
+            feats (Tensor): Batch of padded target features (B, T_feats, odim); the
+                reference encoder reads them.
+            feats_lengths (LongTensor): Batch of the lengths of each target (B,).
+            durations (LongTensor): Batch of padded durations (B, T_text + 1).
+            durations_lengths (LongTensor): Batch of duration lengths (B,).
+            pitch (Tensor): Batch of padded token-averaged pitch (B, T_text + 1, 1).
+            pitch_lengths (LongTensor): Batch of pitch lengths (B,).
+            energy (Tensor): Batch of padded token-averaged energy (B, T_text + 1, 1).
+            energy_lengths (LongTensor): Batch of energy lengths (B,).
+            spembs, sids, lids: As in FastSpeech2.
+            prosody (Optional[Tensor]): Explicit prosody representations to use instead
+                of the reference encoder (Kathaka: (B, latent_dim); CAMP: (B, W, D)).
+            prosody_lengths (Optional[LongTensor]): Their lengths (B,).
+            decoder_feats (Optional[Tensor]): The decoder's target (B, T_feats, odim) when
+                it differs from ``feats`` (:mod:`prosody_plugin.tts.variance_augmentation`).
+            decoder_variance_edit (Optional[VarianceControls]): The edit of the decoder's
+                pitch and energy inputs that goes with ``decoder_feats``.
 
         Returns:
             Dict[str, Tensor]: Scalar loss terms: ``l1_loss`` (mel), ``duration_loss``,
@@ -345,61 +335,10 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             )
         return terms, stats
 
-    def forward(
-        self,
-        text: torch.Tensor,
-        text_lengths: torch.Tensor,
-        feats: torch.Tensor,
-        feats_lengths: torch.Tensor,
-        durations: torch.Tensor,
-        durations_lengths: torch.Tensor,
-        pitch: torch.Tensor,
-        pitch_lengths: torch.Tensor,
-        energy: torch.Tensor,
-        energy_lengths: torch.Tensor,
-        spembs: Optional[torch.Tensor] = None,
-        sids: Optional[torch.Tensor] = None,
-        lids: Optional[torch.Tensor] = None,
-        prosody: Optional[torch.Tensor] = None,
-        prosody_lengths: Optional[torch.Tensor] = None,
-        decoder_feats: Optional[torch.Tensor] = None,
-        decoder_variance_edit: Optional[VarianceControls] = None,
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        """Calculate the FastSpeech2 losses plus the prosody model's own.
-
-        Args:
-            text (LongTensor): Batch of padded token ids (B, T_text).
-            text_lengths (LongTensor): Batch of lengths of each input (B,).
-            feats (Tensor): Batch of padded target features (B, T_feats, odim); the
-                reference encoder reads them.
-            feats_lengths (LongTensor): Batch of the lengths of each target (B,).
-            durations (LongTensor): Batch of padded durations (B, T_text + 1).
-            durations_lengths (LongTensor): Batch of duration lengths (B,).
-            pitch (Tensor): Batch of padded token-averaged pitch (B, T_text + 1, 1).
-            pitch_lengths (LongTensor): Batch of pitch lengths (B,).
-            energy (Tensor): Batch of padded token-averaged energy (B, T_text + 1, 1).
-            energy_lengths (LongTensor): Batch of energy lengths (B,).
-            spembs, sids, lids: As in FastSpeech2.
-            prosody (Optional[Tensor]): Explicit prosody representations to use instead
-                of the reference encoder (Kathaka: (B, latent_dim); CAMP: (B, W, D)).
-            prosody_lengths (Optional[LongTensor]): Their lengths (B,).
-            decoder_feats (Optional[Tensor]): The decoder's target (B, T_feats, odim) when
-                it differs from ``feats`` (:mod:`prosody_plugin.tts.variance_augmentation`).
-            decoder_variance_edit (Optional[VarianceControls]): The edit of the decoder's
-                pitch and energy inputs that goes with ``decoder_feats``.
-
-        Returns:
-            Tensor: Loss scalar value.
-            Dict: Statistics to be monitored.
-            Tensor: Weight value.
-
-        """
-        terms, stats = self.losses(
-            text, text_lengths, feats, feats_lengths, durations, durations_lengths,
-            pitch, pitch_lengths, energy, energy_lengths, spembs=spembs, sids=sids,
-            lids=lids, prosody=prosody, prosody_lengths=prosody_lengths,
-            decoder_feats=decoder_feats, decoder_variance_edit=decoder_variance_edit,
-        )  # fmt: skip
+    def forward(self, **batch) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """The sum of :meth:`losses`' terms (keyword arguments as there), its statistics and
+        the batch size (ESPnet's trainer convention, as FastSpeech2)."""
+        terms, stats = self.losses(**batch)
         loss = sum(terms.values())
         stats = dict(stats, **{k: v.detach() for k, v in terms.items() if k != "prosody_loss"})
         if self.encoder_type == "transformer" and self.use_scaled_pos_enc:
@@ -407,7 +346,7 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         if self.decoder_type == "transformer" and self.use_scaled_pos_enc:
             stats.update(decoder_alpha=self.decoder.embed[-1].alpha.data)
         stats.update(loss=loss.detach())
-        return force_gatherable((loss, stats, text.size(0)), loss.device)
+        return force_gatherable((loss, stats, batch["text"].size(0)), loss.device)
 
     def _forward(
         self,
@@ -487,28 +426,10 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             after_outs = before_outs + self.postnet(before_outs.transpose(1, 2)).transpose(1, 2)
         return before_outs, after_outs, d_outs, p_outs, e_outs
 
-    def batch_inference(
-        self,
-        xs: torch.Tensor,
-        ilens: torch.Tensor,
-        conditioning: Optional[torch.Tensor] = None,
-        alpha: float = 1.0,
-        spembs: Optional[torch.Tensor] = None,
-        sids: Optional[torch.Tensor] = None,
-        lids: Optional[torch.Tensor] = None,
-    ) -> Dict[str, torch.Tensor]:
-        """Synthesise a padded batch, each utterance as :meth:`_forward` would alone.
-
-        ``xs`` (B, T_text + 1) token ids with eos appended, ``ilens`` (B,), ``conditioning``
-        (B, T_text + 1, adim), e.g. each utterance's ``_inference_conditioning`` padded.
-        Returns ``feat_gen`` (B, T_feats_max, odim), ``feat_lengths``, ``duration``,
-        ``pitch`` and ``energy``: see
-        :func:`prosody_plugin.tts.batch_inference.batch_text_to_mel`.
-        """
-        return batch_text_to_mel(
-            self, xs, ilens, conditioning=conditioning, alpha=alpha,
-            spembs=spembs, sids=sids, lids=lids,
-        )  # fmt: skip
+    #: Synthesise a padded batch, each utterance as :meth:`_forward` would alone: ``xs``
+    #: (B, T_text + 1) token ids with eos, ``ilens`` (B,), ``conditioning`` (B, T_text + 1,
+    #: adim), e.g. each utterance's ``_inference_conditioning`` padded (:func:`batch_text_to_mel`).
+    batch_inference = batch_text_to_mel
 
     def inference(
         self,

@@ -1,29 +1,9 @@
 """Training augmentation that teaches the decoder to render the pitch and energy it is given.
 
-FastSpeech2's decoder reads the variance adaptor's pitch and energy, but also the encoder
-states (and, in Kathaka and CAMP, the prosody conditioning), which carry most of the same
-information. Trained on one speaker's recordings, where an utterance's pitch and loudness
-follow its text, the decoder learns to take them from wherever is easiest, and a control
-that edits only the pitch or energy input barely reaches the audio (measured: +2 st asked,
-+30 cents rendered by ESPnet's FastSpeech2 on Asterisk; ``docs/RESULTS.md``).
-
-This augmentation breaks that correlation. For a random part of each batch it moves the
-recording itself by a pitch shift (semitones), a pitch range (a factor of the excursions
-around the utterance's mean) and a gain (dB), and the decoder's pitch and energy inputs by
-exactly the same :class:`~prosody_plugin.tts.variance_controls.VarianceControls`
-edit that the inference controls apply; the only way to reconstruct the moved mel is to
-follow the moved inputs. The reference encoders and the variance predictors keep reading
-the recording as it was (see :meth:`ProsodyFastSpeech2.losses`), so the shift is visible to
-the decoder through its pitch and energy inputs only.
-
-The pitch shift keeps the spectral envelope (formants) and moves the harmonics: per frame,
-the log-magnitude spectrum is split by cepstral liftering into an envelope (quefrencies
-below ``envelope_quefrency_ms``, shorter than any pitch period) and a fine structure, and the
-fine structure is resampled along frequency by the ratio ``2 ** (semitones / 12)`` (per frame:
-a range moves each token by its own amount); each frame keeps its energy (ESPnet's ``Energy``,
-the L2 norm of the magnitudes), times the gain. The mel is then computed by the model's own
-frontend (ESPnet's ``LogMelFbank``) from the edited magnitudes, so the targets stay in the
-model's feature space.
+A random part of each batch gets its recording pitch-shifted (formants kept, by cepstral
+liftering), range-scaled and gained, and the decoder's pitch and energy inputs the same
+:class:`~prosody_plugin.tts.variance_controls.VarianceControls` edit. Why and how:
+docs/prosody_control.md (A decoder that follows).
 """
 
 import inspect
@@ -40,15 +20,12 @@ class VarianceAugmentation:
     """Random pitch shifts and gains of training utterances, and the matching input edits.
 
     Args:
-        probability: Chance that an utterance is pitch-shifted (and, independently, that it
-            gets a gain).
-        max_semitones: Shifts are drawn uniformly from [-max_semitones, max_semitones].
-        max_db: Gains are drawn uniformly from [-max_db, max_db].
-        max_range: Pitch ranges (the factor of the excursions around the utterance's mean)
-            are drawn log-uniformly from [1 / max_range, max_range]; 1: none.
-        envelope_quefrency_ms: Cepstral lifter of the envelope; below the shortest pitch
-            period of the voice (2.5 ms at 400 Hz).
-
+        probability: Chance that an utterance is pitch-shifted (and, independently, gained).
+        max_semitones: Shifts drawn uniformly from [-max_semitones, max_semitones].
+        max_db: Gains drawn uniformly from [-max_db, max_db].
+        max_range: Pitch ranges drawn log-uniformly from [1 / max_range, max_range]; 1: none.
+        envelope_quefrency_ms: Cepstral lifter of the envelope; below the voice's shortest
+            pitch period.
     """
 
     def __init__(
@@ -98,18 +75,16 @@ class VarianceAugmentation:
     ) -> torch.Tensor:
         """The pitch shift of every frame (B, T_feats) that a shift and a range make.
 
-        The range moves each token's log-F0 away from the utterance's mean as
-        :class:`~prosody_plugin.tts.variance_controls.VarianceControls` does: by
-        ``(range - 1) * (p - mean)`` (normalised units, times ``pitch_std`` for log-F0).
+        The range moves each token's pitch by ``(range - 1) * (p - mean)``, as
+        :class:`~prosody_plugin.tts.variance_controls.VarianceControls` does.
 
         Args:
-            semitones, ranges (Tensor): Per utterance (B,).
-            pitch (Tensor): Normalised token pitch (B, T_text + 1, 1).
-            durations (LongTensor): Token durations in frames (B, T_text + 1).
-            pad (BoolTensor): True at padded tokens (B, T_text + 1, 1).
+            semitones, ranges (Tensor): (B,) per utterance.
+            pitch (Tensor): (B, T_text + 1, 1) normalised token pitch.
+            durations (LongTensor): (B, T_text + 1) token durations in frames.
+            pad (BoolTensor): (B, T_text + 1, 1) True at padded tokens.
             pitch_std (float): The pitch normaliser's standard deviation (1: none).
             num_frames (int): T_feats.
-
         """
         deviation = (pitch - utterance_mean(pitch, pad)).masked_fill(pad, 0.0) * pitch_std * (12.0 / math.log(2.0))
         per_token = semitones[:, None, None] + (ranges[:, None, None] - 1.0) * deviation  # (B, T_text + 1, 1)
@@ -120,17 +95,16 @@ class VarianceAugmentation:
     def edit_magnitudes(
         self, magnitudes: torch.Tensor, semitones: torch.Tensor, db: torch.Tensor, fs: int
     ) -> torch.Tensor:
-        """Pitch-shift (envelope kept) and scale STFT magnitudes.
+        """Pitch-shift (envelope and frame energy kept) and scale STFT magnitudes.
 
         Args:
             magnitudes (Tensor): (B, T_feats, n_fft // 2 + 1), linear.
-            semitones (Tensor): Shift per utterance (B,) or per frame (B, T_feats).
-            db (Tensor): Gain per utterance (B,).
+            semitones (Tensor): (B,) or (B, T_feats) shift.
+            db (Tensor): (B,) gain.
             fs (int): Sampling rate.
 
         Returns:
             Tensor: Edited magnitudes, same shape.
-
         """
         num_bins = magnitudes.size(-1)
         n_fft = 2 * (num_bins - 1)

@@ -1,26 +1,8 @@
 """Prosody controls on FastSpeech2's variance adaptor: speaking rate, pitch, pitch range, energy.
 
-FastSpeech2 predicts, for every token, a duration (frames), a pitch (token-averaged log-F0)
-and an energy (token-averaged frame magnitude, ESPnet's ``Energy``), the last two
-normalised with the training set's statistics (``GlobalMVN``); the decoder renders what it
-is given. A control edits these predictions before the decoder sees them, so the mel (and
-the wav) carry the change as far as the decoder learnt to follow its inputs. Units, per
-token (a global control is the same value on every token; the recipe measures how well the
-output follows, see ``prosody_plugin.evaluation.controls``):
-
-* ``rate``: speaking-rate multiplier. Durations are divided by it (rate 0.8: 1.25x longer),
-  then rounded to frames; FastSpeech2's ``alpha`` (``speed_control_alpha``) multiplies on top.
-* ``pitch_semitones``: added to log-F0 (``+ st * ln(2) / 12``): +12 doubles F0.
-* ``pitch_range``: the deviation of log-F0 from the utterance's mean (over its tokens, eos
-  included, before any shift) is multiplied by it: 0 flattens the melody, 2 doubles its
-  excursions.
-* ``energy_db``: the energy (an amplitude) is multiplied by ``10 ** (dB / 20)``.
-
-:class:`VarianceControls` holds the same edits in the model's normalised units, the form
-:func:`prosody_plugin.tts.batch_inference.batch_text_to_mel` applies: both normalisations
-are affine, so a shift of log-F0 is a shift of the normalised pitch, a range around the
-mean is the same range around the normalised mean, and a gain of the energy is an affine
-map of the normalised energy.
+A control edits the predicted durations, pitch and energy before the decoder sees them;
+:class:`VarianceControls` holds the edits in the model's normalised units (both
+normalisations are affine, so they are exact). Units: docs/prosody_control.md.
 """
 
 import math
@@ -60,8 +42,6 @@ class VarianceControls:
         durations  d' = d * duration_scale                       (then alpha, rounding)
         pitch      p' = m + pitch_range * (p - m) + pitch_shift  (m: the utterance's mean)
         energy     e' = energy_scale * e + energy_shift
-
-    Build it from natural units with :meth:`from_natural`.
     """
 
     duration_scale: torch.Tensor
@@ -80,13 +60,12 @@ class VarianceControls:
         pitch_normalize: Optional[torch.nn.Module] = None,
         energy_normalize: Optional[torch.nn.Module] = None,
     ) -> "VarianceControls":
-        """The edits of controls in natural units (module docstring), each (B, T_text + 1).
+        """The edits of controls in natural units, each (B, T_text + 1).
 
         Args:
             rate, pitch_semitones, pitch_range, energy_db (Tensor): Per token.
-            pitch_normalize, energy_normalize: The model's ``GlobalMVN`` of pitch and
-                energy (None: the model predicts natural values).
-
+            pitch_normalize, energy_normalize: The model's ``GlobalMVN`` of pitch and energy
+                (None: the model predicts natural values).
         """
         if not bool((rate > 0).all()):
             raise ValueError(f"rate must be positive, got {rate.min().item():g}")
@@ -113,16 +92,14 @@ class VarianceControls:
         """Edit predictions of a padded batch.
 
         Args:
-            durations (LongTensor): Predicted durations (B, T_text).
-            pitch, energy (Tensor): Normalised predictions (B, T_text, 1).
-            pad (BoolTensor): True at padded tokens (B, T_text, 1).
+            durations (LongTensor): (B, T_text) predicted durations.
+            pitch, energy (Tensor): (B, T_text, 1) normalised predictions.
+            pad (BoolTensor): (B, T_text, 1) True at padded tokens.
 
         Returns:
-            Tensor: Duration scale (B, T_text) for the length regulator (the durations
-                themselves stay integers until it rounds them).
-            Tensor: Pitch (B, T_text, 1), padded tokens 0.
-            Tensor: Energy (B, T_text, 1), padded tokens 0.
-
+            Tensor: (B, T_text) duration scale for the length regulator (which rounds).
+            Tensor: (B, T_text, 1) pitch, padded tokens 0.
+            Tensor: (B, T_text, 1) energy, padded tokens 0.
         """
         t = durations.size(1)
         mean = utterance_mean(pitch, pad)
@@ -155,16 +132,11 @@ def token_controls(
 
     Args:
         num_tokens: Tokens of the text (without eos).
-        global_controls: Name -> value for every token (NEUTRAL's names; others refused).
-        word_controls: Word index -> controls of that word's phones; they compose with the
-            global ones (rates and ranges multiply, semitones and dB add).
+        global_controls: Name -> value for every token (NEUTRAL's names).
+        word_controls: Word index -> controls of that word's phones, composed with the global
+            ones (rates and ranges multiply, semitones and dB add).
         token_word_ids: Word index of each token (needed with ``word_controls``).
-        is_phone: Whether each token is a phone (not a word boundary or punctuation): a
-            word's controls act on its phones only.
-
-    Returns:
-        Dict[str, Tensor]: ``rate``, ``pitch_semitones``, ``pitch_range``, ``energy_db``.
-
+        is_phone: Whether each token is a phone; a word's controls act on its phones only.
     """
     values = {name: torch.full((num_tokens + 1,), neutral) for name, neutral in NEUTRAL.items()}
     for name, value in (global_controls or {}).items():

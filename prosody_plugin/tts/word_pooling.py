@@ -28,22 +28,16 @@ def pool_frames_by_word(
     word_ids: torch.Tensor,
     num_words: torch.Tensor,
 ) -> torch.Tensor:
-    """Average frame-level features over the frames of each word.
-
-    Frames are first assigned to tokens by the token durations, then to words through the
-    token-to-word map, so a word's vector is the mean over all frames of its phonemes
-    (equivalently, phone averages weighted by phone durations).
+    """Average frame-level features over the frames of each word (frames -> tokens by durations -> words).
 
     Args:
-        frames (Tensor): Frame-level features (B, T_feats, C).
-        durations (LongTensor): Token durations in frames (B, T_text); padding is 0.
-        word_ids (LongTensor): Word index of each token (B, T_text); -1 for padding.
-        num_words (LongTensor): Number of words (B,).
+        frames (Tensor): (B, T_feats, C).
+        durations (LongTensor): (B, T_text) token durations in frames; padding 0.
+        word_ids (LongTensor): (B, T_text) word of each token; -1 for padding.
+        num_words (LongTensor): (B,).
 
     Returns:
-        Tensor: Word-level features (B, max(num_words), C); padded words are zero.
-            A word that received no frame (all its durations are 0) is zero as well.
-
+        Tensor: (B, W, C); padded words and words without frames are zero.
     """
     batch_size, _, channels = frames.shape
     max_words = max(int(num_words.max()), 1)
@@ -73,12 +67,11 @@ def broadcast_words_to_tokens(
     """Copy each word's vector to every token of that word.
 
     Args:
-        word_values (Tensor): Word-level vectors (B, W, C).
-        word_ids (LongTensor): Word index of each token (B, T); -1 for padding.
+        word_values (Tensor): (B, W, C).
+        word_ids (LongTensor): (B, T) word of each token; -1 for padding.
 
     Returns:
-        Tensor: Token-level vectors (B, T, C); padding tokens get zeros.
-
+        Tensor: (B, T, C); padding tokens get zeros.
     """
     index = word_ids.clamp(min=0).unsqueeze(-1).expand(-1, -1, word_values.size(-1))
     out = torch.gather(word_values, 1, index)
