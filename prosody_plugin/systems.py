@@ -10,9 +10,8 @@ are called (``decodes``). ESPnet's FastSpeech2 is the baseline: no representatio
 Every tool asks here instead of switching on types or names: ESPnet's model registration
 (``import prosody_plugin``), stage 7 (which prosody sources to decode), stage 9 (targets),
 stage 10 (the predictor's size), stages 12-13 (decode names, oracles, the one-to-many
-spread and renditions), pack, inference, the listening pages and the benchmark. The shell recipe reads
-the same facts once through ``python -m prosody_plugin.bin.systems --shell``. Adding a
-system is one class and one line in :data:`SYSTEMS`.
+spread and renditions), pack, inference, the listening pages and the benchmark. The shell recipe asks
+through :mod:`prosody_plugin.recipe`. Adding a system is one class and one line in :data:`SYSTEMS`.
 
 The classes are imported lazily: this module itself needs neither torch nor ESPnet.
 """
@@ -121,25 +120,6 @@ def representation_size(name: str, tts_conf: Mapping[str, Any]) -> int:
     return int(inspect.signature(cls.__init__).parameters[cls.size_key].default)
 
 
-def shell_facts() -> str:
-    """The facts the shell recipe needs, as ``name=value`` lines for ``eval``."""
-    lines = [f'prosody_systems="{" ".join(SYSTEMS)}"', f"baseline_system={BASELINE}"]
-    for name in [BASELINE, *SYSTEMS]:
-        lines.append(f'system_sources_{name}="{" ".join(prosody_sources(name))}"')
-        lines += [f"decode_name_{name}_{source}={label}" for source, (label, _) in decodes(name).items()]
-    for name in SYSTEMS:
-        cls = system_class(name)
-        lines += [
-            f"system_predictor_{name}={cls.predictor_name}",
-            f"predictor_system_{cls.predictor_name}={name}",
-            f"system_size_key_{name}={cls.size_key}",
-            f"system_title_{name}={cls.title}",
-            f"system_one_to_many_{name}={int(cls.one_to_many)}",
-            f"system_per_word_{name}={int(cls.per_word)}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 __all__ = [
     "BASELINE",
     "BASELINE_DECODES",
@@ -153,7 +133,6 @@ __all__ = [
     "load_class",
     "prosody_sources",
     "representation_size",
-    "shell_facts",
     "system_class",
     "system_of_model",
     "system_of_predictor",

@@ -1,8 +1,6 @@
 """The system registry: every fact a tool needs about a system comes from its class."""
 
 import inspect
-import subprocess
-import sys
 
 import pytest
 
@@ -79,16 +77,3 @@ def test_one_to_many_systems_can_sample_and_read_their_targets():
     assert torch.equal(kathaka.representation_of_target(target), torch.arange(4.0))
     camp = systems.system_class("camp")
     assert not camp.one_to_many and camp.per_word
-
-
-def test_the_recipe_reads_the_same_facts_from_the_shell():
-    facts = subprocess.run(
-        [sys.executable, "-m", "prosody_plugin.bin.systems", "--shell"], capture_output=True, text=True, check=True
-    ).stdout
-    script = facts + (
-        'echo "$prosody_systems|$system_sources_kathaka|$predictor_system_camp_predictor|$system_size_key_kathaka'
-        '|$decode_name_kathaka_predicted|$decode_name_camp_reference|$system_one_to_many_kathaka$system_one_to_many_camp'
-        '|$system_per_word_camp|$system_title_camp"'
-    )
-    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "kathaka camp|reference default|camp|latent_dim|kathaka_sampled|camp_oracle|10|1|CAMP"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create a prosody1 recipe for a new corpus, as ESPnet's egs2/TEMPLATE/*/setup.sh does:
 #   egs2/TEMPLATE/prosody1/setup.sh [options] <name | egs2/<name>/prosody1>
-# writes egs2/<name>/prosody1 with prosody.sh (a link to the shared stage script), path.sh,
+# writes egs2/<name>/prosody1 with prosody.sh and utils/ (links to the shared stage script and
+# job launchers), cmd.sh (local jobs; docs/recipes.md for Slurm), path.sh,
 # conf/ (a copy of --conf_from's configs, fs set to --fs), local/data.sh (the corpus through
 # prosody_plugin.bin.prepare_corpus) and run.sh (the options that matter for a new corpus).
 # Then: check local/data.sh and run.sh, and `cd egs2/<name>/prosody1 && ./run.sh`
@@ -52,6 +53,8 @@ if [ -n "${db_root}" ]; then db_root=$(cd "${db_root}" && pwd); fi
 if [ -n "${text_dir}" ]; then text_dir=$(cd "${text_dir}" && pwd); fi
 
 ln -s ../../TEMPLATE/prosody1/prosody.sh "${dir}/prosody.sh"
+ln -s ../../TEMPLATE/prosody1/utils "${dir}/utils"  # the job launchers cmd.sh names
+cp "${template}/skeleton/cmd.sh" "${dir}/cmd.sh"
 cp "${template}/path.sh" "${dir}/path.sh"
 cp -rL "${src}" "${dir}/conf"
 # the configs' own rates follow the corpus (prosody.sh passes --fs to every config anyway)
@@ -65,7 +68,7 @@ fill() {
 fill "${template}/skeleton/run.sh" > "${dir}/run.sh"
 fill "${template}/skeleton/local/data.sh" > "${dir}/local/data.sh"
 chmod +x "${dir}/run.sh" "${dir}/local/data.sh"
-log "Created ${dir}: run.sh, local/data.sh (${layout}${db_root:+ from ${db_root}}), conf/ (from ${conf_from}, fs ${fs}), path.sh, prosody.sh"
+log "Created ${dir}: run.sh, local/data.sh (${layout}${db_root:+ from ${db_root}}), conf/ (from ${conf_from}, fs ${fs}), cmd.sh, path.sh, prosody.sh, utils/"
 [ -n "${db_root}" ] || log "Set db_root in ${dir}/local/data.sh (or pass --local_data_opts \"--db_root DIR\")"
 [ -n "${license}" ] || log "No --license: the model cards will say 'license not given' (set corpus_license in ${dir}/run.sh)"
 log "Next: cd ${dir} && ./run.sh"

@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./path.sh
+. ./cmd.sh  # the job launchers of the trainings and predictions (docs/recipes.md)
 
 source_suffix=_abl_combined_ep40  # the models to start from: exp/tts_train_<system>_cpu<suffix> and its stage two
 source_conf=exp/ablation/conf/combined_ep40  # their configs (names only: the recipe finds exps by them)
@@ -48,11 +49,11 @@ for system in ${systems}; do
     python3 local/finetune_configs.py folds --config "${src_context}/config.yaml" --folds "${folds}" --output_dir "${crossfit}"
     for k in $(seq "${folds}"); do
         [ -f "${crossfit}/fold${k}/valid.loss.ave.pth" ] \
-            || python -m prosody_plugin.bin.context_train --config "${crossfit}/fold${k}.yaml" > "${crossfit}/fold${k}.log" 2>&1 \
+            || ${train_cmd} "${crossfit}/fold${k}.log" python -m prosody_plugin.bin.context_train --config "${crossfit}/fold${k}.yaml" \
             || { echo "Error: see ${crossfit}/fold${k}.log" >&2; exit 1; }
-        python -m prosody_plugin.bin.context_inference --train_config "${crossfit}/fold${k}/config.yaml" \
-            --model_file "${crossfit}/fold${k}/valid.loss.ave.pth" --context_dir dump/context/train \
-            --output_dir "${crossfit}/fold${k}/predict_train" > "${crossfit}/fold${k}/predict_train.log" 2>&1
+        ${decode_cmd} "${crossfit}/fold${k}/predict_train.log" python -m prosody_plugin.bin.context_inference \
+            --train_config "${crossfit}/fold${k}/config.yaml" --model_file "${crossfit}/fold${k}/valid.loss.ave.pth" \
+            --context_dir dump/context/train --output_dir "${crossfit}/fold${k}/predict_train"
     done
     python3 local/finetune_configs.py merge --folds "${folds}" --output_dir "${crossfit}"
     echo "$(date -u +%FT%T) ${system}: fine-tuning ${src} on them: log in ${ft}/train.log"
@@ -62,8 +63,8 @@ for system in ${systems}; do
         --freeze tts.encoder tts.decoder tts.feat_out tts.pitch_embed tts.energy_embed \
             tts.reference_encoder tts.posterior tts.word_encoder
     # shellcheck disable=SC2086
-    python -m prosody_plugin.bin.tts_train --config "${ft}/finetune.yaml" ${train_args} > "${ft}/train.log" 2>&1 \
-        || { echo "Error: see ${ft}/train.log" >&2; tail -n 20 "${ft}/train.log" >&2; exit 1; }
+    ${train_cmd} "${ft}/train.log" python -m prosody_plugin.bin.tts_train --config "${ft}/finetune.yaml" ${train_args} \
+        || { echo "Error: see ${ft}/train.log" >&2; exit 1; }
     # the stage-two model of the fine-tuned system is the source's (stage 11 writes its
     # predictions next to it)
     mkdir -p "${expdir}/context_train_${predictor}_cpu${suffix}"
