@@ -320,7 +320,7 @@ decode() {
     # shellcheck disable=SC2086
     ${_decode_cmd} JOB=1:"${nj}" "${logdir}/tts_inference.JOB.log" \
         ${python} -m prosody_plugin.bin.tts_inference --ngpu "${_inference_ngpu}" "$@" \
-            --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB"
+            --key_file "${logdir}/keys.JOB.scp" --output_dir "${logdir}/output.JOB" || return 1
     merge_decode_jobs "${nj}" "${logdir}" "${dir}"
 }
 
@@ -335,11 +335,11 @@ calibrate_speed() {
     log "Speed calibration of ${model_dir}: decoding ${valid_set} (${source} prosody, durations only): log in ${dir}/log"
     # shellcheck disable=SC2086
     decode "${data}/wav.scp" "${dir}" --data_path_and_name_and_type "${data}/text,text,text" "$@" \
-        "${decode_opts[@]}" ${inference_args} --synthesize_wav false
+        "${decode_opts[@]}" ${inference_args} --synthesize_wav false || return 1  # called with ||: no set -e here
     [ -n "${inference_config}" ] && opts+=(--inference_config "${inference_config}")
     ${_decode_cmd} "${dir}/log/calibrate_speed.log" ${python} -m prosody_plugin.bin.calibrate_speed "${opts[@]}" \
         --decoded "${dir}/durations/durations" --recorded "${durations_dir}/${valid_set}/durations" \
-        --output "${model_dir}/${inference_tag}/speed_calibration.yaml"
+        --output "${model_dir}/${inference_tag}/speed_calibration.yaml" || return 1
     log "Speed calibration of ${model_dir}: $(speed_opts "${model_dir}")"
 }
 

@@ -13,7 +13,7 @@ if [ "${cmd_backend}" = local ]; then
     export cuda_cmd="utils/run.pl"
     export decode_cmd="utils/run.pl"
 elif [ "${cmd_backend}" = slurm ]; then
-    # Each job is submitted with sbatch; conf/slurm.conf (a copy of
+    # Each job is submitted with sbatch; conf/slurm.conf (linked to
     # ../../TEMPLATE/prosody1/conf/slurm.conf) maps --num_threads, --mem and --gpu to sbatch
     # options (partition, --cpus-per-task, --mem, --gres). The recipe dir must be on a file
     # system the nodes share, and the nodes need the recipe's Python environment.
