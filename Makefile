@@ -38,6 +38,8 @@ $(DEMO_DONE):
 	touch $@
 
 test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
 
 clean-demo:

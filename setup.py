@@ -62,5 +62,7 @@ setup(
     package_data={"prosody_plugin.listening": ["*.js"]},
     # playwright drives Debian's chromium (tools/install_system_deps.sh) in the browser tests;
     # html5lib validates the pages
-    extras_require={"test": ["pytest>=7", "hypothesis>=6", "playwright==1.65.0", "html5lib==1.1"]},
+    extras_require={
+        "test": ["ruff==0.17.6", "pytest>=7", "hypothesis>=6", "playwright==1.65.0", "html5lib==1.1"]
+    },
 )

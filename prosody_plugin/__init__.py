@@ -10,7 +10,8 @@ import importlib.abc
 import importlib.util
 import sys
 
-from prosody_plugin.systems import OTHER_TTS_CLASSES, SYSTEMS, load_class as _load
+from prosody_plugin.systems import OTHER_TTS_CLASSES, SYSTEMS
+from prosody_plugin.systems import load_class as _load
 from prosody_plugin.version import __version__
 
 _TTS_TASK_MODULE = "espnet2.tasks.tts"

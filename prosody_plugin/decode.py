@@ -122,11 +122,17 @@ def decode(
         raise NotImplementedError("only single GPU decoding is supported")
     set_all_random_seed(seed)
     text2speech = Text2Speech.from_pretrained(
-        model_tag=model_tag, vocoder_tag=vocoder_tag, train_config=train_config, model_file=model_file,
+        model_tag=model_tag,
+        vocoder_tag=vocoder_tag,
+        train_config=train_config,
+        model_file=model_file,
         device="cuda" if ngpu >= 1 else "cpu",
-        dtype=dtype, seed=seed, use_reference_prosody=use_reference_prosody, synthesize_wav=synthesize_wav,
+        dtype=dtype,
+        seed=seed,
+        use_reference_prosody=use_reference_prosody,
+        synthesize_wav=synthesize_wav,
         **text2speech_kwargs,
-    )  # fmt: skip
+    )
     if not text2speech.use_speech:
         data_path_and_name_and_type = [x for x in data_path_and_name_and_type if x[1] != "speech"]
     loader = ProsodyTTSTask.build_streaming_iterator(
@@ -145,9 +151,11 @@ def decode(
     output_dir = Path(output_dir)
     for sub in ("norm", "denorm", "speech_shape", "durations", "pitch", "energy") + ("wav",) * synthesize_wav:
         (output_dir / sub).mkdir(parents=True, exist_ok=True)
-    with NpyScpWriter(output_dir / "norm", output_dir / "norm/feats.scp") as norm_writer, NpyScpWriter(
-        output_dir / "denorm", output_dir / "denorm/feats.scp"
-    ) as denorm_writer, ExitStack() as stack:
+    with (
+        NpyScpWriter(output_dir / "norm", output_dir / "norm/feats.scp") as norm_writer,
+        NpyScpWriter(output_dir / "denorm", output_dir / "denorm/feats.scp") as denorm_writer,
+        ExitStack() as stack,
+    ):
         files = {
             name: stack.enter_context(open(output_dir / name / name, "w"))
             for name in ("speech_shape", "durations", "pitch", "energy")
@@ -158,21 +166,27 @@ def decode(
             start = time.perf_counter()
             out = text2speech(**batch)
             feat_gen = out["feat_gen"]
-            logging.info(f"{key}: {feat_gen.size(0)} frames, {feat_gen.size(0) / (time.perf_counter() - start):.1f} frames/s")
+            logging.info(
+                f"{key}: {feat_gen.size(0)} frames, {feat_gen.size(0) / (time.perf_counter() - start):.1f} frames/s"
+            )
             norm_writer[key] = feat_gen.cpu().numpy()
             files["speech_shape"].write(f"{key} " + ",".join(map(str, feat_gen.shape)) + "\n")
             if out.get("feat_gen_denorm") is not None:
                 denorm_writer[key] = out["feat_gen_denorm"].cpu().numpy()
             if out.get("duration") is not None:
                 duration = out["duration"].long()
-                durations = regulated_durations(duration[None].clone(), torch.tensor([len(duration)]), alpha)[0]
+                durations = regulated_durations(duration[None].clone(), torch.tensor([len(duration)]), alpha)[
+                    0
+                ]
                 files["durations"].write(f"{key} " + " ".join(map(str, durations.cpu().tolist())) + "\n")
             for name in ("pitch", "energy"):
                 if out.get(f"{name}_denorm") is not None:
                     values = out[f"{name}_denorm"].detach().cpu().numpy()
                     files[name].write(f"{key} " + " ".join(f"{v:.5f}" for v in values) + "\n")
             if out.get("wav") is not None:
-                sf.write(output_dir / "wav" / f"{key}.wav", out["wav"].cpu().numpy(), text2speech.fs, "PCM_16")
+                sf.write(
+                    output_dir / "wav" / f"{key}.wav", out["wav"].cpu().numpy(), text2speech.fs, "PCM_16"
+                )
     for name in ("pitch", "energy"):  # models without that extractor write none
         if (output_dir / name / name).stat().st_size == 0:
             (output_dir / name / name).unlink()
@@ -203,5 +217,7 @@ def speed_calibration(
     decoded_frames = sum(int(np.sum(decoded[k])) for k in decoded)
     recorded_frames = sum(int(np.sum(recorded[k])) for k in decoded)
     if decoded_frames == 0:
-        raise ValueError(f"the {len(decoded)} decoded utterances have no frames: cannot calibrate their speed")
+        raise ValueError(
+            f"the {len(decoded)} decoded utterances have no frames: cannot calibrate their speed"
+        )
     return alpha * recorded_frames / decoded_frames

@@ -14,8 +14,8 @@ import numpy as np
 import soundfile as sf
 import torch
 import yaml
-from torch.nn.utils.rnn import pad_sequence
 from espnet2.torch_utils.set_all_random_seed import set_all_random_seed
+from torch.nn.utils.rnn import pad_sequence
 
 from prosody_plugin.control.emphasis import FALLBACK_CONTROLS, EmphasisDirection, check_level
 from prosody_plugin.control.ssml_controls import WordMarkup, ssml_markup
@@ -82,13 +82,21 @@ class Text2SpeechProsody:
         if speed_calibration_file is not None:
             with open(speed_calibration_file, encoding="utf-8") as f:
                 calibration = yaml.safe_load(f)
-            if not isinstance(calibration, dict) or not isinstance(calibration.get("speed_control_alpha"), (int, float)):
-                raise ValueError(f"speed_calibration_file: {speed_calibration_file} has no number speed_control_alpha")
+            if not isinstance(calibration, dict) or not isinstance(
+                calibration.get("speed_control_alpha"), (int, float)
+            ):
+                raise ValueError(
+                    f"speed_calibration_file: {speed_calibration_file} has no number speed_control_alpha"
+                )
             speed_control_alpha *= float(calibration["speed_control_alpha"])
         self.text2speech = Text2Speech(
-            train_config=train_config, model_file=model_file, vocoder_config=vocoder_config,
-            vocoder_file=vocoder_file, device=device, speed_control_alpha=speed_control_alpha,
-        )  # fmt: skip
+            train_config=train_config,
+            model_file=model_file,
+            vocoder_config=vocoder_config,
+            vocoder_file=vocoder_file,
+            device=device,
+            speed_control_alpha=speed_control_alpha,
+        )
         if not use_vocoder:
             self.text2speech.vocoder = None
         self.model = self.text2speech.model
@@ -100,7 +108,9 @@ class Text2SpeechProsody:
         self.frontend = TextFrontend(cleaner=args.cleaner, g2p=args.g2p, token_list=args.token_list)
         self.emphasis: Optional[EmphasisDirection] = None  # None: emphasis by the variance fallback
         if self.system is not None and self.tts.per_word:
-            path = Path(emphasis_file) if emphasis_file is not None else Path(model_file).parent / "emphasis.npz"
+            path = (
+                Path(emphasis_file) if emphasis_file is not None else Path(model_file).parent / "emphasis.npz"
+            )
             if path.is_file():
                 self.emphasis = EmphasisDirection.load(path)
             elif emphasis_file is not None:
@@ -117,7 +127,9 @@ class Text2SpeechProsody:
 
             if self.system is None:
                 raise ValueError(f"{model_file} holds a {type(self.tts).__name__}, which has no stage two")
-            self.predictor, context_args = load_predictor(str(context_train_config), context_model_file, device)
+            self.predictor, context_args = load_predictor(
+                str(context_train_config), context_model_file, device
+            )
             check_pair(dict(tts=self.system), dict(predictor=context_args.predictor))
             recorded = dict(getattr(context_args, "frontend_conf", None) or {})
             self.featurizer = ContextFeaturizer(
@@ -135,7 +147,9 @@ class Text2SpeechProsody:
                     f"model was trained on {context_args.input_size}: pass the same bert_model"
                 )
         elif self.system is not None and not self.tts.has_default_prosody:
-            raise ValueError(f"{self.system} speaks from text only with its stage-two predictor: pass context_train_config")
+            raise ValueError(
+                f"{self.system} speaks from text only with its stage-two predictor: pass context_train_config"
+            )
         if warmup:
             self.warm_up()
 
@@ -172,7 +186,13 @@ class Text2SpeechProsody:
             **kwargs: Other arguments of :class:`Text2SpeechProsody`, except the packed files
                 (``emphasis_file`` may replace the packed one).
         """
-        from prosody_plugin.pack import PACKED_FILES, PACKED_YAML_FILES, check_unpacked, default_unpack_dir, unpack_model
+        from prosody_plugin.pack import (
+            PACKED_FILES,
+            PACKED_YAML_FILES,
+            check_unpacked,
+            default_unpack_dir,
+            unpack_model,
+        )
 
         packed = [name for name in PACKED_YAML_FILES + PACKED_FILES if kwargs.get(name) is not None]
         if packed:
@@ -198,7 +218,10 @@ class Text2SpeechProsody:
             vocoder_file = vocoder["vocoder_file"]
             if kwargs.get("vocoder_config") is None:
                 kwargs["vocoder_config"] = vocoder["vocoder_config"]
-        arguments = {**paths, **{name: value for name, value in kwargs.items() if value is not None or name not in paths}}
+        arguments = {
+            **paths,
+            **{name: value for name, value in kwargs.items() if value is not None or name not in paths},
+        }
         return cls(**arguments, vocoder_file=vocoder_file)
 
     @property
@@ -318,7 +341,9 @@ class Text2SpeechProsody:
             raise ValueError(f"ssml must be 'auto', True or False, got {ssml!r}")
         single = isinstance(text, str)
         texts = [text] if single else list(text)
-        global_controls = dict(rate=rate, pitch_semitones=pitch_semitones, pitch_range=pitch_range, energy_db=energy_db)
+        global_controls = dict(
+            rate=rate, pitch_semitones=pitch_semitones, pitch_range=pitch_range, energy_db=energy_db
+        )
         if not rate > 0 or not pitch_range >= 0:
             raise ValueError(f"rate must be > 0 and pitch_range >= 0, got {rate} and {pitch_range}")
         word_controls_per_text = _per_text(word_controls, len(texts), single, "word_controls")
@@ -336,9 +361,13 @@ class Text2SpeechProsody:
                 sentences, markup = item
                 try:
                     plans[i] = self._plan(
-                        sentences, markup, global_controls, word_controls_per_text[i], emphasis_per_text[i],
+                        sentences,
+                        markup,
+                        global_controls,
+                        word_controls_per_text[i],
+                        emphasis_per_text[i],
                         edits_per_text[i],
-                    )  # fmt: skip
+                    )
                 except ValueError as e:
                     analysed[i] = e if single else ValueError(f"item {i}: {e}")
         bad = [a for a in analysed if isinstance(a, ValueError)]
@@ -350,16 +379,18 @@ class Text2SpeechProsody:
         # every sentence of every rendition of every text is one item of the batches
         jobs = [
             (i, r, plan)
-            for i in sorted(plans) if not isinstance(analysed[i], ValueError)
-            for r in range(num_samples) for plan in plans[i]
-        ]  # fmt: skip
+            for i in sorted(plans)
+            if not isinstance(analysed[i], ValueError)
+            for r in range(num_samples)
+            for plan in plans[i]
+        ]
         outputs: Dict[Tuple[int, int], List[Dict[str, torch.Tensor]]] = {}
         failed: Dict[int, ValueError] = {}
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start : start + batch_size]
             synthesized = self._synthesize_batch(
                 [plan for _, _, plan in chunk], temperature, reference, single, [i for i, _, _ in chunk]
-            )  # fmt: skip
+            )
             for (i, r, _), out in zip(chunk, synthesized):
                 if isinstance(out, ValueError):
                     failed.setdefault(i, out)
@@ -389,8 +420,14 @@ class Text2SpeechProsody:
                 document = parse_ssml(text)
                 text = document.text
             sentences = [s for s in split_sentences(text) if s.strip()]
-            utterances = [self.frontend.analyze(s, utt_id=f"{where}sentence {k + 1}") for k, s in enumerate(sentences)]
-            markup = None if document is None else ssml_markup(document, sentences, utterances, self.frontend.normalize)
+            utterances = [
+                self.frontend.analyze(s, utt_id=f"{where}sentence {k + 1}") for k, s in enumerate(sentences)
+            ]
+            markup = (
+                None
+                if document is None
+                else ssml_markup(document, sentences, utterances, self.frontend.normalize)
+            )
             return utterances, markup
         except ValueError as e:
             return ValueError(f"{where}{e}") if where and not str(e).startswith(where) else e
@@ -435,17 +472,24 @@ class Text2SpeechProsody:
         for name, mapping in (("word_controls", words), ("emphasis", levels), ("word_prosody", edits)):
             for word in mapping:
                 if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
-                    raise ValueError(f"{name}: word {word!r} is not one of the text's {total} words (0..{total - 1})")
+                    raise ValueError(
+                        f"{name}: word {word!r} is not one of the text's {total} words (0..{total - 1})"
+                    )
         controls = sentence_controls(sentences, global_controls, words)
         plans, offset = [], 0
         for k, (utterance, sentence_controls_) in enumerate(zip(sentences, controls)):
             local = range(offset, offset + utterance.num_words)
-            plans.append(SentencePlan(
-                utterance, sentence_controls_,
-                {w - offset: level for w, level in levels.items() if w in local} if self.emphasis is not None else {},
-                {w - offset: s for w, s in markup.breaks.items() if w in local or (w == -1 and k == 0)},
-                {w - offset: row for w, row in edits.items() if w in local},
-            ))  # fmt: skip
+            plans.append(
+                SentencePlan(
+                    utterance,
+                    sentence_controls_,
+                    {w - offset: level for w, level in levels.items() if w in local}
+                    if self.emphasis is not None
+                    else {},
+                    {w - offset: s for w, s in markup.breaks.items() if w in local or (w == -1 and k == 0)},
+                    {w - offset: row for w, row in edits.items() if w in local},
+                )
+            )
             offset += utterance.num_words
         return plans
 
@@ -487,10 +531,12 @@ class Text2SpeechProsody:
             padded = pad_sequence(tokens, batch_first=True, padding_value=0).to(self.device)
             try:
                 batch = self.model.batch_inference(
-                    padded, lengths, None if self.system is None else [prosody[k] for k in todo],
+                    padded,
+                    lengths,
+                    None if self.system is None else [prosody[k] for k in todo],
                     alpha=self.text2speech.decode_conf.get("alpha", 1.0),
                     controls=[plans[k].controls for k in todo],
-                )  # fmt: skip
+                )
             except ValueError as e:  # the model names the bad item of the batch ("item k: ...")
                 bad = todo[_failed_item(e, len(todo))]
                 results[bad] = self._item_error(e, indices[bad], single)
@@ -500,7 +546,11 @@ class Text2SpeechProsody:
                 if plans[k].breaks:
                     out = insert_breaks(out, plans[k], self.fs, self.model.feats_extract.hop_length)
                 if self.text2speech.vocoder is not None:
-                    feat = out["feat_gen"] if self.text2speech.prefer_normalized_feats else out["feat_gen_denorm"]
+                    feat = (
+                        out["feat_gen"]
+                        if self.text2speech.prefer_normalized_feats
+                        else out["feat_gen_denorm"]
+                    )
                     out["wav"] = self.text2speech.vocoder(feat)
                 results[k] = out
             todo = []
@@ -545,7 +595,9 @@ class SentencePlan:
     word_prosody: Dict[int, torch.Tensor] = field(default_factory=dict)
 
 
-def insert_breaks(out: Dict[str, torch.Tensor], plan: SentencePlan, fs: int, hop_length: int) -> Dict[str, torch.Tensor]:
+def insert_breaks(
+    out: Dict[str, torch.Tensor], plan: SentencePlan, fs: int, hop_length: int
+) -> Dict[str, torch.Tensor]:
     """A sentence's outputs with the silence of its breaks inserted in the mel, before the vocoder.
 
     A break after word ``w`` goes after its tokens (trailing pauses included); its frames copy
@@ -609,7 +661,9 @@ def sentence_controls(
     by_sentence: List[Dict[int, Mapping[str, float]]] = [{} for _ in sentences]
     for word, values in (word_controls or {}).items():
         if not isinstance(word, (int, np.integer)) or not 0 <= word < total:
-            raise ValueError(f"word_controls: word {word!r} is not one of the text's {total} words (0..{total - 1})")
+            raise ValueError(
+                f"word_controls: word {word!r} is not one of the text's {total} words (0..{total - 1})"
+            )
         k, offset = 0, int(word)
         while offset >= sentences[k].num_words:
             offset -= sentences[k].num_words
@@ -617,9 +671,12 @@ def sentence_controls(
         by_sentence[k][offset] = values
     return [
         token_controls(
-            len(u.tokens), global_controls, words, u.token_word_ids,
+            len(u.tokens),
+            global_controls,
+            words,
+            u.token_word_ids,
             [not is_boundary_token(t) and not is_punctuation_token(t) for t in u.tokens],
-        )  # fmt: skip
+        )
         for u, words in zip(sentences, by_sentence)
     ]
 

@@ -170,9 +170,13 @@ def check_archive(archive: PathLike, outdir: PathLike) -> None:
                 raise ValueError(f"{archive}: refusing the absolute member {name!r}")
             target = (outdir / name).resolve()
             if target != outdir and outdir not in target.parents:
-                raise ValueError(f"{archive}: refusing the member {name!r}: it would be written outside {outdir}")
+                raise ValueError(
+                    f"{archive}: refusing the member {name!r}: it would be written outside {outdir}"
+                )
             if isinstance(info, tarfile.TarInfo) and not (info.isfile() or info.isdir()):
-                raise ValueError(f"{archive}: refusing the member {name!r}: links and devices are not unpacked")
+                raise ValueError(
+                    f"{archive}: refusing the member {name!r}: links and devices are not unpacked"
+                )
             if PurePosixPath(name).name == "meta.yaml" and meta is None:
                 meta = yaml.safe_load(arc.extractfile(info))
         if not isinstance(meta, dict):
@@ -181,7 +185,9 @@ def check_archive(archive: PathLike, outdir: PathLike) -> None:
             for key, value in (meta.get(group) or {}).items():
                 target = (outdir / str(value)).resolve()
                 if _unsafe_name(str(value)) or outdir not in target.parents:
-                    raise ValueError(f"{archive}: meta.yaml {group}.{key} = {value!r} points outside {outdir}")
+                    raise ValueError(
+                        f"{archive}: meta.yaml {group}.{key} = {value!r} points outside {outdir}"
+                    )
 
 
 def _version_tuple(version: str) -> List[str]:
@@ -219,7 +225,9 @@ def check_unpacked(paths: Dict[str, str], check_weights: bool = True) -> Dict[st
     """Check an unpacked model (the dict of its meta.yaml); return its front-end settings."""
     for key in PACKED_YAML_FILES + PACKED_FILES:
         if key not in paths:
-            raise PackedModelError(f"meta.yaml has no {key}: not a prosody_plugin packed model ({sorted(paths)})")
+            raise PackedModelError(
+                f"meta.yaml has no {key}: not a prosody_plugin packed model ({sorted(paths)})"
+            )
     for key, path in paths.items():
         if not Path(path).is_file():
             raise FileNotFoundError(f"the packed model's {key} is missing: {path}")
@@ -281,6 +289,14 @@ def default_unpack_dir(archive: PathLike) -> Path:
 
 
 __all__ = [
-    "PackedModelError", "check_archive", "check_checkpoint", "check_unpacked", "check_version",
-    "default_unpack_dir", "frontend_settings", "pack_model", "referenced_files", "unpack_model",
-]  # fmt: skip
+    "PackedModelError",
+    "check_archive",
+    "check_checkpoint",
+    "check_unpacked",
+    "check_version",
+    "default_unpack_dir",
+    "frontend_settings",
+    "pack_model",
+    "referenced_files",
+    "unpack_model",
+]

@@ -19,13 +19,22 @@ from prosody_plugin.version import __version__
 
 # corpus -> (license of the front matter, the corpus as the card names it, its license in words)
 CORPORA = {
-    "asterisk": ("cc-by-sa-3.0", "the Asterisk prompts (Allison Smith, Debian package asterisk-core-sounds-en)",
-                 "CC-BY-SA-3.0, as the Asterisk prompts it was trained on."),
-    "ljspeech": ("other", "LJSpeech 1.1 (Keith Ito)",
-                 "LJSpeech is in the public domain; the model is released with the same terms."),
-    "mini_ljspeech": ("other", "32 utterances of LJSpeech 1.1 (CI recipe)",
-                      "LJSpeech is in the public domain; the model is released with the same terms."),
-}  # fmt: skip
+    "asterisk": (
+        "cc-by-sa-3.0",
+        "the Asterisk prompts (Allison Smith, Debian package asterisk-core-sounds-en)",
+        "CC-BY-SA-3.0, as the Asterisk prompts it was trained on.",
+    ),
+    "ljspeech": (
+        "other",
+        "LJSpeech 1.1 (Keith Ito)",
+        "LJSpeech is in the public domain; the model is released with the same terms.",
+    ),
+    "mini_ljspeech": (
+        "other",
+        "32 utterances of LJSpeech 1.1 (CI recipe)",
+        "LJSpeech is in the public domain; the model is released with the same terms.",
+    ),
+}
 #: ``license_name`` of a model card whose corpus license is unknown and was not given.
 LICENSE_NOT_GIVEN = "license-not-given"
 
@@ -48,28 +57,44 @@ def extract(packed: Path, outdir: Path) -> Dict[str, Any]:
 def _summary(train_config: Dict[str, Any], context_config: Dict[str, Any], frontend: Dict[str, Any]) -> str:
     tts_conf = train_config.get("tts_conf") or {}
     feats = train_config.get("feats_extract_conf") or {}
-    predictor_conf = {k: v for k, v in (context_config.get("predictor_conf") or {}).items() if k != "vocab_sizes"}
+    predictor_conf = {
+        k: v for k, v in (context_config.get("predictor_conf") or {}).items() if k != "vocab_sizes"
+    }
     from prosody_plugin.systems import representation_size, system_class
 
     system = train_config.get("tts")
     size_key = system_class(system).size_key
     rows = [
-        ("stage one", f"{system} (ESPnet FastSpeech2 + prosody), "
-                      f"{size_key} {representation_size(system, tts_conf)}"),
-        ("encoder / decoder", f"{tts_conf.get('encoder_type', 'transformer')} x {tts_conf.get('elayers')} / "
-                              f"{tts_conf.get('decoder_type', 'transformer')} x {tts_conf.get('dlayers')}, "
-                              f"adim {tts_conf.get('adim')}"),
-        ("features", f"{feats.get('n_mels')}-dim log-mel, fs {feats.get('fs')}, n_fft {feats.get('n_fft')}, "
-                     f"hop {feats.get('hop_length')}"),
-        ("text", f"{frontend.get('token_type')} tokens, cleaner {frontend.get('cleaner')}, "
-                 f"g2p {frontend.get('g2p')}, {len(train_config.get('token_list') or [])} tokens"),
+        (
+            "stage one",
+            f"{system} (ESPnet FastSpeech2 + prosody), {size_key} {representation_size(system, tts_conf)}",
+        ),
+        (
+            "encoder / decoder",
+            f"{tts_conf.get('encoder_type', 'transformer')} x {tts_conf.get('elayers')} / "
+            f"{tts_conf.get('decoder_type', 'transformer')} x {tts_conf.get('dlayers')}, "
+            f"adim {tts_conf.get('adim')}",
+        ),
+        (
+            "features",
+            f"{feats.get('n_mels')}-dim log-mel, fs {feats.get('fs')}, n_fft {feats.get('n_fft')}, "
+            f"hop {feats.get('hop_length')}",
+        ),
+        (
+            "text",
+            f"{frontend.get('token_type')} tokens, cleaner {frontend.get('cleaner')}, "
+            f"g2p {frontend.get('g2p')}, {len(train_config.get('token_list') or [])} tokens",
+        ),
         ("stage-one training", f"{train_config.get('max_epoch')} epochs, optim {train_config.get('optim')}"),
         ("stage two", f"{context_config.get('predictor')} {predictor_conf}"),
-        ("stage-two training", f"{context_config.get('max_epoch')} epochs, optim {context_config.get('optim')}"),
+        (
+            "stage-two training",
+            f"{context_config.get('max_epoch')} epochs, optim {context_config.get('optim')}",
+        ),
         ("BERT", frontend.get("bert_model") or f"default: {frontend['defaults']['bert_model']}"),
         ("spaCy", frontend.get("spacy_model") or f"default: {frontend['defaults']['spacy_model']}"),
         ("packed by", f"prosody_plugin {frontend.get('prosody_plugin_version')}"),
-    ]  # fmt: skip
+    ]
     return "\n".join(["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows)])
 
 
@@ -119,31 +144,47 @@ def make_model_card(
     if not_given:
         front.update(license_name=LICENSE_NOT_GIVEN)
     elif license == "other":
-        front.update(license_name="public-domain" if known and known[0] == "other" else "other")  # the known "other": public domain
+        front.update(
+            license_name="public-domain" if known and known[0] == "other" else "other"
+        )  # the known "other": public domain
     model_ref = hf_repo or "path/to/packed.zip"
     lines = [
-        "---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
+        "---",
+        yaml.safe_dump(front, sort_keys=False).strip(),
+        "---",
+        "",
         f"# {system_class(system).title}: prosody from text context, ESPnet TTS",
         "",
         f"A two-stage {system} model of the ESPnet plugin prosody_plugin, trained on "
         f"{corpus_text}: stage one is ESPnet's FastSpeech2 with a learned prosody representation, "
         f"stage two predicts that representation from the text (BERT + syntax).",
-        "", "## Usage", "",
+        "",
+        "## Usage",
+        "",
         f"Install prosody_plugin {frontend.get('prosody_plugin_version')} (same major version) and "
         "`espnet_model_zoo`, then:",
-        "", "```python", "import soundfile as sf",
-        "from prosody_plugin.inference import Text2SpeechProsody", "",
+        "",
+        "```python",
+        "import soundfile as sf",
+        "from prosody_plugin.inference import Text2SpeechProsody",
+        "",
         f'tts = Text2SpeechProsody.from_pretrained("{model_ref}")',
         'out = tts("Please enter your agent number.", seed=0)',
         'sf.write("out.wav", out["wav"].numpy(), tts.fs)',
-        "```", "",
+        "```",
+        "",
         "The waveform comes from Griffin-Lim unless a vocoder is given (`vocoder_file=` a "
-        "ParallelWaveGAN-family `.pkl`, or `vocoder_tag=\"parallel_wavegan/<tag>\"`).",
-        "", "## Model", "", _summary(train_config, context_config, frontend), "",
-        "Files (ESPnet's packed layout, `meta.yaml`):", "",
+        'ParallelWaveGAN-family `.pkl`, or `vocoder_tag="parallel_wavegan/<tag>"`).',
+        "",
+        "## Model",
+        "",
+        _summary(train_config, context_config, frontend),
+        "",
+        "Files (ESPnet's packed layout, `meta.yaml`):",
+        "",
         *(f"- `{k}`: `{v}`" for group in ("yaml_files", "files") for k, v in meta[group].items()),
         "",
-    ]  # fmt: skip
+    ]
     if scores is not None:
         # the scores file's own headings go below this section's
         text = Path(scores).read_text(encoding="utf-8").strip()
@@ -155,15 +196,21 @@ def make_model_card(
         lines += ["## Listening test (MUSHRA)", "", text, ""]
     if samples is not None:
         lines += [
-            "## Samples", "",
+            "## Samples",
+            "",
             f"[`{samples}`]({samples}): the recordings and every system of the recipe side by side on chosen "
             "eval sentences, with their scores, F0 contours and several renditions of one text (Kathaka). "
-            "The folder is self-contained: download the repo (or the folder) and open the page in a browser.", "",
-        ]  # fmt: skip
+            "The folder is self-contained: download the repo (or the folder) and open the page in a browser.",
+            "",
+        ]
     lines += [
-        "## License", "", license_text, "",
-        f"Trained with ESPnet {meta.get('espnet')} and torch {meta.get('torch')}.", "",
-    ]  # fmt: skip
+        "## License",
+        "",
+        license_text,
+        "",
+        f"Trained with ESPnet {meta.get('espnet')} and torch {meta.get('torch')}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -190,8 +237,16 @@ def prepare_folder(
         samples_link = "samples/index.html"
     frontend = Path(outdir) / Path(meta["yaml_files"]["context_train_config"]).parent / FRONTEND_YAML
     check_version((yaml.safe_load(frontend.read_text()) or {}).get("prosody_plugin_version"), frontend)
-    card = make_model_card(Path(outdir), meta, corpus, license=license, scores=scores, hf_repo=hf_repo,
-                           listening_scores=listening_scores, samples=samples_link)  # fmt: skip
+    card = make_model_card(
+        Path(outdir),
+        meta,
+        corpus,
+        license=license,
+        scores=scores,
+        hf_repo=hf_repo,
+        listening_scores=listening_scores,
+        samples=samples_link,
+    )
     (Path(outdir) / "README.md").write_text(card, encoding="utf-8")
     return Path(outdir)
 
@@ -219,5 +274,9 @@ def upload(folder: Path, hf_repo: str) -> None:
 
     api = HfApi()
     api.create_repo(hf_repo, repo_type="model", exist_ok=True)
-    api.upload_folder(folder_path=str(folder), repo_id=hf_repo, repo_type="model",
-                      commit_message=f"Upload packed model (prosody_plugin {__version__})")  # fmt: skip
+    api.upload_folder(
+        folder_path=str(folder),
+        repo_id=hf_repo,
+        repo_type="model",
+        commit_message=f"Upload packed model (prosody_plugin {__version__})",
+    )

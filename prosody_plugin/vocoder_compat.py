@@ -64,10 +64,16 @@ class SeededSpectrogram2Waveform(Spectrogram2Waveform):
         """The same vocoder (same parameters), seeded."""
         p = vocoder.params
         return cls(
-            n_fft=p["n_fft"], n_shift=p["n_shift"], fs=p.get("fs"), n_mels=p.get("n_mels"),
-            win_length=p["win_length"], window=p["window"], fmin=p.get("fmin"), fmax=p.get("fmax"),
+            n_fft=p["n_fft"],
+            n_shift=p["n_shift"],
+            fs=p.get("fs"),
+            n_mels=p.get("n_mels"),
+            win_length=p["win_length"],
+            window=p["window"],
+            fmin=p.get("fmin"),
+            fmax=p.get("fmax"),
             griffin_lim_iters=p["n_iter"],
-        )  # fmt: skip
+        )
 
 
 def reproducible_vocoder(vocoder):

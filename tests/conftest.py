@@ -14,9 +14,27 @@ import torch
 # A real ESPnet phoneme token list in miniature: blank, unk, word boundary, punctuation,
 # phonemes and stress marks, and <sos/eos> last (FastSpeech2 uses idim - 1 as eos).
 TOKENS: List[str] = [
-    "<blank>", "<unk>", "<space>", ".", ",", "?", "!",
-    "h", "ə", "l", "o", "ʊ", "w", "ɜ", "ː", "d", "ɪ", "z", "ˈ", "<sos/eos>",
-]  # fmt: skip
+    "<blank>",
+    "<unk>",
+    "<space>",
+    ".",
+    ",",
+    "?",
+    "!",
+    "h",
+    "ə",
+    "l",
+    "o",
+    "ʊ",
+    "w",
+    "ɜ",
+    "ː",
+    "d",
+    "ɪ",
+    "z",
+    "ˈ",
+    "<sos/eos>",
+]
 TOKEN_ID: Dict[str, int] = {t: i for i, t in enumerate(TOKENS)}
 
 
@@ -29,20 +47,37 @@ FS = 8000
 HOP = 128
 # FastSpeech2 small enough for CPU unit tests; every option is a real FastSpeech2 option.
 SMALL_FASTSPEECH2 = dict(
-    adim=32, aheads=2, elayers=1, eunits=32, dlayers=1, dunits=32, postnet_layers=0,
-    duration_predictor_layers=1, duration_predictor_chans=16, pitch_predictor_layers=1,
-    pitch_predictor_chans=16, energy_predictor_layers=1, energy_predictor_chans=16,
-    pitch_embed_kernel_size=1, energy_embed_kernel_size=1,
-)  # fmt: skip
+    adim=32,
+    aheads=2,
+    elayers=1,
+    eunits=32,
+    dlayers=1,
+    dunits=32,
+    postnet_layers=0,
+    duration_predictor_layers=1,
+    duration_predictor_chans=16,
+    pitch_predictor_layers=1,
+    pitch_predictor_chans=16,
+    energy_predictor_layers=1,
+    energy_predictor_chans=16,
+    pitch_embed_kernel_size=1,
+    energy_embed_kernel_size=1,
+)
 MODEL_CONFS = {
     "fastspeech2": dict(SMALL_FASTSPEECH2),
     "kathaka": dict(
-        SMALL_FASTSPEECH2, latent_dim=4, ref_conv_layers=2, ref_conv_chans_list=[8, 8],
-        ref_gru_units=16, kl_weight=0.1, kl_anneal_start_steps=1, kl_anneal_steps=2,
+        SMALL_FASTSPEECH2,
+        latent_dim=4,
+        ref_conv_layers=2,
+        ref_conv_chans_list=[8, 8],
+        ref_gru_units=16,
+        kl_weight=0.1,
+        kl_anneal_start_steps=1,
+        kl_anneal_steps=2,
     ),
     "camp": dict(SMALL_FASTSPEECH2, word_embed_dim=3, ref_conv_layers=1, ref_conv_chans=16),
     "aligner": dict(adim=16, text_conv_layers=1, bin_loss_start_steps=0),
-}  # fmt: skip
+}
 
 
 def build_model(tts: str, **overrides):
@@ -90,9 +125,13 @@ def waveform_batch(fs: int = FS, hop: int = HOP) -> Dict[str, torch.Tensor]:
         d[-1] += frames - d.sum()
         durations[i, : n + 1] = d
     return dict(
-        text=text, text_lengths=lengths, speech=speech, speech_lengths=speech_lengths,
-        durations=durations, durations_lengths=lengths + 1,
-    )  # fmt: skip
+        text=text,
+        text_lengths=lengths,
+        speech=speech,
+        speech_lengths=speech_lengths,
+        durations=durations,
+        durations_lengths=lengths + 1,
+    )
 
 
 def tts_inputs(model, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -105,9 +144,16 @@ def tts_inputs(model, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]
     pitch, pitch_lengths = model.pitch_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
     energy, energy_lengths = model.energy_extract(speech, lengths, feats_lengths=feats_lengths, **durations)
     return dict(
-        text=batch["text"], text_lengths=batch["text_lengths"], feats=feats, feats_lengths=feats_lengths,
-        pitch=pitch, pitch_lengths=pitch_lengths, energy=energy, energy_lengths=energy_lengths, **durations,
-    )  # fmt: skip
+        text=batch["text"],
+        text_lengths=batch["text_lengths"],
+        feats=feats,
+        feats_lengths=feats_lengths,
+        pitch=pitch,
+        pitch_lengths=pitch_lengths,
+        energy=energy,
+        energy_lengths=energy_lengths,
+        **durations,
+    )
 
 
 @pytest.fixture
@@ -137,7 +183,9 @@ def locate_ljspeech_mini(start: Path = Path(__file__).resolve()) -> Optional[Pat
             return None
         corpus = Path(override).expanduser().resolve()
         if not (corpus / "metadata.csv").is_file():
-            raise FileNotFoundError(f"{LJSPEECH_MINI_ENV}={override}: no metadata.csv there (or 'none': absent)")
+            raise FileNotFoundError(
+                f"{LJSPEECH_MINI_ENV}={override}: no metadata.csv there (or 'none': absent)"
+            )
         return corpus
     for parent in start.parents:
         corpus = parent / "shared" / "corpora" / "ljspeech_mini"
@@ -173,12 +221,16 @@ def ljspeech_mini(tmp_path_factory) -> Path:
     if os.environ.get("CI"):
         # CI always has the corpus: there a missing corpus is a failure, not a stand-in
         if os.environ.get(LJSPEECH_MINI_ENV) is not None:
-            raise FileNotFoundError(f"{LJSPEECH_MINI_ENV}={os.environ[LJSPEECH_MINI_ENV]}: ljspeech_mini absent (CI needs it)")
+            raise FileNotFoundError(
+                f"{LJSPEECH_MINI_ENV}={os.environ[LJSPEECH_MINI_ENV]}: ljspeech_mini absent (CI needs it)"
+            )
         raise FileNotFoundError("no shared/corpora/ljspeech_mini above " + str(Path(__file__).resolve()))
     from spoken_corpus import speak_ljspeech_style_corpus
 
     corpus = speak_ljspeech_style_corpus(tmp_path_factory.mktemp("ljspeech_mini_spoken") / "ljspeech_mini")
-    logging.getLogger(__name__).warning("ljspeech_mini not found: using a corpus spoken by espeak-ng at %s", corpus)
+    logging.getLogger(__name__).warning(
+        "ljspeech_mini not found: using a corpus spoken by espeak-ng at %s", corpus
+    )
     _SPOKEN_CORPUS.append(corpus)
     return corpus
 
@@ -227,12 +279,16 @@ def browser():
     """Headless Chromium (Debian's; CI installs it with tools/install_system_deps.sh)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
-            raise FileNotFoundError(f"{CHROMIUM} is missing: tools/install_system_deps.sh installs Debian's chromium")
+            raise FileNotFoundError(
+                f"{CHROMIUM} is missing: tools/install_system_deps.sh installs Debian's chromium"
+            )
         pytest.skip("Debian's chromium is not installed (tools/install_system_deps.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+        )
         yield b
         b.close()
 
@@ -265,7 +321,8 @@ def wait_for_audio(page, selector: str = "audio") -> list:
         timeout=20000,
     )
     return page.eval_on_selector_all(
-        selector, "els => els.map(a => [a.getAttribute('src'), a.readyState, a.duration, a.error && a.error.code])"
+        selector,
+        "els => els.map(a => [a.getAttribute('src'), a.readyState, a.duration, a.error && a.error.code])",
     )
 
 

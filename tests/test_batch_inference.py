@@ -10,26 +10,34 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TOKENS
+
 from prosody_plugin.tts.batch_inference import batch_text_to_mel, regulated_durations
 from prosody_plugin.tts.word_pooling import append_eos
 
 RECIPE_CONF = Path(__file__).resolve().parents[1] / "egs2" / "asterisk" / "prosody1" / "conf"
 # GPU sizes are slow on a CPU: narrower and shallower, every layer type and kernel kept
 SHRINK_GPU = dict(
-    adim=64, eunits=128, dunits=128, elayers=2, dlayers=2, duration_predictor_chans=32,
-    pitch_predictor_chans=32, energy_predictor_chans=32, postnet_chans=32,
-)  # fmt: skip
+    adim=64,
+    eunits=128,
+    dunits=128,
+    elayers=2,
+    dlayers=2,
+    duration_predictor_chans=32,
+    pitch_predictor_chans=32,
+    energy_predictor_chans=32,
+    postnet_chans=32,
+)
 CONFIGS = {
     f"{system}_{device}": (
-        RECIPE_CONF / f"train_{system}_cpu.yaml" if device == "cpu"
+        RECIPE_CONF / f"train_{system}_cpu.yaml"
+        if device == "cpu"
         else RECIPE_CONF / "tuning" / f"train_{system}_gpu.yaml",
         {} if device == "cpu" else SHRINK_GPU,
     )
     for system in ("fastspeech2", "kathaka", "camp")
     for device in ("cpu", "gpu")
-}  # fmt: skip
+}
 LENGTHS = [5, 17, 30, 9, 1]  # tokens, eos not included
 ATOL = 1e-4
 
@@ -106,9 +114,14 @@ def check_against_alone(model, texts, xs, ilens, conditioning=None, alpha=1.0, s
         one_speaker = {k: v[i : i + 1] for k, v in batch_speaker.items()}
         with torch.no_grad():
             ref_feats, ref_d, ref_p, ref_e = espnet_alone(
-                model, text, one_x, one_l, one_c, alpha,
+                model,
+                text,
+                one_x,
+                one_l,
+                one_c,
+                alpha,
                 **{k: v[0] if k == "spembs" else v for k, v in one_speaker.items()},
-            )  # fmt: skip
+            )
             one = batch_text_to_mel(model, one_x, one_l, one_c, alpha=alpha, **one_speaker)
         # the batch of one is ESPnet's inference
         assert torch.equal(one["duration"][0], ref_d)
@@ -188,11 +201,26 @@ def test_speakers_languages_and_reduction_factor():
 
     torch.manual_seed(0)
     model = FastSpeech2(
-        idim=len(TOKENS), odim=20, adim=32, aheads=2, elayers=1, eunits=32, dlayers=1, dunits=32,
-        positionwise_layer_type="conv1d", positionwise_conv_kernel_size=3, postnet_layers=2,
-        postnet_chans=16, reduction_factor=2, spks=3, langs=2, spk_embed_dim=8,
-        spk_embed_integration_type="concat", pitch_embed_kernel_size=3, energy_embed_kernel_size=3,
-    ).eval()  # fmt: skip
+        idim=len(TOKENS),
+        odim=20,
+        adim=32,
+        aheads=2,
+        elayers=1,
+        eunits=32,
+        dlayers=1,
+        dunits=32,
+        positionwise_layer_type="conv1d",
+        positionwise_conv_kernel_size=3,
+        postnet_layers=2,
+        postnet_chans=16,
+        reduction_factor=2,
+        spks=3,
+        langs=2,
+        spk_embed_dim=8,
+        spk_embed_integration_type="concat",
+        pitch_embed_kernel_size=3,
+        energy_embed_kernel_size=3,
+    ).eval()
     set_duration_output(model, log_frames=1.0, scale=0.3)
     texts, xs, ilens = text_batch(model)
     g = torch.Generator().manual_seed(3)

@@ -61,7 +61,9 @@ def test_gaussian_kl_matches_torch_distributions():
     mq, lq, mp, lp = (torch.randn(3, 4) for _ in range(4))
     q = torch.distributions.Normal(mq, (0.5 * lq).exp())
     p = torch.distributions.Normal(mp, (0.5 * lp).exp())
-    assert torch.allclose(gaussian_kl(mq, lq, mp, lp), torch.distributions.kl_divergence(q, p).sum(-1), atol=1e-5)
+    assert torch.allclose(
+        gaussian_kl(mq, lq, mp, lp), torch.distributions.kl_divergence(q, p).sum(-1), atol=1e-5
+    )
 
 
 def test_graph_network_runs_on_a_real_parse(parsed):
@@ -77,7 +79,9 @@ def test_graph_network_runs_on_a_real_parse(parsed):
 
 def test_padded_batch_equals_single_sentences(parsed):
     torch.manual_seed(0)
-    model = KathakaSampler(input_size=12, latent_dim=4, vocab_sizes=VOCAB, hidden_size=16, attention_heads=2).eval()
+    model = KathakaSampler(
+        input_size=12, latent_dim=4, vocab_sizes=VOCAB, hidden_size=16, attention_heads=2
+    ).eval()
     bert = [torch.randn(len(s), 12) for s in parsed]
     lengths = torch.tensor([len(s) for s in parsed])
     mu, logvar = model.distribution(pad(bert, 0.0), lengths, pad(parsed, -1))
@@ -131,9 +135,11 @@ def test_dense_graph_layers_equal_torch_geometric(parsed):
             torch.testing.assert_close(dense_gatv2(conv, x, adjacency), conv(x, edges), atol=1e-5, rtol=1e-5)
             h = torch.randn(num_nodes, 12)
             torch.testing.assert_close(
-                dense_attention_pool(pool, h), pool(h, torch.zeros(num_nodes, dtype=torch.long), dim_size=1),
-                atol=1e-5, rtol=1e-5,
-            )  # fmt: skip
+                dense_attention_pool(pool, h),
+                pool(h, torch.zeros(num_nodes, dtype=torch.long), dim_size=1),
+                atol=1e-5,
+                rtol=1e-5,
+            )
     assert dense_adjacency(torch.tensor([[0, 0], [1, 1]]), 2) is None  # a repeated edge: sparse path
     assert not supports_dense(conv.train())  # attention dropout in training: torch_geometric
 
@@ -152,12 +158,18 @@ def overfit(model, batch, steps=200):
 
 def test_kathaka_sampler_overfits_a_tiny_set(parsed):
     torch.manual_seed(0)
-    model = KathakaSampler(input_size=12, latent_dim=4, vocab_sizes=VOCAB, hidden_size=32, attention_heads=2,
-                           dropout_rate=0.0)  # fmt: skip
+    model = KathakaSampler(
+        input_size=12, latent_dim=4, vocab_sizes=VOCAB, hidden_size=32, attention_heads=2, dropout_rate=0.0
+    )
     lengths = torch.tensor([len(s) for s in parsed])
     target = torch.cat([torch.randn(4, 4), torch.full((4, 4), -2.0)], dim=-1)  # [mu_q, logvar_q]
-    batch = dict(bert=pad([torch.randn(len(s), 12) for s in parsed], 0.0), bert_lengths=lengths,
-                 syntax=pad(parsed, -1), syntax_lengths=lengths, target=target)  # fmt: skip
+    batch = dict(
+        bert=pad([torch.randn(len(s), 12) for s in parsed], 0.0),
+        bert_lengths=lengths,
+        syntax=pad(parsed, -1),
+        syntax_lengths=lengths,
+        target=target,
+    )
     losses = overfit(model, batch)
     assert losses[-1] < 0.05 * losses[0]
     model.eval()
@@ -168,12 +180,19 @@ def test_kathaka_sampler_overfits_a_tiny_set(parsed):
 
 def test_camp_predictor_overfits_a_tiny_set(parsed):
     torch.manual_seed(0)
-    model = CAMPPredictor(input_size=12, word_embed_dim=3, vocab_sizes=VOCAB, hidden_size=32, dropout_rate=0.0)
+    model = CAMPPredictor(
+        input_size=12, word_embed_dim=3, vocab_sizes=VOCAB, hidden_size=32, dropout_rate=0.0
+    )
     lengths = torch.tensor([len(s) for s in parsed])
     targets = [torch.randn(len(s), 3) for s in parsed]
-    batch = dict(bert=pad([torch.randn(len(s), 12) for s in parsed], 0.0), bert_lengths=lengths,
-                 syntax=pad(parsed, -1), syntax_lengths=lengths, target=pad(targets, 0.0),
-                 target_lengths=lengths)  # fmt: skip
+    batch = dict(
+        bert=pad([torch.randn(len(s), 12) for s in parsed], 0.0),
+        bert_lengths=lengths,
+        syntax=pad(parsed, -1),
+        syntax_lengths=lengths,
+        target=pad(targets, 0.0),
+        target_lengths=lengths,
+    )
     losses = overfit(model, batch, steps=300)
     assert losses[-1] < 0.1 * losses[0]
     prediction = model.predict(batch["bert"][0, : lengths[0]], parsed[0])
@@ -184,8 +203,14 @@ def test_camp_predictor_rejects_mismatched_word_counts(parsed):
     model = CAMPPredictor(input_size=12, word_embed_dim=3, vocab_sizes=VOCAB, hidden_size=16)
     lengths = torch.tensor([len(parsed[0])])
     with pytest.raises(ValueError, match="different word counts"):
-        model(bert=torch.randn(1, len(parsed[0]), 12), bert_lengths=lengths, syntax=parsed[0][None],
-              syntax_lengths=lengths, target=torch.randn(1, 20, 3), target_lengths=lengths + 1)  # fmt: skip
+        model(
+            bert=torch.randn(1, len(parsed[0]), 12),
+            bert_lengths=lengths,
+            syntax=parsed[0][None],
+            syntax_lengths=lengths,
+            target=torch.randn(1, 20, 3),
+            target_lengths=lengths + 1,
+        )
 
 
 def test_bert_finetuning_through_the_task(tmp_path):
@@ -193,10 +218,20 @@ def test_bert_finetuning_through_the_task(tmp_path):
     from prosody_plugin.tasks.prosody_context import ProsodyContextTask
 
     parser = ProsodyContextTask.get_parser()
-    args = parser.parse_args([
-        "--predictor", "camp_predictor", "--bert_finetune", "true", "--output_dir", str(tmp_path),
-        "--predictor_conf", "word_embed_dim=3", "--predictor_conf", "hidden_size=16",
-    ])  # fmt: skip
+    args = parser.parse_args(
+        [
+            "--predictor",
+            "camp_predictor",
+            "--bert_finetune",
+            "true",
+            "--output_dir",
+            str(tmp_path),
+            "--predictor_conf",
+            "word_embed_dim=3",
+            "--predictor_conf",
+            "hidden_size=16",
+        ]
+    )
     model = ProsodyContextTask.build_model(args)
     assert model.word_encoder is not None and args.input_size == 384
     words = [["Hello,", "world?"], ["Thank", "you", "again."]]
@@ -208,9 +243,13 @@ def test_bert_finetuning_through_the_task(tmp_path):
     syntax[1, :, 0] = torch.tensor([1, 1, 1])
     syntax[0, 2] = -1
     loss, _, _ = model(
-        syntax=syntax, syntax_lengths=lengths, target=torch.randn(2, 3, 3), target_lengths=lengths,
-        wordpieces=wordpieces, wordpieces_lengths=piece_lengths,
-    )  # fmt: skip
+        syntax=syntax,
+        syntax_lengths=lengths,
+        target=torch.randn(2, 3, 3),
+        target_lengths=lengths,
+        wordpieces=wordpieces,
+        wordpieces_lengths=piece_lengths,
+    )
     loss.backward()
     grad = model.word_encoder.encoder.embeddings.word_embeddings.weight.grad
     assert grad is not None and float(grad.abs().sum()) > 0
@@ -222,4 +261,10 @@ def test_bert_finetuning_through_the_task(tmp_path):
     for b, vectors in enumerate(live):
         assert torch.allclose(stored[b, : len(vectors)], vectors, atol=1e-5)
     with pytest.raises(ValueError, match="wordpieces"):
-        model(syntax=syntax, syntax_lengths=lengths, target=torch.randn(2, 3, 3), bert=torch.randn(2, 3, 384), bert_lengths=lengths)
+        model(
+            syntax=syntax,
+            syntax_lengths=lengths,
+            target=torch.randn(2, 3, 3),
+            bert=torch.randn(2, 3, 384),
+            bert_lengths=lengths,
+        )

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import TOKEN_ID
+
 from prosody_plugin.control.emphasis import (
     EMPHASIS_STEPS,
     MEASURES,
     EmphasisDirection,
     WordItem,
-    predicted_prominence_parts,
     check_level,
     fit_emphasis_direction,
+    predicted_prominence_parts,
     word_measures,
 )
 
@@ -28,8 +28,15 @@ def camp_items(num: int = 10, seed: int = 0):
     phones = [TOKEN_ID[t] for t in ("h", "ə", "l", "o", "ʊ", "w", "ɜ", "d", "ɪ", "z")]
     items = []
     for _ in range(num):
-        words = [[phones[int(i)] for i in torch.randint(len(phones), (int(torch.randint(2, 5, (1,), generator=g)),), generator=g)]
-                 for _ in range(4)]  # fmt: skip
+        words = [
+            [
+                phones[int(i)]
+                for i in torch.randint(
+                    len(phones), (int(torch.randint(2, 5, (1,), generator=g)),), generator=g
+                )
+            ]
+            for _ in range(4)
+        ]
         tokens = sum([w + [TOKEN_ID["<space>"]] for w in words], [])[:-1] + [TOKEN_ID["."], model.eos]
         xs = torch.tensor([tokens])
         _, n = word_ids(xs, torch.tensor([len(tokens)]), model.token_is_boundary, model.token_is_punctuation)
@@ -52,7 +59,11 @@ def test_the_direction_raises_the_models_predicted_prominence():
                 for sign, out in ((1.0, up), (-1.0, down)):
                     moved = item.embeddings.clone()
                     moved[w] += sign * 0.5 * fitted.std * u
-                    out.append(float((predicted_prominence_parts(model, item, moved) / scale).sum(dim=1)[w] - base[w]))
+                    out.append(
+                        float(
+                            (predicted_prominence_parts(model, item, moved) / scale).sum(dim=1)[w] - base[w]
+                        )
+                    )
     assert np.mean(up) > 0 > np.mean(down)  # along u the word becomes more prominent, against it less
     assert set(fitted.correlations) == set(MEASURES)
 
@@ -61,7 +72,9 @@ def test_levels_move_a_word_along_the_direction_in_standard_deviations(tmp_path)
     rng = np.random.default_rng(0)
     direction = rng.normal(size=8).astype(np.float32)
     direction /= np.linalg.norm(direction)
-    fitted = EmphasisDirection(direction, mean=0.3, std=1.7, num_words=100, correlations={"f0_range_cents": 0.4})
+    fitted = EmphasisDirection(
+        direction, mean=0.3, std=1.7, num_words=100, correlations={"f0_range_cents": 0.4}
+    )
     u = torch.as_tensor(fitted.direction)
     word = torch.randn(8)
     before = float(word @ u)
@@ -80,7 +93,9 @@ def test_levels_move_a_word_along_the_direction_in_standard_deviations(tmp_path)
 
 def test_bad_levels_sizes_and_data_are_refused_clearly(tmp_path):
     fitted = EmphasisDirection(np.eye(8, dtype=np.float32)[0], 0.0, 1.0, 100)
-    with pytest.raises(ValueError, match="unknown emphasis level 'loud'; known: reduced, none, moderate, strong"):
+    with pytest.raises(
+        ValueError, match="unknown emphasis level 'loud'; known: reduced, none, moderate, strong"
+    ):
         check_level("loud")
     with pytest.raises(ValueError, match="a 4-dim word embedding, but the direction was fitted on 8-dim"):
         fitted.emphasize(torch.zeros(4), "strong")

@@ -61,7 +61,9 @@ def test_relative_improvement_where_higher_is_better():
     system = np.stack([sufficient_stats("mean", v) for v in [3.3, 3.52, 3.08, 3.3]])
     c = Bootstrap(4, 100).compare("mean", system, baseline, higher_is_better=True)
     assert c.relative_improvement.value == pytest.approx(0.1)
-    assert Bootstrap(4, 100).compare("mean", system, baseline).relative_improvement.value == pytest.approx(-0.1)
+    assert Bootstrap(4, 100).compare("mean", system, baseline).relative_improvement.value == pytest.approx(
+        -0.1
+    )
 
 
 def test_noise_level_difference_is_not_significant_and_interval_covers_value(words):
@@ -95,9 +97,17 @@ def test_format_estimate():
     "text, pos, expected",
     [
         ("Please enter your password.", ["INTJ", "VERB", "PRON", "NOUN", "PUNCT"], "statement"),
-        ("Would you like to hear it again?", ["AUX", "PRON", "VERB", "PART", "VERB", "PRON", "ADV", "PUNCT"], "question"),
+        (
+            "Would you like to hear it again?",
+            ["AUX", "PRON", "VERB", "PART", "VERB", "PRON", "ADV", "PUNCT"],
+            "question",
+        ),
         ('"Is it you?"', ["PUNCT", "AUX", "PRON", "PRON", "PUNCT", "PUNCT"], "question"),
-        ("If you know your party's extension,", ["SCONJ", "PRON", "VERB", "PRON", "NOUN", "PART", "NOUN", "PUNCT"], "continuation"),
+        (
+            "If you know your party's extension,",
+            ["SCONJ", "PRON", "VERB", "PRON", "NOUN", "PART", "NOUN", "PUNCT"],
+            "continuation",
+        ),
         ("Main menu...", ["ADJ", "NOUN", "PUNCT"], "continuation"),
         ("Thirty seven", ["NUM", "NUM"], "fragment"),
         ("Goodbye.", ["INTJ", "PUNCT"], "fragment"),

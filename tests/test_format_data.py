@@ -183,9 +183,7 @@ def test_mismatched_ids(tmp_path, config, caplog):
 
 
 def test_nothing_survives_exits_non_zero(tmp_path, config):
-    data = write_data_dir(
-        tmp_path, wav_scp={"u1": str(tmp_path / "missing.wav")}, text={"u1": GOOD_TEXT}
-    )
+    data = write_data_dir(tmp_path, wav_scp={"u1": str(tmp_path / "missing.wav")}, text={"u1": GOOD_TEXT})
     with pytest.raises(SystemExit) as excinfo:
         format_data_dir(data, tmp_path / "out", config, on_error="drop")
     assert "no utterance" in str(excinfo.value.code)
@@ -205,7 +203,9 @@ def test_parallel_cli_matches_serial(tmp_path):
         out = tmp_path / f"out_nj{nj}"
         main(["--fs", str(FS), "--nj", str(nj), "--max_duration", "20", str(data), str(out)])
         # the files (paths in wav.scp name their own out dir) and the trimmed audio
-        outputs[nj] = {p.name: p.read_text().replace(out.name, "out") for p in sorted(out.iterdir()) if p.is_file()}
+        outputs[nj] = {
+            p.name: p.read_text().replace(out.name, "out") for p in sorted(out.iterdir()) if p.is_file()
+        }
         outputs[nj].update({p.name: sf.read(p)[0].tobytes() for p in sorted((out / "data").iterdir())})
     assert outputs[1] == outputs[2]
     assert len([k for k in outputs[1] if k.endswith(".wav")]) == 10
@@ -235,9 +235,13 @@ def test_unusual_characters_are_named_with_their_utterances(tmp_path, config, ca
     data = write_data_dir(
         tmp_path,
         wav_scp={"a_good": wav, "b_brace": wav, "c_brace": wav, "d_hash": wav},
-        text={"a_good": "Café, “quoted” — fine.", "b_brace": "Hello } world.", "c_brace": "Say {this}.",
-              "d_hash": "Press # now."},
-    )  # fmt: skip
+        text={
+            "a_good": "Café, “quoted” — fine.",
+            "b_brace": "Hello } world.",
+            "c_brace": "Say {this}.",
+            "d_hash": "Press # now.",
+        },
+    )
     out = tmp_path / "out"
     dropped = format_data_dir(data, out, config, on_error="drop")
     assert dropped == {u: "unusual_characters" for u in ("b_brace", "c_brace", "d_hash")}
@@ -275,17 +279,24 @@ def test_trimming_writes_trimmed_audio_a_report_and_warnings(tmp_path, synthetic
     noisy = tmp_path / "noisy.wav"
     wav, fs = sf.read(corpus["spk1_003"].wav, dtype="float32")
     cut = int(corpus["spk1_003"].speech_start * fs) + fs // 2
-    sf.write(noisy, np.concatenate([wav[:cut], wav[:fs] * 0.5, wav[:fs] * 0.5, wav[cut:]]), fs, subtype="PCM_16")
+    sf.write(
+        noisy, np.concatenate([wav[:cut], wav[:fs] * 0.5, wav[:fs] * 0.5, wav[cut:]]), fs, subtype="PCM_16"
+    )
     wav_scp = {u: str(corpus[u].wav) for u in utts[:2]}
     wav_scp["spk1_003"] = str(noisy)
     data = write_data_dir(tmp_path, wav_scp=wav_scp, text={u: corpus[u].text for u in utts})
-    config = ValidationConfig(fs=16000, max_duration=4.0, trim=TrimConfig(margin_ms=50), max_silence_share=0.4)
+    config = ValidationConfig(
+        fs=16000, max_duration=4.0, trim=TrimConfig(margin_ms=50), max_silence_share=0.4
+    )
     out = tmp_path / "out"
     assert format_data_dir(data, out, config, nj=2) == {}  # 4-5 s recordings, under 4 s once trimmed
     trims = {u: list(map(float, v.split())) for u, v in read_kaldi_map(out / "trim").items()}
     for u in utts[:2]:
         start, end, duration = trims[u]
-        assert abs(start - (corpus[u].speech_start - 0.05)) < 0.03 and abs(end - (corpus[u].speech_end + 0.05)) < 0.03
+        assert (
+            abs(start - (corpus[u].speech_start - 0.05)) < 0.03
+            and abs(end - (corpus[u].speech_end + 0.05)) < 0.03
+        )
         trimmed, rate = sf.read(read_kaldi_map(out / "wav.scp")[u])
         assert rate == 16000 and sf.info(read_kaldi_map(out / "wav.scp")[u]).subtype == "PCM_16"
         assert abs(len(trimmed) / rate - (end - start)) < 1e-3

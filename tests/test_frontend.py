@@ -16,7 +16,7 @@ PROMPTS = [
     "Thank you for calling. Goodbye!",
     "Dr. Smith paid $5 at 10:30.",
     "Wait... what?!",
-    "He said \"no\", then left.",
+    'He said "no", then left.',
     "She's a co-op member; twenty-one years old.",
     "The state-of-the-art of the art in the U.S.A.",
     "Don't touch Smith's car, O'Neil.",
@@ -103,9 +103,7 @@ def test_word_counts_agree(frontend, token_list, ljspeech_texts, source):
         u = frontend.analyze(text, utt_id=f"{source}{i}")
         check_invariants(u)
         ids = torch.from_numpy(u.token_ids).unsqueeze(0)
-        word_ids_, num_words = word_ids(
-            ids, torch.tensor([ids.size(1)]), is_boundary, is_punct
-        )
+        word_ids_, num_words = word_ids(ids, torch.tensor([ids.size(1)]), is_boundary, is_punct)
         np.testing.assert_array_equal(u.token_word_ids, word_ids_[0].numpy())
         assert int(num_words[0]) == len(u.words)
 
@@ -225,7 +223,7 @@ def test_split_sentences_rules():
 
     text = (
         "Mr. Smith met Dr. Jones at 5 p.m. today. Was it J. R. R. Tolkien? Yes! "
-        "Fruit, e.g. apples; vegetables, i.e. greens. \"Quoted.\" Done"
+        'Fruit, e.g. apples; vegetables, i.e. greens. "Quoted." Done'
     )
     assert split_sentences(text) == [
         "Mr. Smith met Dr. Jones at 5 p.m. today.",
@@ -316,8 +314,15 @@ def test_syntax_tags(syntax):
     assert s.position.tolist() == [0, 1, 1, 1, 1, 1, 2]
     assert syntax.analyze(["Hi"]).position.tolist() == [sx.POSITION_ONLY]
     assert [sx.punct_class(p) for p in ["", ",", ".", "?!", "!", ";", "'", "..."]] == [
-        0, 1, 2, 3, 4, 5, 6, 2,
-    ]  # fmt: skip
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        2,
+    ]
 
 
 def test_syntax_vocabularies_cover_the_model(syntax):
@@ -350,9 +355,20 @@ def test_extract_context_features_cli(tmp_path, token_list, ljspeech_texts):
     (tmp_path / "tokens.txt").write_text("\n".join(token_list) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     # the options the recipe passes (ESPnet's text options)
-    args = ["--token_type", "phn", "--token_list", str(tmp_path / "tokens.txt"),
-            "--non_linguistic_symbols", "none", "--cleaner", "tacotron",
-            "--g2p", "espeak_ng_english_us_vits", "--batch_size", "4"]  # fmt: skip
+    args = [
+        "--token_type",
+        "phn",
+        "--token_list",
+        str(tmp_path / "tokens.txt"),
+        "--non_linguistic_symbols",
+        "none",
+        "--cleaner",
+        "tacotron",
+        "--g2p",
+        "espeak_ng_english_us_vits",
+        "--batch_size",
+        "4",
+    ]
     assert main(args + [str(data), str(out)]) == 1
     failed = dict(line.split("\t", 1) for line in (out / "failed").read_text().splitlines())
     assert sorted(failed) == ["z_bad1", "z_bad2", "z_bad3"]
@@ -423,8 +439,12 @@ def test_punctuated_parse_maps_back_to_the_words(frontend, featurizers):
 # ---------------------------------------------------------------------------- speed: same features
 def _same_utterance(a, b):
     assert (a.normalized, a.tokens, a.words, a.word_punctuation, a.leading_punctuation) == (
-        b.normalized, b.tokens, b.words, b.word_punctuation, b.leading_punctuation,
-    )  # fmt: skip
+        b.normalized,
+        b.tokens,
+        b.words,
+        b.word_punctuation,
+        b.leading_punctuation,
+    )
     assert a.chunk_word_counts == b.chunk_word_counts and a.word_phonemes == b.word_phonemes
     np.testing.assert_array_equal(a.token_word_ids, b.token_word_ids)
     np.testing.assert_array_equal(a.token_ids, b.token_ids)
@@ -464,9 +484,10 @@ def test_batched_word_ids_equal_one_by_one(frontend):
         if tokens:
             vocab = sorted(set(tokens))
             by_torch, num = word_ids(
-                torch.tensor([[vocab.index(t) for t in tokens]]), torch.tensor([len(tokens)]),
+                torch.tensor([[vocab.index(t) for t in tokens]]),
+                torch.tensor([len(tokens)]),
                 *token_classes(vocab),
-            )  # fmt: skip
+            )
             np.testing.assert_array_equal(ids, by_torch[0].numpy())
             assert int(num[0]) == n
     assert word_ids_of_token_lists([]) == []
@@ -483,13 +504,19 @@ def test_spacy_without_unused_components_gives_the_same_matrices(frontend, synta
     full.nlp = spacy.load(syntax.model)
     assert {"ner", "lemmatizer"} <= set(full.nlp.pipe_names)
     utts = [frontend.analyze(t, utt_id=f"s{i}") for i, t in enumerate(ljspeech_texts + PROMPTS)]
-    args = ([u.words for u in utts], [u.word_punctuation for u in utts], [u.leading_punctuation for u in utts])
+    args = (
+        [u.words for u in utts],
+        [u.word_punctuation for u in utts],
+        [u.leading_punctuation for u in utts],
+    )
     ours = [s.as_matrix() for s in syntax.analyze_batch(*args)]
     for a, b in zip(ours, full.analyze_batch(*args)):
         np.testing.assert_array_equal(a, b.as_matrix())
     # one utterance at a time (nlp(doc), not nlp.pipe) parses the same as in a batch
     for u, m in zip(utts, ours):
-        np.testing.assert_array_equal(syntax.analyze(u.words, u.word_punctuation, u.leading_punctuation).as_matrix(), m)
+        np.testing.assert_array_equal(
+            syntax.analyze(u.words, u.word_punctuation, u.leading_punctuation).as_matrix(), m
+        )
 
 
 def test_one_edge_builder():

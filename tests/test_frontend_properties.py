@@ -22,17 +22,86 @@ WORDS = (
     "go came right used take three Printing Exhibition Netherlands woodcutters Chinese "
     "agent number pound key press star Please Goodbye yourself unmute"
 ).split()
-NUMBERS = ["5", "10", "21", "1990", "1990s", "10:30", "$5", "$3.50", "3.14", "1,000", "1st",
-           "2nd", "50%", "7th", "100", "0"]  # fmt: skip
-ABBREVIATIONS = ["Dr.", "Mr.", "Mrs.", "St.", "e.g.", "i.e.", "etc.", "U.S.A.", "p.m.",
-                 "Co.", "Jr.", "NASA", "FBI", "Ltd."]  # fmt: skip
-HYPHENATED = ["co-op", "twenty-one", "state-of-the-art", "well-known", "mid-1990s", "e-mail",
-              "x-ray", "-", "--"]  # fmt: skip
-APOSTROPHES = ["don't", "Smith's", "O'Neil", "rock 'n' roll", "'tis", "y'all", "won't",
-               "James'", "'90s", "can't've"]  # fmt: skip
+NUMBERS = [
+    "5",
+    "10",
+    "21",
+    "1990",
+    "1990s",
+    "10:30",
+    "$5",
+    "$3.50",
+    "3.14",
+    "1,000",
+    "1st",
+    "2nd",
+    "50%",
+    "7th",
+    "100",
+    "0",
+]
+ABBREVIATIONS = [
+    "Dr.",
+    "Mr.",
+    "Mrs.",
+    "St.",
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "U.S.A.",
+    "p.m.",
+    "Co.",
+    "Jr.",
+    "NASA",
+    "FBI",
+    "Ltd.",
+]
+HYPHENATED = [
+    "co-op",
+    "twenty-one",
+    "state-of-the-art",
+    "well-known",
+    "mid-1990s",
+    "e-mail",
+    "x-ray",
+    "-",
+    "--",
+]
+APOSTROPHES = [
+    "don't",
+    "Smith's",
+    "O'Neil",
+    "rock 'n' roll",
+    "'tis",
+    "y'all",
+    "won't",
+    "James'",
+    "'90s",
+    "can't've",
+]
 SYMBOLS = ["#hashtag", "@user", "one/two", "**bold**", "&", "%", "A+B", "x=y", "~", "_"]
-PUNCT = ["", "", "", ",", ".", "...", "?", "!", "?!", "!!!", ";", ":", " ,", " ...", "'",
-         '"', ")", "(", " - ", "…"]  # fmt: skip
+PUNCT = [
+    "",
+    "",
+    "",
+    ",",
+    ".",
+    "...",
+    "?",
+    "!",
+    "?!",
+    "!!!",
+    ";",
+    ":",
+    " ,",
+    " ...",
+    "'",
+    '"',
+    ")",
+    "(",
+    " - ",
+    "…",
+]
 
 token = st.one_of(
     st.sampled_from(WORDS),
@@ -42,9 +111,9 @@ token = st.one_of(
     st.sampled_from(APOSTROPHES),
     st.sampled_from(SYMBOLS),
 )
-piece = st.tuples(
-    st.sampled_from(["", "", "", '"', "'", "(", "..."]), token, st.sampled_from(PUNCT)
-).map("".join)
+piece = st.tuples(st.sampled_from(["", "", "", '"', "'", "(", "..."]), token, st.sampled_from(PUNCT)).map(
+    "".join
+)
 sentence = st.lists(piece, min_size=1, max_size=14).map(" ".join)
 
 

@@ -46,8 +46,24 @@ def test_espnet_parsers_accept_the_new_types(tmp_path):
     text = tmp_path / "text"
     text.write_text("u1 A bath.\nu2 The car park.\n")  # no LOT vowel: no ɒ
     out = tmp_path / "tokens.txt"
-    tokenize_text.main(["--token_type", "phn", "--g2p", "espeak_ng_english_gb_vits", "--cleaner", "tacotron",
-                        "-f", "2-", "--input", str(text), "--output", str(out), "--write_vocabulary", "true"])  # fmt: skip
+    tokenize_text.main(
+        [
+            "--token_type",
+            "phn",
+            "--g2p",
+            "espeak_ng_english_gb_vits",
+            "--cleaner",
+            "tacotron",
+            "-f",
+            "2-",
+            "--input",
+            str(text),
+            "--output",
+            str(out),
+            "--write_vocabulary",
+            "true",
+        ]
+    )
     vocabulary = out.read_text().split()
     assert "ɒ" not in vocabulary and "ɑ" in vocabulary and "<space>" in vocabulary and "ɹ" not in vocabulary
     assert "a" in vocabulary  # bath

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TOKENS, tts_inputs, waveform_batch
 
 RECIPE_CONF = Path(__file__).resolve().parents[1] / "egs2" / "asterisk" / "prosody1" / "conf"
@@ -26,7 +25,14 @@ def recipe_model(system: str, **tts_conf):
 
     parser = ProsodyTTSTask.get_parser()
     args = parser.parse_args(
-        ["--config", str(RECIPE_CONF / f"train_{system}_cpu.yaml"), "--token_list", "none", "--output_dir", "none"]
+        [
+            "--config",
+            str(RECIPE_CONF / f"train_{system}_cpu.yaml"),
+            "--token_list",
+            "none",
+            "--output_dir",
+            "none",
+        ]
     )
     args.token_list = list(TOKENS)
     args.normalize = args.pitch_normalize = args.energy_normalize = None
@@ -86,13 +92,22 @@ def test_the_baseline_keeps_espnets_settings():
     """The comparison stays fair: the baseline config is ESPnet's FastSpeech2, unchanged."""
     import yaml
 
-    prosody = {s: yaml.safe_load((RECIPE_CONF / f"train_{s}_cpu.yaml").read_text()) for s in ("kathaka", "camp")}
+    prosody = {
+        s: yaml.safe_load((RECIPE_CONF / f"train_{s}_cpu.yaml").read_text()) for s in ("kathaka", "camp")
+    }
     baseline = yaml.safe_load((RECIPE_CONF / "train_fastspeech2_cpu.yaml").read_text())
     assert baseline["tts"] == "fastspeech2"
     for config in prosody.values():
         shared = {k: v for k, v in config["tts_conf"].items() if k in baseline["tts_conf"]}
         assert shared == baseline["tts_conf"]
-        for key in ("feats_extract_conf", "pitch_extract_conf", "energy_extract_conf", "max_epoch", "batch_size", "optim_conf"):
+        for key in (
+            "feats_extract_conf",
+            "pitch_extract_conf",
+            "energy_extract_conf",
+            "max_epoch",
+            "batch_size",
+            "optim_conf",
+        ):
             assert config[key] == baseline[key]
 
 

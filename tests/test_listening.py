@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-
 from conftest import check_html, open_page, wait_for_audio
+
 from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES
 from prosody_plugin.listening import audio
 from prosody_plugin.listening.analysis import ResultsError, holm, read_results, score_mushra

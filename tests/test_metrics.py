@@ -12,7 +12,6 @@ import pytest
 import pyworld
 import soundfile as sf
 
-
 from prosody_plugin.evaluation.metrics import (
     CENTS_PER_NEPER,
     MCEP_PARAMS,

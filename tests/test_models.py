@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from conftest import FS, TOKENS, build_model, ids, num_frames, tts_inputs
 
 
@@ -25,8 +24,9 @@ def test_padded_batch_gives_finite_loss_and_stats(tts, batch):
 
 
 def test_registration_and_wrapper():
-    import prosody_plugin  # noqa: F401
     from espnet2.tasks.tts import tts_choices
+
+    import prosody_plugin  # noqa: F401
 
     for name in ("kathaka", "camp", "aligner", "fastspeech2", "tacotron2"):
         assert name in tts_choices.classes
@@ -126,9 +126,7 @@ def test_explicit_prosody_passes_through_the_wrapper_in_training(batch):
 
 def _infer(model, batch, **kwargs):
     n = int(batch["text_lengths"][0])
-    return model.inference(
-        batch["text"][0, :n], use_teacher_forcing=False, **kwargs
-    )
+    return model.inference(batch["text"][0, :n], use_teacher_forcing=False, **kwargs)
 
 
 def test_kathaka_inference_reference_explicit_and_prior(batch):

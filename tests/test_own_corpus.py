@@ -243,8 +243,9 @@ def test_f0_range_is_the_voices_and_reaches_the_pitch_features(recipe):
 
 
 def test_stage_16_finishes_without_a_license_and_refuses_to_upload(repo_copy):
-    from prosody_plugin.pack import pack_model
     from test_pack import make_kathaka_exps
+
+    from prosody_plugin.pack import pack_model
 
     repo, _ = repo_copy
     run(["bash", SETUP, "--fs", str(FS), "own16"], repo, repo / "setup16.log")

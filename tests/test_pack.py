@@ -51,16 +51,30 @@ def make_kathaka_exps(root: Path) -> Path:
     tts.mkdir(parents=True)
     context.mkdir(parents=True)
     train_config = dict(
-        tts="kathaka", tts_conf=dict(adim=8, elayers=1, dlayers=1, latent_dim=4), token_type="phn",
-        cleaner="tacotron", g2p="espeak_ng_english_us_vits", token_list=["<blank>", "<unk>", "a", "<sos/eos>"],
-        feats_extract_conf=dict(fs=22050, n_fft=1024, hop_length=256, n_mels=80), max_epoch=2, optim="adam",
-        normalize="global_mvn", normalize_conf=dict(stats_file=f"{STATS}/feats_stats.npz"),
-        pitch_normalize="global_mvn", pitch_normalize_conf=dict(stats_file=f"{STATS}/pitch_stats.npz"),
-        energy_normalize="global_mvn", energy_normalize_conf=dict(stats_file=f"{STATS}/energy_stats.npz"),
-    )  # fmt: skip
+        tts="kathaka",
+        tts_conf=dict(adim=8, elayers=1, dlayers=1, latent_dim=4),
+        token_type="phn",
+        cleaner="tacotron",
+        g2p="espeak_ng_english_us_vits",
+        token_list=["<blank>", "<unk>", "a", "<sos/eos>"],
+        feats_extract_conf=dict(fs=22050, n_fft=1024, hop_length=256, n_mels=80),
+        max_epoch=2,
+        optim="adam",
+        normalize="global_mvn",
+        normalize_conf=dict(stats_file=f"{STATS}/feats_stats.npz"),
+        pitch_normalize="global_mvn",
+        pitch_normalize_conf=dict(stats_file=f"{STATS}/pitch_stats.npz"),
+        energy_normalize="global_mvn",
+        energy_normalize_conf=dict(stats_file=f"{STATS}/energy_stats.npz"),
+    )
     (tts / "config.yaml").write_text(yaml.safe_dump(train_config))
-    context_config = dict(predictor="kathaka_sampler", predictor_conf=dict(latent_dim=4), max_epoch=3,
-                          optim="adam", frontend_conf=dict(spacy_model="en_core_web_sm"))  # fmt: skip
+    context_config = dict(
+        predictor="kathaka_sampler",
+        predictor_conf=dict(latent_dim=4),
+        max_epoch=3,
+        optim="adam",
+        frontend_conf=dict(spacy_model="en_core_web_sm"),
+    )
     (context / "config.yaml").write_text(yaml.safe_dump(context_config))
     torch.save({"tts.w": torch.arange(6.0)}, tts / "valid.loss.ave.pth")
     torch.save({"predictor.w": torch.ones(3)}, context / "valid.loss.ave.pth")
@@ -68,28 +82,38 @@ def make_kathaka_exps(root: Path) -> Path:
 
 
 def pack(root: Path, out: Path) -> Path:
-    return pack_model(root / "exp/tts_train_kathaka_cpu", root / "exp/context_train_kathaka_sampler_cpu",
-                      out, root=root)  # fmt: skip
+    return pack_model(
+        root / "exp/tts_train_kathaka_cpu", root / "exp/context_train_kathaka_sampler_cpu", out, root=root
+    )
 
 
 def test_pack_writes_espnet_layout_and_unpacks(recipe_dir, tmp_path):
     archive = pack(recipe_dir, tmp_path / "packed" / "kathaka.zip")
     names = set(zipfile.ZipFile(archive).namelist())
     assert names == {
-        "meta.yaml", "exp/tts_train_kathaka_cpu/config.yaml", "exp/tts_train_kathaka_cpu/valid.loss.ave.pth",
+        "meta.yaml",
+        "exp/tts_train_kathaka_cpu/config.yaml",
+        "exp/tts_train_kathaka_cpu/valid.loss.ave.pth",
         "exp/context_train_kathaka_sampler_cpu/config.yaml",
         "exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth",
         f"exp/context_train_kathaka_sampler_cpu/{FRONTEND_YAML}",
-        f"{STATS}/feats_stats.npz", f"{STATS}/pitch_stats.npz", f"{STATS}/energy_stats.npz",
-    }  # fmt: skip
+        f"{STATS}/feats_stats.npz",
+        f"{STATS}/pitch_stats.npz",
+        f"{STATS}/energy_stats.npz",
+    }
     meta = yaml.safe_load(zipfile.ZipFile(archive).read("meta.yaml"))
-    assert meta["files"] == {"model_file": "exp/tts_train_kathaka_cpu/valid.loss.ave.pth",
-                             "context_model_file": "exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth"}
+    assert meta["files"] == {
+        "model_file": "exp/tts_train_kathaka_cpu/valid.loss.ave.pth",
+        "context_model_file": "exp/context_train_kathaka_sampler_cpu/valid.loss.ave.pth",
+    }
     assert set(meta["yaml_files"]) == {"train_config", "context_train_config"}
     frontend = yaml.safe_load(zipfile.ZipFile(archive).read(f"{CONTEXT_EXP}/{FRONTEND_YAML}"))
     assert frontend["prosody_plugin_version"] == __version__
     assert (frontend["cleaner"], frontend["g2p"], frontend["token_type"]) == (
-        "tacotron", "espeak_ng_english_us_vits", "phn")  # fmt: skip
+        "tacotron",
+        "espeak_ng_english_us_vits",
+        "phn",
+    )
     assert frontend["bert_model"] is None and frontend["spacy_model"] == "en_core_web_sm"
     assert "all-MiniLM-L6-v2" in frontend["defaults"]["bert_model"]
 
@@ -108,11 +132,24 @@ def test_pack_writes_espnet_layout_and_unpacks(recipe_dir, tmp_path):
 def test_pack_cli_and_model_zoo_user_path(recipe_dir, tmp_path):
     archive = tmp_path / "kathaka.zip"
     subprocess.run(
-        [sys.executable, "-m", "prosody_plugin.bin.pack", "--tts_exp", "exp/tts_train_kathaka_cpu",
-         "--context_exp", "exp/context_train_kathaka_sampler_cpu", "--inference_model", "valid.loss.ave.pth",
-         "--outpath", str(archive)],
-        cwd=recipe_dir, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "prosody_plugin.bin.pack",
+            "--tts_exp",
+            "exp/tts_train_kathaka_cpu",
+            "--context_exp",
+            "exp/context_train_kathaka_sampler_cpu",
+            "--inference_model",
+            "valid.loss.ave.pth",
+            "--outpath",
+            str(archive),
+        ],
+        cwd=recipe_dir,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     from espnet_model_zoo.downloader import ModelDownloader
 
     with pytest.warns(UserWarning, match="local model"):
@@ -125,20 +162,37 @@ def test_pack_carries_the_calibrated_speed(recipe_dir, tmp_path):
     calibration = recipe_dir / "exp/tts_train_kathaka_cpu/decode_valid.loss.ave/speed_calibration.yaml"
     calibration.parent.mkdir()
     calibration.write_text("speed_control_alpha: 1.2127\n")
-    archive = pack_model(recipe_dir / "exp/tts_train_kathaka_cpu", recipe_dir / CONTEXT_EXP,
-                         tmp_path / "kathaka.zip", root=recipe_dir, speed_calibration=calibration)  # fmt: skip
+    archive = pack_model(
+        recipe_dir / "exp/tts_train_kathaka_cpu",
+        recipe_dir / CONTEXT_EXP,
+        tmp_path / "kathaka.zip",
+        root=recipe_dir,
+        speed_calibration=calibration,
+    )
     meta = yaml.safe_load(zipfile.ZipFile(archive).read("meta.yaml"))
-    assert meta["files"]["speed_calibration_file"] == "exp/tts_train_kathaka_cpu/decode_valid.loss.ave/speed_calibration.yaml"
+    assert (
+        meta["files"]["speed_calibration_file"]
+        == "exp/tts_train_kathaka_cpu/decode_valid.loss.ave/speed_calibration.yaml"
+    )
     paths = unpack_model(archive, tmp_path / "unpacked")
-    assert yaml.safe_load(Path(paths["speed_calibration_file"]).read_text()) == {"speed_control_alpha": 1.2127}
+    assert yaml.safe_load(Path(paths["speed_calibration_file"]).read_text()) == {
+        "speed_control_alpha": 1.2127
+    }
     from prosody_plugin.inference import Text2SpeechProsody
 
     calibration.write_text("speed: fast\n")
     with pytest.raises(ValueError, match="speed_calibration.yaml has no number speed_control_alpha"):
-        Text2SpeechProsody(tmp_path / "config.yaml", tmp_path / "model.pth", speed_calibration_file=calibration)
+        Text2SpeechProsody(
+            tmp_path / "config.yaml", tmp_path / "model.pth", speed_calibration_file=calibration
+        )
     with pytest.raises(FileNotFoundError, match="speed_calibration"):
-        pack_model(recipe_dir / "exp/tts_train_kathaka_cpu", recipe_dir / CONTEXT_EXP, tmp_path / "k2.zip",
-                   root=recipe_dir, speed_calibration=recipe_dir / "missing.yaml")  # fmt: skip
+        pack_model(
+            recipe_dir / "exp/tts_train_kathaka_cpu",
+            recipe_dir / CONTEXT_EXP,
+            tmp_path / "k2.zip",
+            root=recipe_dir,
+            speed_calibration=recipe_dir / "missing.yaml",
+        )
 
 
 def test_pack_refuses_a_mismatched_pair(recipe_dir, tmp_path):
@@ -204,8 +258,11 @@ def _repack(recipe_dir: Path, out: Path, edit_frontend=None, drop=()) -> Path:
         settings = yaml.safe_load(frontend.read_text())
         edit_frontend(settings)
         frontend.write_text(yaml.safe_dump(settings))
-    option = [n for n in zipfile.ZipFile(archive).namelist() if n != "meta.yaml"
-              and n not in meta["files"].values() and n not in meta["yaml_files"].values()]  # fmt: skip
+    option = [
+        n
+        for n in zipfile.ZipFile(archive).namelist()
+        if n != "meta.yaml" and n not in meta["files"].values() and n not in meta["yaml_files"].values()
+    ]
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(recipe_dir)
         pack_funcs.pack(files=meta["files"], yaml_files=meta["yaml_files"], option=option, outpath=out)
@@ -221,13 +278,17 @@ def _repack(recipe_dir: Path, out: Path, edit_frontend=None, drop=()) -> Path:
 
 def test_other_major_version_is_an_error_naming_both(recipe_dir, tmp_path):
     archive = _repack(recipe_dir, tmp_path / "v.zip", lambda f: f.update(prosody_plugin_version="1.0.0"))
-    with pytest.raises(PackedModelError, match=rf"packed by prosody_plugin 1\.0\.0, installed is {__version__}"):
+    with pytest.raises(
+        PackedModelError, match=rf"packed by prosody_plugin 1\.0\.0, installed is {__version__}"
+    ):
         unpack_model(archive, tmp_path / "out")
 
 
 def test_missing_version_is_an_error(recipe_dir, tmp_path):
     archive = _repack(recipe_dir, tmp_path / "v.zip", lambda f: f.pop("prosody_plugin_version"))
-    with pytest.raises(PackedModelError, match=rf"unknown prosody_plugin version \(installed: {__version__}\)"):
+    with pytest.raises(
+        PackedModelError, match=rf"unknown prosody_plugin version \(installed: {__version__}\)"
+    ):
         unpack_model(archive, tmp_path / "out")
     archive = _repack(recipe_dir, tmp_path / "w.zip", drop=[f"{CONTEXT_EXP}/{FRONTEND_YAML}"])
     with pytest.raises(PackedModelError, match="unknown prosody_plugin version"):
@@ -261,11 +322,26 @@ def test_upload_dry_run_prepares_a_complete_model_repo(recipe_dir, tmp_path):
     scores.write_text("| system | MCD |\n| --- | --- |\n| kathaka | 7.1 |\n")
     out = tmp_path / "hf_kathaka"
     subprocess.run(
-        [sys.executable, "-m", "prosody_plugin.bin.upload", "--packed", str(archive), "--outdir", str(out),
-         "--corpus", "asterisk", "--scores", str(scores), "--hf_repo", "user/asterisk_prosody_kathaka",
-         "--dry_run"],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "prosody_plugin.bin.upload",
+            "--packed",
+            str(archive),
+            "--outdir",
+            str(out),
+            "--corpus",
+            "asterisk",
+            "--scores",
+            str(scores),
+            "--hf_repo",
+            "user/asterisk_prosody_kathaka",
+            "--dry_run",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     readme = (out / "README.md").read_text()
     front = yaml.safe_load(readme.split("---")[1])
     assert {"espnet", "text-to-speech", "prosody", "kathaka"} <= set(front["tags"])
@@ -296,27 +372,41 @@ def test_upload_license_for_public_domain_and_unknown_corpora(recipe_dir, tmp_pa
     front = yaml.safe_load(readme.split("---")[1])
     assert front["license"] == "other" and front["license_name"] == "license-not-given"
     assert "**License not given.**" in readme and "my_corpus" in readme
-    readme = (prepare_folder(archive, tmp_path / "y", "my_corpus", license="cc-by-4.0") / "README.md").read_text()
+    readme = (
+        prepare_folder(archive, tmp_path / "y", "my_corpus", license="cc-by-4.0") / "README.md"
+    ).read_text()
     assert yaml.safe_load(readme.split("---")[1])["license"] == "cc-by-4.0"
 
 
 def test_model_repo_includes_the_samples_page_and_mushra_scores(recipe_dir, tmp_path, ljspeech_mini):
-    from prosody_plugin.upload import prepare_folder
     from prosody_plugin.listening.samples import build_samples_page
     from prosody_plugin.listening.selection import Recordings, parse_systems
+    from prosody_plugin.upload import prepare_folder
 
     data, decoded = tmp_path / "data", tmp_path / "decoded"
     data.mkdir()
     decoded.mkdir()
     (data / "text").write_text("LJ001-0002 in being comparatively modern.\n")
     (data / "wav.scp").write_text(f"LJ001-0002 {ljspeech_mini / 'wavs' / 'LJ001-0002.wav'}\n")
-    (decoded / "wav.scp").write_text(f"LJ001-0002 {ljspeech_mini / 'wavs' / 'LJ001-0003.wav'}\n")  # a stand-in decode
-    page = build_samples_page(tmp_path / "samples", Recordings(data), parse_systems([f"kathaka_sampled={decoded}"]),
-                              ["LJ001-0002"], {"LJ001-0002": "fragment"})  # fmt: skip
+    (decoded / "wav.scp").write_text(
+        f"LJ001-0002 {ljspeech_mini / 'wavs' / 'LJ001-0003.wav'}\n"
+    )  # a stand-in decode
+    page = build_samples_page(
+        tmp_path / "samples",
+        Recordings(data),
+        parse_systems([f"kathaka_sampled={decoded}"]),
+        ["LJ001-0002"],
+        {"LJ001-0002": "fragment"},
+    )
     mushra = tmp_path / "MUSHRA.md"
     mushra.write_text("# Listening tests\n\n| condition | mean |\n|---|---|\n| kathaka_sampled | 71.5 |\n")
-    out = prepare_folder(pack(recipe_dir, tmp_path / "k.zip"), tmp_path / "hf", "asterisk",
-                         listening_scores=mushra, samples=page.parent)  # fmt: skip
+    out = prepare_folder(
+        pack(recipe_dir, tmp_path / "k.zip"),
+        tmp_path / "hf",
+        "asterisk",
+        listening_scores=mushra,
+        samples=page.parent,
+    )
     readme = (out / "README.md").read_text()
     assert "## Listening test (MUSHRA)" in readme and "| kathaka_sampled | 71.5 |" in readme
     assert "[`samples/index.html`](samples/index.html)" in readme
@@ -345,6 +435,17 @@ def test_upload_refuses_a_model_whose_license_is_not_given(recipe_dir, tmp_path,
         main(["--packed", str(archive), "--outdir", str(tmp_path / "unnamed"), "--dry_run"])
     assert excinfo.value.code == 2 and not (tmp_path / "unnamed").exists()
     # the dry run (and no --hf_repo) writes the folder and succeeds
-    main(["--packed", str(archive), "--outdir", str(tmp_path / "dry"), "--corpus", "my_corpus",
-          "--hf_repo", "user/x", "--dry_run"])  # fmt: skip
+    main(
+        [
+            "--packed",
+            str(archive),
+            "--outdir",
+            str(tmp_path / "dry"),
+            "--corpus",
+            "my_corpus",
+            "--hf_repo",
+            "user/x",
+            "--dry_run",
+        ]
+    )
     assert "license-not-given" in (tmp_path / "dry" / "README.md").read_text()

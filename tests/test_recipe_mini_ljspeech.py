@@ -50,8 +50,12 @@ def recipe(tmp_path_factory, ljspeech_mini):
     with open(log, "w") as f:
         proc = subprocess.run(
             ["./run.sh", "--local_data_opts", f"--db_root {ljspeech_mini}"],
-            cwd=recipe_dir, env=recipe_env(), stdout=f, stderr=subprocess.STDOUT, timeout=3600,  # about 10 min on a quiet 2-core machine; much more when shared
-        )  # fmt: skip
+            cwd=recipe_dir,
+            env=recipe_env(),
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            timeout=3600,  # about 10 min on a quiet 2-core machine; much more when shared
+        )
     if proc.returncode != 0:
         pytest.fail(f"run.sh failed ({proc.returncode}); end of {log}:\n" + log.read_text()[-4000:])
     return recipe_dir
@@ -88,7 +92,9 @@ def test_decoded_wavs_have_corpus_rate_and_plausible_lengths(recipe):
     }
     for system, sources in expected.items():
         for source in sources:
-            wav_dir = recipe / "exp" / f"tts_train_{system}_cpu" / "decode_valid.loss.ave" / "eval" / source / "wav"
+            wav_dir = (
+                recipe / "exp" / f"tts_train_{system}_cpu" / "decode_valid.loss.ave" / "eval" / source / "wav"
+            )
             wavs = sorted(wav_dir.glob("*.wav"))
             assert [w.stem for w in wavs] == sorted(references), (system, source)
             for wav in wavs:
@@ -125,20 +131,47 @@ def test_speed_calibration_on_dev_reaches_every_decode(recipe):
             log = next((source_dir / "log").glob("tts_inference.1.log")).read_text()
             assert f"--speed_control_alpha {alpha}" in log, (system, source_dir.name)
             durations = frames_per_utt(source_dir / "durations" / "durations")
-            shapes = dict(line.split() for line in (source_dir / "speech_shape" / "speech_shape").read_text().splitlines())
-            assert durations == {key: int(shape.split(",")[0]) for key, shape in shapes.items()}, (system, source_dir.name)
+            shapes = dict(
+                line.split()
+                for line in (source_dir / "speech_shape" / "speech_shape").read_text().splitlines()
+            )
+            assert durations == {key: int(shape.split(",")[0]) for key, shape in shapes.items()}, (
+                system,
+                source_dir.name,
+            )
 
 
 def test_interrupted_training_resumes_and_finishes(recipe):
     """Kill a stage-one training after its first epoch; the same command finishes it."""
     cmd = [
-        "./prosody.sh", "--stage", "6", "--stop_stage", "6",
-        "--train_set", "train", "--valid_set", "dev", "--test_sets", "eval", "--fs", "22050",
-        "--train_configs", "conf/train_kathaka_cpu.yaml", "--tag_suffix", "_resume",
-        "--train_args", "--max_epoch 3 --batch_size 8",
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=recipe, env=recipe_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        "./prosody.sh",
+        "--stage",
+        "6",
+        "--stop_stage",
+        "6",
+        "--train_set",
+        "train",
+        "--valid_set",
+        "dev",
+        "--test_sets",
+        "eval",
+        "--fs",
+        "22050",
+        "--train_configs",
+        "conf/train_kathaka_cpu.yaml",
+        "--tag_suffix",
+        "_resume",
+        "--train_args",
+        "--max_epoch 3 --batch_size 8",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=recipe,
+        env=recipe_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     exp = recipe / "exp" / "tts_train_kathaka_cpu_resume"
     deadline = time.time() + 600
     # ESPnet logs the second epoch's start once the first epoch's checkpoint files are written;
@@ -152,8 +185,15 @@ def test_interrupted_training_resumes_and_finishes(recipe):
     os.killpg(proc.pid, signal.SIGKILL)  # an interruption, not a clean stop
     proc.wait()
     assert not (exp / "3epoch.pth").exists()
-    subprocess.run(cmd, cwd=recipe, env=recipe_env(), check=True, timeout=900,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        cmd,
+        cwd=recipe,
+        env=recipe_env(),
+        check=True,
+        timeout=900,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = (exp / "train.log").read_text()
     assert "resumed" in log.lower()
     assert (exp / "3epoch.pth").exists()
@@ -166,10 +206,27 @@ def test_a_failed_training_side_by_side_stops_the_stage(recipe, tmp_path):
     bad = tmp_path / "train_broken_cpu.yaml"
     bad.write_text("tts: no_such_model\n")
     cmd = [
-        "./prosody.sh", "--stage", "6", "--stop_stage", "6", "--train_jobs", "2",
-        "--train_set", "train", "--valid_set", "dev", "--test_sets", "eval", "--fs", "22050",
-        "--train_configs", f"conf/train_kathaka_cpu.yaml {bad}", "--tag_suffix", "_side_by_side",
-        "--train_args", "--max_epoch 50 --batch_size 8",
+        "./prosody.sh",
+        "--stage",
+        "6",
+        "--stop_stage",
+        "6",
+        "--train_jobs",
+        "2",
+        "--train_set",
+        "train",
+        "--valid_set",
+        "dev",
+        "--test_sets",
+        "eval",
+        "--fs",
+        "22050",
+        "--train_configs",
+        f"conf/train_kathaka_cpu.yaml {bad}",
+        "--tag_suffix",
+        "_side_by_side",
+        "--train_args",
+        "--max_epoch 50 --batch_size 8",
     ]
     proc = subprocess.run(cmd, cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
@@ -196,27 +253,55 @@ def test_decoding_with_a_parallel_wavegan_family_vocoder(recipe, tmp_path):
     enable_parallel_wavegan()
     from parallel_wavegan.models import HiFiGANGenerator
 
-    params = dict(in_channels=80, out_channels=1, channels=32, upsample_scales=[8, 8, 4],
-                  upsample_kernel_sizes=[16, 16, 8], resblock_kernel_sizes=[3],
-                  resblock_dilations=[[1, 3]])  # fmt: skip
+    params = dict(
+        in_channels=80,
+        out_channels=1,
+        channels=32,
+        upsample_scales=[8, 8, 4],
+        upsample_kernel_sizes=[16, 16, 8],
+        resblock_kernel_sizes=[3],
+        resblock_dilations=[[1, 3]],
+    )
     vocoder_dir = tmp_path / "hifigan"
     vocoder_dir.mkdir()
-    torch.save({"model": {"generator": HiFiGANGenerator(**params).state_dict()}},
-               vocoder_dir / "checkpoint-1steps.pkl")  # fmt: skip
-    config = dict(format="npy", sampling_rate=22050, hop_size=256,
-                  generator_type="HiFiGANGenerator", generator_params=params)  # fmt: skip
+    torch.save(
+        {"model": {"generator": HiFiGANGenerator(**params).state_dict()}},
+        vocoder_dir / "checkpoint-1steps.pkl",
+    )
+    config = dict(
+        format="npy",
+        sampling_rate=22050,
+        hop_size=256,
+        generator_type="HiFiGANGenerator",
+        generator_params=params,
+    )
     (vocoder_dir / "config.yml").write_text(yaml.safe_dump(config))
 
     exp = recipe / "exp" / "tts_train_fastspeech2_cpu"
     out = tmp_path / "decode"
     subprocess.run(
-        [sys.executable, "-m", "prosody_plugin.bin.tts_inference",
-         "--model_file", str(exp / "valid.loss.ave.pth"), "--train_config", str(exp / "config.yaml"),
-         "--data_path_and_name_and_type", f"{recipe}/dump/raw/eval/text,text,text",
-         "--vocoder_file", str(vocoder_dir / "checkpoint-1steps.pkl"), "--output_dir", str(out)],
-        cwd=recipe, env=recipe_env(), check=True, timeout=600,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "prosody_plugin.bin.tts_inference",
+            "--model_file",
+            str(exp / "valid.loss.ave.pth"),
+            "--train_config",
+            str(exp / "config.yaml"),
+            "--data_path_and_name_and_type",
+            f"{recipe}/dump/raw/eval/text,text,text",
+            "--vocoder_file",
+            str(vocoder_dir / "checkpoint-1steps.pkl"),
+            "--output_dir",
+            str(out),
+        ],
+        cwd=recipe,
+        env=recipe_env(),
+        check=True,
+        timeout=600,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     shapes = dict(line.split() for line in (out / "speech_shape" / "speech_shape").read_text().splitlines())
     for wav in sorted((out / "wav").glob("*.wav")):
         frames = int(shapes[wav.stem].split(",")[0])
@@ -242,7 +327,15 @@ def test_stage_two_features_targets_and_text_only_decodes(recipe):
     for predictor in ("kathaka_sampler", "camp_predictor"):
         assert (recipe / "exp" / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth").exists()
     for system in ("kathaka", "camp"):
-        wav_dir = recipe / "exp" / f"tts_train_{system}_cpu" / "decode_valid.loss.ave" / "eval" / "predicted" / "wav"
+        wav_dir = (
+            recipe
+            / "exp"
+            / f"tts_train_{system}_cpu"
+            / "decode_valid.loss.ave"
+            / "eval"
+            / "predicted"
+            / "wav"
+        )
         wavs = sorted(wav_dir.glob("*.wav"))
         assert len(wavs) == 4 and all(sf.info(w).samplerate == 22050 for w in wavs)
 
@@ -255,10 +348,11 @@ def kathaka_tts(recipe):
     # ESPnet's exp-dir configs name the statistics relative to the recipe dir (as users run them)
     with contextlib.chdir(recipe):
         return Text2SpeechProsody(
-            exp / "tts_train_kathaka_cpu" / "config.yaml", exp / "tts_train_kathaka_cpu" / "valid.loss.ave.pth",
+            exp / "tts_train_kathaka_cpu" / "config.yaml",
+            exp / "tts_train_kathaka_cpu" / "valid.loss.ave.pth",
             exp / "context_train_kathaka_sampler_cpu" / "config.yaml",
             exp / "context_train_kathaka_sampler_cpu" / "valid.loss.ave.pth",
-        )  # fmt: skip
+        )
 
 
 def test_text2speech_prosody_speaks_arbitrary_text(kathaka_tts, ljspeech_mini):
@@ -292,13 +386,14 @@ def test_text2speech_prosody_rejects_unspeakable_text(kathaka_tts, text):
 
 def test_markup_is_never_spoken_and_declarations_are_refused_before_synthesis(kathaka_tts):
     import torch
-
     from test_ssml import BILLION_LAUGHS
 
     # a comment or an XML declaration before <speak>: the SSML is spoken, exactly as its text
     plain = kathaka_tts("Thank you for calling.", seed=2)["wav"]
-    for document in ("<!-- greeting -->\n<speak>Thank you for calling.</speak>",
-                     '<?xml version="1.0"?><speak>Thank you for calling.</speak>'):  # fmt: skip
+    for document in (
+        "<!-- greeting -->\n<speak>Thank you for calling.</speak>",
+        '<?xml version="1.0"?><speak>Thank you for calling.</speak>',
+    ):
         assert torch.equal(kathaka_tts(document, seed=2)["wav"], plain)
     # a DOCTYPE: refused at once, naming its position; the other texts are synthesised
     start = time.perf_counter()
@@ -306,7 +401,9 @@ def test_markup_is_never_spoken_and_declarations_are_refused_before_synthesis(ka
         kathaka_tts(BILLION_LAUGHS)
     assert time.perf_counter() - start < 1.0
     refused, spoken = kathaka_tts([BILLION_LAUGHS, "Thank you for calling."], seed=2, errors="return")
-    assert isinstance(refused, ValueError) and str(refused).startswith("item 0: SSML line 2, column 0: <!DOCTYPE")
+    assert isinstance(refused, ValueError) and str(refused).startswith(
+        "item 0: SSML line 2, column 0: <!DOCTYPE"
+    )
     assert torch.equal(spoken["wav"], plain)
 
 
@@ -318,19 +415,28 @@ def system_tts(recipe, system, **kwargs):
     context = {}
     if system != "fastspeech2":
         predictor = dict(kathaka="kathaka_sampler", camp="camp_predictor")[system]
-        context = dict(context_train_config=exp / f"context_train_{predictor}_cpu" / "config.yaml",
-                       context_model_file=exp / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth")  # fmt: skip
+        context = dict(
+            context_train_config=exp / f"context_train_{predictor}_cpu" / "config.yaml",
+            context_model_file=exp / f"context_train_{predictor}_cpu" / "valid.loss.ave.pth",
+        )
     with contextlib.chdir(recipe):
-        return Text2SpeechProsody(exp / f"tts_train_{system}_cpu" / "config.yaml",
-                                  exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth", **context, **kwargs)  # fmt: skip
+        return Text2SpeechProsody(
+            exp / f"tts_train_{system}_cpu" / "config.yaml",
+            exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth",
+            **context,
+            **kwargs,
+        )
 
 
 def word_phones(utterance, word):
     """Token positions of a word's phones (no boundary, no punctuation)."""
     from prosody_plugin.text.word_boundaries import is_boundary_token, is_punctuation_token
 
-    return [t for t, (tok, w) in enumerate(zip(utterance.tokens, utterance.token_word_ids))
-            if w == word and not is_boundary_token(tok) and not is_punctuation_token(tok)]  # fmt: skip
+    return [
+        t
+        for t, (tok, w) in enumerate(zip(utterance.tokens, utterance.token_word_ids))
+        if w == word and not is_boundary_token(tok) and not is_punctuation_token(tok)
+    ]
 
 
 def test_a_warm_up_at_load_changes_no_result(recipe):
@@ -397,7 +503,9 @@ def test_global_word_and_ssml_controls_reach_every_system(recipe, system):
     tts = system_tts(recipe, system)
     plain = tts(CONTROL_TEXT, temperature=0.0)
     octave = tts(CONTROL_TEXT, temperature=0.0, pitch_semitones=12.0)
-    torch.testing.assert_close(octave["pitch"] - plain["pitch"], torch.full_like(plain["pitch"], math.log(2.0)))
+    torch.testing.assert_close(
+        octave["pitch"] - plain["pitch"], torch.full_like(plain["pitch"], math.log(2.0))
+    )
     louder = tts(CONTROL_TEXT, temperature=0.0, energy_db=20.0)
     torch.testing.assert_close(louder["energy"], 10.0 * plain["energy"], rtol=1e-4, atol=1e-3)  # +20 dB: x10
     slow = tts(CONTROL_TEXT, temperature=0.0, rate=0.5)
@@ -412,8 +520,11 @@ def test_global_word_and_ssml_controls_reach_every_system(recipe, system):
     assert changed.nonzero().view(-1).tolist() == phones
     assert torch.equal(word["duration"][phones], plain["duration"][phones] * 2)
     # SSML: the same word by markup, and a break of 0.5 s after it
-    ssml = tts('<speak>Printing <prosody pitch="+12st" rate="50%">differs</prosody><break time="500ms"/> from most '
-               "arts and crafts.</speak>", temperature=0.0)  # fmt: skip
+    ssml = tts(
+        '<speak>Printing <prosody pitch="+12st" rate="50%">differs</prosody><break time="500ms"/> from most '
+        "arts and crafts.</speak>",
+        temperature=0.0,
+    )
     torch.testing.assert_close(ssml["pitch"], word["pitch"])
     hop = tts.model.feats_extract.hop_length
     break_frames = round(0.5 * tts.fs / hop)
@@ -446,7 +557,13 @@ def test_emphasis_raises_the_predicted_prominence_of_the_chosen_word(recipe, sys
     def parts(out, w):  # F0 range, mean log duration, mean energy of the word's phones
         phones = word_phones(utterance, w)
         pitch, durations = out["pitch"][phones], out["duration"][phones].float().clamp(min=1)
-        return np.array([float(pitch.max() - pitch.min()), float(durations.log().mean()), float(out["energy"][phones].mean())])
+        return np.array(
+            [
+                float(pitch.max() - pitch.min()),
+                float(durations.log().mean()),
+                float(out["energy"][phones].mean()),
+            ]
+        )
 
     spread = np.array([parts(plain, w) for w in words]).std(axis=0)
     changes = {level: [] for level in ("reduced", "strong")}
@@ -480,9 +597,13 @@ def test_controls_compose_with_renditions_temperature_batches_and_references(rec
     for k in range(len(texts)):
         for before, stressed, after in zip(plain[k], emphasised[k], edited[k]):
             # the octave on every token, on top of the emphasis; the rendition's own prosody kept
-            torch.testing.assert_close(after["pitch"] - stressed["pitch"], torch.full_like(stressed["pitch"], math.log(2.0)))
+            torch.testing.assert_close(
+                after["pitch"] - stressed["pitch"], torch.full_like(stressed["pitch"], math.log(2.0))
+            )
             assert torch.equal(after["prosody"], stressed["prosody"])
-            if system == "kathaka":  # the same sampled latent; emphasis by the variance fallback on the word's phones
+            if (
+                system == "kathaka"
+            ):  # the same sampled latent; emphasis by the variance fallback on the word's phones
                 assert torch.equal(stressed["prosody"], before["prosody"])
                 changed = ((stressed["pitch"] - before["pitch"]).abs() > 1e-5).nonzero().view(-1).tolist()
                 assert changed == (phones if k == 0 else [])
@@ -507,7 +628,9 @@ def test_camp_per_word_editing_replaces_and_interpolates_a_words_embedding(recip
     plain = tts(CONTROL_TEXT)
     other = tts(CONTROL_TEXT, emphasis={2: "strong"})  # another rendition of word 2
     edited = tts(CONTROL_TEXT, word_prosody={2: other["prosody"][2]})
-    assert torch.equal(edited["prosody"], other["prosody"]) and torch.equal(edited["duration"], other["duration"])
+    assert torch.equal(edited["prosody"], other["prosody"]) and torch.equal(
+        edited["duration"], other["duration"]
+    )
     torch.testing.assert_close(edited["feat_gen"], other["feat_gen"])
     halfway = tts(CONTROL_TEXT, word_prosody={2: 0.5 * plain["prosody"][2] + 0.5 * other["prosody"][2]})
     torch.testing.assert_close(halfway["prosody"][2], 0.5 * (plain["prosody"][2] + other["prosody"][2]))
@@ -522,16 +645,35 @@ def test_camp_speaks_from_text_and_synthesize_cli(recipe, tmp_path):
     exp = recipe / "exp"
     out = tmp_path / "synth"
     proc = subprocess.run(
-        [sys.executable, "-m", "prosody_plugin.bin.synthesize",
-         "--train_config", str(exp / "tts_train_camp_cpu" / "config.yaml"),
-         "--model_file", str(exp / "tts_train_camp_cpu" / "valid.loss.ave.pth"),
-         "--context_train_config", str(exp / "context_train_camp_predictor_cpu" / "config.yaml"),
-         "--context_model_file", str(exp / "context_train_camp_predictor_cpu" / "valid.loss.ave.pth"),
-         "--output_dir", str(out), "--rate", "0.8", "--pitch_semitones", "1",
-         "Thank you for calling.", "...", "Goodbye.",
-         '<speak>Thank <emphasis level="strong">you</emphasis><break time="400ms"/> for calling.</speak>'],
-        cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "prosody_plugin.bin.synthesize",
+            "--train_config",
+            str(exp / "tts_train_camp_cpu" / "config.yaml"),
+            "--model_file",
+            str(exp / "tts_train_camp_cpu" / "valid.loss.ave.pth"),
+            "--context_train_config",
+            str(exp / "context_train_camp_predictor_cpu" / "config.yaml"),
+            "--context_model_file",
+            str(exp / "context_train_camp_predictor_cpu" / "valid.loss.ave.pth"),
+            "--output_dir",
+            str(out),
+            "--rate",
+            "0.8",
+            "--pitch_semitones",
+            "1",
+            "Thank you for calling.",
+            "...",
+            "Goodbye.",
+            '<speak>Thank <emphasis level="strong">you</emphasis><break time="400ms"/> for calling.</speak>',
+        ],
+        cwd=recipe,
+        env=recipe_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1  # the punctuation-only line is reported, the others written
     assert "utt0002: skipped" in proc.stderr
     assert sorted(p.name for p in out.glob("*.wav")) == ["utt0001.wav", "utt0003.wav", "utt0004.wav"]
@@ -553,12 +695,27 @@ def packed(recipe, tmp_path_factory):
     for system, predictor in PACKED_SYSTEMS.items():
         archives[system] = out / f"tts_train_{system}_cpu.zip"
         subprocess.run(
-            [sys.executable, "-m", "prosody_plugin.bin.pack", "--tts_exp", f"exp/tts_train_{system}_cpu",
-             "--context_exp", f"exp/context_train_{predictor}_cpu", "--inference_model", "valid.loss.ave.pth",
-             "--speed_calibration", f"exp/tts_train_{system}_cpu/decode_valid.loss.ave/speed_calibration.yaml",
-             "--outpath", str(archives[system])],
-            cwd=recipe, env=recipe_env(), check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "prosody_plugin.bin.pack",
+                "--tts_exp",
+                f"exp/tts_train_{system}_cpu",
+                "--context_exp",
+                f"exp/context_train_{predictor}_cpu",
+                "--inference_model",
+                "valid.loss.ave.pth",
+                "--speed_calibration",
+                f"exp/tts_train_{system}_cpu/decode_valid.loss.ave/speed_calibration.yaml",
+                "--outpath",
+                str(archives[system]),
+            ],
+            cwd=recipe,
+            env=recipe_env(),
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return archives
 
 
@@ -575,13 +732,17 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     monkeypatch.chdir(recipe)  # the exp dir's configs name the statistics relative to the recipe
     calibration = exp / f"tts_train_{system}_cpu" / "decode_valid.loss.ave" / "speed_calibration.yaml"
     original = Text2SpeechProsody(
-        exp / f"tts_train_{system}_cpu" / "config.yaml", exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth",
+        exp / f"tts_train_{system}_cpu" / "config.yaml",
+        exp / f"tts_train_{system}_cpu" / "valid.loss.ave.pth",
         exp / f"context_train_{PACKED_SYSTEMS[system]}_cpu" / "config.yaml",
         exp / f"context_train_{PACKED_SYSTEMS[system]}_cpu" / "valid.loss.ave.pth",
         speed_calibration_file=calibration,
-    )  # fmt: skip
+    )
     # the calibrated speed of stage 7 (its decodes' alpha) is the model's
-    assert original.text2speech.decode_conf["alpha"] == yaml.safe_load(calibration.read_text())["speed_control_alpha"]
+    assert (
+        original.text2speech.decode_conf["alpha"]
+        == yaml.safe_load(calibration.read_text())["speed_control_alpha"]
+    )
     expected = original(text, seed=seed)["wav"]
     del original
     monkeypatch.chdir(tmp_path)  # the unpacked models must not depend on the recipe dir
@@ -596,8 +757,13 @@ def test_packed_model_synthesises_exactly_as_the_exp_dir(recipe, packed, system,
     with pytest.warns(UserWarning):
         paths = ModelDownloader(cachedir=tmp_path / "zoo").download_and_unpack(str(packed[system]))
     per_word = system_class(system).per_word  # CAMP's archive carries its emphasis direction (stage 9)
-    assert set(paths) == {"train_config", "model_file", "context_train_config", "context_model_file",
-                          "speed_calibration_file"} | ({"emphasis_file"} if per_word else set())  # fmt: skip
+    assert set(paths) == {
+        "train_config",
+        "model_file",
+        "context_train_config",
+        "context_model_file",
+        "speed_calibration_file",
+    } | ({"emphasis_file"} if per_word else set())
     assert all(Path(p).is_relative_to(tmp_path / "zoo") for p in paths.values())
     assert torch.equal(Text2SpeechProsody(**paths)(text, seed=seed)["wav"], expected)
 
@@ -617,17 +783,30 @@ def test_synthesize_cli_from_a_packed_zip(packed, tmp_path):
     shutil.copy(packed["camp"], archive)
     out = tmp_path / "synth"
     proc = subprocess.run(
-        [sys.executable, "-m", "prosody_plugin.bin.synthesize", "--model_tag", str(archive),
-         "--output_dir", str(out), "--seed", "1",
-         "Thank you for calling.",
-         '<!-- greeting --><speak>Thank <emphasis level="strong">you</emphasis><break time="400ms"/> for '
-         "calling.</speak>",
-         '<?xml version="1.0"?>\n<speak>Thank you for calling.</speak>',
-         BILLION_LAUGHS,
-         '<!DOCTYPE speak [<!ENTITY s SYSTEM "file:///etc/hostname">]><speak>&s;</speak>',
-         "Tom & Jerry <3 calling."],
-        cwd=tmp_path, env=recipe_env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "prosody_plugin.bin.synthesize",
+            "--model_tag",
+            str(archive),
+            "--output_dir",
+            str(out),
+            "--seed",
+            "1",
+            "Thank you for calling.",
+            '<!-- greeting --><speak>Thank <emphasis level="strong">you</emphasis><break time="400ms"/> for '
+            "calling.</speak>",
+            '<?xml version="1.0"?>\n<speak>Thank you for calling.</speak>',
+            BILLION_LAUGHS,
+            '<!DOCTYPE speak [<!ENTITY s SYSTEM "file:///etc/hostname">]><speak>&s;</speak>',
+            "Tom & Jerry <3 calling.",
+        ],
+        cwd=tmp_path,
+        env=recipe_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]  # the two DOCTYPEs are reported, the others written
     assert "utt0004: skipped: SSML line 2, column 0: <!DOCTYPE" in proc.stderr
     assert "utt0005: skipped: SSML line 1, column 0: <!DOCTYPE" in proc.stderr
@@ -660,9 +839,24 @@ def test_recipe_stages_pack_and_prepare_model_repos(recipe):
 
 # Scoring (stage 12): tables, spread and plots of every system; the scorer on known answers.
 DECODE = "decode_valid.loss.ave"
-SCORED_SYSTEMS = {"fastspeech2", "kathaka_oracle", "kathaka_prior", "kathaka_sampled", "camp_oracle", "camp_predicted"}
-WORD_METRICS = [f"word_{k}_{s}" for k in ("duration_ms", "mean_log_f0_cents", "f0_range_cents", "energy_db") for s in ("rmse", "corr")]
-AUDIO_METRICS = [f"audio_word_{k}_{s}" for k in ("mean_log_f0_cents", "f0_range_cents", "energy_db") for s in ("rmse", "corr")]
+SCORED_SYSTEMS = {
+    "fastspeech2",
+    "kathaka_oracle",
+    "kathaka_prior",
+    "kathaka_sampled",
+    "camp_oracle",
+    "camp_predicted",
+}
+WORD_METRICS = [
+    f"word_{k}_{s}"
+    for k in ("duration_ms", "mean_log_f0_cents", "f0_range_cents", "energy_db")
+    for s in ("rmse", "corr")
+]
+AUDIO_METRICS = [
+    f"audio_word_{k}_{s}"
+    for k in ("mean_log_f0_cents", "f0_range_cents", "energy_db")
+    for s in ("rmse", "corr")
+]
 
 
 def read_scores(path: Path) -> dict:
@@ -677,13 +871,17 @@ def test_decodes_write_predicted_pitch_and_energy_per_token(recipe):
 
     for system, source in [("fastspeech2", "default"), ("kathaka", "reference"), ("camp", "predicted")]:
         d = recipe / "exp" / f"tts_train_{system}_cpu" / DECODE / "eval" / source
-        durations = dict(line.split(maxsplit=1) for line in (d / "durations" / "durations").read_text().splitlines())
+        durations = dict(
+            line.split(maxsplit=1) for line in (d / "durations" / "durations").read_text().splitlines()
+        )
         for name in ("pitch", "energy"):
             values = dict(line.split(maxsplit=1) for line in (d / name / name).read_text().splitlines())
             assert values.keys() == durations.keys()
             for utt, v in values.items():
                 assert len(v.split()) == len(durations[utt].split())
-        log_f0 = np.array([float(x) for line in (d / "pitch" / "pitch").read_text().splitlines() for x in line.split()[1:]])
+        log_f0 = np.array(
+            [float(x) for line in (d / "pitch" / "pitch").read_text().splitlines() for x in line.split()[1:]]
+        )
         assert 4.0 < np.median(log_f0) < 6.5  # denormalised log-F0: 55-665 Hz, not z-scores
 
 
@@ -691,7 +889,11 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
     out = recipe / "exp" / f"scores_{DECODE}" / "eval"
     scores = read_scores(out / "scores.csv")
     movement = "kathaka_oracle vs kathaka_prior"  # prosody.sh asks how far the oracle latent moves prosody
-    assert {system for system, _ in scores} == SCORED_SYSTEMS | {"(recordings)", "(recordings, vocoded)", movement}
+    assert {system for system, _ in scores} == SCORED_SYSTEMS | {
+        "(recordings)",
+        "(recordings, vocoded)",
+        movement,
+    }
     assert {metric for system, metric in scores if system == "(recordings)"} == {"distillmos"}
     # the noise floor: the recordings through mel and Griffin-Lim, measured as the systems' audio
     assert {metric for system, metric in scores if system == "(recordings, vocoded)"} == set(AUDIO_METRICS)
@@ -705,7 +907,9 @@ def test_scoring_stage_writes_tables_spread_plots_and_results(recipe):
             row = scores[system, metric]
             assert row["num_utterances"] == "4"
             if metric.endswith("rmse") or metric in ("mcd_db", "vde"):
-                assert float(row["value"]) >= 0 and float(row["ci_low"]) <= float(row["value"]) <= float(row["ci_high"])
+                assert float(row["value"]) >= 0 and float(row["ci_low"]) <= float(row["value"]) <= float(
+                    row["ci_high"]
+                )
     assert scores["camp_predicted", "word_mean_log_f0_cents_rmse"]["oracle"] == "camp_oracle"
     assert scores["kathaka_sampled", "word_duration_ms_rmse"]["gap_closure"] != ""
     table = (out / "scores.md").read_text()
@@ -730,8 +934,13 @@ def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_pa
 
     exp = recipe / "exp" / "tts_train_fastspeech2_cpu"
     with contextlib.chdir(recipe):
-        reference = Reference(exp / "config.yaml", exp / "valid.loss.ave.pth", Path("dump/raw/eval"),
-                              Path("dump/durations/eval/durations"), None)  # fmt: skip
+        reference = Reference(
+            exp / "config.yaml",
+            exp / "valid.loss.ave.pth",
+            Path("dump/raw/eval"),
+            Path("dump/durations/eval/durations"),
+            None,
+        )
         itself = tmp_path / "recording"
         for name in ("durations", "pitch", "energy"):
             (itself / name).mkdir(parents=True)
@@ -742,13 +951,30 @@ def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_pa
                 pitch, energy = reference.token_pitch_energy(utt, reference.load_wav(utt))
                 p.write(utt + " " + " ".join(map(str, pitch)) + "\n")
                 e.write(utt + " " + " ".join(map(str, energy)) + "\n")
-        score_main([
-            "--data_dir", "dump/raw/eval", "--durations", "dump/durations/eval/durations",
-            "--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.ave.pth"),
-            "--system", f"fastspeech2={exp / DECODE / 'eval' / 'default'}", "--system", f"recording={itself}",
-            "--baseline", "fastspeech2", "--oracle", "recording=recording",
-            "--num_resamples", "50", "--output_dir", str(tmp_path / "scores"),
-        ])  # fmt: skip
+        score_main(
+            [
+                "--data_dir",
+                "dump/raw/eval",
+                "--durations",
+                "dump/durations/eval/durations",
+                "--train_config",
+                str(exp / "config.yaml"),
+                "--model_file",
+                str(exp / "valid.loss.ave.pth"),
+                "--system",
+                f"fastspeech2={exp / DECODE / 'eval' / 'default'}",
+                "--system",
+                f"recording={itself}",
+                "--baseline",
+                "fastspeech2",
+                "--oracle",
+                "recording=recording",
+                "--num_resamples",
+                "50",
+                "--output_dir",
+                str(tmp_path / "scores"),
+            ]
+        )
     scores = read_scores(tmp_path / "scores" / "scores.csv")
     assert float(scores["recording", "mcd_db"]["value"]) < 1e-6
     assert float(scores["recording", "vde"]["value"]) == 0
@@ -759,7 +985,9 @@ def test_scorer_gives_known_answers_for_the_recordings_themselves(recipe, tmp_pa
     # a system that is its own oracle closes 100% of the gap
     assert float(scores["recording", "word_duration_ms_rmse"]["gap_closure"]) == pytest.approx(1.0)
     # the recordings scored as a system get the recordings' own naturalness
-    assert float(scores["recording", "distillmos"]["value"]) == pytest.approx(float(scores["(recordings)", "distillmos"]["value"]), abs=1e-4)
+    assert float(scores["recording", "distillmos"]["value"]) == pytest.approx(
+        float(scores["(recordings)", "distillmos"]["value"]), abs=1e-4
+    )
 
 
 def test_extra_baseline_from_an_espnet_packed_model(recipe):
@@ -772,20 +1000,56 @@ def test_extra_baseline_from_an_espnet_packed_model(recipe):
     stats_dir = next((recipe / "exp").glob("tts_stats_raw_*"))
     packed = recipe / "exp" / "packed" / "espnet_fastspeech2.zip"
     subprocess.run(
-        [sys.executable, "-m", "espnet2.bin.pack", "tts", "--train_config", f"{exp}/config.yaml",
-         "--model_file", f"{exp}/valid.loss.ave.pth", "--outpath", str(packed),
-         *[a for f in ("feats", "pitch", "energy") for a in ("--option", str(stats_dir / "train" / f"{f}_stats.npz"))]],
-        cwd=recipe, env=recipe_env(), check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "espnet2.bin.pack",
+            "tts",
+            "--train_config",
+            f"{exp}/config.yaml",
+            "--model_file",
+            f"{exp}/valid.loss.ave.pth",
+            "--outpath",
+            str(packed),
+            *[
+                a
+                for f in ("feats", "pitch", "energy")
+                for a in ("--option", str(stats_dir / "train" / f"{f}_stats.npz"))
+            ],
+        ],
+        cwd=recipe,
+        env=recipe_env(),
+        check=True,
+        capture_output=True,
+    )
     proc = subprocess.run(
-        ["./run.sh", "--stage", "12", "--stop_stage", "12", "--extra_baselines", f"espnet_fs2={packed}",
-         "--spread_samples", "0", "--score_f0_plots", "1", "--controls_utts", "0"],
-        cwd=recipe, env=recipe_env(), capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            "./run.sh",
+            "--stage",
+            "12",
+            "--stop_stage",
+            "12",
+            "--extra_baselines",
+            f"espnet_fs2={packed}",
+            "--spread_samples",
+            "0",
+            "--score_f0_plots",
+            "1",
+            "--controls_utts",
+            "0",
+        ],
+        cwd=recipe,
+        env=recipe_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     scores = read_scores(recipe / "exp" / f"scores_{DECODE}" / "eval" / "scores.csv")
     for metric in WORD_METRICS:
-        assert float(scores["espnet_fs2", metric]["value"]) == pytest.approx(float(scores["fastspeech2", metric]["value"]))
+        assert float(scores["espnet_fs2", metric]["value"]) == pytest.approx(
+            float(scores["fastspeech2", metric]["value"])
+        )
 
 
 def test_scorer_names_the_system_and_utterance_of_a_silent_synthesis(recipe, tmp_path):
@@ -803,16 +1067,37 @@ def test_scorer_names_the_system_and_utterance_of_a_silent_synthesis(recipe, tmp
     scp[utt] = str(broken / "silent.wav")
     (broken / "wav.scp").write_text("".join(f"{k} {v}\n" for k, v in sorted(scp.items())))
     with contextlib.chdir(recipe), pytest.raises(SystemExit, match=f"broken / {utt}: cannot score"):
-        score_main([
-            "--data_dir", "dump/raw/eval", "--durations", "dump/durations/eval/durations",
-            "--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.ave.pth"),
-            "--system", f"fastspeech2={decoded}", "--system", f"broken={broken}", "--baseline", "fastspeech2",
-            "--output_dir", str(tmp_path / "scores"),
-        ])  # fmt: skip
+        score_main(
+            [
+                "--data_dir",
+                "dump/raw/eval",
+                "--durations",
+                "dump/durations/eval/durations",
+                "--train_config",
+                str(exp / "config.yaml"),
+                "--model_file",
+                str(exp / "valid.loss.ave.pth"),
+                "--system",
+                f"fastspeech2={decoded}",
+                "--system",
+                f"broken={broken}",
+                "--baseline",
+                "fastspeech2",
+                "--output_dir",
+                str(tmp_path / "scores"),
+            ]
+        )
 
 
 # Listening (stages 13, 14): the samples page and the MUSHRA test of the recipe's systems.
-LISTENED_SYSTEMS = ["fastspeech2", "kathaka_oracle", "kathaka_prior", "kathaka_sampled", "camp_oracle", "camp_predicted"]
+LISTENED_SYSTEMS = [
+    "fastspeech2",
+    "kathaka_oracle",
+    "kathaka_prior",
+    "kathaka_sampled",
+    "camp_oracle",
+    "camp_predicted",
+]
 
 
 def test_listening_stage_writes_a_samples_page_that_plays_in_chromium(recipe, browser):
@@ -821,7 +1106,9 @@ def test_listening_stage_writes_a_samples_page_that_plays_in_chromium(recipe, br
     index = recipe / "exp" / f"samples_{DECODE}" / "eval" / "index.html"
     text = check_html(index)
     utts = sorted(line.split()[0] for line in (recipe / "dump/raw/eval/text").read_text().splitlines())
-    assert sorted(re.findall(r'<section class="utterance" id="utt-([^"]+)"', text)) == utts  # 4 eval utts, all shown
+    assert (
+        sorted(re.findall(r'<section class="utterance" id="utt-([^"]+)"', text)) == utts
+    )  # 4 eval utts, all shown
     for utt in utts:
         for name in ["recording", *LISTENED_SYSTEMS]:
             assert (index.parent / "audio" / utt / f"{name}.wav").is_file(), (utt, name)
@@ -853,15 +1140,49 @@ def test_listening_stages_write_a_mushra_test_and_score_it_once_there_are_result
     assert not (recipe / "exp" / "MUSHRA.md").exists()  # nothing to score: nothing written
     with open(folder / "results" / "mushra_listener1.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["test_id", "design_hash", "listener", "trial_position", "trial_id", "condition", "slot",
-                         "rating", "played", "seconds", "finished_at"])  # fmt: skip
+        writer.writerow(
+            [
+                "test_id",
+                "design_hash",
+                "listener",
+                "trial_position",
+                "trial_id",
+                "condition",
+                "slot",
+                "rating",
+                "played",
+                "seconds",
+                "finished_at",
+            ]
+        )
         for i, trial in enumerate(design.trial_ids):
             for j, condition in enumerate(design.conditions):
                 rating = {"reference": 100, "anchor": 10, "fastspeech2": 40}.get(condition, 70)
-                writer.writerow([design.test_id, design.design_hash, "listener1", i + 1, trial, condition,
-                                 "ABCDEFGH"[j], rating, 1, 5.0, ""])  # fmt: skip
-    proc = subprocess.run(["./run.sh", "--stage", "14", "--stop_stage", "14"], cwd=recipe, env=recipe_env(),
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+                writer.writerow(
+                    [
+                        design.test_id,
+                        design.design_hash,
+                        "listener1",
+                        i + 1,
+                        trial,
+                        condition,
+                        "ABCDEFGH"[j],
+                        rating,
+                        1,
+                        5.0,
+                        "",
+                    ]
+                )
+    proc = subprocess.run(
+        ["./run.sh", "--stage", "14", "--stop_stage", "14"],
+        cwd=recipe,
+        env=recipe_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = (recipe / "exp" / "MUSHRA.md").read_text()
-    assert "| kathaka_sampled | system | 4 | 70.0" in report and "| 50 [50, 50]% |" in report  # (70-40)/(100-40)
+    assert (
+        "| kathaka_sampled | system | 4 | 70.0" in report and "| 50 [50, 50]% |" in report
+    )  # (70-40)/(100-40)

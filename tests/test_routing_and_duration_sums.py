@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 import yaml
-
 from conftest import build_model, tts_inputs
+
 from prosody_plugin.bin.calibrate_speed import main as calibrate_speed_main
 from prosody_plugin.decode import speed_calibration
 from prosody_plugin.tts.duration_sums import duration_sum_losses
@@ -81,9 +81,13 @@ def _teacher_forced_mel(model, batch, prosody, use_teacher_forcing=True):
     n = int(batch["text_lengths"][0])
     with torch.no_grad():
         return model.tts.inference(
-            inputs["text"][0, :n], durations=inputs["durations"][0, : n + 1], pitch=inputs["pitch"][0, : n + 1],
-            energy=inputs["energy"][0, : n + 1], use_teacher_forcing=use_teacher_forcing, prosody=prosody,
-        )["feat_gen"]  # fmt: skip
+            inputs["text"][0, :n],
+            durations=inputs["durations"][0, : n + 1],
+            pitch=inputs["pitch"][0, : n + 1],
+            energy=inputs["energy"][0, : n + 1],
+            use_teacher_forcing=use_teacher_forcing,
+            prosody=prosody,
+        )["feat_gen"]
 
 
 @pytest.mark.parametrize("tts, shape", [("kathaka", (4,)), ("camp", (2, 3))])
@@ -126,7 +130,15 @@ def test_camp_word_kl_bottleneck(batch):
     # targets, references and inference use the posterior mean: (words, D) and deterministic
     model.eval()
     xs, ilens = model.tts._tokens_with_eos(inputs["text"], inputs["text_lengths"])
-    args = (xs, ilens, inputs["feats"], inputs["feats_lengths"], inputs["durations"], inputs["pitch"], inputs["energy"])
+    args = (
+        xs,
+        ilens,
+        inputs["feats"],
+        inputs["feats_lengths"],
+        inputs["durations"],
+        inputs["pitch"],
+        inputs["energy"],
+    )
     with torch.no_grad():
         targets = model.tts.prosody_target(*args)
         assert [tuple(t.shape) for t in targets] == [(2, 3), (2, 3)]
@@ -146,7 +158,15 @@ def test_camp_word_dropout_zeroes_whole_words_in_training_only(batch):
     model = build_model("camp", word_dropout=1.0)
     inputs = tts_inputs(model, batch)
     xs, ilens = model.tts._tokens_with_eos(inputs["text"], inputs["text_lengths"])
-    args = (xs, ilens, inputs["feats"], inputs["feats_lengths"], inputs["durations"], inputs["pitch"], inputs["energy"])
+    args = (
+        xs,
+        ilens,
+        inputs["feats"],
+        inputs["feats_lengths"],
+        inputs["durations"],
+        inputs["pitch"],
+        inputs["energy"],
+    )
     with torch.no_grad():
         dropped = model.tts._training_conditioning(*args, None, None)[0]
         # every word says nothing: each token gets the projection of a zero embedding
@@ -176,6 +196,16 @@ def test_calibrate_speed_cli_writes_the_alpha_that_decoding_reads(tmp_path):
     (tmp_path / "recorded").write_text("u1 3 3\nu2 5 1\nu3 7\n")
     (tmp_path / "decode.yaml").write_text("speed_control_alpha: 1.5\n")
     out = tmp_path / "exp" / "speed_calibration.yaml"
-    calibrate_speed_main(["--decoded", str(tmp_path / "decoded"), "--recorded", str(tmp_path / "recorded"),
-                          "--inference_config", str(tmp_path / "decode.yaml"), "--output", str(out)])  # fmt: skip
+    calibrate_speed_main(
+        [
+            "--decoded",
+            str(tmp_path / "decoded"),
+            "--recorded",
+            str(tmp_path / "recorded"),
+            "--inference_config",
+            str(tmp_path / "decode.yaml"),
+            "--output",
+            str(out),
+        ]
+    )
     assert yaml.safe_load(out.read_text()) == {"speed_control_alpha": pytest.approx(1.5 * 12 / 8)}

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import FS, HOP, MODEL_CONFS, TOKENS
 
 
@@ -16,7 +15,9 @@ def reference_files(tmp_path_factory):
     from prosody_plugin.tasks.tts import ProsodyTTSTask
 
     root = tmp_path_factory.mktemp("scoring")
-    args = ProsodyTTSTask.get_parser().parse_args(["--token_list", "none", "--tts", "fastspeech2", "--output_dir", "x"])
+    args = ProsodyTTSTask.get_parser().parse_args(
+        ["--token_list", "none", "--tts", "fastspeech2", "--output_dir", "x"]
+    )
     args.token_list = list(TOKENS)
     args.tts_conf = dict(MODEL_CONFS["fastspeech2"])
     args.feats_extract_conf = dict(n_fft=256, hop_length=HOP, n_mels=20, fs=FS, fmax=FS // 2)
@@ -56,12 +57,16 @@ def test_word_spans_are_speech_only_and_the_f0_range_is_the_models(reference_fil
 
     pitch, energy = reference.token_pitch_energy("u1", reference.load_wav("u1"))
     words = word_prosody(durations, pitch, energy, word_ids, num_words, reference.frame_shift_s)
-    assert words.duration_ms.tolist() == pytest.approx([6 * HOP / FS * 1000, 6 * HOP / FS * 1000])  # phones only
+    assert words.duration_ms.tolist() == pytest.approx(
+        [6 * HOP / FS * 1000, 6 * HOP / FS * 1000]
+    )  # phones only
     # the wav-level F0 range: the model's pitch extraction's, unless given
     assert (reference.f0_floor, reference.f0_ceil) == (55.0, 210.0)
     f0, _ = reference.world(reference.load_wav("u1"), "u1")
     assert np.median(f0[f0 > 0]) == pytest.approx(150, rel=0.02)
-    other = Reference(root / "config.yaml", root / "model.pth", data, root / "durations", None, f0min=60.0, f0max=300.0)
+    other = Reference(
+        root / "config.yaml", root / "model.pth", data, root / "durations", None, f0min=60.0, f0max=300.0
+    )
     assert (other.f0_floor, other.f0_ceil) == (60.0, 300.0)
 
 

@@ -9,13 +9,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from prosody_plugin.data.f0_range import estimate_f0_range, f0_range_from_frames, read_f0_range, write_f0_range
+from prosody_plugin.data.f0_range import (
+    estimate_f0_range,
+    f0_range_from_frames,
+    read_f0_range,
+    write_f0_range,
+)
 from prosody_plugin.data.pauses import (
+    PauseConfig,
     boundary_groups,
     last_word_end,
     place_pauses,
     refine_durations,
-    PauseConfig,
     silent_runs,
 )
 from prosody_plugin.data.silence import TrimConfig, silent_share, speech_span, trim_span
@@ -40,7 +45,10 @@ def test_trim_span_keeps_the_margins_and_trimmed_audio_is_mostly_speech(syntheti
     for u in list(corpus.values())[:6]:
         wav, fs = sf.read(u.wav)
         start, end = trim_span(wav, fs, config)
-        assert abs(start / fs - (u.speech_start - 0.05)) <= 0.025 and abs(end / fs - (u.speech_end + 0.05)) <= 0.03
+        assert (
+            abs(start / fs - (u.speech_start - 0.05)) <= 0.025
+            and abs(end / fs - (u.speech_end + 0.05)) <= 0.03
+        )
         assert silent_share(wav, fs, config) > 0.35  # a second of noise on each side
         assert silent_share(wav[start:end], fs, config) < 0.3  # inner pauses and the margins only
     silent = np.zeros(16000)
@@ -57,8 +65,11 @@ TOKENS = "h ə l ˈ o ʊ <space> w ɜ l d , <space> b a <space> k a . <sos/eos>"
 def test_boundary_groups_and_carriers():
     groups = boundary_groups(TOKENS)
     assert [(g.start, g.end, g.carrier, g.final) for g in groups] == [
-        (6, 7, 6, False), (11, 13, 12, False), (15, 16, 15, False), (18, 20, 18, True),
-    ]  # fmt: skip
+        (6, 7, 6, False),
+        (11, 13, 12, False),
+        (15, 16, 15, False),
+        (18, 20, 18, True),
+    ]
     # stress and length marks are inside words; leading punctuation forms no group
     assert len(boundary_groups('" ˈ a <space> b <sos/eos>'.split())) == 2
     assert silent_runs(np.array([0, 1, 1, 1, 0, 1, 0, 1, 1], bool), 3) == [(1, 4), (7, 9)]
@@ -105,16 +116,16 @@ def test_refine_durations_on_real_speech(synthetic_corpus):
     from espnet2.text.build_tokenizer import build_tokenizer
     from espnet2.text.cleaner import TextCleaner
 
-    tokens = build_tokenizer(token_type="phn", g2p_type="espeak_ng_english_us_vits", space_symbol="<space>").text2tokens(
-        TextCleaner("tacotron")(u.text)
-    ) + ["<sos/eos>"]
+    tokens = build_tokenizer(
+        token_type="phn", g2p_type="espeak_ng_english_us_vits", space_symbol="<space>"
+    ).text2tokens(TextCleaner("tacotron")(u.text)) + ["<sos/eos>"]
     wav, fs = sf.read(u.wav)
     frames = len(wav) // 256 + 1
     durations = np.full(len(tokens), frames // len(tokens))
     durations[-3] += frames - durations.sum()  # as an aligner does: the trailing silence in the last phone
     result = refine_durations(durations, tokens, wav, fs, 256, PauseConfig())
     bounds = np.concatenate([[0], np.cumsum(result.durations)]) * 256 / fs
-    (pause_start, pause_end), = u.pauses
+    ((pause_start, pause_end),) = u.pauses
     middle = (pause_start + pause_end) / 2
     k = int(np.searchsorted(bounds, middle, side="right") - 1)
     assert tokens[k] == "<space>" and tokens[k - 1] == "s"  # "fox" | "jumps"

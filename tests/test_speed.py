@@ -14,7 +14,6 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-
 from conftest import FS, MODEL_CONFS, TOKENS, build_model, ids, num_frames
 
 from prosody_plugin.bin import benchmark as benchmark_cli

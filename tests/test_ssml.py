@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 
 from prosody_plugin.text.ssml import (
     BREAK_STRENGTH_SECONDS,
-    Break,
-    Controls,
-    ControlSpan,
     PITCH_WORDS_SEMITONES,
     RANGE_WORDS,
     RATE_WORDS,
     VOLUME_WORDS_DB,
+    Break,
+    Controls,
+    ControlSpan,
     is_ssml,
     parse_ssml,
 )
@@ -95,8 +95,13 @@ level = st.tuples(
 
 
 @settings(max_examples=200, deadline=None)
-@given(levels=st.lists(level, min_size=1, max_size=6), words=st.lists(st.sampled_from(["a", "b", "c"]), min_size=1))
-def test_nesting_adds_semitones_and_db_and_multiplies_rates(levels: List[Tuple[float, float, int, int]], words):
+@given(
+    levels=st.lists(level, min_size=1, max_size=6),
+    words=st.lists(st.sampled_from(["a", "b", "c"]), min_size=1),
+)
+def test_nesting_adds_semitones_and_db_and_multiplies_rates(
+    levels: List[Tuple[float, float, int, int]], words
+):
     body = " ".join(words)
     for semitones, db, rate, range_ in reversed(levels):
         body = (
@@ -134,13 +139,20 @@ def test_nesting_relative_and_absolute():
     default = '<prosody pitch="default" rate="default" volume="default" range="default">x</prosody>'
     assert parse_ssml(speak(outer.format(default))).spans == []
     # a relative value applies to a word's value
-    assert controls_of('<prosody rate="fast"><prosody rate="80%">x</prosody></prosody>').rate == pytest.approx(1.0)
-    assert controls_of('<prosody pitch="high"><prosody pitch="+1st">x</prosody></prosody>').pitch_semitones == 4.0
+    assert controls_of(
+        '<prosody rate="fast"><prosody rate="80%">x</prosody></prosody>'
+    ).rate == pytest.approx(1.0)
+    assert (
+        controls_of('<prosody pitch="high"><prosody pitch="+1st">x</prosody></prosody>').pitch_semitones
+        == 4.0
+    )
 
 
 def test_emphasis_innermost_wins_and_keeps_prosody():
     reduced = '<emphasis level="reduced">c</emphasis>'
-    doc = parse_ssml(speak(f'<emphasis level="strong">a <prosody pitch="+2st">b {reduced}</prosody></emphasis>'))
+    doc = parse_ssml(
+        speak(f'<emphasis level="strong">a <prosody pitch="+2st">b {reduced}</prosody></emphasis>')
+    )
     assert doc.text == "a b c"
     assert doc.spans == [
         ControlSpan(0, 1, Controls(emphasis="strong")),
@@ -162,26 +174,62 @@ def test_rate_values(value, rate):
 
 
 def test_word_tables():
-    assert RATE_WORDS == {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "fast": 1.25, "x-fast": 1.75, "default": 1.0}
-    assert PITCH_WORDS_SEMITONES == {"x-low": -6, "low": -3, "medium": 0, "high": 3, "x-high": 6, "default": 0}
-    assert RANGE_WORDS == {"x-low": 0.25, "low": 0.5, "medium": 1.0, "high": 1.5, "x-high": 2.0, "default": 1.0}
+    assert RATE_WORDS == {
+        "x-slow": 0.5,
+        "slow": 0.75,
+        "medium": 1.0,
+        "fast": 1.25,
+        "x-fast": 1.75,
+        "default": 1.0,
+    }
+    assert PITCH_WORDS_SEMITONES == {
+        "x-low": -6,
+        "low": -3,
+        "medium": 0,
+        "high": 3,
+        "x-high": 6,
+        "default": 0,
+    }
+    assert RANGE_WORDS == {
+        "x-low": 0.25,
+        "low": 0.5,
+        "medium": 1.0,
+        "high": 1.5,
+        "x-high": 2.0,
+        "default": 1.0,
+    }
     assert VOLUME_WORDS_DB == {"x-soft": -12, "soft": -6, "medium": 0, "loud": 6, "x-loud": 12, "default": 0}
     assert BREAK_STRENGTH_SECONDS == {
-        "none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2,
-    }  # fmt: skip
+        "none": 0.0,
+        "x-weak": 0.1,
+        "weak": 0.25,
+        "medium": 0.4,
+        "strong": 0.7,
+        "x-strong": 1.2,
+    }
 
 
 @pytest.mark.parametrize(
     "value, semitones",
     [
-        ("+2st", 2.0), ("-3.5st", -3.5), ("0st", 0.0), ("+0st", 0.0), ("+12st", 12.0),
-        ("+100%", 12.0), ("-50%", -12.0), ("+10%", 12 * math.log2(1.1)), ("-20%", 12 * math.log2(0.8)), ("0%", 0.0),
+        ("+2st", 2.0),
+        ("-3.5st", -3.5),
+        ("0st", 0.0),
+        ("+0st", 0.0),
+        ("+12st", 12.0),
+        ("+100%", 12.0),
+        ("-50%", -12.0),
+        ("+10%", 12 * math.log2(1.1)),
+        ("-20%", 12 * math.log2(0.8)),
+        ("0%", 0.0),
         (" +2st ", 2.0),
-    ]  # fmt: skip
+    ]
     + sorted(PITCH_WORDS_SEMITONES.items()),
 )
 def test_pitch_values(value, semitones):
-    assert controls_of(f'<prosody pitch="{value}">x</prosody>').pitch_semitones == pytest.approx(semitones, abs=1e-12)
+    assert controls_of(f'<prosody pitch="{value}">x</prosody>').pitch_semitones == pytest.approx(
+        semitones, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -193,23 +241,31 @@ def test_range_values(value, multiplier):
 
 
 @pytest.mark.parametrize(
-    "value, db", [("+3dB", 3.0), ("-6dB", -6.0), ("0dB", 0.0), ("+1.5dB", 1.5)] + sorted(VOLUME_WORDS_DB.items())
+    "value, db",
+    [("+3dB", 3.0), ("-6dB", -6.0), ("0dB", 0.0), ("+1.5dB", 1.5)] + sorted(VOLUME_WORDS_DB.items()),
 )
 def test_volume_values(value, db):
     assert controls_of(f'<prosody volume="{value}">x</prosody>').volume_db == pytest.approx(db)
 
 
 def test_several_attributes_and_neutral_values():
-    assert controls_of('<prosody rate="slow" pitch="+1st" volume="-2dB" range="x-low">x</prosody>') == Controls(
-        0.75, 1.0, 0.25, -2.0
+    assert controls_of(
+        '<prosody rate="slow" pitch="+1st" volume="-2dB" range="x-low">x</prosody>'
+    ) == Controls(0.75, 1.0, 0.25, -2.0)
+    assert (
+        parse_ssml(speak('<prosody rate="100%" pitch="0st" volume="0dB" range="0%">x</prosody>')).spans == []
     )
-    assert parse_ssml(speak('<prosody rate="100%" pitch="0st" volume="0dB" range="0%">x</prosody>')).spans == []
     assert Controls().is_neutral and not Controls(emphasis="none").is_neutral
 
 
 @pytest.mark.parametrize(
     "attributes, level",
-    [("", "moderate"), (' level="strong"', "strong"), (' level="reduced"', "reduced"), (' level="none"', "none")],
+    [
+        ("", "moderate"),
+        (' level="strong"', "strong"),
+        (' level="reduced"', "reduced"),
+        (' level="none"', "none"),
+    ],
 )
 def test_emphasis_levels(attributes, level):
     assert controls_of(f"<emphasis{attributes}>x</emphasis>") == Controls(emphasis=level)
@@ -220,7 +276,9 @@ def test_emphasis_levels(attributes, level):
 
 def test_emphasis_spans_point_at_the_words():
     doc = parse_ssml(
-        speak('I <emphasis>really</emphasis>   like\n <emphasis level="strong">green tea</emphasis>, honestly.')
+        speak(
+            'I <emphasis>really</emphasis>   like\n <emphasis level="strong">green tea</emphasis>, honestly.'
+        )
     )
     assert doc.text == "I really like green tea, honestly."
     assert [doc.text[s.start : s.end] for s in doc.spans] == ["really", "green tea"]
@@ -228,9 +286,14 @@ def test_emphasis_spans_point_at_the_words():
 
 
 def test_spans_cover_only_non_space_text_and_merge_equal_neighbours():
-    doc = parse_ssml(speak("<emphasis> a </emphasis> <emphasis> b </emphasis> c <prosody rate='slow'> d </prosody>"))
+    doc = parse_ssml(
+        speak("<emphasis> a </emphasis> <emphasis> b </emphasis> c <prosody rate='slow'> d </prosody>")
+    )
     assert doc.text == "a b c d"
-    assert doc.spans == [ControlSpan(0, 3, Controls(emphasis="moderate")), ControlSpan(6, 7, Controls(rate=0.75))]
+    assert doc.spans == [
+        ControlSpan(0, 3, Controls(emphasis="moderate")),
+        ControlSpan(6, 7, Controls(rate=0.75)),
+    ]
 
 
 def test_inline_elements_add_no_space():
@@ -248,9 +311,14 @@ def test_break_separates_words():
 @pytest.mark.parametrize(
     "attributes, seconds",
     [
-        ('time="500ms"', 0.5), ('time="1.5s"', 1.5), ('time="10s"', 10.0), ('time="250ms"', 0.25),
-        ('time="2s" strength="weak"', 2.0), ('strength="x-strong" time="20ms"', 0.02), ("", 0.4),
-    ]  # fmt: skip
+        ('time="500ms"', 0.5),
+        ('time="1.5s"', 1.5),
+        ('time="10s"', 10.0),
+        ('time="250ms"', 0.25),
+        ('time="2s" strength="weak"', 2.0),
+        ('strength="x-strong" time="20ms"', 0.02),
+        ("", 0.4),
+    ]
     + [(f'strength="{k}"', v) for k, v in BREAK_STRENGTH_SECONDS.items()],
 )
 def test_break_seconds(attributes, seconds):
@@ -310,8 +378,14 @@ def test_root_attributes_comments_and_declaration():
         (speak("<phoneme ph='x'>x</phoneme>"), ["unsupported tag <phoneme>"]),
         (speak("<voice name='x'>x</voice>"), ["unsupported tag <voice>"]),
         (speak("<speak>x</speak>"), ["<speak> may only be the root"]),
-        (speak("<prosody duration='2s'>x</prosody>"), ["<prosody", "duration", "2s", "unsupported attribute"]),
-        (speak("<emphasis strength='strong'>x</emphasis>"), ["<emphasis", "strength", "strong", "unsupported"]),
+        (
+            speak("<prosody duration='2s'>x</prosody>"),
+            ["<prosody", "duration", "2s", "unsupported attribute"],
+        ),
+        (
+            speak("<emphasis strength='strong'>x</emphasis>"),
+            ["<emphasis", "strength", "strong", "unsupported"],
+        ),
         (speak("<break duration='1s'/>"), ["<break", "duration", "1s"]),
         (speak("<s xml:lang='en'>x</s>"), ["<s", "xml:lang", "en", "unsupported attribute"]),
         ("<speak gender='female'>x</speak>", ["<speak", "gender", "female", "line 1, column 0"]),
@@ -401,7 +475,11 @@ def test_comments_and_the_xml_declaration_before_speak():
     "document, position, declaration",
     [
         ("<!DOCTYPE speak><speak>hi</speak>", "line 1, column 0", "<!DOCTYPE"),
-        ('<?xml version="1.0"?>\n<!-- c -->\n  <!DOCTYPE speak SYSTEM "x.dtd"><speak>hi</speak>', "line 3, column 2", "<!DOCTYPE"),
+        (
+            '<?xml version="1.0"?>\n<!-- c -->\n  <!DOCTYPE speak SYSTEM "x.dtd"><speak>hi</speak>',
+            "line 3, column 2",
+            "<!DOCTYPE",
+        ),
         ('<!ENTITY x "y"><speak>&x;</speak>', "line 1, column 0", "<!ENTITY"),
         ("<!doctype html><p>hi</p>", "line 1, column 0", "<!doctype"),
         ("<![CDATA[hi]]>", "line 1, column 0", "<![CDATA"),

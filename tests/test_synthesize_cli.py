@@ -13,15 +13,22 @@ from prosody_plugin.inference import Text2SpeechProsody
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--model_tag", "m.zip", "--train_config", "c.yaml"], "--model_tag brings its own model files: not with --train_config"),
-        (["--model_tag", "m.zip", "--model_file", "m.pth", "--context_model_file", "s.pth"],
-         "not with --model_file, --context_model_file"),
+        (
+            ["--model_tag", "m.zip", "--train_config", "c.yaml"],
+            "--model_tag brings its own model files: not with --train_config",
+        ),
+        (
+            ["--model_tag", "m.zip", "--model_file", "m.pth", "--context_model_file", "s.pth"],
+            "not with --model_file, --context_model_file",
+        ),
         (["--train_config", "c.yaml"], "give --model_tag, or --train_config and --model_file"),
         ([], "give --model_tag, or --train_config and --model_file"),
-        (["--model_tag", "m.zip", "--vocoder_tag", "parallel_wavegan/x", "--vocoder_file", "v.pkl"],
-         "--vocoder_tag brings its own vocoder files: not with --vocoder_file"),
+        (
+            ["--model_tag", "m.zip", "--vocoder_tag", "parallel_wavegan/x", "--vocoder_file", "v.pkl"],
+            "--vocoder_tag brings its own vocoder files: not with --vocoder_file",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_packed_model_or_its_files_not_both(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv + ["--output_dir", str(tmp_path / "out"), "Hello."])

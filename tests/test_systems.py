@@ -59,8 +59,14 @@ def test_each_system_declares_its_decodes_and_reader_facing_names(name):
 
 
 def test_decode_names_are_the_ones_stage_12_reports():
-    assert systems.decodes(systems.BASELINE) == {"default": ("fastspeech2", "FastSpeech2 (ESPnet), the baseline")}
-    assert [label for label, _ in systems.decodes("kathaka").values()] == ["kathaka_oracle", "kathaka_prior", "kathaka_sampled"]
+    assert systems.decodes(systems.BASELINE) == {
+        "default": ("fastspeech2", "FastSpeech2 (ESPnet), the baseline")
+    }
+    assert [label for label, _ in systems.decodes("kathaka").values()] == [
+        "kathaka_oracle",
+        "kathaka_prior",
+        "kathaka_sampled",
+    ]
     assert [label for label, _ in systems.decodes("camp").values()] == ["camp_oracle", "camp_predicted"]
     assert systems.describe_decode("espnet_fs2") is None  # an extra baseline
 
@@ -68,8 +74,9 @@ def test_decode_names_are_the_ones_stage_12_reports():
 def test_one_to_many_systems_can_sample_and_read_their_targets():
     import torch
 
-    kathaka = systems.system_class("kathaka")(idim=10, odim=8, adim=16, aheads=2, elayers=1, eunits=16, dlayers=1,
-                                              dunits=16, latent_dim=4)  # fmt: skip
+    kathaka = systems.system_class("kathaka")(
+        idim=10, odim=8, adim=16, aheads=2, elayers=1, eunits=16, dlayers=1, dunits=16, latent_dim=4
+    )
     assert kathaka.one_to_many and not kathaka.per_word
     draws = torch.stack([kathaka.sample_prior() for _ in range(200)])
     assert draws.shape == (200, 4) and draws.std() == pytest.approx(1.0, abs=0.15)  # N(0, I)

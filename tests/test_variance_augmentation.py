@@ -11,7 +11,6 @@ import math
 
 import pytest
 import torch
-
 from conftest import waveform_batch
 from test_gradient_paths import FS, HOP, RECIPE_CONF  # noqa: F401  (the recipe's frontend)
 
@@ -63,7 +62,9 @@ def test_pitch_shift_moves_the_harmonics_and_keeps_formant_and_energy():
 def test_gain_scales_the_energy_and_no_edit_changes_nothing():
     augmentation = VarianceAugmentation()
     mags = magnitudes(vowel()).repeat(3, 1, 1)
-    edited = augmentation.edit_magnitudes(mags, torch.tensor([0.0, 2.0, 0.0]), torch.tensor([6.0, -6.0, 0.0]), FS)
+    edited = augmentation.edit_magnitudes(
+        mags, torch.tensor([0.0, 2.0, 0.0]), torch.tensor([6.0, -6.0, 0.0]), FS
+    )
     gains = edited.norm(dim=-1) / mags.norm(dim=-1)
     assert torch.allclose(gains[0], torch.full_like(gains[0], 10 ** (6 / 20)), rtol=1e-4)
     assert torch.allclose(gains[1], torch.full_like(gains[1], 10 ** (-6 / 20)), rtol=1e-4)
@@ -87,7 +88,9 @@ def test_a_range_moves_each_frame_by_its_tokens_distance_from_the_mean():
     pitch = torch.tensor([[1.0, 3.0, 2.0, 0.0]])[..., None]  # normalised; the last token is padding
     pad = torch.tensor([[False, False, False, True]])[..., None]
     durations = torch.tensor([[2, 1, 3, 0]])
-    frames = augmentation.frame_semitones(torch.tensor([1.0]), torch.tensor([2.0]), pitch, durations, pad, 0.1, 7)
+    frames = augmentation.frame_semitones(
+        torch.tensor([1.0]), torch.tensor([2.0]), pitch, durations, pad, 0.1, 7
+    )
     # mean 2; (range - 1) * (p - mean) * std in log-F0 -> semitones, plus the shift
     per_token = [1.0 + (p - 2.0) * 0.1 * 12 / math.log(2.0) for p in (1.0, 3.0, 2.0)]
     expected = torch.tensor([per_token[0]] * 2 + [per_token[1]] + [per_token[2]] * 3 + [0.0])
@@ -105,8 +108,12 @@ def test_a_range_moves_each_frame_by_its_tokens_distance_from_the_mean():
 
 @pytest.mark.parametrize(
     "conf, message",
-    [({"probability": 2.0}, "probability"), ({"max_semitone": 2}, "max_semitone"), ({"max_db": -1}, "max_db"),
-     ({"max_range": 0.5}, "max_range")],
+    [
+        ({"probability": 2.0}, "probability"),
+        ({"max_semitone": 2}, "max_semitone"),
+        ({"max_db": -1}, "max_db"),
+        ({"max_range": 0.5}, "max_range"),
+    ],
 )
 def test_bad_configuration_is_refused_by_name(conf, message):
     with pytest.raises(ValueError, match=message):
@@ -115,14 +122,21 @@ def test_bad_configuration_is_refused_by_name(conf, message):
 
 def augmented_model(system: str, tts_conf: dict = None, **conf):
     """The recipe's model of ``system`` with the augmentation always on, in training mode."""
+    from conftest import TOKENS
+
     import prosody_plugin  # noqa: F401
     from prosody_plugin.tasks.tts import ProsodyTTSTask
 
-    from conftest import TOKENS
-
     parser = ProsodyTTSTask.get_parser()
     args = parser.parse_args(
-        ["--config", str(RECIPE_CONF / f"train_{system}_cpu.yaml"), "--token_list", "none", "--output_dir", "none"]
+        [
+            "--config",
+            str(RECIPE_CONF / f"train_{system}_cpu.yaml"),
+            "--token_list",
+            "none",
+            "--output_dir",
+            "none",
+        ]
     )
     args.token_list = list(TOKENS)
     args.normalize = args.pitch_normalize = args.energy_normalize = None
@@ -135,17 +149,24 @@ def augmented_model(system: str, tts_conf: dict = None, **conf):
 def test_espnet_loaders_ignore_the_option(tmp_path):
     """A model trained with the augmentation loads in ESPnet's own TTSTask (Text2Speech, the zoo)."""
     import yaml
+    from conftest import TOKENS
     from espnet2.tasks.tts import TTSTask
 
     from prosody_plugin.tasks.tts import ProsodyTTSTask
 
-    from conftest import TOKENS
-
     # config.yaml as the trainer writes it: every argument of the plugin's parser
     args = ProsodyTTSTask.get_parser().parse_args(
-        ["--config", str(RECIPE_CONF / "train_fastspeech2_cpu.yaml"), "--token_list", "none", "--output_dir", "none",
-         "--variance_augmentation", "probability=0.5"]
-    )  # fmt: skip
+        [
+            "--config",
+            str(RECIPE_CONF / "train_fastspeech2_cpu.yaml"),
+            "--token_list",
+            "none",
+            "--output_dir",
+            "none",
+            "--variance_augmentation",
+            "probability=0.5",
+        ]
+    )
     args.token_list = list(TOKENS)
     args.normalize = args.pitch_normalize = args.energy_normalize = None
     path = tmp_path / "config.yaml"
@@ -193,7 +214,11 @@ def test_prosody_model_decoder_follows_the_edit_and_the_encoder_sees_the_recordi
 
 def test_a_drawn_range_scales_the_decoders_pitch_around_the_mean():
     model = augmented_model(
-        "camp", tts_conf=dict(decoder_variance_input="predicted"), max_semitones=0.0, max_db=0.0, max_range=2.0
+        "camp",
+        tts_conf=dict(decoder_variance_input="predicted"),
+        max_semitones=0.0,
+        max_db=0.0,
+        max_range=2.0,
     )
     batch = waveform_batch(FS, HOP)
     pitch_inputs, predictions = [], []
@@ -229,5 +254,7 @@ def test_espnet_fastspeech2_gets_the_moved_targets():
         shift = (moved["pitch"] - plain["pitch"])[i, :n, 0] * 12.0 / math.log(2.0)
         assert torch.allclose(shift, shift[0].expand(n), atol=1e-4) and 0.0 < abs(float(shift[0])) <= 4.0
         gain = moved["energy"][i, :n, 0] / plain["energy"][i, :n, 0]
-        assert torch.allclose(gain, gain[0].expand(n), rtol=1e-4) and 10 ** (-6 / 20) <= float(gain[0]) <= 10 ** (6 / 20)
+        assert torch.allclose(gain, gain[0].expand(n), rtol=1e-4) and 10 ** (-6 / 20) <= float(
+            gain[0]
+        ) <= 10 ** (6 / 20)
     assert not torch.allclose(moved["feats"], plain["feats"])

@@ -16,17 +16,24 @@ def global_mvn(tmp_path, name: str, mean: float, std: float) -> GlobalMVN:
     """ESPnet's GlobalMVN of one dimension with these statistics (as stage 5 writes them)."""
     count = 1000.0
     path = tmp_path / f"{name}_stats.npz"
-    np.savez(path, count=count, sum=np.array([mean * count]), sum_square=np.array([(std**2 + mean**2) * count]))
+    np.savez(
+        path, count=count, sum=np.array([mean * count]), sum_square=np.array([(std**2 + mean**2) * count])
+    )
     return GlobalMVN(path)
 
 
 def natural_controls(batch: int, length: int, **values) -> dict:
-    return {name: torch.full((batch, length), float(values.get(name, neutral))) for name, neutral in NEUTRAL.items()}
+    return {
+        name: torch.full((batch, length), float(values.get(name, neutral)))
+        for name, neutral in NEUTRAL.items()
+    }
 
 
 @pytest.fixture
 def normalizers(tmp_path):
-    return global_mvn(tmp_path, "pitch", mean=5.3, std=0.25), global_mvn(tmp_path, "energy", mean=40.0, std=12.0)
+    return global_mvn(tmp_path, "pitch", mean=5.3, std=0.25), global_mvn(
+        tmp_path, "energy", mean=40.0, std=12.0
+    )
 
 
 def denorm(mvn: GlobalMVN, x: torch.Tensor) -> torch.Tensor:
@@ -46,8 +53,9 @@ def test_controls_give_their_known_answers_in_natural_units(normalizers):
     p, e = norm(pitch_mvn, log_f0)[..., None], norm(energy_mvn, energy)[..., None]
 
     def run(**values):
-        controls = VarianceControls.from_natural(**natural_controls(1, 4, **values), pitch_normalize=pitch_mvn,
-                                                 energy_normalize=energy_mvn)  # fmt: skip
+        controls = VarianceControls.from_natural(
+            **natural_controls(1, 4, **values), pitch_normalize=pitch_mvn, energy_normalize=energy_mvn
+        )
         scale, p2, e2 = controls.apply(durations, p, e, pad)
         return scale, denorm(pitch_mvn, p2[..., 0]), denorm(energy_mvn, e2[..., 0])
 
@@ -57,7 +65,9 @@ def test_controls_give_their_known_answers_in_natural_units(normalizers):
     _, p_up, _ = run(pitch_semitones=12.0)  # one octave: twice the F0
     assert torch.allclose(p_up - log_f0, torch.full_like(log_f0, math.log(2.0)), atol=1e-5)
     _, p_down, _ = run(pitch_semitones=-2.0)  # -200 cents
-    assert torch.allclose((p_down - log_f0) * 1200 / math.log(2.0), torch.full_like(log_f0, -200.0), atol=1e-3)
+    assert torch.allclose(
+        (p_down - log_f0) * 1200 / math.log(2.0), torch.full_like(log_f0, -200.0), atol=1e-3
+    )
     _, p_flat, _ = run(pitch_range=0.0)
     assert torch.allclose(p_flat, log_f0.mean().expand_as(log_f0), atol=1e-5)
     _, p_wide, _ = run(pitch_range=2.0)
@@ -82,7 +92,9 @@ def test_invalid_controls_are_refused_by_name():
 def test_word_controls_act_on_that_words_phones_and_compose_with_the_global_ones():
     # tokens: w0 w0 <space> w1 w1 , (eos appended by token_controls)
     word_ids, phones = [0, 0, 0, 1, 1, 1], [True, True, False, True, True, False]
-    values = token_controls(6, {"rate": 0.5, "pitch_semitones": 1.0}, {1: {"rate": 0.5, "pitch_semitones": 2.0}}, word_ids, phones)
+    values = token_controls(
+        6, {"rate": 0.5, "pitch_semitones": 1.0}, {1: {"rate": 0.5, "pitch_semitones": 2.0}}, word_ids, phones
+    )
     assert values["rate"].tolist() == [0.5, 0.5, 0.5, 0.25, 0.25, 0.5, 0.5]  # eos keeps the global value
     assert values["pitch_semitones"].tolist() == [1.0, 1.0, 1.0, 3.0, 3.0, 1.0, 1.0]
     assert values["energy_db"].tolist() == [0.0] * 7
@@ -93,23 +105,38 @@ def test_batched_controls_give_each_item_its_result_alone(name):
     model = config_model(name)
     _, xs, ilens = text_batch(model)
     b, t = xs.shape
-    cond = None if not hasattr(model, "decoder_variance_input") else torch.zeros(b, t, model.encoder.embed[0].embedding_dim)
+    cond = (
+        None
+        if not hasattr(model, "decoder_variance_input")
+        else torch.zeros(b, t, model.encoder.embed[0].embedding_dim)
+    )
     plain = batch_text_to_mel(model, xs, ilens, conditioning=cond)
-    neutral = batch_text_to_mel(model, xs, ilens, conditioning=cond, controls=VarianceControls.from_natural(**natural_controls(b, t)))
+    neutral = batch_text_to_mel(
+        model, xs, ilens, conditioning=cond, controls=VarianceControls.from_natural(**natural_controls(b, t))
+    )
     for key in ("feat_gen", "duration", "pitch", "energy"):
         assert torch.allclose(plain[key].float(), neutral[key].float(), atol=1e-5), key
     g = torch.Generator().manual_seed(3)
     natural = dict(
-        rate=torch.rand(b, t, generator=g) + 0.5, pitch_semitones=torch.randn(b, t, generator=g) * 3,
-        pitch_range=torch.rand(b, t, generator=g) * 2, energy_db=torch.randn(b, t, generator=g) * 4,
-    )  # fmt: skip
-    batch = batch_text_to_mel(model, xs, ilens, conditioning=cond, controls=VarianceControls.from_natural(**natural))
-    assert torch.equal(batch["duration"], torch.round(plain["duration"] / natural["rate"]).long().masked_fill(xs == 0, 0))
+        rate=torch.rand(b, t, generator=g) + 0.5,
+        pitch_semitones=torch.randn(b, t, generator=g) * 3,
+        pitch_range=torch.rand(b, t, generator=g) * 2,
+        energy_db=torch.randn(b, t, generator=g) * 4,
+    )
+    batch = batch_text_to_mel(
+        model, xs, ilens, conditioning=cond, controls=VarianceControls.from_natural(**natural)
+    )
+    assert torch.equal(
+        batch["duration"], torch.round(plain["duration"] / natural["rate"]).long().masked_fill(xs == 0, 0)
+    )
     for i, n in enumerate(ilens.tolist()):
         alone = batch_text_to_mel(
-            model, xs[i : i + 1, :n], ilens[i : i + 1], conditioning=None if cond is None else cond[i : i + 1, :n],
+            model,
+            xs[i : i + 1, :n],
+            ilens[i : i + 1],
+            conditioning=None if cond is None else cond[i : i + 1, :n],
             controls=VarianceControls.from_natural(**{k: v[i : i + 1, :n] for k, v in natural.items()}),
-        )  # fmt: skip
+        )
         frames = int(batch["feat_lengths"][i])
         assert frames == int(alone["feat_lengths"][0])
         assert torch.equal(batch["duration"][i, :n], alone["duration"][0])

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from conftest import TOKENS, ids
+
 from prosody_plugin.text.word_boundaries import is_punctuation_token, token_classes, word_ids
 from prosody_plugin.tts.word_pooling import broadcast_words_to_tokens, pool_frames_by_word
 
@@ -29,8 +29,11 @@ def test_token_classes():
     "tokens, expected_ids, expected_words",
     [
         # punctuation and <space> belong to the preceding word; eos to the last word
-        ("h ə l ˈ o ʊ , <space> w ˈ ɜ ː l d . <sos/eos>",
-         [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], 2),
+        (
+            "h ə l ˈ o ʊ , <space> w ˈ ɜ ː l d . <sos/eos>",
+            [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+            2,
+        ),
         # leading punctuation joins the first word
         (", h ɪ <space> d o", [0, 0, 0, 0, 1, 1], 2),
         # a punctuation-only stretch between boundaries is not a word
@@ -42,7 +45,7 @@ def test_token_classes():
         # nothing pronounceable: no word (the data stage drops such utterances)
         (". . .", [0, 0, 0], 0),
     ],
-)  # fmt: skip
+)
 def test_word_ids(tokens, expected_ids, expected_words):
     word_ids, num_words = segment(tokens)
     assert word_ids == expected_ids
@@ -81,7 +84,9 @@ def test_pool_frames_by_word_ignores_padding_and_batch_neighbours():
 
 def test_pool_frames_rejects_durations_longer_than_frames():
     with pytest.raises(ValueError, match="sum to 5 frames"):
-        pool_frames_by_word(torch.zeros(1, 4, 1), torch.tensor([[2, 3]]), torch.tensor([[0, 0]]), torch.tensor([1]))
+        pool_frames_by_word(
+            torch.zeros(1, 4, 1), torch.tensor([[2, 3]]), torch.tensor([[0, 0]]), torch.tensor([1])
+        )
 
 
 def test_broadcast_words_to_tokens():

@@ -16,13 +16,19 @@ from prosody_plugin.decode import speed_calibration
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter
+    )
     parser.add_argument("--decoded", type=Path, required=True, help="durations/durations of the dev decode")
-    parser.add_argument("--recorded", type=Path, required=True, help="The recordings' durations of the same set")
     parser.add_argument(
-        "--inference_config", type=Path, default=None,
+        "--recorded", type=Path, required=True, help="The recordings' durations of the same set"
+    )
+    parser.add_argument(
+        "--inference_config",
+        type=Path,
+        default=None,
         help="The decoding config of the dev decode (its speed_control_alpha; none: 1.0)",
-    )  # fmt: skip
+    )
     parser.add_argument("--output", type=Path, required=True, help="yaml with speed_control_alpha")
     return parser
 
@@ -32,7 +38,9 @@ def main(cmd=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     alpha = 1.0
     if args.inference_config is not None:
-        alpha = float((yaml.safe_load(args.inference_config.read_text()) or {}).get("speed_control_alpha", 1.0))
+        alpha = float(
+            (yaml.safe_load(args.inference_config.read_text()) or {}).get("speed_control_alpha", 1.0)
+        )
 
     def frames(path: Path) -> dict:
         return {key: [int(d) for d in value.split()] for key, value in read_kaldi_map(path).items()}
@@ -40,11 +48,15 @@ def main(cmd=None):
     decoded = frames(args.decoded)
     calibrated = speed_calibration(decoded, frames(args.recorded), alpha)
     if not 0.5 <= calibrated / alpha <= 2.0:
-        logging.warning(f"{args.decoded}: the decodes are {alpha / calibrated:.2f} times the recordings' length "
-                        "(an undertrained duration predictor?)")  # fmt: skip
+        logging.warning(
+            f"{args.decoded}: the decodes are {alpha / calibrated:.2f} times the recordings' length "
+            "(an undertrained duration predictor?)"
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(yaml.safe_dump({"speed_control_alpha": round(calibrated, 4)}))
-    logging.info(f"{args.output}: speed_control_alpha {calibrated:.4f} from {len(decoded)} utterances of {args.decoded}")
+    logging.info(
+        f"{args.output}: speed_control_alpha {calibrated:.4f} from {len(decoded)} utterances of {args.decoded}"
+    )
 
 
 if __name__ == "__main__":

@@ -39,21 +39,40 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--g2p", default="espeak_ng_english_us_vits")
     parser.add_argument("--on_error", choices=("drop", "stop"), default="drop")
     group = parser.add_argument_group("pauses")
-    group.add_argument("--pauses", type=str2bool, default=False,
-                       help="Move pauses onto the word-boundary tokens and check the last words (the recipe: true)")  # fmt: skip
-    group.add_argument("--move_pauses", type=str2bool, default=True,
-                       help="false: only report the pauses and check the last words")  # fmt: skip
-    group.add_argument("--silence_threshold_db", type=float, default=PauseConfig.threshold_db,
-                       help="Frames this many dB below the loudest frame are silent")  # fmt: skip
-    group.add_argument("--min_pause_ms", type=float, default=PauseConfig.min_pause_ms, help="Shortest inner pause (ms)")
-    group.add_argument("--max_late_ms", type=float, default=PauseConfig.max_late_ms,
-                       help="Warn when the last word ends this long after the speech (ms)")  # fmt: skip
+    group.add_argument(
+        "--pauses",
+        type=str2bool,
+        default=False,
+        help="Move pauses onto the word-boundary tokens and check the last words (the recipe: true)",
+    )
+    group.add_argument(
+        "--move_pauses",
+        type=str2bool,
+        default=True,
+        help="false: only report the pauses and check the last words",
+    )
+    group.add_argument(
+        "--silence_threshold_db",
+        type=float,
+        default=PauseConfig.threshold_db,
+        help="Frames this many dB below the loudest frame are silent",
+    )
+    group.add_argument(
+        "--min_pause_ms", type=float, default=PauseConfig.min_pause_ms, help="Shortest inner pause (ms)"
+    )
+    group.add_argument(
+        "--max_late_ms",
+        type=float,
+        default=PauseConfig.max_late_ms,
+        help="Warn when the last word ends this long after the speech (ms)",
+    )
     return parser
 
 
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
+
     def none_if_none(value):  # ESPnet's command lines write "none" for no cleaner / G2P
         return None if value in (None, "", "none", "None") else value
 
@@ -67,10 +86,16 @@ def main(argv=None) -> None:
     )
     pauses = None
     if args.pauses:
-        pauses = PauseConfig(threshold_db=args.silence_threshold_db, min_pause_ms=args.min_pause_ms,
-                             max_late_ms=args.max_late_ms, move=args.move_pauses)  # fmt: skip
+        pauses = PauseConfig(
+            threshold_db=args.silence_threshold_db,
+            min_pause_ms=args.min_pause_ms,
+            max_late_ms=args.max_late_ms,
+            move=args.move_pauses,
+        )
     for data_dir, durations_in, durations_out in args.set:
-        check_durations(data_dir, durations_in, durations_out, preprocessor, args.n_shift, args.on_error, pauses)
+        check_durations(
+            data_dir, durations_in, durations_out, preprocessor, args.n_shift, args.on_error, pauses
+        )
 
 
 if __name__ == "__main__":

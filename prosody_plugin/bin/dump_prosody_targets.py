@@ -37,7 +37,9 @@ def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     model, _, preprocess = load_trained_model(args.train_config, args.model_file)
     if not hasattr(model.tts, "prosody_target"):
-        raise SystemExit(f"{args.model_file} holds a {type(model.tts).__name__}, which has no prosody representation")
+        raise SystemExit(
+            f"{args.model_file} holds a {type(model.tts).__name__}, which has no prosody representation"
+        )
     for data_dir, durations, num_words, output_dir in args.set:
         dump_targets(model, preprocess, data_dir, durations, num_words, output_dir)
 

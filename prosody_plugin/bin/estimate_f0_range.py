@@ -18,9 +18,15 @@ def get_parser() -> argparse.ArgumentParser:
         description="Measure the F0 range of a data dir's voice (two-pass method) and write it as YAML",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data_dir", type=Path, required=True, help="Data dir with wav.scp (the training set)")
-    parser.add_argument("--output", type=Path, required=True, help="The YAML file to write (f0min, f0max, statistics)")
-    parser.add_argument("--max_utts", type=int, default=300, help="Analyse at most this many utterances (0: all)")
+    parser.add_argument(
+        "--data_dir", type=Path, required=True, help="Data dir with wav.scp (the training set)"
+    )
+    parser.add_argument(
+        "--output", type=Path, required=True, help="The YAML file to write (f0min, f0max, statistics)"
+    )
+    parser.add_argument(
+        "--max_utts", type=int, default=300, help="Analyse at most this many utterances (0: all)"
+    )
     parser.add_argument("--floor_factor", type=float, default=0.75, help="f0min = this x the first quartile")
     parser.add_argument("--ceil_factor", type=float, default=1.5, help="f0max = this x the third quartile")
     parser.add_argument("--nj", type=int, default=1, help="Parallel processes")
@@ -34,7 +40,9 @@ def main(argv=None) -> None:
     if not wav_scp.is_file():
         sys.exit(f"estimate_f0_range: {wav_scp} does not exist")
     try:
-        f0_range = estimate_f0_range(read_kaldi_map(wav_scp), args.max_utts, args.floor_factor, args.ceil_factor, args.nj)
+        f0_range = estimate_f0_range(
+            read_kaldi_map(wav_scp), args.max_utts, args.floor_factor, args.ceil_factor, args.nj
+        )
     except ValueError as e:
         sys.exit(f"estimate_f0_range: {args.data_dir}: {e}")
     write_f0_range(args.output, f0_range, source=str(args.data_dir))

@@ -29,12 +29,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("data_dir", type=Path, help="Kaldi-style data dir with 'text'.")
     parser.add_argument("out_dir", type=Path, help="Output dir.")
     parser.add_argument("--token_list", default=None, help="ESPnet token list (optional).")
-    parser.add_argument(
-        "--token_type", default="phn", choices=["phn"], help="ESPnet token type (phn only)."
-    )
-    parser.add_argument(
-        "--non_linguistic_symbols", default=None, help="As ESPnet's option (file or none)."
-    )
+    parser.add_argument("--token_type", default="phn", choices=["phn"], help="ESPnet token type (phn only).")
+    parser.add_argument("--non_linguistic_symbols", default=None, help="As ESPnet's option (file or none).")
     parser.add_argument("--cleaner", default="tacotron", help="ESPnet text cleaner or none.")
     parser.add_argument("--g2p", default="espeak_ng_english_us_vits", help="ESPnet g2p type.")
     parser.add_argument(
@@ -90,9 +86,12 @@ def main(argv=None) -> int:
         non_linguistic_symbols=_none(args.non_linguistic_symbols),
     )
     featurizer = ContextFeaturizer(
-        _none(args.bert_model), _none(args.spacy_model), punctuation=args.punctuation,
-        bert_layer=args.bert_layer, device=args.device,
-    )  # fmt: skip
+        _none(args.bert_model),
+        _none(args.spacy_model),
+        punctuation=args.punctuation,
+        bert_layer=args.bert_layer,
+        device=args.device,
+    )
     failed = extract({k: texts[k] for k in keys}, args.out_dir, frontend, featurizer, args.batch_size)
     done = len(keys) - len(failed)
     logging.info(f"wrote {done} utterances to {args.out_dir} (hidden {featurizer.hidden_size})")

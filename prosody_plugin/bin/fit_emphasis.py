@@ -22,7 +22,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_file", type=Path, required=True, help="Stage-one checkpoint")
     parser.add_argument("--data_dir", type=Path, required=True, help="Formatted data dir (text, wav.scp)")
     parser.add_argument("--durations", type=Path, required=True, help="Its phone durations")
-    parser.add_argument("--targets", type=Path, required=True, help="Its stage-one targets (stage 9's target.scp)")
+    parser.add_argument(
+        "--targets", type=Path, required=True, help="Its stage-one targets (stage 9's target.scp)"
+    )
     parser.add_argument("--output_file", type=Path, required=True, help="emphasis.npz to write")
     return parser
 
@@ -36,17 +38,22 @@ def main(argv=None) -> None:
     targets = NpyScpReader(str(args.targets))
     try:
         direction = emphasis_from_recordings(
-            model, preprocess, read_kaldi_map(args.data_dir / "text"),
-            read_kaldi_map(args.data_dir / "wav.scp"), read_kaldi_map(args.durations),
+            model,
+            preprocess,
+            read_kaldi_map(args.data_dir / "text"),
+            read_kaldi_map(args.data_dir / "wav.scp"),
+            read_kaldi_map(args.durations),
             {k: targets[k] for k in targets.keys()},
-        )  # fmt: skip
+        )
     except ValueError as e:
         raise SystemExit(f"{args.model_file}: {e}") from None
     args.output_file.parent.mkdir(parents=True, exist_ok=True)
     direction.save(args.output_file)
     correlations = ", ".join(f"{k} {v:+.2f}" for k, v in direction.correlations.items())
-    logging.info(f"Wrote {args.output_file}: {direction.num_words} words; correlation of the recordings' "
-                 f"projection with their measured {correlations}")
+    logging.info(
+        f"Wrote {args.output_file}: {direction.num_words} words; correlation of the recordings' "
+        f"projection with their measured {correlations}"
+    )
 
 
 if __name__ == "__main__":

@@ -37,15 +37,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--g2p", default="espeak_ng_english_us_vits", help="ESPnet g2p type (for phn tokens)."
     )
-    parser.add_argument(
-        "--cleaner", default="tacotron", help="ESPnet text cleaner ('none' for no cleaning)."
-    )
-    parser.add_argument(
-        "--token_type", default="phn", choices=["phn", "char"], help="ESPnet token type."
-    )
-    parser.add_argument(
-        "--hop_length", type=int, default=256, help="Hop length of the acoustic features."
-    )
+    parser.add_argument("--cleaner", default="tacotron", help="ESPnet text cleaner ('none' for no cleaning).")
+    parser.add_argument("--token_type", default="phn", choices=["phn", "char"], help="ESPnet token type.")
+    parser.add_argument("--hop_length", type=int, default=256, help="Hop length of the acoustic features.")
     parser.add_argument(
         "--max_duration",
         type=float,
@@ -64,14 +58,30 @@ def get_parser() -> argparse.ArgumentParser:
         help="Characters to accept in transcripts besides letters, digits and ordinary punctuation (e.g. '%%&').",
     )
     group = parser.add_argument_group("silence")
-    group.add_argument("--trim_silence", type=str2bool, default=True,
-                       help="Trim leading and trailing silence (trimmed copies in OUT_DIR/data).")  # fmt: skip
-    group.add_argument("--trim_threshold_db", type=float, default=TrimConfig.threshold_db,
-                       help="Frames this many dB below the loudest frame are silence.")  # fmt: skip
-    group.add_argument("--trim_margin_ms", type=float, default=TrimConfig.margin_ms,
-                       help="Silence kept before and after the speech (ms).")  # fmt: skip
-    group.add_argument("--max_silence_share", type=float, default=0.4,
-                       help="Warn about utterances with more silence than this share after trimming (0-1; >= 1: never).")  # fmt: skip
+    group.add_argument(
+        "--trim_silence",
+        type=str2bool,
+        default=True,
+        help="Trim leading and trailing silence (trimmed copies in OUT_DIR/data).",
+    )
+    group.add_argument(
+        "--trim_threshold_db",
+        type=float,
+        default=TrimConfig.threshold_db,
+        help="Frames this many dB below the loudest frame are silence.",
+    )
+    group.add_argument(
+        "--trim_margin_ms",
+        type=float,
+        default=TrimConfig.margin_ms,
+        help="Silence kept before and after the speech (ms).",
+    )
+    group.add_argument(
+        "--max_silence_share",
+        type=float,
+        default=0.4,
+        help="Warn about utterances with more silence than this share after trimming (0-1; >= 1: never).",
+    )
     parser.add_argument("--nj", type=int, default=1, help="Number of parallel workers.")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug.")
     return parser
@@ -84,7 +94,11 @@ def main(argv=None) -> None:
         format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
     )
     try:
-        trim = TrimConfig(threshold_db=args.trim_threshold_db, margin_ms=args.trim_margin_ms) if args.trim_silence else None
+        trim = (
+            TrimConfig(threshold_db=args.trim_threshold_db, margin_ms=args.trim_margin_ms)
+            if args.trim_silence
+            else None
+        )
     except ValueError as e:
         raise SystemExit(f"format_data: {e}") from None
     config = ValidationConfig(

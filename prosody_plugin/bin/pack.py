@@ -19,14 +19,18 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tts_exp", type=Path, required=True, help="Stage-one experiment dir (kathaka/camp)")
     parser.add_argument("--context_exp", type=Path, required=True, help="Its stage-two experiment dir")
-    parser.add_argument("--inference_model", default="valid.loss.ave.pth", help="Checkpoint of both experiments")
+    parser.add_argument(
+        "--inference_model", default="valid.loss.ave.pth", help="Checkpoint of both experiments"
+    )
     parser.add_argument("--context_inference_model", default=None, help="Another checkpoint for stage two")
     parser.add_argument("--outpath", type=Path, required=True, help="The archive (.zip, .tar, .tgz, ...)")
     parser.add_argument("--root", type=Path, default=None, help="The recipe dir (default: the current dir)")
     parser.add_argument(
-        "--speed_calibration", type=Path, default=None,
+        "--speed_calibration",
+        type=Path,
+        default=None,
         help="The model's speed_calibration.yaml (recipe stage 7): the packed model speaks at that speed",
-    )  # fmt: skip
+    )
     return parser
 
 
@@ -35,10 +39,14 @@ def main(argv=None) -> None:
     args = get_parser().parse_args(argv)
     try:
         outpath = pack_model(
-            args.tts_exp, args.context_exp, args.outpath, inference_model=args.inference_model,
-            context_inference_model=args.context_inference_model, root=args.root,
+            args.tts_exp,
+            args.context_exp,
+            args.outpath,
+            inference_model=args.inference_model,
+            context_inference_model=args.context_inference_model,
+            root=args.root,
             speed_calibration=args.speed_calibration,
-        )  # fmt: skip
+        )
     except (FileNotFoundError, ValueError) as e:
         logging.error(str(e))
         sys.exit(1)

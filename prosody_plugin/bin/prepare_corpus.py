@@ -23,9 +23,15 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--layout", required=True, choices=LAYOUTS, help="How the corpus is laid out")
-    parser.add_argument("--db_root", type=Path, required=True,
-                        help="wav_txt: the audio folder; ljspeech, festival: the corpus root; kaldi: the data dir")  # fmt: skip
-    parser.add_argument("--text_dir", type=Path, default=None, help="wav_txt: the transcript folder (default: --db_root)")
+    parser.add_argument(
+        "--db_root",
+        type=Path,
+        required=True,
+        help="wav_txt: the audio folder; ljspeech, festival: the corpus root; kaldi: the data dir",
+    )
+    parser.add_argument(
+        "--text_dir", type=Path, default=None, help="wav_txt: the transcript folder (default: --db_root)"
+    )
     parser.add_argument("--text_ext", default=".txt", help="wav_txt: the transcripts' suffix (.txt, .lab)")
     parser.add_argument("--data_dir", type=Path, default=Path("data"), help="Where the data dirs go")
     parser.add_argument("--num_dev", type=int, default=16, help="Utterances of the dev set")
@@ -41,8 +47,17 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
     try:
-        prepare_corpus(args.layout, args.db_root, args.data_dir, args.num_dev, args.num_eval, args.speaker,
-                       (args.train_set, args.dev_set, args.eval_set), args.text_dir, args.text_ext)  # fmt: skip
+        prepare_corpus(
+            args.layout,
+            args.db_root,
+            args.data_dir,
+            args.num_dev,
+            args.num_eval,
+            args.speaker,
+            (args.train_set, args.dev_set, args.eval_set),
+            args.text_dir,
+            args.text_ext,
+        )
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"prepare_corpus: {e}")
 

@@ -30,16 +30,21 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("text", nargs="*", help="Utterances to synthesise")
     parser.add_argument("--text_file", type=Path, help="One utterance per line")
     parser.add_argument("--kaldi_text", action="store_true", help="--text_file lines are 'utt_id text'")
-    group = parser.add_argument_group("Model: --model_tag, or --train_config and --model_file (and stage two's)")
-    group.add_argument("--model_tag", help="A packed model: an archive of prosody_plugin.bin.pack or an espnet_model_zoo tag")
+    group = parser.add_argument_group(
+        "Model: --model_tag, or --train_config and --model_file (and stage two's)"
+    )
+    group.add_argument(
+        "--model_tag", help="A packed model: an archive of prosody_plugin.bin.pack or an espnet_model_zoo tag"
+    )
     group.add_argument("--train_config", type=Path, help="Stage-one config.yaml")
     group.add_argument("--model_file", type=Path, help="Stage-one checkpoint")
     group.add_argument("--context_train_config", type=Path, help="Stage-two config.yaml")
     group.add_argument("--context_model_file", type=Path, help="Stage-two checkpoint")
     group.add_argument(
-        "--speed_calibration_file", type=Path,
+        "--speed_calibration_file",
+        type=Path,
         help="The model's calibrated speed (recipe stage 7's speed_calibration.yaml; a packed model brings its own)",
-    )  # fmt: skip
+    )
     group = parser.add_argument_group("Vocoder: --vocoder_tag, or --vocoder_file (default: Griffin-Lim)")
     group.add_argument("--vocoder_tag", help="A pretrained vocoder, parallel_wavegan/<tag>")
     group.add_argument("--vocoder_file", type=Path, help="A ParallelWaveGAN-family .pkl")
@@ -50,19 +55,31 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the run")
     parser.add_argument("--batch_size", type=int, default=16, help="Sentences synthesised together")
     parser.add_argument("--device", default="cpu", help="Torch device")
-    parser.add_argument("--bert_runtime", choices=RUNTIMES, default="torch",
-                        help="Runtime of the frozen BERT on the CPU (onnxruntime: faster, same vectors up to rounding)")
+    parser.add_argument(
+        "--bert_runtime",
+        choices=RUNTIMES,
+        default="torch",
+        help="Runtime of the frozen BERT on the CPU (onnxruntime: faster, same vectors up to rounding)",
+    )
     group = parser.add_argument_group("Prosody controls (every system; per word: SSML)")
     group.add_argument("--rate", type=float, default=1.0, help="Speaking rate (0.8: 1.25x longer)")
     group.add_argument("--pitch_semitones", type=float, default=0.0, help="Pitch shift in semitones")
-    group.add_argument("--pitch_range", type=float, default=1.0, help="Scaling of the pitch excursions (0: monotone)")
+    group.add_argument(
+        "--pitch_range", type=float, default=1.0, help="Scaling of the pitch excursions (0: monotone)"
+    )
     group.add_argument("--energy_db", type=float, default=0.0, help="Energy change in dB")
     group.add_argument(
-        "--ssml", choices=["auto", "true", "false"], default="auto",
+        "--ssml",
+        choices=["auto", "true", "false"],
+        default="auto",
         help="auto: a text starting with markup (<speak, <?xml, <!--, <!DOCTYPE) is SSML (emphasis, prosody, "
         "break, s, p; a DOCTYPE is refused); true: every text must be; false: never parsed",
-    )  # fmt: skip
-    group.add_argument("--emphasis_file", type=Path, help="CAMP's emphasis direction (default: emphasis.npz beside the model)")
+    )
+    group.add_argument(
+        "--emphasis_file",
+        type=Path,
+        help="CAMP's emphasis direction (default: emphasis.npz beside the model)",
+    )
     parser.add_argument("--output_dir", type=Path, required=True, help="Where <id>.wav go")
     return parser
 
@@ -94,9 +111,14 @@ def main(argv=None) -> None:
                 items.append((f"line{i + 1:04d}", line))
     if not items:
         raise SystemExit("no text: give utterances as arguments or --text_file")
-    common = dict(vocoder_config=args.vocoder_config, vocoder_file=args.vocoder_file, device=args.device,
-                  emphasis_file=args.emphasis_file, speed_calibration_file=args.speed_calibration_file,
-                  bert_runtime=args.bert_runtime)  # fmt: skip
+    common = dict(
+        vocoder_config=args.vocoder_config,
+        vocoder_file=args.vocoder_file,
+        device=args.device,
+        emphasis_file=args.emphasis_file,
+        speed_calibration_file=args.speed_calibration_file,
+        bert_runtime=args.bert_runtime,
+    )
     try:
         if args.vocoder_tag is not None:
             common.update(download_vocoder(args.vocoder_tag))
@@ -105,18 +127,34 @@ def main(argv=None) -> None:
         else:
             tts = Text2SpeechProsody(**{name: getattr(args, name) for name in MODEL_FILES}, **common)
     except (FileNotFoundError, ValueError, ImportError) as e:
-        source = f"--model_tag {args.model_tag}" if args.model_tag is not None else f"--model_file {args.model_file}"
+        source = (
+            f"--model_tag {args.model_tag}"
+            if args.model_tag is not None
+            else f"--model_file {args.model_file}"
+        )
         raise SystemExit(f"cannot load the model ({source}): {e}")
-    controls = dict(rate=args.rate, pitch_semitones=args.pitch_semitones, pitch_range=args.pitch_range,
-                    energy_db=args.energy_db, ssml={"auto": "auto", "true": True, "false": False}[args.ssml])  # fmt: skip
+    controls = dict(
+        rate=args.rate,
+        pitch_semitones=args.pitch_semitones,
+        pitch_range=args.pitch_range,
+        energy_db=args.energy_db,
+        ssml={"auto": "auto", "true": True, "false": False}[args.ssml],
+    )
     args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
     with tqdm(total=len(items), desc="synthesize", unit="text") as progress:
         for start in range(0, len(items), args.batch_size):
             chunk = items[start : start + args.batch_size]
-            outs = tts([t for _, t in chunk], temperature=args.temperature, num_samples=args.num_samples,
-                       reference_wav=args.reference_wav, seed=args.seed if start == 0 else None,
-                       batch_size=args.batch_size, errors="return", **controls)  # fmt: skip
+            outs = tts(
+                [t for _, t in chunk],
+                temperature=args.temperature,
+                num_samples=args.num_samples,
+                reference_wav=args.reference_wav,
+                seed=args.seed if start == 0 else None,
+                batch_size=args.batch_size,
+                errors="return",
+                **controls,
+            )
             for (utt, _), out in zip(chunk, outs):
                 if isinstance(out, ValueError):
                     logging.error(f"{utt}: skipped: {str(out).split(': ', 1)[-1]}")

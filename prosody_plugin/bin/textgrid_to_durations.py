@@ -23,9 +23,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("durations_out", type=Path, help="Output durations (ESPnet format).")
     parser.add_argument("--fs", type=int, required=True, help="Sampling rate (Hz).")
     parser.add_argument("--n_shift", type=int, required=True, help="Feature frame shift.")
-    parser.add_argument(
-        "--textgrid_dir", type=Path, required=True, help="MFA output: <dir>/<utt>.TextGrid."
-    )
+    parser.add_argument("--textgrid_dir", type=Path, required=True, help="MFA output: <dir>/<utt>.TextGrid.")
     parser.add_argument("--words_tier", default="words", help="Name of the words tier.")
     parser.add_argument("--phones_tier", default="phones", help="Name of the phones tier.")
     parser.add_argument(

@@ -10,8 +10,9 @@ other espeak-ng English accents, :mod:`prosody_plugin.text.g2p`) are then accept
 
 import sys
 
-import prosody_plugin  # noqa: F401  (registers the plugin's G2P types in ESPnet)
 from espnet2.bin.tokenize_text import main as espnet_main
+
+import prosody_plugin  # noqa: F401  (registers the plugin's G2P types in ESPnet)
 
 
 def main(argv=None) -> None:

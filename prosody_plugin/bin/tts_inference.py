@@ -11,9 +11,9 @@ import logging
 import sys
 
 import espnet2.bin.tts_inference as espnet_tts_inference
+from espnet.utils.cli_utils import get_commandline_args
 from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool
-from espnet.utils.cli_utils import get_commandline_args
 
 from prosody_plugin.decode import decode
 
@@ -47,7 +47,9 @@ def main(cmd=None):
         level=kwargs.pop("log_level"), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
     )
     if kwargs.pop("batch_size") > 1:
-        raise SystemExit("--batch_size: batch decoding of a data dir is not implemented (use Text2SpeechProsody)")
+        raise SystemExit(
+            "--batch_size: batch decoding of a data dir is not implemented (use Text2SpeechProsody)"
+        )
     decode(**kwargs)
 
 

@@ -19,15 +19,23 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--packed", type=Path, required=True, help="The archive of prosody_plugin.bin.pack")
     parser.add_argument("--outdir", type=Path, required=True, help="The model repo folder to write")
-    parser.add_argument("--corpus", required=True,
-                        help=f"Training corpus named in the card (licenses known: {', '.join(CORPORA)}; others: --license)")  # fmt: skip
+    parser.add_argument(
+        "--corpus",
+        required=True,
+        help=f"Training corpus named in the card (licenses known: {', '.join(CORPORA)}; others: --license)",
+    )
     parser.add_argument("--license", default=None, help="License of the model card (default: the corpus's)")
     parser.add_argument("--scores", type=Path, default=None, help="A RESULTS.md with the scoring table")
-    parser.add_argument("--listening_scores", type=Path, default=None, help="MUSHRA scores (stage 14's MUSHRA.md)")
-    parser.add_argument("--samples", type=Path, default=None, help="The samples page folder (stage 13), copied into the repo")
+    parser.add_argument(
+        "--listening_scores", type=Path, default=None, help="MUSHRA scores (stage 14's MUSHRA.md)"
+    )
+    parser.add_argument(
+        "--samples", type=Path, default=None, help="The samples page folder (stage 13), copied into the repo"
+    )
     parser.add_argument("--hf_repo", default=None, help="Hugging Face repo (user/name) to upload to")
-    parser.add_argument("--dry_run", action="store_true",
-                        help="Only write the folder (the default without --hf_repo)")  # fmt: skip
+    parser.add_argument(
+        "--dry_run", action="store_true", help="Only write the folder (the default without --hf_repo)"
+    )
     return parser
 
 
@@ -41,9 +49,16 @@ def main(argv=None) -> None:
         )
         sys.exit(1)
     try:
-        folder = prepare_folder(args.packed, args.outdir, args.corpus, license=args.license, scores=args.scores,
-                                hf_repo=args.hf_repo, listening_scores=args.listening_scores,
-                                samples=args.samples)  # fmt: skip
+        folder = prepare_folder(
+            args.packed,
+            args.outdir,
+            args.corpus,
+            license=args.license,
+            scores=args.scores,
+            hf_repo=args.hf_repo,
+            listening_scores=args.listening_scores,
+            samples=args.samples,
+        )
     except (FileNotFoundError, ValueError) as e:
         logging.error(str(e))
         sys.exit(1)

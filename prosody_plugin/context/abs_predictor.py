@@ -74,7 +74,9 @@ class AbsProsodyPredictor(AbsESPnetModel):
                     "this predictor fine-tunes its BERT and reads `wordpieces` (stage 8's "
                     "wordpieces.scp), which the batch does not hold"
                 )
-            return self.word_encoder.embed_wordpieces(wordpieces, wordpieces_lengths, syntax_lengths), syntax_lengths
+            return self.word_encoder.embed_wordpieces(
+                wordpieces, wordpieces_lengths, syntax_lengths
+            ), syntax_lengths
         if bert is None:
             raise ValueError("the batch holds no `bert` word vectors (stage 8's bert.scp)")
         if not torch.equal(bert_lengths, syntax_lengths):
@@ -123,7 +125,9 @@ class AbsProsodyPredictor(AbsESPnetModel):
             wordpieces (LongTensor): (B, T, 2), instead of ``bert`` when BERT is fine-tuned.
 
         """
-        bert, bert_lengths = self.word_vectors(bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths)
+        bert, bert_lengths = self.word_vectors(
+            bert, bert_lengths, syntax_lengths, wordpieces, wordpieces_lengths
+        )
         loss, stats = self.loss(bert, bert_lengths, syntax, target, target_lengths)
         return force_gatherable((loss, stats, bert.size(0)), loss.device)
 
@@ -135,9 +139,7 @@ class AbsProsodyPredictor(AbsESPnetModel):
         (B,), ``syntax`` (B, W, K), stage two's ``target`` and its lengths (B,; or None)."""
 
     @abstractmethod
-    def predict(
-        self, bert: torch.Tensor, syntax: torch.Tensor, temperature: float = 1.0
-    ) -> torch.Tensor:
+    def predict(self, bert: torch.Tensor, syntax: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """The prosody representation of one utterance: bert (W, H), syntax (W, K)."""
 
     def collect_feats(self, syntax: torch.Tensor, syntax_lengths: torch.Tensor, **kwargs):

@@ -45,11 +45,17 @@ class CAMPPredictor(AbsProsodyPredictor):
             raise ValueError(f"loss_type must be l1 or l2: {loss_type}")
         self.word_embed_dim = word_embed_dim
         self.loss_type = loss_type
-        self.build_word_input(input_size, hidden_size, vocab_sizes, syntax_columns, syntax_embed_dim, dropout_rate)
+        self.build_word_input(
+            input_size, hidden_size, vocab_sizes, syntax_columns, syntax_embed_dim, dropout_rate
+        )
         self.lstm = torch.nn.LSTM(
-            hidden_size, hidden_size // 2, num_layers, batch_first=True, bidirectional=True,
+            hidden_size,
+            hidden_size // 2,
+            num_layers,
+            batch_first=True,
+            bidirectional=True,
             dropout=dropout_rate if num_layers > 1 else 0.0,
-        )  # fmt: skip
+        )
         self.output_layer = torch.nn.Linear(hidden_size, word_embed_dim)
 
     def embeddings(self, bert: torch.Tensor, lengths: torch.Tensor, syntax: torch.Tensor) -> torch.Tensor:

@@ -14,17 +14,14 @@ from tqdm import tqdm
 from prosody_plugin.data.kaldi_dir import read_kaldi_map, write_kaldi_map
 
 
-def select_keys(
-    keys: Sequence[str], key_file: Optional[Path] = None, nj: int = 1, job: int = 1
-) -> List[str]:
+def select_keys(keys: Sequence[str], key_file: Optional[Path] = None, nj: int = 1, job: int = 1) -> List[str]:
     """Sorted ids, restricted to ``key_file`` and to the ``job``-th (1-based) of ``nj`` contiguous shards."""
     keys = sorted(keys)
     if key_file is not None:
         wanted = set(read_kaldi_map(key_file))
         missing = wanted.difference(keys)
         if missing:
-            logging.warning(f"{len(missing)} ids of {key_file} are not in text, e.g. "
-                            f"{sorted(missing)[0]}")
+            logging.warning(f"{len(missing)} ids of {key_file} are not in text, e.g. {sorted(missing)[0]}")
         keys = [k for k in keys if k in wanted]
     if not 1 <= job <= nj:
         raise ValueError(f"--job {job} must be in 1..--nj {nj}")
@@ -67,9 +64,11 @@ def extract(
         return vectors, matrices, featurizer.wordpieces(utts)
 
     keys = sorted(texts)
-    with NpyScpWriter(out_dir / "bert", out_dir / "bert.scp") as bert_writer, NpyScpWriter(
-        out_dir / "syntax", out_dir / "syntax.scp"
-    ) as syntax_writer, NpyScpWriter(out_dir / "wordpieces", out_dir / "wordpieces.scp") as piece_writer:
+    with (
+        NpyScpWriter(out_dir / "bert", out_dir / "bert.scp") as bert_writer,
+        NpyScpWriter(out_dir / "syntax", out_dir / "syntax.scp") as syntax_writer,
+        NpyScpWriter(out_dir / "wordpieces", out_dir / "wordpieces.scp") as piece_writer,
+    ):
         with tqdm(total=len(keys), desc="context features", unit="utt") as bar:
             for start in range(0, len(keys), batch_size):
                 batch = []

@@ -36,9 +36,12 @@ def dense_adjacency(edge_index: torch.Tensor, num_nodes: int) -> Optional[torch.
 def supports_dense(conv: GATv2Conv) -> bool:
     """The GATv2Conv configurations :func:`dense_gatv2` computes (eval mode, or no dropout)."""
     return (
-        conv.concat and conv.add_self_loops and conv.edge_dim is None and conv.res is None
+        conv.concat
+        and conv.add_self_loops
+        and conv.edge_dim is None
+        and conv.res is None
         and (not conv.training or conv.dropout == 0.0)
-    )  # fmt: skip
+    )
 
 
 def dense_gatv2(conv: GATv2Conv, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
@@ -72,9 +75,9 @@ def gaussian_kl(
     mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor
 ) -> torch.Tensor:
     """KL(N(mu_q, var_q) || N(mu_p, var_p)), summed over the last axis."""
-    return 0.5 * (
-        logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0
-    ).sum(-1)
+    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0).sum(
+        -1
+    )
 
 
 class KathakaSampler(AbsProsodyPredictor):
@@ -112,10 +115,13 @@ class KathakaSampler(AbsProsodyPredictor):
             raise ValueError(f"hidden_size {hidden_size} must divide by attention_heads {attention_heads}")
         self.latent_dim = latent_dim
         self.min_logvar = min_logvar
-        self.build_word_input(input_size, hidden_size, vocab_sizes, syntax_columns, syntax_embed_dim, dropout_rate)
+        self.build_word_input(
+            input_size, hidden_size, vocab_sizes, syntax_columns, syntax_embed_dim, dropout_rate
+        )
         self.convs = torch.nn.ModuleList(
-            GATv2Conv(hidden_size, hidden_size // attention_heads, heads=attention_heads,
-                      dropout=dropout_rate)  # fmt: skip
+            GATv2Conv(
+                hidden_size, hidden_size // attention_heads, heads=attention_heads, dropout=dropout_rate
+            )
             for _ in range(gnn_layers)
         )
         self.norms = torch.nn.ModuleList(torch.nn.LayerNorm(hidden_size) for _ in range(gnn_layers))
@@ -141,9 +147,11 @@ class KathakaSampler(AbsProsodyPredictor):
         edge_index = dependency_edges(syntax[..., SYNTAX_COLUMNS.index("head")], lengths)
         adjacency = None
         if (
-            len(lengths) == 1 and nodes.size(0) <= DENSE_MAX_NODES and not self.training
+            len(lengths) == 1
+            and nodes.size(0) <= DENSE_MAX_NODES
+            and not self.training
             and all(supports_dense(conv) for conv in self.convs)
-        ):  # fmt: skip
+        ):
             adjacency = dense_adjacency(edge_index, nodes.size(0))
         for conv, norm in zip(self.convs, self.norms):
             out = conv(nodes, edge_index) if adjacency is None else dense_gatv2(conv, nodes, adjacency)
@@ -161,7 +169,9 @@ class KathakaSampler(AbsProsodyPredictor):
         """KL(stage-one posterior || predicted distribution), averaged over the batch; the
         target is the posterior [mu_q, logvar_q] (B, 2 * D)."""
         if target.size(-1) != 2 * self.latent_dim:
-            raise ValueError(f"target must hold mu and logvar of {self.latent_dim} dims, got {target.size(-1)}")
+            raise ValueError(
+                f"target must hold mu and logvar of {self.latent_dim} dims, got {target.size(-1)}"
+            )
         mu_p, logvar_p = self.distribution(bert, bert_lengths, syntax)
         mu_q, logvar_q = target.chunk(2, dim=-1)
         kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p).mean()

@@ -17,10 +17,14 @@ from prosody_plugin.data.kaldi_dir import read_kaldi_map
 
 
 @torch.no_grad()
-def prosody_target(model, text_ids: np.ndarray, speech: np.ndarray, durations: Optional[np.ndarray]) -> np.ndarray:
+def prosody_target(
+    model, text_ids: np.ndarray, speech: np.ndarray, durations: Optional[np.ndarray]
+) -> np.ndarray:
     """Stage-one representation of one recording (model: ProsodyESPnetTTSModel, eval mode)."""
     return model.prosody_target(
-        torch.from_numpy(text_ids), torch.from_numpy(speech), None if durations is None else torch.from_numpy(durations)
+        torch.from_numpy(text_ids),
+        torch.from_numpy(speech),
+        None if durations is None else torch.from_numpy(durations),
     ).numpy()
 
 
@@ -35,9 +39,10 @@ def dump_targets(
     per_word = model.tts.per_word  # targets with one row per word need the durations
     output_dir.mkdir(parents=True, exist_ok=True)
     failed: Dict[str, str] = {}
-    with NpyScpWriter(output_dir / "data", output_dir / "target.scp") as writer, open(
-        output_dir / "target_shape", "w"
-    ) as shape_writer:
+    with (
+        NpyScpWriter(output_dir / "data", output_dir / "target.scp") as writer,
+        open(output_dir / "target_shape", "w") as shape_writer,
+    ):
         for utt, text in tqdm(texts.items(), desc=f"prosody targets {data_dir.name}"):
             if utt not in num_words:
                 failed[utt] = "no context features (see the context dir's failed list)"

@@ -72,25 +72,37 @@ class EmphasisDirection:
     def save(self, path: Union[str, Path]) -> None:
         names = list(self.correlations)
         np.savez(
-            path, direction=self.direction.astype(np.float32), mean=self.mean, std=self.std, num_words=self.num_words,
-            correlation_names=np.array(names), correlations=np.array([self.correlations[n] for n in names]),
-        )  # fmt: skip
+            path,
+            direction=self.direction.astype(np.float32),
+            mean=self.mean,
+            std=self.std,
+            num_words=self.num_words,
+            correlation_names=np.array(names),
+            correlations=np.array([self.correlations[n] for n in names]),
+        )
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "EmphasisDirection":
         with np.load(path) as data:
             try:
                 return cls(
-                    direction=data["direction"].astype(np.float32), mean=float(data["mean"]), std=float(data["std"]),
+                    direction=data["direction"].astype(np.float32),
+                    mean=float(data["mean"]),
+                    std=float(data["std"]),
                     num_words=int(data["num_words"]),
                     correlations=dict(zip(data["correlation_names"].tolist(), data["correlations"].tolist())),
-                )  # fmt: skip
+                )
             except KeyError as e:
                 raise ValueError(f"{path}: not an emphasis direction file (no {e})") from None
 
 
 def word_measures(
-    durations: np.ndarray, log_f0: np.ndarray, energy: np.ndarray, word_ids: np.ndarray, num_words, frame_shift_s
+    durations: np.ndarray,
+    log_f0: np.ndarray,
+    energy: np.ndarray,
+    word_ids: np.ndarray,
+    num_words,
+    frame_shift_s,
 ) -> Dict[str, np.ndarray]:
     """F0 range (cents), duration per phone (ms) and energy (dB) of each word, each (W,).
 
@@ -140,9 +152,15 @@ def predicted_prominence_parts(tts, item: WordItem, embeddings: torch.Tensor) ->
     parts = []
     for w in range(len(embeddings)):
         phones = spans[0] == w
-        parts.append(torch.stack([
-            pitch[phones].max() - pitch[phones].min(), log_duration[phones].mean(), energy[phones].mean(),
-        ]))  # fmt: skip
+        parts.append(
+            torch.stack(
+                [
+                    pitch[phones].max() - pitch[phones].min(),
+                    log_duration[phones].mean(),
+                    energy[phones].mean(),
+                ]
+            )
+        )
     return torch.stack(parts)
 
 
@@ -170,7 +188,9 @@ def fit_emphasis_direction(tts, items: Sequence[WordItem]) -> EmphasisDirection:
             gradient += grad[w]
     norm = float(gradient.norm())
     if not norm > 0:
-        raise ValueError("emphasis: the model's predictions do not depend on the word embeddings (zero gradient)")
+        raise ValueError(
+            "emphasis: the model's predictions do not depend on the word embeddings (zero gradient)"
+        )
     direction = (gradient / norm).numpy().astype(np.float32)
     embeddings = torch.cat([item.embeddings for item in items]).numpy().astype(np.float64)
     projection = embeddings @ direction
@@ -183,7 +203,11 @@ def fit_emphasis_direction(tts, items: Sequence[WordItem]) -> EmphasisDirection:
 
 
 def emphasis_from_recordings(
-    model, preprocess, texts: Mapping[str, str], wavs: Mapping[str, str], durations: Mapping[str, str],
+    model,
+    preprocess,
+    texts: Mapping[str, str],
+    wavs: Mapping[str, str],
+    durations: Mapping[str, str],
     targets: Mapping[str, np.ndarray],
 ) -> EmphasisDirection:
     """Fit the direction of a trained per-word system on recordings and their stage-one targets.
@@ -209,19 +233,29 @@ def emphasis_from_recordings(
             continue
         ids = torch.from_numpy(preprocess(utt, {"text": texts[utt]})["text"])
         xs, ilens = tts._tokens_with_eos(ids[None], ids.new_tensor([len(ids)]))
-        spans, num_words = word_ids(xs, ilens, tts.token_is_boundary, tts.token_is_punctuation, pauses_in_words=False)
+        spans, num_words = word_ids(
+            xs, ilens, tts.token_is_boundary, tts.token_is_punctuation, pauses_in_words=False
+        )
         if int(num_words[0]) != len(target):
-            logging.warning(f"{utt}: {int(num_words[0])} words in the tokens, {len(target)} in the target: left out")
+            logging.warning(
+                f"{utt}: {int(num_words[0])} words in the tokens, {len(target)} in the target: left out"
+            )
             continue
         with torch.no_grad():
             speech = torch.from_numpy(sf.read(wavs[utt], dtype="float32")[0])
             token_durations = torch.tensor([int(d) for d in durations[utt].split()])
             feats = model.reference_feats(speech)
-            natural = model.natural_variances(**model.reference_variances(speech, token_durations, len(feats)))
+            natural = model.natural_variances(
+                **model.reference_variances(speech, token_durations, len(feats))
+            )
         measures = word_measures(
-            token_durations.numpy(), natural["pitch"].numpy(), natural["energy"].numpy(), spans[0].numpy(),
-            len(target), frame_shift_s,
-        )  # fmt: skip
+            token_durations.numpy(),
+            natural["pitch"].numpy(),
+            natural["energy"].numpy(),
+            spans[0].numpy(),
+            len(target),
+            frame_shift_s,
+        )
         items.append(WordItem(xs, torch.as_tensor(np.asarray(target), dtype=torch.float32), measures))
     if not items:
         raise ValueError("emphasis: no utterance could be measured")

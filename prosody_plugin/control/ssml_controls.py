@@ -28,7 +28,9 @@ class WordMarkup:
     breaks: Dict[int, float] = field(default_factory=dict)
 
 
-def chunk_words(sentence: str, utterance: Utterance, normalize: Callable[[str], str]) -> List[Tuple[int, int]]:
+def chunk_words(
+    sentence: str, utterance: Utterance, normalize: Callable[[str], str]
+) -> List[Tuple[int, int]]:
     """The words (first, last) of each whitespace-separated chunk of a sentence's text.
 
     Each chunk is cleaned alone, as the cleaner may split it ("$5" -> "five dollars").
@@ -58,7 +60,10 @@ def chunk_words(sentence: str, utterance: Utterance, normalize: Callable[[str], 
 
 
 def ssml_markup(
-    document: SsmlDocument, sentences: Sequence[str], utterances: Sequence[Utterance], normalize: Callable[[str], str]
+    document: SsmlDocument,
+    sentences: Sequence[str],
+    utterances: Sequence[Utterance],
+    normalize: Callable[[str], str],
 ) -> WordMarkup:
     """The word controls, emphasis and breaks of a document whose text was split into ``sentences``.
 
@@ -84,9 +89,11 @@ def ssml_markup(
     for span in document.spans:
         controls = span.controls
         variance = dict(
-            rate=controls.rate, pitch_semitones=controls.pitch_semitones,
-            pitch_range=controls.pitch_range, energy_db=controls.volume_db,
-        )  # fmt: skip
+            rate=controls.rate,
+            pitch_semitones=controls.pitch_semitones,
+            pitch_range=controls.pitch_range,
+            energy_db=controls.volume_db,
+        )
         variance = {k: v for k, v in variance.items() if v != NEUTRAL[k]}
         for start, end, first, last in chunks:
             if start < span.end and span.start < end:  # overlap

@@ -51,9 +51,7 @@ def check_durations(
     """
     texts = read_kaldi_map(data_dir / "text")
     num_samples = {k: int(v) for k, v in read_kaldi_map(data_dir / "utt2num_samples").items()}
-    all_durations = {
-        k: [int(d) for d in v.split()] for k, v in read_kaldi_map(durations_in).items()
-    }
+    all_durations = {k: [int(d) for d in v.split()] for k, v in read_kaldi_map(durations_in).items()}
     good: Dict[str, str] = {}
     dropped: Dict[str, str] = {}
     for utt, text in tqdm(texts.items(), desc=f"check durations {data_dir.name}", leave=False):
@@ -107,10 +105,14 @@ def place_pauses_of_set(
         result = refine_durations(d, tokens, wav[:, 0], fs, n_shift, config)
         new[utt] = " ".join(map(str, result.durations))
         totals += (result.num_pauses, result.num_placed, result.moved_frames)
-        rows[utt] = " ".join([
-            str(result.num_pauses), str(result.num_placed), str(result.moved_frames),
-            *("nan" if v is None else f"{v:.0f}" for v in (result.late_before_ms, result.late_after_ms)),
-        ])  # fmt: skip
+        rows[utt] = " ".join(
+            [
+                str(result.num_pauses),
+                str(result.num_placed),
+                str(result.moved_frames),
+                *("nan" if v is None else f"{v:.0f}" for v in (result.late_before_ms, result.late_after_ms)),
+            ]
+        )
         if result.late_before_ms is not None and result.late_before_ms > config.max_late_ms:
             late_before.append(utt)
         if result.late_after_ms is not None and result.late_after_ms > config.max_late_ms:

@@ -60,7 +60,9 @@ def first_pass_f0(wav: np.ndarray, fs: int) -> np.ndarray:
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"expected a non-empty 1-D waveform, got shape {x.shape}")
     floor, ceil = FIRST_PASS_RANGE
-    f0, times = pyworld.dio(x, fs, f0_floor=floor, f0_ceil=min(ceil, fs / 4), frame_period=FIRST_PASS_FRAME_PERIOD)
+    f0, times = pyworld.dio(
+        x, fs, f0_floor=floor, f0_ceil=min(ceil, fs / 4), frame_period=FIRST_PASS_FRAME_PERIOD
+    )
     f0 = pyworld.stonemask(x, f0, times, fs)
     return f0[f0 > 0]
 
@@ -84,13 +86,19 @@ def f0_range_from_frames(
     p1, q1, median, q3, p99 = np.percentile(f0, [1, 25, 50, 75, 99])
     f0min, f0max = int(np.floor(floor_factor * q1)), int(np.ceil(ceil_factor * q3))
     return F0Range(
-        f0min=f0min, f0max=f0max,
-        q1=round(float(q1), 1), median=round(float(median), 1), q3=round(float(q3), 1),
-        p1=round(float(p1), 1), p99=round(float(p99), 1),
+        f0min=f0min,
+        f0max=f0max,
+        q1=round(float(q1), 1),
+        median=round(float(median), 1),
+        q3=round(float(q3), 1),
+        p1=round(float(p1), 1),
+        p99=round(float(p99), 1),
         coverage=round(float(np.mean((f0 >= f0min) & (f0 <= f0max))), 4),
-        voiced_frames=int(f0.size), utterances=int(utterances),
-        floor_factor=float(floor_factor), ceil_factor=float(ceil_factor),
-    )  # fmt: skip
+        voiced_frames=int(f0.size),
+        utterances=int(utterances),
+        floor_factor=float(floor_factor),
+        ceil_factor=float(ceil_factor),
+    )
 
 
 def _analyse(item: Tuple[str, str]) -> Tuple[str, np.ndarray, str]:
@@ -112,7 +120,11 @@ def spread_subset(keys: Sequence[str], max_items: int) -> List[str]:
 
 
 def estimate_f0_range(
-    wav_scp: Dict[str, str], max_utts: int = 300, floor_factor: float = 0.75, ceil_factor: float = 1.5, nj: int = 1
+    wav_scp: Dict[str, str],
+    max_utts: int = 300,
+    floor_factor: float = 0.75,
+    ceil_factor: float = 1.5,
+    nj: int = 1,
 ) -> F0Range:
     """The F0 range of the voice of ``wav_scp`` (utt -> audio path), over at most ``max_utts`` spread utterances.
 
@@ -124,7 +136,9 @@ def estimate_f0_range(
         raise ValueError("no utterance to estimate the F0 range from")
     frames = []
     with multiprocessing.Pool(max(1, min(nj, len(items)))) if nj > 1 else _Serial() as pool:
-        for utt, f0, error in tqdm(pool.imap(_analyse, items), total=len(items), desc="first-pass F0", unit="utt"):
+        for utt, f0, error in tqdm(
+            pool.imap(_analyse, items), total=len(items), desc="first-pass F0", unit="utt"
+        ):
             if error:
                 raise ValueError(f"{utt}: cannot analyse {error}")
             frames.append(f0)
@@ -162,7 +176,9 @@ def write_f0_range(path: PathLike, f0_range: F0Range, source: str = "") -> None:
         f"first pass over {FIRST_PASS_RANGE[0]:.0f}-{FIRST_PASS_RANGE[1]:.0f} Hz). The recipe passes f0min and",
         "# f0max to every config's pitch_extract_conf; the scorer reads them from the model's config.",
     ]
-    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(asdict(f0_range), sort_keys=False), encoding="utf-8")
+    path.write_text(
+        "\n".join(header) + "\n" + yaml.safe_dump(asdict(f0_range), sort_keys=False), encoding="utf-8"
+    )
 
 
 def read_f0_range(path: PathLike) -> Tuple[float, float]:
@@ -174,6 +190,12 @@ def read_f0_range(path: PathLike) -> Tuple[float, float]:
 
 
 __all__ = [
-    "F0Range", "FIRST_PASS_RANGE", "estimate_f0_range", "f0_range_from_frames", "first_pass_f0",
-    "read_f0_range", "spread_subset", "write_f0_range",
-]  # fmt: skip
+    "F0Range",
+    "FIRST_PASS_RANGE",
+    "estimate_f0_range",
+    "f0_range_from_frames",
+    "first_pass_f0",
+    "read_f0_range",
+    "spread_subset",
+    "write_f0_range",
+]

@@ -85,7 +85,10 @@ def write_dropped(data_dir: PathLike, reasons: Mapping[str, str], append: bool =
 
 
 def drop_utterances(
-    data_dir: PathLike, keep: Collection[str], reasons: Mapping[str, str], files: Sequence[str] = UTTERANCE_FILES
+    data_dir: PathLike,
+    keep: Collection[str],
+    reasons: Mapping[str, str],
+    files: Sequence[str] = UTTERANCE_FILES,
 ) -> None:
     """Drop utterances from a data dir in place, for the stages that reject some: each of ``files``
     keeps only the ids in ``keep``, ``spk2utt`` follows ``utt2spk``, ``reasons`` are appended to ``dropped``."""

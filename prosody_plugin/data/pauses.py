@@ -126,7 +126,6 @@ def place_pauses(
     # the word spans around each group: from the first token after the previous group (or 0)
     # to the last token before the next group (or the end)
     def window(gi: int) -> Tuple[int, int]:
-        g = groups[gi]
         lo = groups[gi - 1].end if gi > 0 else 0
         hi = groups[gi + 1].start if gi + 1 < len(groups) else len(tokens)
         return int(bounds[lo]), int(bounds[hi])
@@ -245,7 +244,12 @@ def silent_frames(wav: np.ndarray, n_shift: int, threshold_db: float) -> np.ndar
 
 
 def refine_durations(
-    durations: Sequence[int], tokens: Sequence[str], wav: np.ndarray, fs: int, n_shift: int, config: PauseConfig
+    durations: Sequence[int],
+    tokens: Sequence[str],
+    wav: np.ndarray,
+    fs: int,
+    n_shift: int,
+    config: PauseConfig,
 ) -> UtterancePauses:
     """Place the pauses of one utterance (when ``config.move``) and measure its last word.
 
@@ -273,13 +277,26 @@ def refine_durations(
         return None if word_end is None else (word_end - end) * frame_ms
 
     return UtterancePauses(
-        durations=new, num_pauses=len(placement.pauses), num_placed=len(placement.placed) if config.move else 0,
+        durations=new,
+        num_pauses=len(placement.pauses),
+        num_placed=len(placement.placed) if config.move else 0,
         moved_frames=placement.moved_frames if config.move else 0,
-        late_before_ms=late(durations), late_after_ms=late(new),
-    )  # fmt: skip
+        late_before_ms=late(durations),
+        late_after_ms=late(new),
+    )
 
 
 __all__ = [
-    "BoundaryGroup", "PauseConfig", "PausePlacement", "UtterancePauses", "boundary_groups", "is_boundary_token",
-    "last_word_end", "place_pauses", "refine_durations", "silent_frames", "silent_runs", "speech_end",
-]  # fmt: skip
+    "BoundaryGroup",
+    "PauseConfig",
+    "PausePlacement",
+    "UtterancePauses",
+    "boundary_groups",
+    "is_boundary_token",
+    "last_word_end",
+    "place_pauses",
+    "refine_durations",
+    "silent_frames",
+    "silent_runs",
+    "speech_end",
+]

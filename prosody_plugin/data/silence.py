@@ -63,7 +63,9 @@ def frame_levels_db(wav: np.ndarray, frame_length: int, hop_length: int) -> np.n
         an all-zero waveform).
     """
     x = _as_mono(wav)
-    rms = librosa.feature.rms(y=x, frame_length=frame_length, hop_length=hop_length, center=True, pad_mode="constant")[0]
+    rms = librosa.feature.rms(
+        y=x, frame_length=frame_length, hop_length=hop_length, center=True, pad_mode="constant"
+    )[0]
     peak = float(rms.max()) if rms.size else 0.0
     if peak <= 0:
         return np.full(rms.shape, -200.0)

@@ -55,5 +55,9 @@ def lacks_final_punctuation(text: str) -> bool:
 
 
 __all__ = [
-    "ORDINARY_PUNCTUATION", "SENTENCE_FINAL", "describe_character", "lacks_final_punctuation", "unusual_characters",
-]  # fmt: skip
+    "ORDINARY_PUNCTUATION",
+    "SENTENCE_FINAL",
+    "describe_character",
+    "lacks_final_punctuation",
+    "unusual_characters",
+]

@@ -111,17 +111,13 @@ class UtteranceValidator:
         """
         cfg = self.config
         if wav_path.endswith("|"):
-            raise DataDirError(
-                "unreadable_audio", f"{utt}: Kaldi pipes are not supported: {wav_path}"
-            )
+            raise DataDirError("unreadable_audio", f"{utt}: Kaldi pipes are not supported: {wav_path}")
         if not os.path.isfile(wav_path):
             raise DataDirError("missing_audio", f"{utt}: audio file not found: {wav_path}")
         try:
             info = sf.info(wav_path)
         except Exception as e:  # soundfile raises RuntimeError/LibsndfileError and others
-            raise DataDirError(
-                "unreadable_audio", f"{utt}: cannot read audio {wav_path}: {e}"
-            ) from None
+            raise DataDirError("unreadable_audio", f"{utt}: cannot read audio {wav_path}: {e}") from None
         if info.frames == 0:
             raise DataDirError("empty_audio", f"{utt}: audio has 0 samples: {wav_path}")
         if info.samplerate != cfg.fs:
@@ -138,9 +134,7 @@ class UtteranceValidator:
         try:
             samples = sf.read(wav_path, dtype="float32", always_2d=False)[0]
         except Exception as e:
-            raise DataDirError(
-                "unreadable_audio", f"{utt}: cannot decode audio {wav_path}: {e}"
-            ) from None
+            raise DataDirError("unreadable_audio", f"{utt}: cannot decode audio {wav_path}: {e}") from None
         if samples.size == 0:
             raise DataDirError("empty_audio", f"{utt}: audio has 0 samples: {wav_path}")
         if not np.any(samples):
@@ -177,8 +171,7 @@ class UtteranceValidator:
         if not any(is_pronounceable(t) for t in tokens):
             raise DataDirError(
                 "no_pronounceable_token",
-                f"{utt}: no pronounceable token in {text!r} after cleaning and G2P "
-                f"(tokens: {tokens})",
+                f"{utt}: no pronounceable token in {text!r} after cleaning and G2P (tokens: {tokens})",
             )
         return tokens
 
@@ -221,12 +214,14 @@ class UtteranceValidator:
         if cfg.max_silence_share is not None:
             share = silent_share(samples, cfg.fs, cfg.trim or TrimConfig())
             if share > cfg.max_silence_share:
-                result.warnings.append((
-                    "silent_share",
-                    f"{share:.0%} of the audio is silence{' after trimming' if cfg.trim else ''} "
-                    f"(more than --max_silence_share {cfg.max_silence_share:.0%}): long pauses, "
-                    "a noisy recording, or a threshold that does not fit the corpus",
-                ))  # fmt: skip
+                result.warnings.append(
+                    (
+                        "silent_share",
+                        f"{share:.0%} of the audio is silence{' after trimming' if cfg.trim else ''} "
+                        f"(more than --max_silence_share {cfg.max_silence_share:.0%}): long pauses, "
+                        "a noisy recording, or a threshold that does not fit the corpus",
+                    )
+                )
         return result
 
 
@@ -290,12 +285,14 @@ def trim_report(name: str, trims: Dict[str, Tuple[float, float, float]]) -> str:
             f"largest {values[worst]:.2f} s ({utts[worst]})"
         )
 
-    return "\n".join([
-        f"{name}: {len(utts)} utterances, {before / 60:.2f} min -> {after / 60:.2f} min of audio "
-        f"({(before - after) / max(before, 1e-9):.1%} trimmed)",
-        f"  leading silence removed: {stats(lead)}",
-        f"  trailing silence removed: {stats(trail)}",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"{name}: {len(utts)} utterances, {before / 60:.2f} min -> {after / 60:.2f} min of audio "
+            f"({(before - after) / max(before, 1e-9):.1%} trimmed)",
+            f"  leading silence removed: {stats(lead)}",
+            f"  trailing silence removed: {stats(trail)}",
+        ]
+    )
 
 
 def format_data_dir(

@@ -64,10 +64,17 @@ def plot_f0_contours(
 
     reference = Reference(train_config, model_file, data_dir, durations, words, f0_floor, f0_ceil)
     systems = {n: DecodedSystem(n, Path(d)) for n, d in systems.items()}
-    utts = list(utts) or sorted(
-        (u for u in reference.texts if all(u in s.wavs for s in systems.values()) and u in reference.durations),
-        key=lambda u: -len(reference.texts[u].split()),
-    )[:num_utts]  # default: the longest sentences (most words to look at)
+    utts = (
+        list(utts)
+        or sorted(
+            (
+                u
+                for u in reference.texts
+                if all(u in s.wavs for s in systems.values()) and u in reference.durations
+            ),
+            key=lambda u: -len(reference.texts[u].split()),
+        )[:num_utts]
+    )  # default: the longest sentences (most words to look at)
     written = []
     for utt in utts:
         word_ids, num_words = reference.token_word_ids(utt)
@@ -75,8 +82,16 @@ def plot_f0_contours(
         rows = [("recording", reference.load_wav(utt), reference.durations[utt])]
         for name, system in systems.items():
             durations = system.variances.get("durations", {}).get(utt)
-            rows.append((name, system.load_wav(utt, reference.fs), None if durations is None else durations.astype(np.int64)))
-        fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.9 * len(rows)), sharex=True, sharey=True, squeeze=False)
+            rows.append(
+                (
+                    name,
+                    system.load_wav(utt, reference.fs),
+                    None if durations is None else durations.astype(np.int64),
+                )
+            )
+        fig, axes = plt.subplots(
+            len(rows), 1, figsize=(10, 1.9 * len(rows)), sharex=True, sharey=True, squeeze=False
+        )
         for ax, (name, wav, durations) in zip(axes[:, 0], rows):
             f0 = world_f0(wav, reference.fs, f0_floor=reference.f0_floor, f0_ceil=reference.f0_ceil)
             times = np.arange(len(f0)) * 0.005
@@ -88,8 +103,15 @@ def plot_f0_contours(
                 for i, (start, end) in enumerate(zip(starts, ends)):
                     ax.axvline(end, color="0.6", lw=0.6, ls="--")
                     if i < len(labels):
-                        ax.text((start + end) / 2, 1.0, labels[i], transform=ax.get_xaxis_transform(),
-                                ha="center", va="bottom", fontsize=7)  # fmt: skip
+                        ax.text(
+                            (start + end) / 2,
+                            1.0,
+                            labels[i],
+                            transform=ax.get_xaxis_transform(),
+                            ha="center",
+                            va="bottom",
+                            fontsize=7,
+                        )
             ax.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("time (s)")
         fig.suptitle("\n".join(textwrap.wrap(f"{utt}: {reference.texts[utt]}", 150)), fontsize=9)
@@ -97,7 +119,13 @@ def plot_f0_contours(
     return written
 
 
-def plot_latent_space(latent_scps: Sequence[Path], text_files: Sequence[Path], latent_dim: Optional[int], spacy_model: Optional[str], path: Path) -> Path:
+def plot_latent_space(
+    latent_scps: Sequence[Path],
+    text_files: Sequence[Path],
+    latent_dim: Optional[int],
+    spacy_model: Optional[str],
+    path: Path,
+) -> Path:
     """PCA of Kathaka posterior means, coloured by sentence type."""
     from espnet2.fileio.npy_scp import NpyScpReader
 
@@ -123,12 +151,22 @@ def plot_latent_space(latent_scps: Sequence[Path], text_files: Sequence[Path], l
     projected = x @ vt[:2].T
     explained = singular[:2] ** 2 / np.sum(singular**2)
     nlp = SyntaxAnalyzer(spacy_model).nlp
-    types = [sentence_type(texts[k], [t.pos_ for t in doc]) for k, doc in zip(keys, nlp.pipe(texts[k] for k in keys))]
+    types = [
+        sentence_type(texts[k], [t.pos_ for t in doc])
+        for k, doc in zip(keys, nlp.pipe(texts[k] for k in keys))
+    ]
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     for kind, marker in zip(SENTENCE_TYPES, "os^D"):
         chosen = np.array([t == kind for t in types])
         if chosen.any():
-            ax.scatter(projected[chosen, 0], projected[chosen, 1], s=14, marker=marker, alpha=0.7, label=f"{kind} ({chosen.sum()})")
+            ax.scatter(
+                projected[chosen, 0],
+                projected[chosen, 1],
+                s=14,
+                marker=marker,
+                alpha=0.7,
+                label=f"{kind} ({chosen.sum()})",
+            )
     ax.set_xlabel(f"PC1 ({explained[0]:.0%} of variance)")
     ax.set_ylabel(f"PC2 ({explained[1]:.0%} of variance)")
     ax.set_title(f"Kathaka prosody latents (posterior means), {len(keys)} recordings")
@@ -167,7 +205,9 @@ def plot_training_curves(exp_dirs: Sequence[Path], path: Path) -> Path:
             for split, style in (("train", "-"), ("valid", "--")):
                 values = curves[key].get(split)
                 if values:
-                    ax.plot(np.arange(1, len(values) + 1), values, style, marker=".", label=f"{key} ({split})")
+                    ax.plot(
+                        np.arange(1, len(values) + 1), values, style, marker=".", label=f"{key} ({split})"
+                    )
         ax.set_title(exp_dir.name, fontsize=8)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

@@ -81,7 +81,9 @@ class Reference:
             )
         self.texts = read_kaldi_map(data_dir / "text")
         self.wavs = read_kaldi_map(data_dir / "wav.scp")
-        self.durations = {k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()}
+        self.durations = {
+            k: np.array(v.split(), dtype=np.int64) for k, v in read_kaldi_map(durations).items()
+        }
         if vocoder_file is not None:
             enable_parallel_wavegan()
         # the decodes' vocoder (Griffin-Lim from the model's frontend unless a file is given),
@@ -101,7 +103,9 @@ class Reference:
         """
         ids = torch.as_tensor(self.preprocess(utt, {"text": self.texts[utt]})["text"], dtype=torch.long)
         xs = torch.cat([ids, ids.new_tensor([self.model.tts.eos])])[None]
-        ids, num_words = word_ids(xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct, pauses_in_words=False)
+        ids, num_words = word_ids(
+            xs, torch.tensor([xs.size(1)]), self.is_boundary, self.is_punct, pauses_in_words=False
+        )
         return ids[0].numpy(), int(num_words[0])
 
     def world(self, wav: np.ndarray, name: str) -> Tuple[np.ndarray, np.ndarray]:
@@ -136,7 +140,11 @@ class Reference:
         durations = torch.from_numpy(np.asarray(durations, dtype=np.int64))[None]
         speech = torch.from_numpy(wav.astype(np.float32))[None]
         lengths = torch.tensor([speech.size(1)])
-        kwargs = dict(feats_lengths=durations.sum(1), durations=durations, durations_lengths=torch.tensor([durations.size(1)]))
+        kwargs = dict(
+            feats_lengths=durations.sum(1),
+            durations=durations,
+            durations_lengths=torch.tensor([durations.size(1)]),
+        )
         pitch, _ = self.model.pitch_extract(speech, lengths, **kwargs)
         energy, _ = self.model.energy_extract(speech, lengths, **kwargs)
         return pitch.reshape(-1).numpy(), energy.reshape(-1).numpy()
@@ -154,9 +162,13 @@ class DecodedSystem:
         files = {k: directory / k / k for k in ("durations", "pitch", "energy")}
         if all(f.exists() for f in files.values()):
             for key, f in files.items():
-                self.variances[key] = {u: np.array(v.split(), dtype=np.float64) for u, v in read_kaldi_map(f).items()}
+                self.variances[key] = {
+                    u: np.array(v.split(), dtype=np.float64) for u, v in read_kaldi_map(f).items()
+                }
         else:
-            logging.warning(f"system {name}: no predicted durations/pitch/energy in {directory}: wav-level scores only")
+            logging.warning(
+                f"system {name}: no predicted durations/pitch/energy in {directory}: wav-level scores only"
+            )
 
     def load_wav(self, utt: str, fs: int) -> np.ndarray:
         wav, rate = sf.read(self.wavs[utt], dtype="float64", always_2d=True)
@@ -180,12 +192,19 @@ class DecodedSystem:
             return None
         return durations
 
-    def word_prosody(self, utt: str, word_ids: np.ndarray, num_words: int, frame_shift_s: float) -> Optional[WordProsody]:
+    def word_prosody(
+        self, utt: str, word_ids: np.ndarray, num_words: int, frame_shift_s: float
+    ) -> Optional[WordProsody]:
         durations = self.durations(utt, len(word_ids))
         if durations is None:
             return None
         return word_prosody(
-            durations, self.variances["pitch"][utt], self.variances["energy"][utt], word_ids, num_words, frame_shift_s
+            durations,
+            self.variances["pitch"][utt],
+            self.variances["energy"][utt],
+            word_ids,
+            num_words,
+            frame_shift_s,
         )
 
 
@@ -261,7 +280,9 @@ def score(
             raise SystemExit(f"--movement {name}={other}: both must be among --system ({', '.join(systems)})")
     if baseline not in systems:
         raise SystemExit(f"--baseline {baseline} is not among --system ({', '.join(systems)})")
-    reference = Reference(train_config, model_file, data_dir, durations, words, f0min, f0max, vocoder_file, vocoder_config)
+    reference = Reference(
+        train_config, model_file, data_dir, durations, words, f0min, f0max, vocoder_file, vocoder_config
+    )
     logging.info(f"wav-level F0 analysis over {reference.f0_floor:g}-{reference.f0_ceil:g} Hz")
 
     utts = sorted(reference.texts)
@@ -299,7 +320,9 @@ def score(
                     "the durations and the model's token list disagree"
                 )
             pitch, energy = reference.token_pitch_energy(utt, ref_wav)
-            ref_words = word_prosody(reference.durations[utt], pitch, energy, word_ids, num_words, reference.frame_shift_s)
+            ref_words = word_prosody(
+                reference.durations[utt], pitch, energy, word_ids, num_words, reference.frame_shift_s
+            )
             recording_words.append(ref_words)
             labels = reference.words.get(utt, [])
             labels = labels if len(labels) == num_words else [f"w{i}" for i in range(num_words)]
@@ -309,9 +332,13 @@ def score(
             def heard(wav: np.ndarray, token_durations: np.ndarray) -> WordProsody:
                 """Word pitch and energy measured on a wav over the given token durations."""
                 wav_pitch, wav_energy = reference.token_pitch_energy(utt, wav, token_durations)
-                return word_prosody(token_durations, wav_pitch, wav_energy, word_ids, num_words, reference.frame_shift_s)
+                return word_prosody(
+                    token_durations, wav_pitch, wav_energy, word_ids, num_words, reference.frame_shift_s
+                )
 
-            audio_values[VOCODED_ROW].append(heard(reference.vocoded(ref_wav, seed), reference.durations[utt]))
+            audio_values[VOCODED_ROW].append(
+                heard(reference.vocoded(ref_wav, seed), reference.durations[utt])
+            )
             if predictor is not None:
                 recordings_mos.append(predictor(ref_wav, reference.fs, name=f"{utt} (recording)"))
             for name, system in systems.items():
@@ -335,7 +362,8 @@ def score(
             for source, values in rows:
                 for i in range(num_words):
                     word_writer.writerow(
-                        [utt, i, labels[i], source] + [f"{getattr(values, k)[i]:.3f}" for k, _, _ in WORD_FEATURES]
+                        [utt, i, labels[i], source]
+                        + [f"{getattr(values, k)[i]:.3f}" for k, _, _ in WORD_FEATURES]
                     )
 
     with open(output_dir / "utterances.csv", "w", newline="") as f:
@@ -345,19 +373,29 @@ def score(
         for name in systems:
             for i, (utt, s) in enumerate(zip(utts, wav_scores[name])):
                 extra = [f"{mos[name][i]:.5f}"] if predictor else []
-                writer.writerow([utt, name] + [f"{v:.5f}" if isinstance(v, float) else v for v in asdict(s).values()] + extra)
+                writer.writerow(
+                    [utt, name]
+                    + [f"{v:.5f}" if isinstance(v, float) else v for v in asdict(s).values()]
+                    + extra
+                )
 
     # per-utterance sufficient statistics of every metric and system
     stats: Dict[str, Dict[str, Tuple[str, np.ndarray]]] = {name: {} for name in systems}
     for name in systems:
         for key, _, kind, _, _ in WAV_METRICS:
-            stats[name][key] = (kind, np.stack([sufficient_stats(kind, getattr(s, key)) for s in wav_scores[name]]))
+            stats[name][key] = (
+                kind,
+                np.stack([sufficient_stats(kind, getattr(s, key)) for s in wav_scores[name]]),
+            )
         if predictor is not None:
             stats[name]["distillmos"] = ("mean", np.stack([sufficient_stats("mean", v) for v in mos[name]]))
         stats[name].update(word_stats(word_values[name], recording_words, WORD_FEATURES))
         stats[name].update(word_stats(audio_values[name], recording_words, AUDIO_WORD_FEATURES, "audio_"))
         if all(r is not None for r in duration_ratios[name]):
-            stats[name]["duration_ratio"] = ("mean", np.stack([sufficient_stats("mean", r) for r in duration_ratios[name]]))
+            stats[name]["duration_ratio"] = (
+                "mean",
+                np.stack([sufficient_stats("mean", r) for r in duration_ratios[name]]),
+            )
 
     bootstrap = Bootstrap(len(utts), num_resamples, seed)
     results: Dict[str, Dict[str, Comparison]] = {}
@@ -376,22 +414,41 @@ def score(
     for name, other in movements.items():
         if all(v is not None for v in word_values[name] + word_values[other]):
             movement[f"{name} vs {other}"] = {
-                key: bootstrap.compare("rmse", np.stack([
-                    sufficient_stats("rmse", getattr(a, key), getattr(b, key))
-                    for a, b in zip(word_values[name], word_values[other])
-                ]))  # fmt: skip
+                key: bootstrap.compare(
+                    "rmse",
+                    np.stack(
+                        [
+                            sufficient_stats("rmse", getattr(a, key), getattr(b, key))
+                            for a, b in zip(word_values[name], word_values[other])
+                        ]
+                    ),
+                )
                 for key, _, _ in WORD_FEATURES
             }
     recording = {  # the noise floor of the audio-level scores
         metric: bootstrap.compare(kind, values)
-        for metric, (kind, values) in word_stats(audio_values[VOCODED_ROW], recording_words, AUDIO_WORD_FEATURES, "audio_").items()
+        for metric, (kind, values) in word_stats(
+            audio_values[VOCODED_ROW], recording_words, AUDIO_WORD_FEATURES, "audio_"
+        ).items()
     }
     if predictor is not None:  # the recordings' own naturalness: the ceiling of the systems'
-        recording["distillmos"] = bootstrap.compare("mean", np.stack([sufficient_stats("mean", v) for v in recordings_mos]))
+        recording["distillmos"] = bootstrap.compare(
+            "mean", np.stack([sufficient_stats("mean", v) for v in recordings_mos])
+        )
     write_tables(
-        output_dir, results, oracles, utts, missing, sum(len(r.duration_ms) for r in recording_words), recording, movement,
-        data_dir=data_dir, baseline=baseline, num_resamples=num_resamples, seed=seed,
-    )  # fmt: skip
+        output_dir,
+        results,
+        oracles,
+        utts,
+        missing,
+        sum(len(r.duration_ms) for r in recording_words),
+        recording,
+        movement,
+        data_dir=data_dir,
+        baseline=baseline,
+        num_resamples=num_resamples,
+        seed=seed,
+    )
     return results
 
 
@@ -407,7 +464,12 @@ def word_stats(
         for kind, suffix in (("rmse", "rmse"), ("pearson", "corr")):
             stats[f"{prefix}word_{key}_{suffix}"] = (
                 kind,
-                np.stack([sufficient_stats(kind, getattr(v, key), getattr(r, key)) for v, r in zip(values, recordings)]),
+                np.stack(
+                    [
+                        sufficient_stats(kind, getattr(v, key), getattr(r, key))
+                        for v, r in zip(values, recordings)
+                    ]
+                ),
             )
     return stats
 
@@ -448,24 +510,56 @@ def write_tables(
     wav_metrics = WAV_METRICS + ([NATURALNESS_METRIC] if "distillmos" in recording else [])
     with open(output_dir / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([
-            "system", "metric", "value", "ci_low", "ci_high", "diff_vs_baseline", "diff_ci_low",
-            "diff_ci_high", "p_value", "significant", "oracle", "gap_closure", "gap_ci_low", "gap_ci_high",
-            "relative_improvement", "relative_ci_low", "relative_ci_high", "num_utterances",
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                "system",
+                "metric",
+                "value",
+                "ci_low",
+                "ci_high",
+                "diff_vs_baseline",
+                "diff_ci_low",
+                "diff_ci_high",
+                "p_value",
+                "significant",
+                "oracle",
+                "gap_closure",
+                "gap_ci_low",
+                "gap_ci_high",
+                "relative_improvement",
+                "relative_ci_low",
+                "relative_ci_high",
+                "num_utterances",
+            ]
+        )
         rows = [(name, metric, c) for name, metrics in results.items() for metric, c in metrics.items()]
-        rows += [(VOCODED_ROW if metric.startswith("audio_") else RECORDINGS_ROW, metric, c) for metric, c in recording.items()]
-        rows += [(pair, f"word_{key}_rms_difference", c) for pair, values in movement.items() for key, c in values.items()]
+        rows += [
+            (VOCODED_ROW if metric.startswith("audio_") else RECORDINGS_ROW, metric, c)
+            for metric, c in recording.items()
+        ]
+        rows += [
+            (pair, f"word_{key}_rms_difference", c)
+            for pair, values in movement.items()
+            for key, c in values.items()
+        ]
         for name, metric, c in rows:
             d, g, r = c.difference, c.gap_closure, c.relative_improvement
-            writer.writerow([
-                name, metric, c.estimate.value, c.estimate.low, c.estimate.high,
-                *(("", "", "") if d is None else (d.value, d.low, d.high)),
-                "" if d is None else c.p_value, "" if d is None else c.significant,
-                oracles.get(name, ""), *(("", "", "") if g is None else (g.value, g.low, g.high)),
-                *(("", "", "") if r is None else (r.value, r.low, r.high)),
-                len(utts),
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    name,
+                    metric,
+                    c.estimate.value,
+                    c.estimate.low,
+                    c.estimate.high,
+                    *(("", "", "") if d is None else (d.value, d.low, d.high)),
+                    "" if d is None else c.p_value,
+                    "" if d is None else c.significant,
+                    oracles.get(name, ""),
+                    *(("", "", "") if g is None else (g.value, g.low, g.high)),
+                    *(("", "", "") if r is None else (r.value, r.low, r.high)),
+                    len(utts),
+                ]
+            )
 
     def cell(c: Optional[Comparison], scale: float, digits: int) -> str:
         if c is None:
@@ -495,10 +589,13 @@ def write_tables(
         ["system", *(t for _, t, _, _, _ in wav_metrics)],
     )
     for name, metrics in results.items():
-        lines.append(f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in wav_metrics) + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(cell(metrics.get(k), s, d) for k, _, _, s, d in wav_metrics) + " |"
+        )
     if "distillmos" in recording:
         lines.append(
-            "| recordings | " + " | ".join(["—"] * len(WAV_METRICS))
+            "| recordings | "
+            + " | ".join(["—"] * len(WAV_METRICS))
             + f" | {format_estimate(recording['distillmos'].estimate, 1.0, 2)} |"
         )
     lines += table_section(
@@ -506,12 +603,18 @@ def write_tables(
         "RMSE (lower is better) and Pearson correlation (higher is better) against the recording, "
         "pooled over words; a word is its phones (speech only: the pauses on the word-boundary tokens "
         "after it are not part of it).",
-        ["system", *(f"{t.removeprefix('word ')} {m}" for _, t, _ in WORD_FEATURES for m in ("RMSE", "corr"))],
+        [
+            "system",
+            *(f"{t.removeprefix('word ')} {m}" for _, t, _ in WORD_FEATURES for m in ("RMSE", "corr")),
+        ],
     )
     for name, metrics in results.items():
         cells = []
         for key, _, digits in WORD_FEATURES:
-            cells += [cell(metrics.get(f"word_{key}_rmse"), 1.0, digits), cell(metrics.get(f"word_{key}_corr"), 1.0, 3)]
+            cells += [
+                cell(metrics.get(f"word_{key}_rmse"), 1.0, digits),
+                cell(metrics.get(f"word_{key}_corr"), 1.0, 3),
+            ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     audio_metrics = [(f"audio_word_{k}", t.removeprefix("word "), d) for k, t, d in AUDIO_WORD_FEATURES]
     lines += table_section(
@@ -573,7 +676,9 @@ def write_tables(
         for key, _ in relative_metrics:
             c = metrics.get(key)
             text = format_estimate(getattr(c, "relative_improvement", None), 1.0, 0, percent=True)
-            cells.append(text + (" *" if c is not None and c.difference is not None and c.significant else ""))
+            cells.append(
+                text + (" *" if c is not None and c.difference is not None and c.significant else "")
+            )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if movement:
         lines += table_section(
@@ -585,7 +690,9 @@ def write_tables(
         )
         for pair, values in movement.items():
             lines.append(
-                f"| {pair} | " + " | ".join(format_estimate(values[k].estimate, 1.0, d) for k, _, d in WORD_FEATURES) + " |"
+                f"| {pair} | "
+                + " | ".join(format_estimate(values[k].estimate, 1.0, d) for k, _, d in WORD_FEATURES)
+                + " |"
             )
     (output_dir / "scores.md").write_text("\n".join(lines) + "\n")
     logging.info(f"wrote {output_dir}/scores.md and scores.csv")

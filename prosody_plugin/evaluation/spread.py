@@ -70,7 +70,9 @@ def measure_spread(
     recorded = None
     if latents is not None and not model.per_word:
         reader = NpyScpReader(str(latents))
-        recorded = [model.representation_of_target(torch.from_numpy(reader[k]).float()) for k in reader.keys()]
+        recorded = [
+            model.representation_of_target(torch.from_numpy(reader[k]).float()) for k in reader.keys()
+        ]
         sources.append("recordings")
         logging.info(f"{len(recorded)} recorded representations from {latents}")
     rng = np.random.default_rng(seed)
@@ -97,13 +99,21 @@ def measure_spread(
         for source in sources:
             prosody = [draw(source, utterance) for _ in range(num_samples)]
             outs = tts.model.batch_inference(
-                tokens.expand(num_samples, -1).to(tts.device), torch.full((num_samples,), len(tokens), device=tts.device), prosody
-            )  # fmt: skip
+                tokens.expand(num_samples, -1).to(tts.device),
+                torch.full((num_samples,), len(tokens), device=tts.device),
+                prosody,
+            )
             renditions = [
-                word_prosody(out["duration"].cpu().numpy().astype(np.int64), out["pitch_denorm"].cpu().numpy(),
-                             out["energy_denorm"].cpu().numpy(), word_ids, utterance.num_words, frame_shift_s)
+                word_prosody(
+                    out["duration"].cpu().numpy().astype(np.int64),
+                    out["pitch_denorm"].cpu().numpy(),
+                    out["energy_denorm"].cpu().numpy(),
+                    word_ids,
+                    utterance.num_words,
+                    frame_shift_s,
+                )
                 for out in outs
-            ]  # fmt: skip
+            ]
             per_utt[source].append(word_spread(renditions))
     if not utts:
         raise ValueError("no sentence of the text could be analysed")
@@ -113,12 +123,25 @@ def measure_spread(
     estimates = {}
     with open(output_dir / "spread.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["source", "feature", "mean_std", "ci_low", "ci_high", "num_utterances", "num_samples", "temperature"])
+        writer.writerow(
+            [
+                "source",
+                "feature",
+                "mean_std",
+                "ci_low",
+                "ci_high",
+                "num_utterances",
+                "num_samples",
+                "temperature",
+            ]
+        )
         for source in sources:
             for key, _, _ in FEATURES:
                 stats = np.stack([sufficient_stats("mean", s[key]) for s in per_utt[source]])
                 estimates[source, key] = est = bootstrap.compare("mean", stats).estimate
-                writer.writerow([source, key, est.value, est.low, est.high, len(utts), num_samples, temperature])
+                writer.writerow(
+                    [source, key, est.value, est.low, est.high, len(utts), num_samples, temperature]
+                )
     lines = [
         f"# One-to-many: {model.title} renditions of the same text",
         "",
@@ -131,10 +154,18 @@ def measure_spread(
         "|---" * (len(FEATURES) + 1) + "|",
     ]
     for source in sources:
-        lines.append(f"| {source} | " + " | ".join(format_estimate(estimates[source, k], 1.0, d) for k, _, d in FEATURES) + " |")
+        lines.append(
+            f"| {source} | "
+            + " | ".join(format_estimate(estimates[source, k], 1.0, d) for k, _, d in FEATURES)
+            + " |"
+        )
     if recorded is not None:
         ratios = [estimates["sampler", k].value / estimates["recordings", k].value for k, _, _ in FEATURES]
-        lines += ["", "Sampler spread relative to the recordings' latents: " + ", ".join(
-            f"{t} {r:.0%}" for (_, t, _), r in zip(FEATURES, ratios)) + "."]  # fmt: skip
+        lines += [
+            "",
+            "Sampler spread relative to the recordings' latents: "
+            + ", ".join(f"{t} {r:.0%}" for (_, t, _), r in zip(FEATURES, ratios))
+            + ".",
+        ]
     (output_dir / "spread.md").write_text("\n".join(lines) + "\n")
     return "\n".join(lines)

@@ -29,7 +29,9 @@ def sufficient_stats(kind: str, a: np.ndarray, b: Optional[np.ndarray] = None) -
     if kind == "rmse":
         return np.array([np.sum((a - b) ** 2), float(a.size)])
     if kind == "pearson":
-        return np.array([a.size, a.sum(), b.sum(), (a * a).sum(), (b * b).sum(), (a * b).sum()], dtype=np.float64)
+        return np.array(
+            [a.size, a.sum(), b.sum(), (a * a).sum(), (b * b).sum(), (a * b).sum()], dtype=np.float64
+        )
     raise ValueError(f"unknown metric kind {kind!r}; choose from {KINDS}")
 
 
@@ -97,7 +99,9 @@ class Bootstrap:
             raise ValueError("no utterance to bootstrap over")
         rng = np.random.default_rng(seed)
         # (B, U) how often each utterance is drawn in each resample
-        self.counts = rng.multinomial(num_utterances, np.full(num_utterances, 1.0 / num_utterances), size=num_resamples).astype(np.float64)
+        self.counts = rng.multinomial(
+            num_utterances, np.full(num_utterances, 1.0 / num_utterances), size=num_resamples
+        ).astype(np.float64)
         self.num_utterances = num_utterances
 
     def corpus(self, kind: str, stats: np.ndarray) -> np.ndarray:
@@ -140,7 +144,9 @@ class Bootstrap:
         return result
 
 
-def format_estimate(estimate: Optional[Estimate], scale: float = 1.0, digits: int = 2, percent: bool = False) -> str:
+def format_estimate(
+    estimate: Optional[Estimate], scale: float = 1.0, digits: int = 2, percent: bool = False
+) -> str:
     """``value [low, high]`` for tables; ``n/a`` when undefined."""
     if estimate is None or not np.isfinite(estimate.value):
         return "n/a"

@@ -109,7 +109,9 @@ def _export_onnx(encoder: torch.nn.Module, layer: int, path: Path) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask):
-            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=layer != -1)
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=layer != -1
+            )
             return out.last_hidden_state if layer == -1 else out.hidden_states[layer]
 
     input_ids = torch.ones(2, 8, dtype=torch.long)
@@ -121,10 +123,18 @@ def _export_onnx(encoder: torch.nn.Module, layer: int, path: Path) -> None:
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notices
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Hidden(eager), (input_ids, attention_mask), str(partial),
-            input_names=["input_ids", "attention_mask"], output_names=["hidden"],
-            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "hidden": {**dynamic, 2: "hidden"}},
-            opset_version=17, dynamo=False,
+            Hidden(eager),
+            (input_ids, attention_mask),
+            str(partial),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_axes={
+                "input_ids": dynamic,
+                "attention_mask": dynamic,
+                "hidden": {**dynamic, 2: "hidden"},
+            },
+            opset_version=17,
+            dynamo=False,
         )
     os.replace(partial, path)  # atomic: concurrent loaders see a whole file or none
 
@@ -178,9 +188,7 @@ class WordEmbedder(torch.nn.Module):
         self.model_name_or_path = model_name_or_path or default_model_path()
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path, use_fast=True)
         if not getattr(self.tokenizer, "is_fast", False):
-            raise ValueError(
-                f"{self.model_name_or_path}: a fast tokenizer is needed for word_ids()"
-            )
+            raise ValueError(f"{self.model_name_or_path}: a fast tokenizer is needed for word_ids()")
         self.encoder = AutoModel.from_pretrained(self.model_name_or_path)
         num_layers = self.encoder.config.num_hidden_layers
         if not -(num_layers + 1) <= layer <= num_layers:
@@ -306,7 +314,9 @@ class WordEmbedder(torch.nn.Module):
         attention_mask = (steps < lengths[:, None]).long()
         input_ids = wordpieces[..., 0].masked_fill(attention_mask == 0, self.tokenizer.pad_token_id or 0)
         word_index = wordpieces[..., 1].masked_fill(attention_mask == 0, -1)
-        return self._pool(input_ids.to(device), attention_mask.to(device), word_index.to(device), int(num_words.max()))
+        return self._pool(
+            input_ids.to(device), attention_mask.to(device), word_index.to(device), int(num_words.max())
+        )
 
     def _check(self, words_batch, utt_ids) -> List[str]:
         if utt_ids is None:
@@ -368,7 +378,9 @@ class WordEmbedder(torch.nn.Module):
         # On the CPU, sub-batches of similar length (padding costs as much as real
         # wordpieces there); on a GPU, one call.
         lengths = [len(p) for p in pieces]
-        groups = length_groups(lengths, GROUP_CALL_COST) if device.type == "cpu" else [list(range(len(pieces)))]
+        groups = (
+            length_groups(lengths, GROUP_CALL_COST) if device.type == "cpu" else [list(range(len(pieces)))]
+        )
         for group in groups:
             steps = max(len(pieces[b]) for b in group)
             input_ids = torch.full((len(group), steps), pad_id, dtype=torch.long)
@@ -380,9 +392,11 @@ class WordEmbedder(torch.nn.Module):
                 attention_mask[row, :n] = 1
                 word_index[row, :n] = torch.tensor(indices[b], dtype=torch.long)
             pooled = self._pool(
-                input_ids.to(device), attention_mask.to(device), word_index.to(device),
+                input_ids.to(device),
+                attention_mask.to(device),
+                word_index.to(device),
                 max(len(words_batch[b]) for b in group),
-            )  # fmt: skip
+            )
             for row, b in enumerate(group):
                 out[b] = pooled[row, : len(words_batch[b])]
         return out

@@ -71,7 +71,9 @@ class ContextFeaturizer:
 
     def wordpieces(self, utterances: Sequence[Utterance]) -> List[np.ndarray]:
         """BERT's input of each utterance, (T, 2) int64: wordpiece ids and word index."""
-        return self.embedder.wordpieces([self.bert_words(u) for u in utterances], [u.utt_id for u in utterances])
+        return self.embedder.wordpieces(
+            [self.bert_words(u) for u in utterances], [u.utt_id for u in utterances]
+        )
 
     def __call__(self, utterances: Sequence[Utterance]) -> Tuple[List[torch.Tensor], List[np.ndarray]]:
         """BERT vectors (W, H) float and syntax rows (W, K) int64 of each utterance.

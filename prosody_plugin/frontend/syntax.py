@@ -38,9 +38,16 @@ POSITION_FIRST, POSITION_MIDDLE, POSITION_LAST, POSITION_ONLY = range(4)
 
 # Column order of the (W, K) int64 matrix of WordSyntax.as_matrix() / syntax.scp.
 SYNTAX_COLUMNS = (
-    "head", "dep", "pos", "tag", "word_class", "noun_structure", "compound",
-    "punct_structure", "position",
-)  # fmt: skip
+    "head",
+    "dep",
+    "pos",
+    "tag",
+    "word_class",
+    "noun_structure",
+    "compound",
+    "punct_structure",
+    "position",
+)
 
 # Embedding table sizes of the categorical columns ("head" is an index, not a category).
 num_classes: Dict[str, int] = {
@@ -248,9 +255,7 @@ class SyntaxAnalyzer:
             if any(not isinstance(w, str) or not w.strip() for w in words):
                 raise ValueError(f"empty or non-str word in {list(words)!r}")
             if punct is not None and len(punct) != len(words):
-                raise ValueError(
-                    f"{len(punct)} punctuation entries for {len(words)} words: {words!r}"
-                )
+                raise ValueError(f"{len(punct)} punctuation entries for {len(words)} words: {words!r}")
             punct = [""] * len(words) if punct is None else list(punct)
             doc, owner = self._doc(words, punct, leading or "")
             docs.append(doc)
@@ -270,6 +275,7 @@ class SyntaxAnalyzer:
         for i, w in enumerate(owner):
             if w >= 0:
                 tokens_of[w].append(i)
+
         def depth(i: int) -> int:
             steps = 0
             while doc[i].head.i != i and steps <= len(doc):

@@ -60,11 +60,7 @@ def split_sentences(text: str) -> List[str]:
             before = text[start : m.start()].split()
             last = before[-1].lower().lstrip("\"'“‘([") if before else ""
             rest = text[m.end() :].lstrip()
-            if (
-                last in ABBREVIATIONS
-                or (len(last) == 1 and last.isalpha())
-                or (rest[:1].islower())
-            ):
+            if last in ABBREVIATIONS or (len(last) == 1 and last.isalpha()) or (rest[:1].islower()):
                 continue
         sentence = text[start : m.end()].strip()
         if sentence:
@@ -106,9 +102,7 @@ def _split_core(core: str, k: int) -> List[str]:
     with exactly ``k`` pieces; if none fits, each sub-word gets the whole core.
     """
     for pattern in _PIECE_PATTERNS:
-        pieces = [
-            p for p in pattern.findall(core) if not all(_is_edge_punct(c) for c in p)
-        ]
+        pieces = [p for p in pattern.findall(core) if not all(_is_edge_punct(c) for c in p)]
         if len(pieces) == k:
             return pieces
     return [core] * k
@@ -336,9 +330,7 @@ class TextFrontend:
         else:
             token_ids = np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
             ids_t = torch.from_numpy(token_ids).unsqueeze(0)
-            by_id, n_by_id = word_ids(
-                ids_t, torch.tensor([len(tokens)]), self._is_boundary, self._is_punct
-            )
+            by_id, n_by_id = word_ids(ids_t, torch.tensor([len(tokens)]), self._is_boundary, self._is_punct)
             token_word_ids, num_words = by_id[0].numpy().astype(np.int64), int(n_by_id[0])
             # Known tokens are classified alike by string and by id (token_classes); only
             # tokens that become <unk> can change the segmentation: then compare.
@@ -356,9 +348,7 @@ class TextFrontend:
             if tok != WORD_BOUNDARY_TOKEN and not is_punctuation_token(tok):
                 word_phonemes[w].append(tok)
 
-        words, punct, leading, counts = self._align(
-            text, normalized, num_words, word_phonemes, utt_id
-        )
+        words, punct, leading, counts = self._align(text, normalized, num_words, word_phonemes, utt_id)
         return Utterance(
             utt_id=utt_id,
             text=text,
@@ -451,9 +441,7 @@ class TextFrontend:
         for core in cores:
             cased = core
             if core and self.restore_case:
-                pattern = re.compile(
-                    r"(?<!\w)" + re.escape(core) + r"(?!\w)", re.IGNORECASE
-                )
+                pattern = re.compile(r"(?<!\w)" + re.escape(core) + r"(?!\w)", re.IGNORECASE)
                 m = pattern.search(text, cursor)
                 if m is not None and len(re.findall(r"\w+", text[cursor : m.start()])) <= 4:
                     cased = m.group(0)

@@ -93,11 +93,18 @@ def read_results(files: Sequence[Path], design: MushraDesign) -> Tuple[List[Rati
                         "it (questionnaire name 'listener'); without it the listeners cannot be told apart"
                     )
             else:
-                raise ResultsError(f"{path}: not a MUSHRA result of this test (columns: {', '.join(header) or 'none'})")
+                raise ResultsError(
+                    f"{path}: not a MUSHRA result of this test (columns: {', '.join(header) or 'none'})"
+                )
             for row_no, row in enumerate(reader, start=2):
                 where = f"{path}:{row_no}"
                 if kind == "page":
-                    test, trial, condition, value = row["test_id"], row["trial_id"], row["condition"], row["rating"]
+                    test, trial, condition, value = (
+                        row["test_id"],
+                        row["trial_id"],
+                        row["condition"],
+                        row["rating"],
+                    )
                     if (test, row["design_hash"]) != (design.test_id, design.design_hash):
                         raise ResultsError(
                             f"{where}: test {test} ({row['design_hash']}), but this is test {design.test_id} "
@@ -115,10 +122,18 @@ def read_results(files: Sequence[Path], design: MushraDesign) -> Tuple[List[Rati
                 if not listener:
                     raise ResultsError(f"{where}: no listener ID")
                 if trial not in trials:
-                    raise ResultsError(f"{where}: trial {trial!r} is not in this test ({design.test_id}): another test configuration?")
+                    raise ResultsError(
+                        f"{where}: trial {trial!r} is not in this test ({design.test_id}): another test configuration?"
+                    )
                 if condition not in conditions:
-                    hint = " (webMUSHRA's own anchors are not part of this test: keep createAnchor35 false)" if condition.startswith("anchor") else ""
-                    raise ResultsError(f"{where}: condition {condition!r} is not in this test ({', '.join(design.conditions)}){hint}")
+                    hint = (
+                        " (webMUSHRA's own anchors are not part of this test: keep createAnchor35 false)"
+                        if condition.startswith("anchor")
+                        else ""
+                    )
+                    raise ResultsError(
+                        f"{where}: condition {condition!r} is not in this test ({', '.join(design.conditions)}){hint}"
+                    )
                 first_file = listener_files.setdefault(listener, str(path))
                 if first_file != str(path):
                     raise ResultsError(
@@ -127,15 +142,19 @@ def read_results(files: Sequence[Path], design: MushraDesign) -> Tuple[List[Rati
                     )
                 key = (listener, trial, condition)
                 if key in seen:
-                    raise ResultsError(f"{where}: listener {listener!r}, trial {trial}, condition {condition} is rated again (first at {seen[key]})")
+                    raise ResultsError(
+                        f"{where}: listener {listener!r}, trial {trial}, condition {condition} is rated again (first at {seen[key]})"
+                    )
                 seen[key] = where
                 try:
                     score = float(value)
                 except (TypeError, ValueError):
                     score = float("nan")
                 if not (0.0 <= score <= 100.0):  # nan too
-                    notes.append(f"{where}: rating {value!r} (listener {listener}, trial {trial}, {condition}) "
-                                 "is not a number in 0-100: left out")  # fmt: skip
+                    notes.append(
+                        f"{where}: rating {value!r} (listener {listener}, trial {trial}, {condition}) "
+                        "is not a number in 0-100: left out"
+                    )
                     continue
                 ratings.append(Rating(listener, trial, condition, score, where))
     return ratings, notes
@@ -173,7 +192,9 @@ class MushraResults:
 
     @property
     def included(self) -> List[str]:
-        return [n for n, listener in self.listeners.items() if not listener.excluded and listener.complete_trials]
+        return [
+            n for n, listener in self.listeners.items() if not listener.excluded and listener.complete_trials
+        ]
 
     @property
     def excluded(self) -> List[str]:
@@ -248,14 +269,20 @@ def analyse(
             elif len(rated) < len(design.conditions):
                 listener.incomplete_trials.append(trial)
                 missing = [c for c in design.conditions if c not in rated]
-                notes.append(f"listener {name}, trial {trial}: no valid rating of {', '.join(missing)}: trial left out")
+                notes.append(
+                    f"listener {name}, trial {trial}: no valid rating of {', '.join(missing)}: trial left out"
+                )
             else:
                 listener.complete_trials.append(trial)
                 listener.reference_below += rated[REFERENCE] < screen_score
         if listener.missing_trials:
-            notes.append(f"listener {name} ({', '.join(listener.files)}): {len(listener.missing_trials)} of "
-                         f"{len(design.trial_ids)} trials missing ({', '.join(listener.missing_trials)})")  # fmt: skip
-        listener.excluded = bool(listener.complete_trials) and listener.reference_below_fraction > screen_fraction
+            notes.append(
+                f"listener {name} ({', '.join(listener.files)}): {len(listener.missing_trials)} of "
+                f"{len(design.trial_ids)} trials missing ({', '.join(listener.missing_trials)})"
+            )
+        listener.excluded = (
+            bool(listener.complete_trials) and listener.reference_below_fraction > screen_fraction
+        )
     included = [n for n, li in listeners.items() if not li.excluded and li.complete_trials]
     cells = [(n, t) for n in included for t in listeners[n].complete_trials]
     matrix = np.array([[by_cell[c][cond] for cond in design.conditions] for c in cells], dtype=np.float64)
@@ -269,12 +296,23 @@ def analyse(
         for condition in design.conditions:
             values = column[condition]
             mean, low, high = t_interval(values)
-            role = {REFERENCE: "hidden reference", ANCHOR: "anchor", baseline: "baseline"}.get(condition, "system")
-            result = ConditionResult(condition, role, values.size, mean, low, high,
-                                     float(values.std(ddof=1)) if values.size > 1 else float("nan"),
-                                     float(np.median(values)))  # fmt: skip
+            role = {REFERENCE: "hidden reference", ANCHOR: "anchor", baseline: "baseline"}.get(
+                condition, "system"
+            )
+            result = ConditionResult(
+                condition,
+                role,
+                values.size,
+                mean,
+                low,
+                high,
+                float(values.std(ddof=1)) if values.size > 1 else float("nan"),
+                float(np.median(values)),
+            )
             if role == "system":
-                result.comparison = bootstrap.compare("mean", stats[condition], stats[baseline], stats[REFERENCE], higher_is_better=True)
+                result.comparison = bootstrap.compare(
+                    "mean", stats[condition], stats[baseline], stats[REFERENCE], higher_is_better=True
+                )
                 result.wilcoxon_statistic, result.p_value = wilcoxon_signed_rank(values, column[baseline])
             results.append(result)
         systems = [r for r in results if r.role == "system"]
@@ -301,12 +339,31 @@ def write_outputs(results: MushraResults, output_dir: Path) -> List[Path]:
     path = output_dir / "listeners.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["listener", "files", "complete_trials", "incomplete_trials", "missing_trials",
-                         "reference_below_90", "reference_below_90_fraction", "excluded"])  # fmt: skip
+        writer.writerow(
+            [
+                "listener",
+                "files",
+                "complete_trials",
+                "incomplete_trials",
+                "missing_trials",
+                "reference_below_90",
+                "reference_below_90_fraction",
+                "excluded",
+            ]
+        )
         for li in results.listeners.values():
-            writer.writerow([li.name, " ".join(li.files), len(li.complete_trials), len(li.incomplete_trials),
-                             len(li.missing_trials), li.reference_below, _num(li.reference_below_fraction, 3),
-                             int(li.excluded)])  # fmt: skip
+            writer.writerow(
+                [
+                    li.name,
+                    " ".join(li.files),
+                    len(li.complete_trials),
+                    len(li.incomplete_trials),
+                    len(li.missing_trials),
+                    li.reference_below,
+                    _num(li.reference_below_fraction, 3),
+                    int(li.excluded),
+                ]
+            )
     written.append(path)
 
     path = output_dir / "ratings.csv"
@@ -323,23 +380,54 @@ def write_outputs(results: MushraResults, output_dir: Path) -> List[Path]:
     path = output_dir / "mushra.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow([
-            "condition", "role", "num_ratings", "mean", "ci_low", "ci_high", "std", "median",
-            "diff_vs_baseline", "wilcoxon_statistic", "p_value", "p_holm", "significant",
-            "relative_improvement", "relative_ci_low", "relative_ci_high",
-            "gap_closed", "gap_ci_low", "gap_ci_high", "num_listeners",
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                "condition",
+                "role",
+                "num_ratings",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "std",
+                "median",
+                "diff_vs_baseline",
+                "wilcoxon_statistic",
+                "p_value",
+                "p_holm",
+                "significant",
+                "relative_improvement",
+                "relative_ci_low",
+                "relative_ci_high",
+                "gap_closed",
+                "gap_ci_low",
+                "gap_ci_high",
+                "num_listeners",
+            ]
+        )
         for r in results.conditions:
             c = r.comparison
             figures = []
             for e in (c.relative_improvement, c.gap_closure) if c else (None, None):
                 figures += [_num(e.value, 5), _num(e.low, 5), _num(e.high, 5)] if e else ["", "", ""]
-            writer.writerow([
-                r.condition, r.role, r.n, _num(r.mean, 3), _num(r.ci_low, 3), _num(r.ci_high, 3), _num(r.std, 3),
-                _num(r.median, 3), _num(c.difference.value, 3) if c else "", _num(r.wilcoxon_statistic, 1),
-                _num(r.p_value, 5), _num(r.p_holm, 5), int(r.significant) if c else "", *figures,
-                len(results.included),
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    r.condition,
+                    r.role,
+                    r.n,
+                    _num(r.mean, 3),
+                    _num(r.ci_low, 3),
+                    _num(r.ci_high, 3),
+                    _num(r.std, 3),
+                    _num(r.median, 3),
+                    _num(c.difference.value, 3) if c else "",
+                    _num(r.wilcoxon_statistic, 1),
+                    _num(r.p_value, 5),
+                    _num(r.p_holm, 5),
+                    int(r.significant) if c else "",
+                    *figures,
+                    len(results.included),
+                ]
+            )
     written.append(path)
     written.append(boxplot(results, output_dir / "boxplot.png"))
     path = output_dir / "mushra.md"
@@ -382,7 +470,10 @@ def markdown(results: MushraResults) -> str:
             f"| {r.condition} | {r.role} | {r.n} | {r.mean:.1f} [{_num(r.ci_low, 1)}, {_num(r.ci_high, 1)}] | "
             f"{r.median:.0f} | {p} | {rel} | {gap} |"
         )
-    lines += ["", "Box plot: `boxplot.png`; per listener: `listeners.csv`; the ratings scored: `ratings.csv`."]
+    lines += [
+        "",
+        "Box plot: `boxplot.png`; per listener: `listeners.csv`; the ratings scored: `ratings.csv`.",
+    ]
     if results.notes:
         lines += ["", "## Data cleaning", ""] + [f"- {n}" for n in results.notes]
     return "\n".join(lines) + "\n"
@@ -399,14 +490,19 @@ def boxplot(results: MushraResults, path: Path) -> Path:
     index = {c: i for i, c in enumerate(results.design.conditions)}
     data = [results.matrix[:, index[c]] for c in order]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(order)), 4.2))
-    ax.boxplot(data, showmeans=True, meanprops=dict(marker="D", markerfacecolor="white", markeredgecolor="black"))
+    ax.boxplot(
+        data, showmeans=True, meanprops=dict(marker="D", markerfacecolor="white", markeredgecolor="black")
+    )
     ax.set_xticks(range(1, len(order) + 1), [c.replace("_", "\n") for c in order], fontsize=8)
     ax.set_ylim(-2, 102)
     ax.set_ylabel("MUSHRA rating")
     for y, label in zip((10, 30, 50, 70, 90), ("bad", "poor", "fair", "good", "excellent")):
         ax.text(len(order) + 0.6, y, label, fontsize=7, va="center", color="0.4")
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title(f"{results.design.test_id}: {len(results.included)} listeners, {len(results.cells)} trials rated", fontsize=9)
+    ax.set_title(
+        f"{results.design.test_id}: {len(results.included)} listeners, {len(results.cells)} trials rated",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -434,8 +530,10 @@ def score_mushra(
     scored = analyse(design, ratings, notes, len(files), baseline, num_resamples, seed)
     for name in scored.excluded:
         li = scored.listeners[name]
-        logging.warning(f"listener {name} excluded by post-screening: hidden reference below {SCREEN_SCORE:g} "
-                        f"in {li.reference_below} of {len(li.complete_trials)} trials")  # fmt: skip
+        logging.warning(
+            f"listener {name} excluded by post-screening: hidden reference below {SCREEN_SCORE:g} "
+            f"in {li.reference_below} of {len(li.complete_trials)} trials"
+        )
     written = write_outputs(scored, output_dir)
     if not scored.conditions:
         raise ResultsError(

@@ -51,10 +51,14 @@ def resample(wav: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return signal.resample_poly(np.asarray(wav, dtype=np.float64), int(rate_out) // g, int(rate_in) // g)
 
 
-def lowpass_anchor(wav: np.ndarray, fs: int, cutoff_hz: float = ANCHOR_CUTOFF_HZ, order: int = 8) -> np.ndarray:
+def lowpass_anchor(
+    wav: np.ndarray, fs: int, cutoff_hz: float = ANCHOR_CUTOFF_HZ, order: int = 8
+) -> np.ndarray:
     """The low-pass anchor of ``wav`` (T,): zero-phase Butterworth (``sosfiltfilt``), -6 dB at ``cutoff_hz``, aligned with the reference."""
     if not 0 < cutoff_hz < fs / 2:
-        raise ValueError(f"the anchor's cutoff {cutoff_hz} Hz must be below the Nyquist frequency {fs / 2} Hz")
+        raise ValueError(
+            f"the anchor's cutoff {cutoff_hz} Hz must be below the Nyquist frequency {fs / 2} Hz"
+        )
     sos = signal.butter(order, cutoff_hz, btype="lowpass", fs=fs, output="sos")
     return signal.sosfiltfilt(sos, np.asarray(wav, dtype=np.float64))
 
@@ -63,7 +67,11 @@ def active_level_db(wav: np.ndarray, fs: int, frame_s: float = 0.02, gate_db: fl
     """Active speech level (dBFS) of ``wav`` (T,): RMS over the frames within ``gate_db`` of the loudest."""
     frame = max(1, int(round(frame_s * fs)))
     n = max(1, len(wav) // frame)
-    frames = np.asarray(wav[: n * frame], dtype=np.float64).reshape(n, -1) if len(wav) >= frame else np.asarray(wav)[None]
+    frames = (
+        np.asarray(wav[: n * frame], dtype=np.float64).reshape(n, -1)
+        if len(wav) >= frame
+        else np.asarray(wav)[None]
+    )
     power = np.mean(frames**2, axis=1)
     if not np.any(power > 0):
         raise ValueError("silent waveform: no active level")
@@ -71,7 +79,9 @@ def active_level_db(wav: np.ndarray, fs: int, frame_s: float = 0.02, gate_db: fl
     return float(10 * np.log10(np.mean(power[power >= gate])))
 
 
-def align_levels(wavs: Dict[str, np.ndarray], fs: int, level_dbfs: float = DEFAULT_LEVEL_DBFS) -> Tuple[Dict[str, np.ndarray], float]:
+def align_levels(
+    wavs: Dict[str, np.ndarray], fs: int, level_dbfs: float = DEFAULT_LEVEL_DBFS
+) -> Tuple[Dict[str, np.ndarray], float]:
     """Scale every waveform to the same active level; returns them and the level (dBFS) used.
 
     Args:
@@ -79,7 +89,10 @@ def align_levels(wavs: Dict[str, np.ndarray], fs: int, level_dbfs: float = DEFAU
         level_dbfs: Target level; lowered for all when a stimulus would peak above :data:`PEAK_LIMIT`.
     """
     levels = {name: active_level_db(wav, fs) for name, wav in wavs.items()}
-    peaks = {name: float(np.max(np.abs(wav))) * 10 ** ((level_dbfs - levels[name]) / 20) for name, wav in wavs.items()}
+    peaks = {
+        name: float(np.max(np.abs(wav))) * 10 ** ((level_dbfs - levels[name]) / 20)
+        for name, wav in wavs.items()
+    }
     target = level_dbfs
     loudest = max(peaks.values())
     if loudest > PEAK_LIMIT:

@@ -59,7 +59,9 @@ def read_stage12_scores(scores_dir: Path):
     if path.is_file():
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
-                wav.setdefault(row["utt"], {})[row["system"]] = {k: _float(row.get(k)) for k, *_ in WAV_COLUMNS if k in row}
+                wav.setdefault(row["utt"], {})[row["system"]] = {
+                    k: _float(row.get(k)) for k, *_ in WAV_COLUMNS if k in row
+                }
     else:
         logging.warning(f"{path} is missing: no wav-level scores on the samples page")
     path = scores_dir / "words.csv"
@@ -124,7 +126,9 @@ def build_samples_page(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     plots, renditions = plots or {}, renditions or {}
-    wav_scores, word_values, word_labels = read_stage12_scores(Path(scores_dir)) if scores_dir else ({}, {}, {})
+    wav_scores, word_values, word_labels = (
+        read_stage12_scores(Path(scores_dir)) if scores_dir else ({}, {}, {})
+    )
     # which wav-level columns have any value at all (distillMOS is optional in stage 12)
     columns = [c for c in WAV_COLUMNS if any(c[0] in s for per in wav_scores.values() for s in per.values())]
 
@@ -149,14 +153,20 @@ def build_samples_page(
         body = []
         for name, src in rows:
             # what each system is: the legend at the top, and a tooltip here
-            cells = [f'<td><strong title="{esc(describe(name))}">{esc(name)}</strong></td>',
-                     f"<td>{_audio(src, f'{name}, {utt}')}</td>"]  # fmt: skip
+            cells = [
+                f'<td><strong title="{esc(describe(name))}">{esc(name)}</strong></td>',
+                f"<td>{_audio(src, f'{name}, {utt}')}</td>",
+            ]
             scores = wav_scores.get(utt, {}).get(name, {})
             cells += [f'<td class="num">{_fmt(scores.get(k), s, d)}</td>' for k, _, s, d in columns]
             if utt in word_values:
                 mine, ref = word_values[utt].get(name), word_values[utt].get("recording")
                 for key, _, digits in WORD_FEATURES:
-                    value = None if mine is None or ref is None or name == "recording" else rmse(mine[key], ref[key])
+                    value = (
+                        None
+                        if mine is None or ref is None or name == "recording"
+                        else rmse(mine[key], ref[key])
+                    )
                     cells.append(f'<td class="num">{_fmt(value, 1.0, max(digits, 1))}</td>')
             body.append("<tr>" + "".join(cells) + "</tr>")
         parts = [
@@ -175,9 +185,13 @@ def build_samples_page(
                 parts.append(f'<p class="muted">{esc(renditions_note)}</p>')
             parts.append('<div class="renditions">')
             for i, rendition in enumerate(renditions[utt]):
-                src = copy(Path(rendition.path), f"audio/{sid}/{safe_name(rendition.system)}_rendition{i + 1}.wav")
-                parts.append(f"<figure><figcaption>{esc(rendition.label)}</figcaption>"
-                             f"{_audio(src, f'{title} rendition {i + 1}, {utt}')}</figure>")  # fmt: skip
+                src = copy(
+                    Path(rendition.path), f"audio/{sid}/{safe_name(rendition.system)}_rendition{i + 1}.wav"
+                )
+                parts.append(
+                    f"<figure><figcaption>{esc(rendition.label)}</figcaption>"
+                    f"{_audio(src, f'{title} rendition {i + 1}, {utt}')}</figure>"
+                )
             parts.append("</div>")
         if utt in plots:
             src = copy(Path(plots[utt]), f"plots/f0_{sid}.png")
@@ -194,18 +208,27 @@ def build_samples_page(
             for key, title_, digits in WORD_FEATURES[:2]:
                 parts += [
                     f"<details><summary>{esc(title_)} of each word</summary>",
-                    "<table><thead><tr><th>word</th>" + "".join(f'<th class="num">{esc(s)}</th>' for s in sources) + "</tr></thead><tbody>",
+                    "<table><thead><tr><th>word</th>"
+                    + "".join(f'<th class="num">{esc(s)}</th>' for s in sources)
+                    + "</tr></thead><tbody>",
                 ]
                 for w, label in enumerate(labels):
                     values = [word_values[utt][s][key][w] for s in sources]
-                    parts.append(f"<tr><td>{esc(label)}</td>" + "".join(f'<td class="num">{_fmt(v, 1.0, digits)}</td>' for v in values) + "</tr>")
+                    parts.append(
+                        f"<tr><td>{esc(label)}</td>"
+                        + "".join(f'<td class="num">{_fmt(v, 1.0, digits)}</td>' for v in values)
+                        + "</tr>"
+                    )
                 parts.append("</tbody></table></details>")
         parts.append("</section>")
         sections.append("\n".join(parts))
-        nav.append(f'<li><a href="#utt-{esc(sid)}">{esc(utt)}</a> <span class="muted">({esc(types.get(utt, ""))})</span></li>')
+        nav.append(
+            f'<li><a href="#utt-{esc(sid)}">{esc(utt)}</a> <span class="muted">({esc(types.get(utt, ""))})</span></li>'
+        )
 
     legend = "".join(
-        f"<tr><td><strong>{esc(n)}</strong></td><td>{esc(describe(n))}</td></tr>" for n in ["recording", *systems]
+        f"<tr><td><strong>{esc(n)}</strong></td><td>{esc(describe(n))}</td></tr>"
+        for n in ["recording", *systems]
     )
     notes = []
     if columns or word_values:
@@ -216,22 +239,24 @@ def build_samples_page(
             "mean log-F0, F0 range and energy. One utterance is a small sample: the corpus-level tables "
             "with confidence intervals are in the recipe's RESULTS.md."
         )
-    body = "\n".join([
-        "<header>",
-        f"<h1>{esc(title)}</h1>",
-        f"<p>{esc(intro)}</p>" if intro else "",
-        "</header>",
-        "<main>",
-        '<section id="systems"><h2>Systems</h2>',
-        f"<table><tbody>{legend}</tbody></table>",
-        *(f'<p class="muted">{esc(n)}</p>' for n in notes),
-        f"<nav><h3>{len(utts)} utterances</h3><ul>{''.join(nav)}</ul></nav>",
-        "</section>",
-        *sections,
-        "</main>",
-        f"<footer>Written by prosody_plugin on {datetime.date.today().isoformat()}; "
-        "self-contained: every file it plays or shows is in this folder.</footer>",
-    ])  # fmt: skip
+    body = "\n".join(
+        [
+            "<header>",
+            f"<h1>{esc(title)}</h1>",
+            f"<p>{esc(intro)}</p>" if intro else "",
+            "</header>",
+            "<main>",
+            '<section id="systems"><h2>Systems</h2>',
+            f"<table><tbody>{legend}</tbody></table>",
+            *(f'<p class="muted">{esc(n)}</p>' for n in notes),
+            f"<nav><h3>{len(utts)} utterances</h3><ul>{''.join(nav)}</ul></nav>",
+            "</section>",
+            *sections,
+            "</main>",
+            f"<footer>Written by prosody_plugin on {datetime.date.today().isoformat()}; "
+            "self-contained: every file it plays or shows is in this folder.</footer>",
+        ]
+    )
     index = output_dir / "index.html"
     index.write_text(page(title, body, script=ONE_AT_A_TIME), encoding="utf-8")
     return index
@@ -261,11 +286,18 @@ def sampled_renditions(
     from prosody_plugin.inference import Text2SpeechProsody
 
     tts = Text2SpeechProsody(
-        train_config, model_file, context_train_config, context_model_file,
-        vocoder_file=vocoder_file, vocoder_config=vocoder_config, speed_calibration_file=speed_calibration_file,
-    )  # fmt: skip
+        train_config,
+        model_file,
+        context_train_config,
+        context_model_file,
+        vocoder_file=vocoder_file,
+        vocoder_config=vocoder_config,
+        speed_calibration_file=speed_calibration_file,
+    )
     if tts.system is None or not tts.tts.one_to_many:
-        raise ValueError(f"renditions: {train_config} is {tts.system or 'the baseline'}, whose stage two does not sample")
+        raise ValueError(
+            f"renditions: {train_config} is {tts.system or 'the baseline'}, whose stage two does not sample"
+        )
     written: Dict[str, List[Rendition]] = {}
     for utt, text in texts.items():
         for i in range(num):
@@ -279,8 +311,6 @@ def sampled_renditions(
             sf.write(path, out["wav"].numpy(), tts.fs)
             written.setdefault(utt, []).append(Rendition(f"seed {seed + i}", path, tts.system, tts.tts.title))
     return written
-
-
 
 
 def make_samples_page(
@@ -330,10 +360,15 @@ def make_samples_page(
 
         (output_dir / "plots").mkdir()
         figures = plot_f0_contours(
-            Path(data_dir), Path(plot_model["durations"]), Path(plot_model["train_config"]),
-            Path(plot_model["model_file"]), {name: system.directory for name, system in decodes.items()},
-            output_dir / "plots", words=plot_model.get("words"), utts=list(chosen),
-        )  # fmt: skip
+            Path(data_dir),
+            Path(plot_model["durations"]),
+            Path(plot_model["train_config"]),
+            Path(plot_model["model_file"]),
+            {name: system.directory for name, system in decodes.items()},
+            output_dir / "plots",
+            words=plot_model.get("words"),
+            utts=list(chosen),
+        )
         for utt, path in zip(chosen, figures):
             plots[utt] = path
     renditions: Dict[str, List[Rendition]] = {}
@@ -341,13 +376,32 @@ def make_samples_page(
     if renditions_system and num_renditions > 0:
         system = renditions_system
         renditions = sampled_renditions(
-            {u: recordings.texts[u] for u in chosen}, output_dir, system["train_config"], system["model_file"],
-            system["context_train_config"], system["context_model_file"], num_renditions, temperature, seed,
-            vocoder_file, vocoder_config, system.get("speed_calibration_file"),
-        )  # fmt: skip
-        note = (f"Text only: each rendition draws its own prosody from stage two's predicted distribution "
-                f"(temperature {temperature:g}); one text, many valid readings.")  # fmt: skip
-    return build_samples_page(output_dir, recordings, decodes, chosen, types, scores_dir, plots, renditions, note, title)
+            {u: recordings.texts[u] for u in chosen},
+            output_dir,
+            system["train_config"],
+            system["model_file"],
+            system["context_train_config"],
+            system["context_model_file"],
+            num_renditions,
+            temperature,
+            seed,
+            vocoder_file,
+            vocoder_config,
+            system.get("speed_calibration_file"),
+        )
+        note = (
+            f"Text only: each rendition draws its own prosody from stage two's predicted distribution "
+            f"(temperature {temperature:g}); one text, many valid readings."
+        )
+    return build_samples_page(
+        output_dir, recordings, decodes, chosen, types, scores_dir, plots, renditions, note, title
+    )
 
 
-__all__ = ["Rendition", "build_samples_page", "make_samples_page", "read_stage12_scores", "sampled_renditions"]
+__all__ = [
+    "Rendition",
+    "build_samples_page",
+    "make_samples_page",
+    "read_stage12_scores",
+    "sampled_renditions",
+]

@@ -9,6 +9,7 @@ from prosody_plugin.data.kaldi_dir import read_kaldi_map
 from prosody_plugin.evaluation.sentence_types import SENTENCE_TYPES, sentence_type
 from prosody_plugin.systems import describe_decode
 
+
 def describe(name: str) -> str:
     """A line saying what a system is: a decode of the recipe (the registry names them), else an extra baseline."""
     if name == "recording":
@@ -28,13 +29,17 @@ class Recordings:
         self.data_dir = Path(data_dir)
         for name in ("text", "wav.scp"):
             if not (self.data_dir / name).is_file():
-                raise FileNotFoundError(f"{self.data_dir / name} is missing (a Kaldi data dir of the recordings)")
+                raise FileNotFoundError(
+                    f"{self.data_dir / name} is missing (a Kaldi data dir of the recordings)"
+                )
         text = self.data_dir / ("text.orig" if (self.data_dir / "text.orig").is_file() else "text")
         self.texts: Dict[str, str] = read_kaldi_map(text)
         self.wavs: Dict[str, str] = read_kaldi_map(self.data_dir / "wav.scp")
         for utt, path in self.wavs.items():
             if path.rstrip().endswith("|"):
-                raise ValueError(f"{self.data_dir / 'wav.scp'}: {utt}: piped wav.scp entries are not supported here")
+                raise ValueError(
+                    f"{self.data_dir / 'wav.scp'}: {utt}: piped wav.scp entries are not supported here"
+                )
 
     def path(self, utt: str) -> Path:
         """The recording of ``utt``; FileNotFoundError naming it when it has none."""
@@ -63,7 +68,9 @@ class System:
     def path(self, utt: str) -> Path:
         """The decode of ``utt``; FileNotFoundError naming the system and utterance when missing."""
         if utt not in self.wavs:
-            raise FileNotFoundError(f"system {self.name} / {utt}: not decoded ({self.directory / 'wav.scp'} has no entry)")
+            raise FileNotFoundError(
+                f"system {self.name} / {utt}: not decoded ({self.directory / 'wav.scp'} has no entry)"
+            )
         path = Path(self.wavs[utt])
         if not path.is_file():
             raise FileNotFoundError(f"system {self.name} / {utt}: {path} is missing")
@@ -93,7 +100,10 @@ def sentence_types(texts: Dict[str, str], spacy_model: Optional[str] = None) -> 
 
     nlp = spacy.load(spacy_model or default_spacy_model(), exclude=["ner", "lemmatizer", "parser"])
     keys = list(texts)
-    return {k: sentence_type(texts[k], [t.pos_ for t in doc]) for k, doc in zip(keys, nlp.pipe(texts[k] for k in keys))}
+    return {
+        k: sentence_type(texts[k], [t.pos_ for t in doc])
+        for k, doc in zip(keys, nlp.pipe(texts[k] for k in keys))
+    }
 
 
 def spread_of_types(texts: Dict[str, str], types: Dict[str, str], num: int) -> List[str]:
@@ -128,11 +138,15 @@ def choose_utterances(
     if utts:
         unknown = [u for u in utts if u not in recordings.texts]
         if unknown:
-            raise ValueError(f"unknown utterances {', '.join(unknown)}: not in {recordings.data_dir / 'text'}")
+            raise ValueError(
+                f"unknown utterances {', '.join(unknown)}: not in {recordings.data_dir / 'text'}"
+            )
         candidates = {u: recordings.texts[u] for u in utts}
     else:
         candidates = {
-            u: t for u, t in recordings.texts.items() if u in recordings.wavs and all(u in s.wavs for s in systems)
+            u: t
+            for u, t in recordings.texts.items()
+            if u in recordings.wavs and all(u in s.wavs for s in systems)
         }
         if not candidates:
             raise ValueError("no utterance has a recording and a decode of every system")

@@ -237,7 +237,9 @@ class _Parser:
             if tag == "speak":
                 self._fail(here, "<speak> may only be the root element", tagged=False)
             if tag not in SUPPORTED_TAGS:
-                self._fail(here, f"unsupported tag <{tag}> (supported: {', '.join(SUPPORTED_TAGS)})", tagged=False)
+                self._fail(
+                    here, f"unsupported tag <{tag}> (supported: {', '.join(SUPPORTED_TAGS)})", tagged=False
+                )
             for ancestor in self.stack:
                 if ancestor.tag in _FORBIDDEN_ANCESTORS.get(tag, ()):
                     self._fail(here, f"<{tag}> may not be inside <{ancestor.tag}>")
@@ -246,7 +248,12 @@ class _Parser:
         if tag == "emphasis":
             level = attributes.get("level", DEFAULT_EMPHASIS)
             if level not in EMPHASIS_LEVELS:
-                self._fail(here, f"unknown emphasis level {level!r} (use {', '.join(EMPHASIS_LEVELS)})", "level", level)
+                self._fail(
+                    here,
+                    f"unknown emphasis level {level!r} (use {', '.join(EMPHASIS_LEVELS)})",
+                    "level",
+                    level,
+                )
             here.controls = replace(here.controls, emphasis=level)
         elif tag == "prosody":
             here.controls = self._prosody(here, attributes)
@@ -283,7 +290,9 @@ class _Parser:
     def _doctype(self, name: str, system_id: Optional[str], public_id: Optional[str], internal: bool) -> None:
         line, column = self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber
         # Refusing the DTD refuses entity declarations with it: no external or expanding entities.
-        raise ValueError(f"SSML line {line}, column {column}: a DOCTYPE is not accepted (no DTD, no entities)")
+        raise ValueError(
+            f"SSML line {line}, column {column}: a DOCTYPE is not accepted (no DTD, no entities)"
+        )
 
     def _entity(self, name: str, *_: object) -> None:
         line, column = self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber
@@ -291,7 +300,9 @@ class _Parser:
 
     def _processing_instruction(self, target: str, data: str) -> None:
         line, column = self.expat.CurrentLineNumber, self.expat.CurrentColumnNumber
-        raise ValueError(f"SSML line {line}, column {column}: processing instruction <?{target}?> is not supported")
+        raise ValueError(
+            f"SSML line {line}, column {column}: processing instruction <?{target}?> is not supported"
+        )
 
     # -- elements ------------------------------------------------------------------------
 
@@ -311,7 +322,9 @@ class _Parser:
             field_name, combine, words, relative = _PROSODY_VALUES[name]
             word = value.strip()
             try:  # a word sets the value, a relative value changes the inherited one
-                amount = words[word] if word in words else combine(getattr(controls, field_name), relative(value))
+                amount = (
+                    words[word] if word in words else combine(getattr(controls, field_name), relative(value))
+                )
             except _ValueProblem as problem:
                 self._fail(here, str(problem), name, value)
             controls = replace(controls, **{field_name: amount})
@@ -420,13 +433,17 @@ def _pitch(value: str) -> float:
 def _range(value: str) -> float:
     word = value.strip()
     if _HERTZ.fullmatch(word):
-        raise _ValueProblem("a range in Hz is not supported: it needs the speaker's F0 (use a percentage like +50%)")
+        raise _ValueProblem(
+            "a range in Hz is not supported: it needs the speaker's F0 (use a percentage like +50%)"
+        )
     parsed = _signed(word, ("st", "%"))
     if parsed is None:
         raise _ValueProblem(f"unknown range value {value!r} (use a percentage like +50% or x-low..x-high)")
     amount, unit = parsed
     if unit == "st":
-        raise _ValueProblem("a range in semitones is not supported (use a percentage like +50% or x-low..x-high)")
+        raise _ValueProblem(
+            "a range in semitones is not supported (use a percentage like +50% or x-low..x-high)"
+        )
     if amount <= -100:
         raise _ValueProblem("a range change must be above -100%")
     return 1.0 + amount / 100.0
@@ -438,7 +455,9 @@ def _volume(value: str) -> float:
         raise _ValueProblem("volume 'silent' is not supported (leave the text out, or use a break)")
     parsed = _signed(word, ("dB",))
     if parsed is None:
-        raise _ValueProblem(f"unknown volume value {value!r} (use signed decibels like +3dB or x-soft..x-loud)")
+        raise _ValueProblem(
+            f"unknown volume value {value!r} (use signed decibels like +3dB or x-soft..x-loud)"
+        )
     return parsed[0]
 
 
@@ -455,7 +474,9 @@ _PROSODY_VALUES: Dict[str, Tuple[str, Callable, Dict[str, float], Callable]] = {
 def _time(value: str) -> float:
     match = _TIME.fullmatch(value.strip())
     if match is None:
-        raise _ValueProblem(f"unknown break time {value!r} (use a non-negative number with unit ms or s: 500ms, 1.5s)")
+        raise _ValueProblem(
+            f"unknown break time {value!r} (use a non-negative number with unit ms or s: 500ms, 1.5s)"
+        )
     seconds = float(match.group(1)) / (1000.0 if match.group(2) == "ms" else 1.0)
     if seconds > MAX_BREAK_SECONDS:
         raise _ValueProblem(f"a break is at most {MAX_BREAK_SECONDS:g} s")

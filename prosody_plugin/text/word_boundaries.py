@@ -30,8 +30,7 @@ def is_pronounceable(token: str) -> bool:
     if token in (WORD_BOUNDARY_TOKEN, EOS_TOKEN, BLANK_TOKEN) or not token.strip():
         return False
     return not all(
-        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace()
-        for c in token
+        unicodedata.category(c).startswith("P") or c in NON_PHONETIC_MARKS or c.isspace() for c in token
     )
 
 

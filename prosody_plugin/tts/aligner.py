@@ -8,11 +8,11 @@ from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 from espnet2.gan_tts.jets.alignments import AlignmentModule, viterbi_decode
 from espnet2.gan_tts.jets.loss import ForwardSumLoss
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.abs_tts import AbsTTS
-from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from prosody_plugin.tts.word_pooling import append_eos
 
@@ -180,9 +180,7 @@ class ForwardSumAligner(AbsTTS):
         text_lengths = text.new_tensor([len(text)])
         feats_lengths = text.new_tensor([len(feats)])
         if len(feats) < len(text) + 1:
-            raise ValueError(
-                f"{len(feats)} frames cannot hold {len(text) + 1} tokens (one frame each)"
-            )
+            raise ValueError(f"{len(feats)} frames cannot hold {len(text) + 1} tokens (one frame each)")
         log_p_attn, ilens = self._log_p_attn(text[None], text_lengths, feats[None], feats_lengths)
         durations, _ = viterbi_decode(log_p_attn, ilens, feats_lengths)
         return dict(feat_gen=feats, duration=durations[0].long())

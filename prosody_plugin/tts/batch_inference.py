@@ -73,9 +73,7 @@ def masked_feed_forward(ff: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor)
     )
 
 
-def masked_convolution_module(
-    conv: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor
-) -> torch.Tensor:
+def masked_convolution_module(conv: torch.nn.Module, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
     """Mirrors ``ConvolutionModule.forward`` (espnet/nets/pytorch_backend/conformer/
     convolution.py): the GLU output is zeroed at padded positions before the depthwise
     conv (``conformer_{enc,dec}_kernel_size``), as the conv's own zero padding is alone.
@@ -129,7 +127,9 @@ def _residual(x: torch.Tensor, norm: torch.nn.Module, normalize_before: bool, br
     return x
 
 
-def _self_attention_branch(layer: torch.nn.Module, mask: torch.Tensor, pos_emb: Optional[torch.Tensor] = None):
+def _self_attention_branch(
+    layer: torch.nn.Module, mask: torch.Tensor, pos_emb: Optional[torch.Tensor] = None
+):
     """The self-attention branch of a transformer or conformer layer (relative positions
     when ``pos_emb`` is given), with its ``concat_after`` or dropout."""
     _check_attention(layer.self_attn)
@@ -194,7 +194,10 @@ def masked_conformer_layer(
     x = _residual(x, layer.norm_mha, before, attention)
     if layer.conv_module is not None:
         x = _residual(
-            x, layer.norm_conv, before, lambda x: layer.dropout(masked_convolution_module(layer.conv_module, x, pad))
+            x,
+            layer.norm_conv,
+            before,
+            lambda x: layer.dropout(masked_convolution_module(layer.conv_module, x, pad)),
         )
     x = _residual(x, layer.norm_ff, before, feed_forward(layer.feed_forward))
     if layer.conv_module is not None:
@@ -219,9 +222,7 @@ def masked_encoder(encoder: torch.nn.Module, xs: torch.Tensor, lengths: torch.Te
     if getattr(encoder, "intermediate_layers", None) is not None:
         raise ValueError("batched inference does not support intermediate_layers in the encoder")
     if not isinstance(encoder.embed, torch.nn.Sequential):
-        raise ValueError(
-            f"batched inference does not support the input layer {type(encoder.embed).__name__}"
-        )
+        raise ValueError(f"batched inference does not support the input layer {type(encoder.embed).__name__}")
     if any(isinstance(m, LegacyRelPositionalEncoding) for m in encoder.embed):
         raise _legacy_rel_pos_error()
     pad = make_pad_mask(lengths, maxlen=xs.size(1)).to(xs.device).unsqueeze(-1)  # (B, T, 1)

@@ -9,8 +9,8 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.text.word_boundaries import WORD_BOUNDARY_TOKEN
+from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
 from prosody_plugin.tts.word_pooling import broadcast_words_to_tokens, pool_frames_by_word
 
 WORD_ENCODERS = ("recurrent", "mean")
@@ -199,9 +199,15 @@ class CAMP(ProsodyFastSpeech2):
         self.word_embed_dim = word_embed_dim
         self.word_kl_weight = word_kl_weight
         self.word_encoder = WordProsodyEncoder(  # a mean and a log-variance when variational
-            odim, word_embed_dim * (2 if word_kl_weight > 0 else 1), ref_conv_layers, ref_conv_chans, ref_conv_kernel_size,
-            ref_dropout, ref_hidden_size, word_encoder,
-        )  # fmt: skip
+            odim,
+            word_embed_dim * (2 if word_kl_weight > 0 else 1),
+            ref_conv_layers,
+            ref_conv_chans,
+            ref_conv_kernel_size,
+            ref_dropout,
+            ref_hidden_size,
+            word_encoder,
+        )
         self.word_projection = torch.nn.Linear(word_embed_dim, adim)
         # word boundaries travel with every CAMP checkpoint (persistent, unlike the base's)
         self.register_buffer("token_is_boundary", torch.zeros(idim, dtype=torch.bool))
@@ -222,7 +228,10 @@ class CAMP(ProsodyFastSpeech2):
     per_word = True
     title = "CAMP"
     decodes = {
-        "reference": ("oracle", "CAMP, word prosody embeddings encoded from the utterance's own recording (oracle)"),
+        "reference": (
+            "oracle",
+            "CAMP, word prosody embeddings encoded from the utterance's own recording (oracle)",
+        ),
         "predicted": ("predicted", "CAMP, word prosody embeddings predicted by stage two from the text"),
     }
 
@@ -297,7 +306,9 @@ class CAMP(ProsodyFastSpeech2):
             embeddings[i, :n] = words
         return self._word_conditioning(embeddings, xs, ilens)
 
-    def _word_conditioning(self, word_embeddings: torch.Tensor, xs: torch.Tensor, ilens: torch.Tensor) -> torch.Tensor:
+    def _word_conditioning(
+        self, word_embeddings: torch.Tensor, xs: torch.Tensor, ilens: torch.Tensor
+    ) -> torch.Tensor:
         word_ids, _ = self.word_ids(xs, ilens)
         return broadcast_words_to_tokens(self.word_projection(word_embeddings), word_ids)
 
@@ -311,7 +322,12 @@ class CAMP(ProsodyFastSpeech2):
                 kl = 0.5 * (prosody.pow(2) + logvar.exp() - 1.0 - logvar)
                 _, num_words = self.word_ids(xs, ilens)
                 stats["word_kl"] = (kl.sum() / num_words.sum()).detach()  # nats per word
-                loss = self.word_kl_weight * kl.sum() / xs.size(0) / (feats_lengths.float().mean() * feats.size(-1))
+                loss = (
+                    self.word_kl_weight
+                    * kl.sum()
+                    / xs.size(0)
+                    / (feats_lengths.float().mean() * feats.size(-1))
+                )
                 if self.training:
                     prosody = prosody + torch.randn_like(prosody) * torch.exp(0.5 * logvar)
             if self.training and self.word_dropout > 0:

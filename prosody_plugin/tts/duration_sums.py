@@ -55,6 +55,8 @@ def duration_sum_losses(
     index = torch.where(in_word, words, torch.zeros_like(words))
     pred_words = predicted.new_zeros(d_outs.size(0), num_words).scatter_add(1, index, predicted * in_word)
     rec_words = predicted.new_zeros(d_outs.size(0), num_words).scatter_add(1, index, recorded * in_word)
-    word_mask = predicted.new_zeros(d_outs.size(0), num_words).scatter_add(1, index, in_word.to(predicted.dtype)) > 0
+    word_mask = (
+        predicted.new_zeros(d_outs.size(0), num_words).scatter_add(1, index, in_word.to(predicted.dtype)) > 0
+    )
     word_loss = log_error(pred_words, rec_words)[word_mask].mean()
     return word_loss, sentence_loss

@@ -7,8 +7,8 @@ from dataclasses import fields
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
-from espnet2.tts.espnet_model import ESPnetTTSModel
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
+from espnet2.tts.espnet_model import ESPnetTTSModel
 from torch.amp import autocast
 
 from prosody_plugin.tts.prosody_fastspeech2 import ProsodyFastSpeech2
@@ -30,7 +30,13 @@ def load_trained_model(train_config, model_file) -> Tuple["ProsodyESPnetTTSModel
 
 #: The modules of an ESPnetTTSModel, by the names its constructor takes.
 ESPNET_COMPONENTS = (
-    "feats_extract", "pitch_extract", "energy_extract", "normalize", "pitch_normalize", "energy_normalize", "tts"
+    "feats_extract",
+    "pitch_extract",
+    "energy_extract",
+    "normalize",
+    "pitch_normalize",
+    "energy_normalize",
+    "tts",
 )
 
 
@@ -90,7 +96,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
                 feats, feats_lengths = self.feats_extract(speech, speech_lengths)
             else:
                 feats, feats_lengths = speech, speech_lengths
-            lengths = dict(feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths)
+            lengths = dict(
+                feats_lengths=feats_lengths, durations=durations, durations_lengths=durations_lengths
+            )
             if self.pitch_extract is not None and pitch is None:
                 pitch, pitch_lengths = self.pitch_extract(speech, speech_lengths, **lengths)
             if self.energy_extract is not None and energy is None:
@@ -106,8 +114,15 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             batch.update(pitch=pitch, pitch_lengths=pitch_lengths)
         if self.energy_extract is not None and energy is not None:
             batch.update(energy=energy, energy_lengths=energy_lengths)
-        extras = dict(spembs=spembs, sids=sids, lids=lids, durations=durations, durations_lengths=durations_lengths,
-                      prosody=prosody, prosody_lengths=prosody_lengths)  # fmt: skip
+        extras = dict(
+            spembs=spembs,
+            sids=sids,
+            lids=lids,
+            durations=durations,
+            durations_lengths=durations_lengths,
+            prosody=prosody,
+            prosody_lengths=prosody_lengths,
+        )
         batch.update({k: v for k, v in extras.items() if v is not None})
         if self.tts.require_raw_speech:
             batch.update(speech=speech, speech_lengths=speech_lengths)
@@ -132,16 +147,25 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         semitones, db, ranges = augmentation.draw(speech.size(0), speech.device)
         per_token = lambda v: v[:, None].expand(-1, pitch.size(1))  # noqa: E731
         edit = VarianceControls.from_natural(
-            torch.ones_like(pitch[..., 0]), per_token(semitones), per_token(ranges), per_token(db),
-            self.pitch_normalize, self.energy_normalize,
-        )  # fmt: skip
+            torch.ones_like(pitch[..., 0]),
+            per_token(semitones),
+            per_token(ranges),
+            per_token(db),
+            self.pitch_normalize,
+            self.energy_normalize,
+        )
         with autocast("cuda", enabled=False):
             stft, stft_lengths = self.feats_extract.stft(speech, speech_lengths)
             magnitudes = torch.sqrt(torch.clamp(stft[..., 0] ** 2 + stft[..., 1] ** 2, min=1.0e-10))
             frame_semitones = augmentation.frame_semitones(
-                semitones, ranges, pitch, batch["durations"], pad, normalizer_stats(self.pitch_normalize)[1],
+                semitones,
+                ranges,
+                pitch,
+                batch["durations"],
+                pad,
+                normalizer_stats(self.pitch_normalize)[1],
                 magnitudes.size(1),
-            )  # fmt: skip
+            )
             edited = augmentation.edit_magnitudes(magnitudes, frame_semitones, db, self.feats_extract.fs)
             feats, feats_lengths = self.feats_extract.logmel(edited, stft_lengths)
             if self.normalize is not None:
@@ -207,7 +231,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         pitch = energy = None
         if durations is not None:
             variances = self.reference_variances(speech, durations, len(feats))
-            pitch, energy = (None if variances.get(k) is None else variances[k][None] for k in ("pitch", "energy"))
+            pitch, energy = (
+                None if variances.get(k) is None else variances[k][None] for k in ("pitch", "energy")
+            )
             durations = durations[None]
         targets = self.tts.prosody_target(
             xs, ilens, feats[None], feats.new_tensor([len(feats)]).long(), durations, pitch, energy
@@ -254,7 +280,12 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         elif prosody is not None and any(p is not None for p in prosody):
             raise ValueError(f"{type(self.tts).__name__} takes no prosody representation")
         out = batch_text_to_mel(
-            self.tts, xs, ilens, conditioning=conditioning, alpha=alpha, controls=self._variance_controls(controls, ilens)
+            self.tts,
+            xs,
+            ilens,
+            conditioning=conditioning,
+            alpha=alpha,
+            controls=self._variance_controls(controls, ilens),
         )
         results = []
         for i, (n_tokens, n_frames) in enumerate(zip(ilens.tolist(), out["feat_lengths"].tolist())):
@@ -285,7 +316,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
                     raise ValueError(f"item {i}: unknown control {name!r}; known: {', '.join(NEUTRAL)}")
                 value = torch.as_tensor(value, dtype=torch.float32).reshape(-1)
                 if value.numel() != n:
-                    raise ValueError(f"item {i}: control {name} has {value.numel()} values for {n} tokens (eos included)")
+                    raise ValueError(
+                        f"item {i}: control {name} has {value.numel()} values for {n} tokens (eos included)"
+                    )
                 natural[name][i, :n] = value
         try:
             edits = VarianceControls.from_natural(
@@ -300,7 +333,9 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
         """Add ``feat_gen_denorm``, ``pitch_denorm`` and ``energy_denorm`` to one item's outputs."""
         if self.normalize is not None:
             feats = outputs["feat_gen"][None]
-            outputs["feat_gen_denorm"] = self.normalize.inverse(feats.clone(), feats.new_tensor([feats.size(1)]).long())[0][0]
+            outputs["feat_gen_denorm"] = self.normalize.inverse(
+                feats.clone(), feats.new_tensor([feats.size(1)]).long()
+            )[0][0]
         else:
             outputs["feat_gen_denorm"] = outputs["feat_gen"]
         # ESPnet denormalises only the mel; the scoring compares the token-level pitch and
@@ -321,7 +356,10 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             Dict[str, Tensor]: ``pitch`` and ``energy`` (T,) for those given.
         """
         natural = {}
-        for key, value, normalize in (("pitch", pitch, self.pitch_normalize), ("energy", energy, self.energy_normalize)):
+        for key, value, normalize in (
+            ("pitch", pitch, self.pitch_normalize),
+            ("energy", energy, self.energy_normalize),
+        ):
             if value is not None:
                 value = value.reshape(1, -1, 1).clone()
                 if normalize is not None:
@@ -364,6 +402,8 @@ class ProsodyESPnetTTSModel(ESPnetTTSModel):
             elif durations is not None:
                 decode_config.update(reference_durations=durations)
         outputs = super().inference(text, speech=speech, durations=durations, **decode_config)
-        denormalised = self._denormalise(dict(feat_gen=outputs["feat_gen"], pitch=outputs.get("pitch"), energy=outputs.get("energy")))
+        denormalised = self._denormalise(
+            dict(feat_gen=outputs["feat_gen"], pitch=outputs.get("pitch"), energy=outputs.get("energy"))
+        )
         outputs.update({k: v for k, v in denormalised.items() if k.endswith("_denorm") and k not in outputs})
         return outputs

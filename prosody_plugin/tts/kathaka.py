@@ -20,9 +20,7 @@ class LengthAwareReferenceEncoder(ReferenceEncoder):
     ESPnet's runs over the batch padding, so an embedding would depend on the batch.
     """
 
-    def forward(
-        self, speech: torch.Tensor, speech_lengths: Optional[torch.Tensor] = None
-    ) -> torch.Tensor:
+    def forward(self, speech: torch.Tensor, speech_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Encode (B, T_feats, idim) mel-spectrograms to (B, gru_units)."""
         if speech_lengths is None:
             return super().forward(speech)
@@ -32,9 +30,7 @@ class LengthAwareReferenceEncoder(ReferenceEncoder):
         for _ in range(self.conv_layers):
             lengths = (lengths - self.kernel_size + 2 * self.padding) // self.stride + 1
         lengths = lengths.clamp(min=1, max=hs.size(1))
-        packed = pack_padded_sequence(
-            hs, lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
+        packed = pack_padded_sequence(hs, lengths.cpu(), batch_first=True, enforce_sorted=False)
         self.gru.flatten_parameters()
         _, ref_embs = self.gru(packed)  # (gru_layers, B, gru_units)
         return ref_embs[-1]
@@ -119,7 +115,10 @@ class Kathaka(ProsodyFastSpeech2):
     title = "Kathaka"
     one_to_many = True
     decodes = {
-        "reference": ("oracle", "Kathaka, prosody latent encoded from the utterance's own recording (oracle)"),
+        "reference": (
+            "oracle",
+            "Kathaka, prosody latent encoded from the utterance's own recording (oracle)",
+        ),
         "default": ("prior", "Kathaka, the prior's mean latent (no stage two)"),
         "predicted": ("sampled", "Kathaka, latent sampled by stage two from the text (BERT + syntax)"),
     }
@@ -211,9 +210,7 @@ class Kathaka(ProsodyFastSpeech2):
             stats[f"kl_dim{i:0{width}d}"] = value
         return self._broadcast(z, xs.size(1)), beta * kl, stats
 
-    def _inference_conditioning(
-        self, xs, feats, durations, pitch, energy, prosody, temperature: float = 1.0
-    ):
+    def _inference_conditioning(self, xs, feats, durations, pitch, energy, prosody, temperature: float = 1.0):
         if prosody is not None:
             conditioning = self.conditioning([prosody], xs, xs.new_tensor([xs.size(1)]))
             return conditioning, prosody.reshape(-1).to(xs.device, torch.float32)

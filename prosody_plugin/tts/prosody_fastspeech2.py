@@ -10,9 +10,9 @@ from abc import ABC, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask, make_pad_mask
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.fastspeech2 import FastSpeech2
-from espnet.nets.pytorch_backend.nets_utils import make_non_pad_mask, make_pad_mask
 
 from prosody_plugin.text.word_boundaries import token_classes, word_ids
 from prosody_plugin.tts.batch_inference import batch_text_to_mel
@@ -83,7 +83,9 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
     def set_token_list(self, token_list: Sequence[str]) -> None:
         """Derive the word-boundary and punctuation tokens from the token list (the task calls it)."""
         if len(token_list) != len(self.token_is_boundary):
-            raise ValueError(f"token list has {len(token_list)} tokens, the model {len(self.token_is_boundary)}")
+            raise ValueError(
+                f"token list has {len(token_list)} tokens, the model {len(self.token_is_boundary)}"
+            )
         is_boundary, is_punct = token_classes(token_list)
         self.token_is_boundary.copy_(is_boundary)
         self.token_is_punctuation.copy_(is_punct)
@@ -302,9 +304,19 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             xs, ilens, feats, feats_lengths, durations, pitch, energy, prosody, prosody_lengths
         )
         before_outs, after_outs, d_outs, p_outs, e_outs = self._forward(
-            xs, ilens, feats, feats_lengths, durations, pitch, energy,
-            spembs=spembs, sids=sids, lids=lids, conditioning=conditioning, variance_edit=decoder_variance_edit,
-        )  # fmt: skip
+            xs,
+            ilens,
+            feats,
+            feats_lengths,
+            durations,
+            pitch,
+            energy,
+            spembs=spembs,
+            sids=sids,
+            lids=lids,
+            conditioning=conditioning,
+            variance_edit=decoder_variance_edit,
+        )
         # the decoder's target: the recording, or its augmented version (the conditioning and
         # the predictors above read the recording as it was)
         ys = feats if decoder_feats is None else decoder_feats[:, : feats.size(1)]
@@ -314,9 +326,17 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
             ys = ys[:, : max(olens)]
         l1_loss, duration_loss, pitch_loss, energy_loss = self.criterion(
             after_outs=None if self.postnet is None else after_outs,
-            before_outs=before_outs, d_outs=d_outs, p_outs=p_outs, e_outs=e_outs,
-            ys=ys, ds=durations, ps=pitch, es=energy, ilens=ilens, olens=olens,
-        )  # fmt: skip
+            before_outs=before_outs,
+            d_outs=d_outs,
+            p_outs=p_outs,
+            e_outs=e_outs,
+            ys=ys,
+            ds=durations,
+            ps=pitch,
+            es=energy,
+            ilens=ilens,
+            olens=olens,
+        )
         terms = dict(
             l1_loss=l1_loss,
             duration_loss=duration_loss,
@@ -404,7 +424,9 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
                 "none": (None, None),
             }[self.decoder_variance_input]
             if variance_edit is not None and pitch_dec is not None:
-                _, pitch_dec, energy_dec = variance_edit.apply(d_outs, pitch_dec, energy_dec, d_masks.unsqueeze(-1))
+                _, pitch_dec, energy_dec = variance_edit.apply(
+                    d_outs, pitch_dec, energy_dec, d_masks.unsqueeze(-1)
+                )
         hs = conditioned if self.condition_decoder else hs
         if self.decoder_variance_input != "none":
             hs = hs + self.pitch_embed(pitch_dec.transpose(1, 2)).transpose(1, 2)
@@ -497,15 +519,31 @@ class ProsodyFastSpeech2(FastSpeech2, ABC):
         spembs = batched(spembs)
         if use_teacher_forcing:
             _, outs, d_outs, p_outs, e_outs = self._forward(
-                xs, ilens, ds=durations[None], ps=pitch[None], es=energy[None],
-                spembs=spembs, sids=sids, lids=lids, conditioning=conditioning,
-            )  # fmt: skip
+                xs,
+                ilens,
+                ds=durations[None],
+                ps=pitch[None],
+                es=energy[None],
+                spembs=spembs,
+                sids=sids,
+                lids=lids,
+                conditioning=conditioning,
+            )
         else:
             _, outs, d_outs, p_outs, e_outs = self._forward(
-                xs, ilens, spembs=spembs, sids=sids, lids=lids, is_inference=True,
-                alpha=alpha, conditioning=conditioning,
-            )  # fmt: skip
+                xs,
+                ilens,
+                spembs=spembs,
+                sids=sids,
+                lids=lids,
+                is_inference=True,
+                alpha=alpha,
+                conditioning=conditioning,
+            )
         return dict(
-            feat_gen=outs[0], duration=d_outs[0], pitch=p_outs[0], energy=e_outs[0],
+            feat_gen=outs[0],
+            duration=d_outs[0],
+            pitch=p_outs[0],
+            energy=e_outs[0],
             prosody=representation,
-        )  # fmt: skip
+        )

@@ -86,7 +86,9 @@ class VarianceAugmentation:
             pitch_std (float): The pitch normaliser's standard deviation (1: none).
             num_frames (int): T_feats.
         """
-        deviation = (pitch - utterance_mean(pitch, pad)).masked_fill(pad, 0.0) * pitch_std * (12.0 / math.log(2.0))
+        deviation = (
+            (pitch - utterance_mean(pitch, pad)).masked_fill(pad, 0.0) * pitch_std * (12.0 / math.log(2.0))
+        )
         per_token = semitones[:, None, None] + (ranges[:, None, None] - 1.0) * deviation  # (B, T_text + 1, 1)
         frames = self.expand(per_token, durations)[..., 0]  # (B, max total duration)
         frames = frames[:, :num_frames]

@@ -164,6 +164,11 @@ def token_controls(
 
 
 __all__ = [
-    "MULTIPLICATIVE", "NEUTRAL", "VarianceControls", "compose_controls", "normalizer_stats", "token_controls",
+    "MULTIPLICATIVE",
+    "NEUTRAL",
+    "VarianceControls",
+    "compose_controls",
+    "normalizer_stats",
+    "token_controls",
     "utterance_mean",
-]  # fmt: skip
+]

@@ -51,19 +51,13 @@ def pool_frames_by_word(
                 f"durations of batch item {b} sum to {n_frames} frames but only "
                 f"{frames.size(1)} frames were given"
             )
-        sums = frames.new_zeros(max_words, channels).index_add(
-            0, frame_word, frames[b, :n_frames]
-        )
-        counts = frames.new_zeros(max_words).index_add(
-            0, frame_word, frames.new_ones(n_frames)
-        )
+        sums = frames.new_zeros(max_words, channels).index_add(0, frame_word, frames[b, :n_frames])
+        counts = frames.new_zeros(max_words).index_add(0, frame_word, frames.new_ones(n_frames))
         pooled[b] = sums / counts.clamp(min=1).unsqueeze(-1)
     return pooled
 
 
-def broadcast_words_to_tokens(
-    word_values: torch.Tensor, word_ids: torch.Tensor
-) -> torch.Tensor:
+def broadcast_words_to_tokens(word_values: torch.Tensor, word_ids: torch.Tensor) -> torch.Tensor:
     """Copy each word's vector to every token of that word.
 
     Args:

@@ -70,7 +70,9 @@ CONTROLS = (("pitch_semitones", 2.0, "cents"), ("energy_db", 6.0, "dB"), ("pitch
 CONTROLLED = {"fastspeech2": "baseline", "kathaka": "Kathaka", "camp": "CAMP"}
 
 
-def audio_cell(scores: Dict[str, Dict[str, dict]], system: str, metric: str, scale: float = 1.0, digits: int = 0) -> str:
+def audio_cell(
+    scores: Dict[str, Dict[str, dict]], system: str, metric: str, scale: float = 1.0, digits: int = 0
+) -> str:
     row = scores.get(system, {}).get(metric)
     if row is None:
         return "n/a"
@@ -99,7 +101,9 @@ def active_dims(exp_dir: Path) -> Optional[float]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--expdir", type=Path, default=Path("exp"))
     parser.add_argument("--rows", nargs="+", required=True)
     parser.add_argument("--tag", default="")
@@ -108,7 +112,9 @@ def main(argv=None) -> None:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    header = ["row", "Kathaka active dims"] + [f"{name}: {m} RMSE ({unit})" for _, name in SYSTEMS for _, m, unit in METRICS]
+    header = ["row", "Kathaka active dims"] + [
+        f"{name}: {m} RMSE ({unit})" for _, name in SYSTEMS for _, m, unit in METRICS
+    ]
     lines = [
         "| " + " | ".join(header) + " |",
         "|---" * len(header) + "|",
@@ -120,7 +126,9 @@ def main(argv=None) -> None:
     ]
     audio_header = ["row"] + [f"{name}: audio log-F0 RMSE (cents)" for _, name in AUDIO_SYSTEMS]
     audio_header += [f"{name}: speaking time (%)" for _, name in AUDIO_SYSTEMS]
-    audio_header += [f"{title} {c}={v:g} ({unit})" for c, v, unit in CONTROLS for title in CONTROLLED.values()]
+    audio_header += [
+        f"{title} {c}={v:g} ({unit})" for c, v, unit in CONTROLS for title in CONTROLLED.values()
+    ]
     audio_lines = ["| " + " | ".join(audio_header) + " |", "|---" * len(audio_header) + "|"]
     baselines = set()
     for row in args.rows:
@@ -139,9 +147,13 @@ def main(argv=None) -> None:
         lines.append("| " + " | ".join(cells) + " |")
         wav_cells = [row] + [wav_cell(scores, s) for s in ["fastspeech2"] + [s for s, _ in SYSTEMS]]
         wav_lines.append("| " + " | ".join(wav_cells) + " |")
-        audio_cells = [row] + [audio_cell(scores, s, "audio_word_mean_log_f0_cents_rmse") for s, _ in AUDIO_SYSTEMS]
+        audio_cells = [row] + [
+            audio_cell(scores, s, "audio_word_mean_log_f0_cents_rmse") for s, _ in AUDIO_SYSTEMS
+        ]
         audio_cells += [audio_cell(scores, s, "duration_ratio", 100.0, 1) for s, _ in AUDIO_SYSTEMS]
-        audio_cells += [control_cell(scores_csv.parent, system, c, v) for c, v, _ in CONTROLS for system in CONTROLLED]
+        audio_cells += [
+            control_cell(scores_csv.parent, system, c, v) for c, v, _ in CONTROLS for system in CONTROLLED
+        ]
         audio_lines.append("| " + " | ".join(audio_cells) + " |")
     notes = [
         "",
@@ -151,7 +163,9 @@ def main(argv=None) -> None:
         "gap closed by the text-only system.",
     ]
     for values in sorted(baselines):
-        notes.append(f"Baseline: word log-F0 RMSE {values[0]:.0f} cents, word duration RMSE {values[1]:.0f} ms.")
+        notes.append(
+            f"Baseline: word log-F0 RMSE {values[0]:.0f} cents, word duration RMSE {values[1]:.0f} ms."
+        )
     wav_notes = [
         "",
         "Waveform level (Griffin-Lim): MCD in dB (lower is better) / distillMOS (higher is better); "
@@ -167,7 +181,9 @@ def main(argv=None) -> None:
         "pitch range 1.5 (asked 1.5); `*`: differs from the baseline with paired bootstrap p < 0.05.",
         "",
     ]
-    args.output.write_text("\n".join(lines + notes + wav_notes + wav_lines + audio_notes + audio_lines) + "\n")
+    args.output.write_text(
+        "\n".join(lines + notes + wav_notes + wav_lines + audio_notes + audio_lines) + "\n"
+    )
     print(args.output.read_text())
 
 
